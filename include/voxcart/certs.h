@@ -70,7 +70,7 @@ enum vx_verify_reason vx_certs_get_key(struct vx_certs *c, const char *canon_url
  * first is the signing one), checks the SAN, validity at `now` for every
  * certificate, and the path to a root in store (intermediates come from the PEM,
  * never from the store's untrusted side). On OK, *leaf_key (optional) gets a
- * reference to the signing key and *not_before/*not_after (optional) the window
+ * reference to the signing key and *not_before and *not_after (optional) the window
  * in which the whole chain is valid.
  */
 enum vx_verify_reason vx_chain_verify(X509_STORE *store, const char *pem, size_t len, int64_t now,

@@ -64,4 +64,16 @@ int vx_pki_sign_body(EVP_PKEY *key, const void *body, size_t len, char **b64_out
  */
 int vx_devca_create(const char *dir, int days, int force, struct vx_err *e);
 
+/*
+ * The same, reporting in *made (optional) which parts it wrote, as VX_DEVCA_MADE_* bits.
+ * Without force, a part is also remade when it has expired or no longer chains to its
+ * parent; remaking a CA remakes everything it issued.
+ */
+#define VX_DEVCA_MADE_ROOT 0x01u    /* root.pem, root.key */
+#define VX_DEVCA_MADE_INTER 0x02u   /* intermediate.pem, intermediate.key */
+#define VX_DEVCA_MADE_SIGNING 0x04u /* signing.pem, signing.key */
+#define VX_DEVCA_MADE_CHAIN 0x08u   /* chain.pem */
+#define VX_DEVCA_MADE_SERVER 0x10u  /* server.pem, server.key */
+int vx_devca_create_ex(const char *dir, int days, int force, unsigned *made, struct vx_err *e);
+
 #endif

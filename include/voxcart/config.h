@@ -1,0 +1,62 @@
+/*
+ * Configuration: one JSON file (voxcartd -c FILE), every field overridable by an
+ * environment variable, defaults good enough to start with neither. The table of
+ * fields in config.c is the single description of both forms; `voxcartd
+ * --help-config` prints it.
+ */
+#ifndef VOXCART_CONFIG_H
+#define VOXCART_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "voxcart/common.h"
+#include "voxcart/certs.h"
+
+#define VX_MAX_SKILL_IDS 32
+#define VX_MAX_CERT_MAP  16
+
+struct vx_config {
+    char listen_address[64];
+    int listen_port;
+    char tls_cert[512];
+    char tls_key[512];
+    int threads; /* 0 = one per core */
+
+    char redis_url[256];
+    int redis_timeout_ms;
+
+    int development; /* skip the signature check; loopback only */
+    char ca_file[512];
+    char ca_path[512];
+    struct vx_cert_map_entry cert_map[VX_MAX_CERT_MAP];
+    size_t cert_map_len;
+    char cert_map_store[VX_MAX_CERT_MAP][2][512];
+    int timestamp_tolerance; /* seconds, at most 150 */
+    int replay_guard;        /* reject a request ID seen within the window */
+    char skill_ids[VX_MAX_SKILL_IDS][128];
+    size_t skill_ids_len;
+
+    char log_level[16];
+    char record_dir[512]; /* write verified requests + responses as fixtures; empty = off */
+    char catalog[512];    /* merchant catalog file; empty = the built-in sample coffee shop */
+    char models_dir[512]; /* interaction models + messages; empty = installed default */
+};
+
+/* Fills defaults. */
+void vx_config_init(struct vx_config *c);
+/* Loads a JSON file over the current values; unknown keys and bad values are errors naming the
+ * field. */
+int vx_config_load_file(struct vx_config *c, const char *path, struct vx_err *e);
+/* Applies VOXCART_* environment variables over the current values. */
+int vx_config_load_env(struct vx_config *c, struct vx_err *e);
+/* Cross-field checks (TLS pair complete, development only on loopback, ...). */
+int vx_config_validate(const struct vx_config *c, struct vx_err *e);
+/* True when the listen address is a loopback address. */
+int vx_config_is_loopback(const struct vx_config *c);
+/* True when id is an allowed skill ID. */
+int vx_config_skill_allowed(const struct vx_config *c, const char *id);
+/* Writes the table of fields (JSON path, environment variable, default, meaning). */
+void vx_config_describe(FILE *out);
+
+#endif

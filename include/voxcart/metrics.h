@@ -1,0 +1,38 @@
+/*
+ * Process-wide counters exposed on GET /metrics in the Prometheus text format.
+ * Lock-free: every counter is a relaxed atomic, so the hot path pays one atomic
+ * add per event.
+ */
+#ifndef VOXCART_METRICS_H
+#define VOXCART_METRICS_H
+
+#include <stdint.h>
+
+#include "voxcart/common.h"
+#include "voxcart/verify.h"
+
+#define VX_OUTCOME_MAP(XX)                                                                         \
+    XX(OK, "ok")                                                                                   \
+    XX(REJECTED, "rejected")                                                                       \
+    XX(STORE_DOWN, "store_unavailable")                                                            \
+    XX(ERROR, "error")                                                                             \
+    XX(NOT_FOUND, "not_found")                                                                     \
+    XX(BAD_METHOD, "method_not_allowed")                                                           \
+    XX(TOO_LARGE, "too_large")
+
+enum vx_outcome {
+#define XX(id, name) VX_OUT_##id,
+    VX_OUTCOME_MAP(XX)
+#undef XX
+        VX_OUT__COUNT
+};
+
+void vx_metrics_request(enum vx_outcome outcome, uint64_t duration_ns);
+void vx_metrics_verify_failure(enum vx_verify_reason reason);
+void vx_metrics_inflight(int delta);
+/* Appends the whole exposition to b. */
+int vx_metrics_render(struct vx_buf *b);
+/* For tests: read one counter. */
+uint64_t vx_metrics_outcome_count(enum vx_outcome outcome);
+
+#endif

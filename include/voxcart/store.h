@@ -1,0 +1,75 @@
+/*
+ * The Redis store. This module is the only place that forms Redis keys and
+ * commands. Every worker thread has its own connection, made on first use and
+ * remade with backoff after a failure; every command has a timeout. A caller that
+ * gets VX_ESTORE answers with an apology and writes nothing else.
+ *
+ * Keys (DESIGN section 5): everything of one customer shares the hash tag
+ * {<skill>:<user>} so it lives in one cluster slot and can change atomically.
+ */
+#ifndef VOXCART_STORE_H
+#define VOXCART_STORE_H
+
+#include <stddef.h>
+
+#include "voxcart/common.h"
+#include "voxcart/certs.h"
+
+struct vx_store_config {
+    const char *url; /* redis://[:password@]host[:port][/db] or unix:///path */
+    int timeout_ms;
+};
+
+/* Parses the URL once for the whole process; returns VX_ECONFIG naming the problem. */
+int vx_store_init(const struct vx_store_config *cfg, struct vx_err *e);
+void vx_store_shutdown(void);
+
+/* PING on this thread's connection: 0 when Redis answers. */
+int vx_store_ping(struct vx_err *e);
+
+/* Replay guard: 0 the first time request_id is seen within ttl seconds, VX_EEXISTS after. */
+int vx_store_seen(const char *request_id, int ttl, struct vx_err *e);
+
+/* Callbacks for certs.c's shared chain cache (vx:cert:<sha256(url)>). */
+const struct vx_cert_shared *vx_store_cert_shared(void);
+
+/* The conversation of one customer: a version counter and an opaque JSON document. */
+struct vx_conv {
+    long long version; /* 0 when there is none */
+    char *state;       /* malloc'd JSON text or NULL */
+    char *profile;     /* malloc'd JSON text or NULL (profile has no TTL) */
+};
+
+void vx_conv_release(struct vx_conv *c);
+
+/* Loads conversation and profile in one round trip. */
+int vx_store_load(const char *skill, const char *user, struct vx_conv *out, struct vx_err *e);
+
+/* An order written in the same atomic step as the state that confirmed it. */
+struct vx_store_order {
+    const char *id;
+    const char *json;
+};
+
+/*
+ * Writes the conversation state if its version is still `expect_version` (0 =
+ * must not exist), bumping it; with the optional profile and order in the same
+ * atomic step. Returns 0, VX_ECONFLICT when someone else wrote first, or
+ * VX_ESTORE.
+ */
+int vx_store_save(const char *skill, const char *user, long long expect_version, const char *state,
+                  int ttl, const char *profile, const struct vx_store_order *order,
+                  struct vx_err *e);
+
+/* Reads one order document (malloc'd JSON) and the newest order IDs of a customer. */
+int vx_store_order_get(const char *skill, const char *user, const char *id, char **json,
+                       struct vx_err *e);
+int vx_store_orders_recent(const char *skill, const char *user, size_t max, char ***ids, size_t *n,
+                           struct vx_err *e);
+void vx_store_strings_free(char **v, size_t n);
+
+/* Development helpers for fixtures: raw GET/SET/DEL of a customer's documents. */
+int vx_store_customer_key(const char *skill, const char *user, const char *part, char *out,
+                          size_t outsz);
+
+#endif

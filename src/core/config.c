@@ -1,0 +1,455 @@
+/*
+ * Configuration loading. A single table describes every field once: its path in
+ * the JSON file, its environment variable, its type and bounds, where it lives in
+ * struct vx_config, and one line for --help-config. Loading the file and the
+ * environment are two walks over that table, so the two forms never drift.
+ *
+ * Errors name the field the way the user wrote it ("listen.port: must be an
+ * integer between 1 and 65535", "VOXCART_THREADS: ...") and stop start-up.
+ */
+#include "voxcart/config.h"
+#include "voxcart/log.h"
+
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum field_type { F_STRING, F_INT, F_BOOL, F_LIST, F_MAP };
+
+struct field {
+    const char *path; /* "section.key" or "key" */
+    const char *env;
+    enum field_type type;
+    size_t offset;
+    size_t size; /* string capacity */
+    long long min, max;
+    const char *def;
+    const char *help;
+};
+
+#define STR(name, path, env, def, help)                                                            \
+    {                                                                                              \
+        path, env, F_STRING, offsetof(struct vx_config, name),                                     \
+            sizeof(((struct vx_config *)0)->name), 0, 0, def, help                                 \
+    }
+#define INT(name, path, env, lo, hi, def, help)                                                    \
+    {                                                                                              \
+        path, env, F_INT, offsetof(struct vx_config, name), 0, lo, hi, def, help                   \
+    }
+#define BOOL(name, path, env, def, help)                                                           \
+    {                                                                                              \
+        path, env, F_BOOL, offsetof(struct vx_config, name), 0, 0, 1, def, help                    \
+    }
+
+static const struct field fields[] = {
+    STR(listen_address, "listen.address", "VOXCART_LISTEN_ADDRESS", "127.0.0.1",
+        "IPv4 or IPv6 address to listen on"),
+    INT(listen_port, "listen.port", "VOXCART_LISTEN_PORT", 1, 65535, "8443", "TCP port"),
+    STR(tls_cert, "tls.cert", "VOXCART_TLS_CERT", "",
+        "PEM certificate chain for HTTPS; without it plain HTTP (loopback only)"),
+    STR(tls_key, "tls.key", "VOXCART_TLS_KEY", "", "PEM private key for tls.cert"),
+    INT(threads, "threads", "VOXCART_THREADS", 0, 256, "0", "worker threads; 0 = one per core"),
+    STR(redis_url, "redis.url", "VOXCART_REDIS_URL", "redis://127.0.0.1:6379/0",
+        "redis://[:password@]host:port[/db] or unix:///path/redis.sock"),
+    INT(redis_timeout_ms, "redis.timeout_ms", "VOXCART_REDIS_TIMEOUT_MS", 10, 60000, "500",
+        "connect and command timeout for Redis"),
+    BOOL(development, "verify.development", "VOXCART_DEVELOPMENT", "false",
+         "skip the signature check (refused unless listening on loopback)"),
+    STR(ca_file, "verify.ca_file", "VOXCART_CA_FILE", "",
+        "trust anchors for signing chains; empty = the system trust store"),
+    STR(ca_path, "verify.ca_path", "VOXCART_CA_PATH", "", "hashed directory of trust anchors"),
+    {"verify.cert_map", "VOXCART_CERT_MAP", F_MAP, 0, 0, 0, 0, "",
+     "certificate URL -> local PEM file (JSON object; env: URL=FILE,URL=FILE)"},
+    INT(timestamp_tolerance, "verify.timestamp_tolerance", "VOXCART_TIMESTAMP_TOLERANCE", 1,
+        VX_TS_TOLERANCE, "150", "seconds a request timestamp may differ from now (max 150)"),
+    BOOL(replay_guard, "verify.replay_guard", "VOXCART_REPLAY_GUARD", "false",
+         "reject a request ID seen within the timestamp window"),
+    {"verify.skill_ids", "VOXCART_SKILL_IDS", F_LIST, 0, 0, 0, 0, "",
+     "allowed skill IDs (JSON array; env: comma-separated); required outside development"},
+    STR(log_level, "log.level", "VOXCART_LOG_LEVEL", "info", "debug, info, warn or error"),
+    STR(record_dir, "record.dir", "VOXCART_RECORD_DIR", "",
+        "write every verified request and its response as a fixture here; empty = off"),
+    STR(catalog, "catalog", "VOXCART_CATALOG", "",
+        "merchant catalog file; empty = the sample coffee shop"),
+    STR(models_dir, "intents_dir", "VOXCART_INTENTS_DIR", "",
+        "directory with messages/ and models/; empty = the installed one"),
+};
+
+static int set_string(struct vx_config *c, const struct field *f, const char *v, const char *name,
+                      struct vx_err *e)
+{
+    char *dst = (char *)c + f->offset;
+    if (strlen(v) >= f->size)
+        return vx_err_set(e, VX_ECONFIG, "%s: longer than %zu characters", name, f->size - 1);
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+static int set_int(struct vx_config *c, const struct field *f, long long v, const char *name,
+                   struct vx_err *e)
+{
+    if (v < f->min || v > f->max)
+        return vx_err_set(e, VX_ECONFIG, "%s: must be an integer between %lld and %lld", name,
+                          f->min, f->max);
+    *(int *)((char *)c + f->offset) = (int)v;
+    return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    if (vx_strcaseeq(s, "true") || vx_strcaseeq(s, "1") || vx_strcaseeq(s, "yes") ||
+        vx_strcaseeq(s, "on")) {
+        *out = 1;
+        return 0;
+    }
+    if (vx_strcaseeq(s, "false") || vx_strcaseeq(s, "0") || vx_strcaseeq(s, "no") ||
+        vx_strcaseeq(s, "off")) {
+        *out = 0;
+        return 0;
+    }
+    return VX_EPARSE;
+}
+
+static int add_skill_id(struct vx_config *c, const char *id, const char *name, struct vx_err *e)
+{
+    if (!*id)
+        return vx_err_set(e, VX_ECONFIG, "%s: empty skill ID", name);
+    if (c->skill_ids_len >= VX_MAX_SKILL_IDS)
+        return vx_err_set(e, VX_ECONFIG, "%s: more than %d skill IDs", name, VX_MAX_SKILL_IDS);
+    if (vx_strlcpy(c->skill_ids[c->skill_ids_len], id, sizeof(c->skill_ids[0])) != 0)
+        return vx_err_set(e, VX_ECONFIG, "%s: skill ID '%s' is too long", name, id);
+    c->skill_ids_len++;
+    return 0;
+}
+
+static int add_cert_map(struct vx_config *c, const char *url, const char *file, const char *name,
+                        struct vx_err *e)
+{
+    size_t i = c->cert_map_len;
+    if (i >= VX_MAX_CERT_MAP)
+        return vx_err_set(e, VX_ECONFIG, "%s: more than %d entries", name, VX_MAX_CERT_MAP);
+    if (!*url || !*file)
+        return vx_err_set(e, VX_ECONFIG, "%s: entries need a URL and a file", name);
+    if (vx_strlcpy(c->cert_map_store[i][0], url, sizeof(c->cert_map_store[i][0])) != 0 ||
+        vx_strlcpy(c->cert_map_store[i][1], file, sizeof(c->cert_map_store[i][1])) != 0)
+        return vx_err_set(e, VX_ECONFIG, "%s: entry '%s' is too long", name, url);
+    c->cert_map[i].url = c->cert_map_store[i][0];
+    c->cert_map[i].file = c->cert_map_store[i][1];
+    c->cert_map_len++;
+    return 0;
+}
+
+void vx_config_init(struct vx_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < VX_ARRAY_LEN(fields); i++) {
+        const struct field *f = &fields[i];
+        long long v = 0;
+        int b = 0;
+        switch (f->type) {
+        case F_STRING:
+            set_string(c, f, f->def, f->path, NULL);
+            break;
+        case F_INT:
+            vx_parse_ll(f->def, f->min, f->max, &v);
+            set_int(c, f, v, f->path, NULL);
+            break;
+        case F_BOOL:
+            parse_bool(f->def, &b);
+            *(int *)((char *)c + f->offset) = b;
+            break;
+        case F_LIST:
+        case F_MAP:
+            break;
+        }
+    }
+}
+
+/* Finds "a.b" in the parsed file; the section object must exist. */
+static struct json_object *lookup(struct json_object *root, const char *path)
+{
+    char sect[64];
+    const char *dot = strchr(path, '.');
+    struct json_object *s, *v;
+    if (!dot)
+        return json_object_object_get_ex(root, path, &v) ? v : NULL;
+    if ((size_t)(dot - path) >= sizeof(sect))
+        return NULL;
+    memcpy(sect, path, (size_t)(dot - path));
+    sect[dot - path] = '\0';
+    if (!json_object_object_get_ex(root, sect, &s) || !json_object_is_type(s, json_type_object))
+        return NULL;
+    return json_object_object_get_ex(s, dot + 1, &v) ? v : NULL;
+}
+
+static int known_key(const char *sect, const char *key)
+{
+    char path[160];
+    if (sect)
+        snprintf(path, sizeof(path), "%s.%s", sect, key);
+    else
+        snprintf(path, sizeof(path), "%s", key);
+    for (size_t i = 0; i < VX_ARRAY_LEN(fields); i++)
+        if (strcmp(fields[i].path, path) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_section(const char *key)
+{
+    size_t n = strlen(key);
+    for (size_t i = 0; i < VX_ARRAY_LEN(fields); i++)
+        if (strncmp(fields[i].path, key, n) == 0 && fields[i].path[n] == '.')
+            return 1;
+    return 0;
+}
+
+static int check_unknown_keys(struct json_object *root, const char *file, struct vx_err *e)
+{
+    json_object_object_foreach(root, key, val)
+    {
+        if (is_section(key)) {
+            if (!json_object_is_type(val, json_type_object))
+                return vx_err_set(e, VX_ECONFIG, "%s: %s: must be an object", file, key);
+            json_object_object_foreach(val, k2, v2)
+            {
+                (void)v2;
+                if (!known_key(key, k2))
+                    return vx_err_set(e, VX_ECONFIG, "%s: unknown field '%s.%s'", file, key, k2);
+            }
+        } else if (!known_key(NULL, key)) {
+            return vx_err_set(e, VX_ECONFIG, "%s: unknown field '%s'", file, key);
+        }
+    }
+    return 0;
+}
+
+static int apply_json(struct vx_config *c, const struct field *f, struct json_object *v,
+                      struct vx_err *e)
+{
+    switch (f->type) {
+    case F_STRING:
+        if (!json_object_is_type(v, json_type_string))
+            return vx_err_set(e, VX_ECONFIG, "%s: must be a string", f->path);
+        return set_string(c, f, json_object_get_string(v), f->path, e);
+    case F_INT:
+        if (!json_object_is_type(v, json_type_int))
+            return vx_err_set(e, VX_ECONFIG, "%s: must be an integer between %lld and %lld",
+                              f->path, f->min, f->max);
+        return set_int(c, f, json_object_get_int64(v), f->path, e);
+    case F_BOOL:
+        if (!json_object_is_type(v, json_type_boolean))
+            return vx_err_set(e, VX_ECONFIG, "%s: must be true or false", f->path);
+        *(int *)((char *)c + f->offset) = json_object_get_boolean(v) ? 1 : 0;
+        return 0;
+    case F_LIST:
+        if (!json_object_is_type(v, json_type_array))
+            return vx_err_set(e, VX_ECONFIG, "%s: must be an array of strings", f->path);
+        c->skill_ids_len = 0;
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            struct json_object *it = json_object_array_get_idx(v, i);
+            int rc;
+            if (!json_object_is_type(it, json_type_string))
+                return vx_err_set(e, VX_ECONFIG, "%s[%zu]: must be a string", f->path, i);
+            rc = add_skill_id(c, json_object_get_string(it), f->path, e);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    case F_MAP:
+        if (!json_object_is_type(v, json_type_object))
+            return vx_err_set(e, VX_ECONFIG, "%s: must be an object of URL: file", f->path);
+        c->cert_map_len = 0;
+        {
+            json_object_object_foreach(v, url, file)
+            {
+                int rc;
+                if (!json_object_is_type(file, json_type_string))
+                    return vx_err_set(e, VX_ECONFIG, "%s['%s']: must be a file path", f->path, url);
+                rc = add_cert_map(c, url, json_object_get_string(file), f->path, e);
+                if (rc)
+                    return rc;
+            }
+        }
+        return 0;
+    }
+    return 0;
+}
+
+int vx_config_load_file(struct vx_config *c, const char *path, struct vx_err *e)
+{
+    struct json_object *root = NULL;
+    char *text = NULL;
+    size_t len;
+    int rc;
+    enum json_tokener_error jerr;
+
+    rc = vx_file_read(path, 1 << 20, &text, &len, e);
+    if (rc)
+        goto out;
+    root = json_tokener_parse_verbose(text, &jerr);
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        rc = vx_err_set(e, VX_ECONFIG, "%s: not a JSON object (%s)", path,
+                        root ? "wrong type" : json_tokener_error_desc(jerr));
+        goto out;
+    }
+    rc = check_unknown_keys(root, path, e);
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < VX_ARRAY_LEN(fields); i++) {
+        struct json_object *v = lookup(root, fields[i].path);
+        if (!v)
+            continue;
+        rc = apply_json(c, &fields[i], v, e);
+        if (rc) {
+            char msg[sizeof(e->msg)];
+            if (e) {
+                memcpy(msg, e->msg, sizeof(msg));
+                vx_err_set(e, rc, "%s: %s", path, msg);
+            }
+            goto out;
+        }
+    }
+out:
+    json_object_put(root);
+    free(text);
+    return rc;
+}
+
+static int apply_env_list(struct vx_config *c, const struct field *f, const char *v,
+                          struct vx_err *e)
+{
+    char buf[4096];
+    char *save = NULL, *tok;
+    if (vx_strlcpy(buf, v, sizeof(buf)) != 0)
+        return vx_err_set(e, VX_ECONFIG, "%s: too long", f->env);
+    if (f->type == F_LIST)
+        c->skill_ids_len = 0;
+    else
+        c->cert_map_len = 0;
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int rc;
+        while (*tok == ' ')
+            tok++;
+        if (!*tok)
+            continue;
+        if (f->type == F_LIST) {
+            rc = add_skill_id(c, tok, f->env, e);
+        } else {
+            /* URL=FILE: the URL itself holds no '=' we accept, so split at the last one */
+            char *eq = strrchr(tok, '=');
+            if (!eq)
+                return vx_err_set(e, VX_ECONFIG, "%s: entry '%s' is not URL=FILE", f->env, tok);
+            *eq = '\0';
+            rc = add_cert_map(c, tok, eq + 1, f->env, e);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int vx_config_load_env(struct vx_config *c, struct vx_err *e)
+{
+    for (size_t i = 0; i < VX_ARRAY_LEN(fields); i++) {
+        const struct field *f = &fields[i];
+        const char *v = getenv(f->env);
+        long long n;
+        int b, rc = 0;
+        if (!v)
+            continue;
+        switch (f->type) {
+        case F_STRING:
+            rc = set_string(c, f, v, f->env, e);
+            break;
+        case F_INT:
+            if (vx_parse_ll(v, f->min, f->max, &n) != 0)
+                rc = vx_err_set(e, VX_ECONFIG, "%s: must be an integer between %lld and %lld",
+                                f->env, f->min, f->max);
+            else
+                rc = set_int(c, f, n, f->env, e);
+            break;
+        case F_BOOL:
+            if (parse_bool(v, &b) != 0)
+                rc = vx_err_set(e, VX_ECONFIG, "%s: must be true or false, not '%s'", f->env, v);
+            else
+                *(int *)((char *)c + f->offset) = b;
+            break;
+        case F_LIST:
+        case F_MAP:
+            rc = apply_env_list(c, f, v, e);
+            break;
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int vx_config_is_loopback(const struct vx_config *c)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcmp(c->listen_address, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, c->listen_address, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, c->listen_address, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return 0;
+}
+
+int vx_config_validate(const struct vx_config *c, struct vx_err *e)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    enum vx_log_level lvl;
+
+    if (strcmp(c->listen_address, "localhost") != 0 &&
+        inet_pton(AF_INET, c->listen_address, &a4) != 1 &&
+        inet_pton(AF_INET6, c->listen_address, &a6) != 1)
+        return vx_err_set(e, VX_ECONFIG, "listen.address: '%s' is not an IP address",
+                          c->listen_address);
+    if (!!c->tls_cert[0] != !!c->tls_key[0])
+        return vx_err_set(e, VX_ECONFIG, "tls.cert and tls.key: give both or neither");
+    if (!c->tls_cert[0] && !vx_config_is_loopback(c))
+        return vx_err_set(e, VX_ECONFIG,
+                          "tls.cert: required when listening on '%s' (plain HTTP is allowed on "
+                          "loopback only)",
+                          c->listen_address);
+    if (c->development && !vx_config_is_loopback(c))
+        return vx_err_set(e, VX_ECONFIG,
+                          "verify.development: refused because listen.address '%s' is not "
+                          "loopback",
+                          c->listen_address);
+    if (!c->development && c->skill_ids_len == 0)
+        return vx_err_set(e, VX_ECONFIG,
+                          "verify.skill_ids: at least one skill ID is required outside "
+                          "development mode");
+    if (vx_log_level_parse(c->log_level, &lvl) != 0)
+        return vx_err_set(e, VX_ECONFIG, "log.level: '%s' is not debug, info, warn or error",
+                          c->log_level);
+    if (strncmp(c->redis_url, "redis://", 8) != 0 && strncmp(c->redis_url, "unix://", 7) != 0)
+        return vx_err_set(e, VX_ECONFIG, "redis.url: '%s' must start with redis:// or unix://",
+                          c->redis_url);
+    return 0;
+}
+
+int vx_config_skill_allowed(const struct vx_config *c, const char *id)
+{
+    if (!id)
+        return 0;
+    for (size_t i = 0; i < c->skill_ids_len; i++)
+        if (strcmp(c->skill_ids[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+void vx_config_describe(FILE *out)
+{
+    fprintf(out, "%-28s %-30s %-26s %s\n", "field", "environment", "default", "meaning");
+    for (size_t i = 0; i < VX_ARRAY_LEN(fields); i++)
+        fprintf(out, "%-28s %-30s %-26s %s\n", fields[i].path, fields[i].env,
+                *fields[i].def ? fields[i].def : "-", fields[i].help);
+}

@@ -1,0 +1,587 @@
+/*
+ * Redis access for the whole process.
+ *
+ * DESIGN
+ * - One connection per thread, kept in thread-specific data and freed when the
+ *   thread exits. Worker threads never share a hiredis context, so no locks.
+ * - A failed command drops the connection; the next use reconnects, but not
+ *   sooner than a backoff that doubles from 50 ms to 2 s, so a dead Redis costs a
+ *   request one failed connect at most per backoff period instead of a timeout
+ *   each. The server recovers by itself when Redis returns.
+ * - Multi-key changes of one customer are one Lua script on one hash slot; the
+ *   conversation carries a version, and the script writes only when the version
+ *   is the one the caller read (optimistic concurrency).
+ * - Scripts are sent with EVALSHA and fall back to EVAL once on NOSCRIPT.
+ */
+#include "voxcart/store.h"
+#include "voxcart/log.h"
+
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store_target {
+    char host[256];
+    int port;
+    char unix_path[256];
+    char password[128];
+    int db;
+    int timeout_ms;
+};
+
+static struct store_target target;
+
+struct tconn {
+    redisContext *c;
+    uint64_t next_try_ns;
+    unsigned backoff_ms;
+};
+
+static pthread_key_t conn_key;
+static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
+
+static void tconn_free(void *p)
+{
+    struct tconn *t = p;
+    if (t && t->c)
+        redisFree(t->c);
+    free(t);
+}
+
+static void conn_key_make(void)
+{
+    pthread_key_create(&conn_key, tconn_free);
+}
+
+int vx_store_init(const struct vx_store_config *cfg, struct vx_err *e)
+{
+    const char *u = cfg->url, *p, *at, *slash, *colon;
+    memset(&target, 0, sizeof(target));
+    target.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 500;
+    target.port = 6379;
+    pthread_once(&conn_once, conn_key_make);
+
+    if (strncmp(u, "unix://", 7) == 0) {
+        if (vx_strlcpy(target.unix_path, u + 7, sizeof(target.unix_path)) != 0 ||
+            !target.unix_path[0])
+            return vx_err_set(e, VX_ECONFIG, "redis.url: bad unix socket path in '%s'", u);
+        return 0;
+    }
+    if (strncmp(u, "redis://", 8) != 0)
+        return vx_err_set(e, VX_ECONFIG, "redis.url: '%s' must start with redis://", u);
+    p = u + 8;
+    at = strchr(p, '@');
+    if (at) {
+        const char *pw = memchr(p, ':', (size_t)(at - p));
+        pw = pw ? pw + 1 : p;
+        if ((size_t)(at - pw) >= sizeof(target.password))
+            return vx_err_set(e, VX_ECONFIG, "redis.url: password too long");
+        memcpy(target.password, pw, (size_t)(at - pw));
+        p = at + 1;
+    }
+    slash = strchr(p, '/');
+    colon = strchr(p, ':');
+    if (colon && (!slash || colon < slash)) {
+        char port[8] = {0};
+        long long v;
+        size_t n = (size_t)((slash ? slash : p + strlen(p)) - colon - 1);
+        if (n == 0 || n >= sizeof(port))
+            return vx_err_set(e, VX_ECONFIG, "redis.url: bad port in '%s'", u);
+        memcpy(port, colon + 1, n);
+        if (vx_parse_ll(port, 1, 65535, &v) != 0)
+            return vx_err_set(e, VX_ECONFIG, "redis.url: bad port in '%s'", u);
+        target.port = (int)v;
+    } else {
+        colon = slash ? slash : p + strlen(p);
+    }
+    if (colon == p || (size_t)(colon - p) >= sizeof(target.host))
+        return vx_err_set(e, VX_ECONFIG, "redis.url: no host in '%s'", u);
+    memcpy(target.host, p, (size_t)(colon - p));
+    if (slash && slash[1]) {
+        long long v;
+        if (vx_parse_ll(slash + 1, 0, 15, &v) != 0)
+            return vx_err_set(e, VX_ECONFIG, "redis.url: bad database number in '%s'", u);
+        target.db = (int)v;
+    }
+    return 0;
+}
+
+void vx_store_shutdown(void)
+{
+    struct tconn *t = pthread_getspecific(conn_key);
+    if (t) {
+        tconn_free(t);
+        pthread_setspecific(conn_key, NULL);
+    }
+}
+
+static void conn_drop(struct tconn *t, const char *why)
+{
+    if (t->c) {
+        vx_warn("store", "dropping redis connection: %s", why);
+        redisFree(t->c);
+        t->c = NULL;
+    }
+    t->backoff_ms = t->backoff_ms ? t->backoff_ms * 2 : 50;
+    if (t->backoff_ms > 2000)
+        t->backoff_ms = 2000;
+    t->next_try_ns = vx_mono_ns() + (uint64_t)t->backoff_ms * 1000000u;
+}
+
+static int simple_cmd_ok(redisContext *c, const char *fmt, const char *arg)
+{
+    redisReply *r = arg ? redisCommand(c, fmt, arg) : redisCommand(c, fmt);
+    int ok = r && r->type != REDIS_REPLY_ERROR;
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+/* This thread's live connection, or NULL with e set. */
+static redisContext *conn_get(struct vx_err *e)
+{
+    struct tconn *t = pthread_getspecific(conn_key);
+    struct timeval tv;
+    redisContext *c;
+
+    if (!t) {
+        t = calloc(1, sizeof(*t));
+        if (!t) {
+            vx_err_set(e, VX_ENOMEM, "out of memory");
+            return NULL;
+        }
+        pthread_setspecific(conn_key, t);
+    }
+    if (t->c)
+        return t->c;
+    if (t->next_try_ns && vx_mono_ns() < t->next_try_ns) {
+        vx_err_set(e, VX_ESTORE, "redis unavailable (waiting before reconnecting)");
+        return NULL;
+    }
+    tv.tv_sec = target.timeout_ms / 1000;
+    tv.tv_usec = (target.timeout_ms % 1000) * 1000;
+    c = target.unix_path[0] ? redisConnectUnixWithTimeout(target.unix_path, tv)
+                            : redisConnectWithTimeout(target.host, target.port, tv);
+    if (!c || c->err) {
+        vx_err_set(e, VX_ESTORE, "cannot connect to redis: %s", c ? c->errstr : "out of memory");
+        if (c)
+            redisFree(c);
+        conn_drop(t, e ? e->msg : "connect failed");
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    if (target.password[0] && !simple_cmd_ok(c, "AUTH %s", target.password)) {
+        vx_err_set(e, VX_ESTORE, "redis refused AUTH");
+        redisFree(c);
+        conn_drop(t, "auth failed");
+        return NULL;
+    }
+    if (target.db) {
+        redisReply *r = redisCommand(c, "SELECT %d", target.db);
+        int ok = r && r->type != REDIS_REPLY_ERROR;
+        if (r)
+            freeReplyObject(r);
+        if (!ok) {
+            vx_err_set(e, VX_ESTORE, "redis refused SELECT %d", target.db);
+            redisFree(c);
+            conn_drop(t, "select failed");
+            return NULL;
+        }
+    }
+    t->c = c;
+    t->backoff_ms = 0;
+    t->next_try_ns = 0;
+    return c;
+}
+
+/* Runs a command; on a transport failure drops the connection. Caller frees the reply. */
+static redisReply *run(struct vx_err *e, int argc, const char **argv, const size_t *lens)
+{
+    redisContext *c = conn_get(e);
+    redisReply *r;
+    if (!c)
+        return NULL;
+    r = redisCommandArgv(c, argc, argv, lens);
+    if (!r) {
+        vx_err_set(e, VX_ESTORE, "redis command failed: %s", c->errstr);
+        conn_drop(pthread_getspecific(conn_key), c->errstr);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        vx_err_set(e, VX_ESTORE, "redis error: %s", r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+int vx_store_ping(struct vx_err *e)
+{
+    const char *argv[] = {"PING"};
+    redisReply *r = run(e, 1, argv, NULL);
+    if (!r)
+        return VX_ESTORE;
+    freeReplyObject(r);
+    return 0;
+}
+
+int vx_store_seen(const char *request_id, int ttl, struct vx_err *e)
+{
+    char key[300], ttls[16];
+    const char *argv[6];
+    redisReply *r;
+    int rc;
+    if (vx_snprintf(key, sizeof(key), "vx:seen:%s", request_id) != 0)
+        return vx_err_set(e, VX_EINVAL, "request ID too long");
+    snprintf(ttls, sizeof(ttls), "%d", ttl);
+    argv[0] = "SET";
+    argv[1] = key;
+    argv[2] = "1";
+    argv[3] = "NX";
+    argv[4] = "EX";
+    argv[5] = ttls;
+    r = run(e, 6, argv, NULL);
+    if (!r)
+        return VX_ESTORE;
+    rc = r->type == REDIS_REPLY_NIL ? VX_EEXISTS : 0;
+    freeReplyObject(r);
+    return rc;
+}
+
+/* --- shared certificate cache --- */
+
+static void cert_key(const char *url, char *out, size_t outsz)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 8;
+    SHA256((const unsigned char *)url, strlen(url), md);
+    memcpy(out, "vx:cert:", 8);
+    for (size_t i = 0; i < sizeof(md) && n + 2 < outsz; i++) {
+        out[n++] = hex[md[i] >> 4];
+        out[n++] = hex[md[i] & 15];
+    }
+    out[n] = '\0';
+}
+
+static int cert_get(void *ud, const char *url, char **pem, size_t *len)
+{
+    char key[80];
+    const char *argv[2];
+    redisReply *r;
+    int rc = VX_ENOTFOUND;
+    (void)ud;
+    cert_key(url, key, sizeof(key));
+    argv[0] = "GET";
+    argv[1] = key;
+    r = run(NULL, 2, argv, NULL);
+    if (!r)
+        return VX_ESTORE;
+    if (r->type == REDIS_REPLY_STRING) {
+        *pem = malloc(r->len + 1);
+        if (*pem) {
+            memcpy(*pem, r->str, r->len);
+            (*pem)[r->len] = '\0';
+            *len = r->len;
+            rc = 0;
+        } else {
+            rc = VX_ENOMEM;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static void cert_put(void *ud, const char *url, const char *pem, size_t len, int ttl)
+{
+    char key[80], ttls[16];
+    const char *argv[5];
+    size_t lens[5];
+    struct vx_err e;
+    redisReply *r;
+    (void)ud;
+    cert_key(url, key, sizeof(key));
+    snprintf(ttls, sizeof(ttls), "%d", ttl > 0 ? ttl : 3600);
+    argv[0] = "SET";
+    argv[1] = key;
+    argv[2] = pem;
+    argv[3] = "EX";
+    argv[4] = ttls;
+    for (int i = 0; i < 5; i++)
+        lens[i] = strlen(argv[i]);
+    lens[2] = len;
+    vx_err_clear(&e);
+    r = run(&e, 5, argv, lens);
+    if (!r) {
+        vx_warn("store", "cannot share certificate chain for '%s': %s", url, e.msg);
+        return;
+    }
+    freeReplyObject(r);
+}
+
+static const struct vx_cert_shared cert_shared = {cert_get, cert_put, NULL};
+
+const struct vx_cert_shared *vx_store_cert_shared(void)
+{
+    return &cert_shared;
+}
+
+/* --- conversations, profiles, orders --- */
+
+int vx_store_customer_key(const char *skill, const char *user, const char *part, char *out,
+                          size_t outsz)
+{
+    return vx_snprintf(out, outsz, "vx:{%s:%s}:%s", skill ? skill : "-", user ? user : "-", part);
+}
+
+void vx_conv_release(struct vx_conv *c)
+{
+    free(c->state);
+    free(c->profile);
+    memset(c, 0, sizeof(*c));
+}
+
+static char *dup_reply(const redisReply *r)
+{
+    char *s;
+    if (!r || r->type != REDIS_REPLY_STRING)
+        return NULL;
+    s = malloc(r->len + 1);
+    if (s) {
+        memcpy(s, r->str, r->len);
+        s[r->len] = '\0';
+    }
+    return s;
+}
+
+/* KEYS[1]=conv KEYS[2]=profile -> {version, state, profile} */
+static const char load_script[] =
+    "local c = redis.call('HMGET', KEYS[1], 'v', 's')\n"
+    "return {c[1] or '0', c[2] or false, redis.call('GET', KEYS[2])}\n";
+
+/*
+ * KEYS: conv, profile, orders index, order. ARGV: expected version, state, ttl,
+ * profile or '', order id or '', order json.
+ */
+static const char save_script[] = "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')\n"
+                                  "if v ~= tonumber(ARGV[1]) then return -1 end\n"
+                                  "redis.call('HSET', KEYS[1], 'v', v + 1, 's', ARGV[2])\n"
+                                  "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+                                  "if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[4]) end\n"
+                                  "if ARGV[5] ~= '' then\n"
+                                  "  redis.call('SET', KEYS[4], ARGV[6])\n"
+                                  "  redis.call('LPUSH', KEYS[3], ARGV[5])\n"
+                                  "  redis.call('LTRIM', KEYS[3], 0, 999)\n"
+                                  "end\n"
+                                  "return v + 1\n";
+
+struct script {
+    const char *text;
+    char sha[41];
+    pthread_once_t once;
+};
+
+static struct script scripts[] = {{load_script, "", PTHREAD_ONCE_INIT},
+                                  {save_script, "", PTHREAD_ONCE_INIT}};
+
+static void sha_hex(const char *text, char out[41])
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+    static const char hex[] = "0123456789abcdef";
+    SHA1((const unsigned char *)text, strlen(text), md);
+    for (int i = 0; i < SHA_DIGEST_LENGTH; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[40] = '\0';
+}
+
+static void sha_load(void)
+{
+    sha_hex(load_script, scripts[0].sha);
+}
+
+static void sha_save(void)
+{
+    sha_hex(save_script, scripts[1].sha);
+}
+
+/* EVALSHA, and EVAL once if the server does not know the script yet. */
+static redisReply *eval(struct script *s, void (*init)(void), int nkeys, const char **keys,
+                        int nargs, const char **args, const size_t *arglens, struct vx_err *e)
+{
+    const char *argv[16];
+    size_t lens[16];
+    char nk[8];
+    redisContext *c = conn_get(e);
+    redisReply *r;
+    int argc = 0;
+
+    if (!c)
+        return NULL;
+    pthread_once(&s->once, init);
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    argv[argc] = "EVALSHA";
+    lens[argc++] = 7;
+    argv[argc] = s->sha;
+    lens[argc++] = 40;
+    argv[argc] = nk;
+    lens[argc++] = strlen(nk);
+    for (int i = 0; i < nkeys; i++) {
+        argv[argc] = keys[i];
+        lens[argc++] = strlen(keys[i]);
+    }
+    for (int i = 0; i < nargs; i++) {
+        argv[argc] = args[i];
+        lens[argc++] = arglens ? arglens[i] : strlen(args[i]);
+    }
+    r = redisCommandArgv(c, argc, argv, lens);
+    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r);
+        argv[0] = "EVAL";
+        lens[0] = 4;
+        argv[1] = s->text;
+        lens[1] = strlen(s->text);
+        r = redisCommandArgv(c, argc, argv, lens);
+    }
+    if (!r) {
+        vx_err_set(e, VX_ESTORE, "redis command failed: %s", c->errstr);
+        conn_drop(pthread_getspecific(conn_key), c->errstr);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        vx_err_set(e, VX_ESTORE, "redis script error: %s", r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+int vx_store_load(const char *skill, const char *user, struct vx_conv *out, struct vx_err *e)
+{
+    char kconv[400], kprof[400];
+    const char *keys[2] = {kconv, kprof};
+    redisReply *r;
+    long long v = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (vx_store_customer_key(skill, user, "conv", kconv, sizeof(kconv)) ||
+        vx_store_customer_key(skill, user, "profile", kprof, sizeof(kprof)))
+        return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
+    r = eval(&scripts[0], sha_load, 2, keys, 0, NULL, NULL, e);
+    if (!r)
+        return VX_ESTORE;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+        freeReplyObject(r);
+        return vx_err_set(e, VX_ESTORE, "unexpected reply to the load script");
+    }
+    if (r->element[0]->type == REDIS_REPLY_STRING)
+        vx_parse_ll(r->element[0]->str, 0, INT64_MAX, &v);
+    out->version = v;
+    out->state = dup_reply(r->element[1]);
+    out->profile = dup_reply(r->element[2]);
+    freeReplyObject(r);
+    return 0;
+}
+
+int vx_store_save(const char *skill, const char *user, long long expect_version, const char *state,
+                  int ttl, const char *profile, const struct vx_store_order *order,
+                  struct vx_err *e)
+{
+    char kconv[400], kprof[400], kidx[400], kord[480], ver[24], ttls[16];
+    const char *keys[4] = {kconv, kprof, kidx, kord};
+    const char *args[6];
+    redisReply *r;
+    int rc = 0;
+
+    if (vx_store_customer_key(skill, user, "conv", kconv, sizeof(kconv)) ||
+        vx_store_customer_key(skill, user, "profile", kprof, sizeof(kprof)) ||
+        vx_store_customer_key(skill, user, "orders", kidx, sizeof(kidx)))
+        return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
+    if (order) {
+        char part[96];
+        if (vx_snprintf(part, sizeof(part), "order:%s", order->id) ||
+            vx_store_customer_key(skill, user, part, kord, sizeof(kord)))
+            return vx_err_set(e, VX_EINVAL, "order ID too long");
+    } else {
+        vx_store_customer_key(skill, user, "order:-", kord, sizeof(kord));
+    }
+    snprintf(ver, sizeof(ver), "%lld", expect_version);
+    snprintf(ttls, sizeof(ttls), "%d", ttl > 0 ? ttl : 3600);
+    args[0] = ver;
+    args[1] = state ? state : "{}";
+    args[2] = ttls;
+    args[3] = profile ? profile : "";
+    args[4] = order ? order->id : "";
+    args[5] = order ? order->json : "";
+    r = eval(&scripts[1], sha_save, 4, keys, 6, args, NULL, e);
+    if (!r)
+        return VX_ESTORE;
+    if (r->type != REDIS_REPLY_INTEGER)
+        rc = vx_err_set(e, VX_ESTORE, "unexpected reply to the save script");
+    else if (r->integer < 0)
+        rc = vx_err_set(e, VX_ECONFLICT, "conversation changed concurrently");
+    freeReplyObject(r);
+    return rc;
+}
+
+int vx_store_order_get(const char *skill, const char *user, const char *id, char **json,
+                       struct vx_err *e)
+{
+    char part[96], key[480];
+    const char *argv[2];
+    redisReply *r;
+    if (vx_snprintf(part, sizeof(part), "order:%s", id) ||
+        vx_store_customer_key(skill, user, part, key, sizeof(key)))
+        return vx_err_set(e, VX_EINVAL, "order ID too long");
+    argv[0] = "GET";
+    argv[1] = key;
+    r = run(e, 2, argv, NULL);
+    if (!r)
+        return VX_ESTORE;
+    *json = dup_reply(r);
+    freeReplyObject(r);
+    return *json ? 0 : VX_ENOTFOUND;
+}
+
+int vx_store_orders_recent(const char *skill, const char *user, size_t max, char ***ids, size_t *n,
+                           struct vx_err *e)
+{
+    char key[400], stop[24];
+    const char *argv[4];
+    redisReply *r;
+    char **v;
+    if (vx_store_customer_key(skill, user, "orders", key, sizeof(key)))
+        return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
+    snprintf(stop, sizeof(stop), "%zu", max ? max - 1 : 0);
+    argv[0] = "LRANGE";
+    argv[1] = key;
+    argv[2] = "0";
+    argv[3] = stop;
+    r = run(e, 4, argv, NULL);
+    if (!r)
+        return VX_ESTORE;
+    *n = 0;
+    v = calloc(r->elements ? r->elements : 1, sizeof(*v));
+    if (!v) {
+        freeReplyObject(r);
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        v[i] = dup_reply(r->element[i]);
+        if (v[i])
+            (*n)++;
+    }
+    *ids = v;
+    freeReplyObject(r);
+    return 0;
+}
+
+void vx_store_strings_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}

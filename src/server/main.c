@@ -1,0 +1,152 @@
+/*
+ * voxcartd: reads the configuration (file, then environment, then flags),
+ * checks it, connects the pieces and runs the HTTP server until SIGTERM.
+ */
+#include "server.h"
+
+#include "voxcart/log.h"
+#include "voxcart/store.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: voxcartd [-c FILE] [options]\n"
+            "\n"
+            "The voxcart skill endpoint: POST /alexa, GET /healthz, GET /readyz, GET /metrics.\n"
+            "\n"
+            "options:\n"
+            "  -c, --config FILE    JSON configuration file (see --help-config)\n"
+            "  -l, --listen ADDR    listen address (default 127.0.0.1)\n"
+            "  -p, --port N         listen port (default 8443)\n"
+            "      --development    skip the signature check (loopback only)\n"
+            "      --check          validate the configuration and exit\n"
+            "      --help-config    list every configuration field and its variable\n"
+            "  -V, --version        print the version\n"
+            "  -h, --help           this text\n"
+            "\n"
+            "Every field can also be set with an environment variable (VOXCART_*); flags win\n"
+            "over the environment, which wins over the file.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"listen", required_argument, NULL, 'l'},
+                                         {"port", required_argument, NULL, 'p'},
+                                         {"development", no_argument, NULL, 'D'},
+                                         {"check", no_argument, NULL, 'K'},
+                                         {"help-config", no_argument, NULL, 'H'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    static struct server srv;
+    const char *config_path = NULL, *listen = NULL, *port = NULL;
+    int development = 0, check_only = 0, opt, code = 1;
+    struct vx_store_config sc;
+    enum vx_log_level lvl;
+    struct vx_err e;
+    long ncpu;
+
+    while ((opt = getopt_long(argc, argv, "c:l:p:Vh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'p':
+            port = optarg;
+            break;
+        case 'D':
+            development = 1;
+            break;
+        case 'K':
+            check_only = 1;
+            break;
+        case 'H':
+            vx_config_describe(stdout);
+            return 0;
+        case 'V':
+            printf("voxcartd %s\n", VX_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "voxcartd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    vx_err_clear(&e);
+    vx_config_init(&srv.cfg);
+    if (config_path && vx_config_load_file(&srv.cfg, config_path, &e) != 0)
+        goto fail;
+    if (vx_config_load_env(&srv.cfg, &e) != 0)
+        goto fail;
+    if (listen && vx_strlcpy(srv.cfg.listen_address, listen, sizeof(srv.cfg.listen_address))) {
+        vx_err_set(&e, VX_ECONFIG, "--listen: too long");
+        goto fail;
+    }
+    if (port) {
+        long long v;
+        if (vx_parse_ll(port, 1, 65535, &v) != 0) {
+            vx_err_set(&e, VX_ECONFIG, "--port: '%s' is not a port number", port);
+            goto fail;
+        }
+        srv.cfg.listen_port = (int)v;
+    }
+    if (development)
+        srv.cfg.development = 1;
+    if (vx_config_validate(&srv.cfg, &e) != 0)
+        goto fail;
+    vx_log_level_parse(srv.cfg.log_level, &lvl);
+    vx_log_set_level(lvl);
+
+    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    srv.threads = srv.cfg.threads > 0 ? (unsigned)srv.cfg.threads : (unsigned)(ncpu > 0 ? ncpu : 1);
+    sc.url = srv.cfg.redis_url;
+    sc.timeout_ms = srv.cfg.redis_timeout_ms;
+    if (vx_store_init(&sc, &e) != 0)
+        goto fail;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (skill_init(&srv, &e) != 0)
+        goto fail;
+    if (check_only) {
+        printf("voxcartd: configuration ok\n");
+        skill_release(&srv);
+        curl_global_cleanup();
+        return 0;
+    }
+    if (srv.cfg.development)
+        vx_warn("main",
+                "DEVELOPMENT MODE: request signatures are NOT checked; listening on "
+                "loopback %s only",
+                srv.cfg.listen_address);
+    if (srv.cfg.skill_ids_len == 0)
+        vx_warn("main", "no skill IDs configured: any skill ID is accepted (development only)");
+    if (vx_store_ping(&e) != 0)
+        vx_warn("main", "redis is not reachable yet (%s): /readyz is red until it is", e.msg);
+    vx_info("main", "voxcartd %s starting", VX_VERSION);
+    code = http_run(&srv);
+    skill_release(&srv);
+    vx_store_shutdown();
+    curl_global_cleanup();
+    return code;
+fail:
+    fprintf(stderr, "voxcartd: %s\n", e.msg);
+    return 1;
+}

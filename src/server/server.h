@@ -1,0 +1,51 @@
+/*
+ * The seams inside voxcartd: http.c owns sockets and routing, skill.c the
+ * POST /alexa pipeline. Handlers get the raw body and a header lookup and fill a
+ * struct server_reply; they never touch libmicrohttpd.
+ */
+#ifndef VOXCART_SERVER_H
+#define VOXCART_SERVER_H
+
+#include <stddef.h>
+
+#include "voxcart/common.h"
+#include "voxcart/config.h"
+#include "voxcart/certs.h"
+#include "voxcart/metrics.h"
+
+#define VX_MAX_BODY (128 * 1024)
+
+/* Header lookup, case-insensitive, as the HTTP layer provides it. */
+struct server_headers {
+    const char *(*get)(void *ud, const char *name);
+    void *ud;
+};
+
+struct server_reply {
+    int status;
+    const char *content_type;
+    struct vx_buf body;
+    enum vx_outcome outcome;
+    const char *allow; /* Allow header for 405 */
+};
+
+struct server {
+    struct vx_config cfg;
+    struct vx_certs *certs;
+    unsigned threads;
+};
+
+/* The skill pipeline: verification, envelope, dialog, response. */
+int skill_init(struct server *s, struct vx_err *e);
+void skill_release(struct server *s);
+void skill_handle(struct server *s, const struct server_headers *h, const char *body, size_t len,
+                  struct server_reply *out);
+
+/* Runs the HTTP server until SIGTERM/SIGINT, then drains. Returns the process exit code. */
+int http_run(struct server *s);
+
+/* Writes a JSON error body {"error":{"code":...,"message":...}} into out. */
+void server_reply_error(struct server_reply *out, int status, const char *code,
+                        const char *message);
+
+#endif

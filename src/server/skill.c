@@ -1,0 +1,248 @@
+/*
+ * The POST /alexa pipeline (DESIGN section 3), in the order the platform
+ * requires: signature headers, certificate URL rules, the chain (cached),
+ * Signature-256 over the raw bytes, then the envelope, the timestamp window, the
+ * skill ID allowlist and the optional replay guard. Nothing of the dialog runs
+ * before every check passed; every failure is an HTTP 400 whose JSON names the
+ * reason, one log line and one metric.
+ */
+#include "server.h"
+
+#include "voxcart/envelope.h"
+#include "voxcart/log.h"
+#include "voxcart/response.h"
+#include "voxcart/store.h"
+#include "voxcart/verify.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int skill_init(struct server *s, struct vx_err *e)
+{
+    struct vx_certs_config cc;
+    int rc;
+
+    memset(&cc, 0, sizeof(cc));
+    cc.ca_file = s->cfg.ca_file[0] ? s->cfg.ca_file : NULL;
+    cc.ca_path = s->cfg.ca_path[0] ? s->cfg.ca_path : NULL;
+    cc.map = s->cfg.cert_map;
+    cc.map_len = s->cfg.cert_map_len;
+    rc = vx_certs_new(&cc, &s->certs, e);
+    if (rc)
+        return rc;
+    vx_certs_set_shared(s->certs, vx_store_cert_shared());
+    return 0;
+}
+
+void skill_release(struct server *s)
+{
+    vx_certs_free(s->certs);
+    s->certs = NULL;
+}
+
+void server_reply_error(struct server_reply *out, int status, const char *code, const char *message)
+{
+    out->status = status;
+    out->content_type = "application/json";
+    out->body.len = 0;
+    vx_buf_appends(&out->body, "{\"error\":{\"code\":\"");
+    vx_json_escape(&out->body, code, strlen(code));
+    vx_buf_appends(&out->body, "\",\"message\":\"");
+    vx_json_escape(&out->body, message, strlen(message));
+    vx_buf_appends(&out->body, "\"}}");
+}
+
+static void reject(struct server_reply *out, enum vx_verify_reason reason, const char *detail,
+                   const char *request_id)
+{
+    char msg[512];
+    if (detail && *detail)
+        snprintf(msg, sizeof(msg), "%s: %s", vx_verify_reason_text(reason), detail);
+    else
+        snprintf(msg, sizeof(msg), "%s", vx_verify_reason_text(reason));
+    vx_warn("verify", "rejected request %s: %s (%s)", request_id ? request_id : "-",
+            vx_verify_reason_name(reason), msg);
+    vx_metrics_verify_failure(reason);
+    server_reply_error(out, 400, vx_verify_reason_name(reason), msg);
+    out->outcome = VX_OUT_REJECTED;
+}
+
+/* Certificate URL, chain and Signature-256: everything that works on raw bytes. */
+static enum vx_verify_reason check_signature(struct server *s, const struct server_headers *h,
+                                             const char *body, size_t len, int64_t now,
+                                             struct vx_err *detail)
+{
+    const char *url = h->get(h->ud, "SignatureCertChainUrl");
+    const char *sig = h->get(h->ud, "Signature-256");
+    char canon[1024];
+    EVP_PKEY *key = NULL;
+    enum vx_verify_reason r;
+
+    if (!url || !*url)
+        return VX_VR_MISSING_CERT_URL;
+    if (!sig || !*sig)
+        return VX_VR_MISSING_SIGNATURE;
+    r = vx_cert_url_check(url, canon, sizeof(canon));
+    if (r != VX_VR_OK) {
+        vx_err_set(detail, VX_EVERIFY, "'%.200s'", url);
+        return r;
+    }
+    r = vx_certs_get_key(s->certs, canon, now, &key, detail);
+    if (r != VX_VR_OK)
+        return r;
+    r = vx_signature_check(key, sig, body, len);
+    EVP_PKEY_free(key);
+    return r;
+}
+
+/* Timestamp window, skill ID, replay guard: the checks that need the parsed envelope. */
+static enum vx_verify_reason check_envelope(struct server *s, const struct vx_request *req,
+                                            int64_t now, struct vx_err *detail, int *store_down)
+{
+    int64_t ts;
+    int tolerance = s->cfg.timestamp_tolerance;
+    enum vx_verify_reason r;
+
+    if (req->timestamp_is_number) {
+        /* epoch milliseconds, as an old console simulator sent them */
+        ts = req->timestamp_ms / 1000;
+    } else if (!req->timestamp) {
+        return VX_VR_TIMESTAMP_MISSING;
+    } else if (vx_timestamp_parse(req->timestamp, &ts) != 0) {
+        vx_err_set(detail, VX_EVERIFY, "'%.64s'", req->timestamp);
+        return VX_VR_TIMESTAMP_INVALID;
+    }
+    if (vx_is_skill_event(req->type_name))
+        tolerance = VX_TS_TOLERANCE_SKILL_EVENT;
+    r = vx_timestamp_check(ts, now, tolerance);
+    if (r != VX_VR_OK) {
+        vx_err_set(detail, VX_EVERIFY, "%lld seconds off, %d allowed",
+                   (long long)(ts > now ? ts - now : now - ts), tolerance);
+        return r;
+    }
+    if (s->cfg.skill_ids_len > 0 || !s->cfg.development) {
+        if (!vx_config_skill_allowed(&s->cfg, req->application_id)) {
+            vx_err_set(detail, VX_EVERIFY, "'%.128s'",
+                       req->application_id ? req->application_id : "(none)");
+            return VX_VR_SKILL_ID;
+        }
+    }
+    if (s->cfg.replay_guard) {
+        /* a request older than the window is refused by the timestamp check anyway */
+        int rc = vx_store_seen(req->request_id, 2 * tolerance + 1, detail);
+        if (rc == VX_EEXISTS)
+            return VX_VR_REPLAY;
+        if (rc != 0) {
+            *store_down = 1;
+            return VX_VR_OK;
+        }
+    }
+    return VX_VR_OK;
+}
+
+static const struct {
+    const char *lang;
+    const char *welcome;
+    const char *reprompt;
+    const char *sorry;
+} texts[] = {
+    {"en", "Welcome to the coffee shop. What would you like?", "What would you like to order?",
+     "Sorry, I can't take orders right now. Please try again in a minute."},
+    {"de", "Willkommen im Coffee Shop. Was möchtest du bestellen?", "Was möchtest du bestellen?",
+     "Entschuldige, ich kann gerade keine Bestellungen annehmen. Bitte versuche es gleich noch "
+     "einmal."},
+};
+
+static size_t text_index(const struct vx_request *req)
+{
+    char lang[8];
+    vx_request_lang(req, lang, sizeof(lang));
+    for (size_t i = 0; i < VX_ARRAY_LEN(texts); i++)
+        if (strcmp(texts[i].lang, lang) == 0)
+            return i;
+    return 0;
+}
+
+static void answer(struct vx_response *resp, struct server_reply *out)
+{
+    int warn = 0;
+    out->body.len = 0;
+    if (vx_response_render(resp, &out->body, &warn) != 0) {
+        server_reply_error(out, 500, "internal", "out of memory");
+        out->outcome = VX_OUT_ERROR;
+        return;
+    }
+    if (warn)
+        vx_warn("response", "response breaks a platform rule (flags 0x%x)", (unsigned)warn);
+    out->status = 200;
+    out->content_type = "application/json;charset=UTF-8";
+}
+
+static void apologise(const struct vx_request *req, struct server_reply *out, const char *why)
+{
+    struct vx_response resp;
+    vx_error("skill", "answering %s with an apology: %s", req->request_id, why);
+    vx_response_init(&resp);
+    vx_response_say(&resp, texts[text_index(req)].sorry);
+    resp.end_session = 1;
+    answer(&resp, out);
+    vx_response_release(&resp);
+    out->outcome = VX_OUT_STORE_DOWN;
+}
+
+static void dispatch(struct server *s, const struct vx_request *req, struct server_reply *out)
+{
+    struct vx_response resp;
+    size_t t = text_index(req);
+    (void)s;
+    vx_response_init(&resp);
+    switch (req->type) {
+    case VX_REQ_SESSION_ENDED:
+        /* the platform allows no speech in reply */
+        resp.silent = 1;
+        break;
+    default:
+        vx_response_say(&resp, texts[t].welcome);
+        vx_response_reprompt(&resp, texts[t].reprompt);
+        resp.end_session = 0;
+        break;
+    }
+    answer(&resp, out);
+    vx_response_release(&resp);
+}
+
+void skill_handle(struct server *s, const struct server_headers *h, const char *body, size_t len,
+                  struct server_reply *out)
+{
+    struct vx_request req;
+    struct vx_err detail;
+    enum vx_verify_reason r;
+    int64_t now = vx_now();
+    int store_down = 0;
+
+    vx_err_clear(&detail);
+    if (!s->cfg.development) {
+        r = check_signature(s, h, body, len, now, &detail);
+        if (r != VX_VR_OK) {
+            reject(out, r, detail.msg, NULL);
+            return;
+        }
+    }
+    if (vx_request_parse(body, len, &req, &detail) != 0) {
+        reject(out, VX_VR_BODY_MALFORMED, detail.msg, NULL);
+        return;
+    }
+    r = check_envelope(s, &req, now, &detail, &store_down);
+    if (r != VX_VR_OK) {
+        reject(out, r, detail.msg, req.request_id);
+        goto out;
+    }
+    if (store_down) {
+        apologise(&req, out, detail.msg);
+        goto out;
+    }
+    out->outcome = VX_OUT_OK;
+    dispatch(s, &req, out);
+out:
+    vx_request_release(&req);
+}
