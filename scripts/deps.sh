@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages voxcart needs, only those that are missing.
+# Usage: scripts/deps.sh [build|bench]   (build: compile, test and run; bench: also wrk and Node.js)
+set -euo pipefail
+
+want=(build-essential cmake pkg-config git ca-certificates curl openssl
+      libmicrohttpd-dev libjson-c-dev libssl-dev libjwt-dev libhiredis-dev libcurl4-openssl-dev
+      redis-server redis-tools)
+if [ "${1:-build}" = bench ]; then
+  want+=(wrk nodejs npm)
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed'; then
+    # nodejs/npm may come from elsewhere than Debian: a working binary is enough
+    case "$p" in
+      nodejs) command -v node >/dev/null 2>&1 && continue ;;
+      npm) command -v npm >/dev/null 2>&1 && continue ;;
+    esac
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "deps: missing packages: ${missing[*]}; run as root or install sudo" >&2
+    exit 1
+  fi
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

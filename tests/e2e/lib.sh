@@ -1,0 +1,129 @@
+# Shared helpers for the end-to-end tests: each test sources this file, gets a
+# private temporary directory, its own redis-server and voxcartd on free ports,
+# and everything is stopped by the EXIT trap whatever happens.
+#
+# Usage in a test:  . "$(dirname "$0")/lib.sh" "$1"   (argument: the build directory)
+
+set -u
+BUILD=$(cd "${1:?usage: test.sh BUILD_DIR}" && pwd)
+SRC=${VX_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+VOXCART="$BUILD/voxcart"
+VOXCARTD="$BUILD/voxcartd"
+T=$(mktemp -d "${TMPDIR:-/tmp}/voxcart-e2e.XXXXXX")
+PIDS=()
+FAILS=0
+CHECKS=0
+
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  if [ "$FAILS" -ne 0 ] && [ -f "$T/voxcartd.log" ]; then
+    echo "--- voxcartd log ---"; tail -n 60 "$T/voxcartd.log"
+  fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+# A TCP port on 127.0.0.1 that nobody listens on right now.
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 40000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  echo "no free port found" >&2; return 1
+}
+
+wait_for() { # wait_for SECONDS command...
+  local n=$(( $1 * 20 )); shift
+  for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  return 1
+}
+
+start_redis() {
+  REDIS_PORT=$(free_port)
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$T" --logfile "$T/redis.log" &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  wait_for 10 redis-cli -p "$REDIS_PORT" ping || { echo "redis did not start"; exit 1; }
+  export VOXCART_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+}
+
+stop_redis() {
+  kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null
+}
+
+make_devca() {
+  "$VOXCART" devca --dir "$T/ca" >/dev/null || { echo "devca failed"; exit 1; }
+  CA="$T/ca"
+}
+
+# start_voxcartd [extra voxcartd args...]; TLS with the dev CA unless VX_PLAIN=1.
+start_voxcartd() {
+  VX_PORT=$(free_port)
+  export VOXCART_LISTEN_PORT=$VX_PORT
+  export VOXCART_CA_FILE="$CA/root.pem"
+  export VOXCART_CERT_MAP="https://s3.amazonaws.com/echo.api/echo-api-cert-dev.pem=$CA/chain.pem${EXTRA_CERT_MAP:-}"
+  export VOXCART_SKILL_IDS=${VOXCART_SKILL_IDS:-amzn1.ask.skill.test}
+  if [ "${VX_PLAIN:-0}" = 1 ]; then
+    unset VOXCART_TLS_CERT VOXCART_TLS_KEY
+    BASE="http://127.0.0.1:$VX_PORT"
+  else
+    export VOXCART_TLS_CERT="$CA/server.pem" VOXCART_TLS_KEY="$CA/server.key"
+    BASE="https://127.0.0.1:$VX_PORT"
+  fi
+  "$VOXCARTD" "$@" >>"$T/voxcartd.log" 2>&1 &
+  VX_PID=$!
+  PIDS+=("$VX_PID")
+  wait_for 15 curl -sf --cacert "$CA/root.pem" "$BASE/healthz" || {
+    echo "voxcartd did not start"; cat "$T/voxcartd.log"; exit 1; }
+}
+
+# A request body from a template, with fresh IDs; prints the file name.
+# make_request NAME TYPE [LOCALE] [APP_ID]  (TYPE LaunchRequest, or an intent name)
+make_request() {
+  local name=$1 type=$2 locale=${3:-en-US} app=${4:-amzn1.ask.skill.test} req
+  local ts; ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  local rid="amzn1.echo-api.request.$RANDOM$RANDOM"
+  if [ "$type" = LaunchRequest ]; then
+    req="{\"type\":\"LaunchRequest\",\"requestId\":\"$rid\",\"timestamp\":\"$ts\",\"locale\":\"$locale\"}"
+  else
+    req="{\"type\":\"IntentRequest\",\"requestId\":\"$rid\",\"timestamp\":\"$ts\",\"locale\":\"$locale\",\"intent\":{\"name\":\"$type\",\"confirmationStatus\":\"NONE\"}}"
+  fi
+  cat >"$T/$name.json" <<JSON
+{"version":"1.0","session":{"new":true,"sessionId":"amzn1.echo-api.session.$RANDOM","application":{"applicationId":"$app"},"user":{"userId":"amzn1.ask.account.TESTUSER"}},"context":{"System":{"application":{"applicationId":"$app"},"user":{"userId":"amzn1.ask.account.TESTUSER"},"device":{"deviceId":"amzn1.ask.device.TEST"}}},"request":$req}
+JSON
+  echo "$T/$name.json"
+}
+
+# post BODYFILE [curl args...]: sets STATUS and BODY
+post() {
+  local f=$1; shift
+  BODY=$(curl -s --cacert "$CA/root.pem" -o - -w '\n%{http_code}' -X POST \
+    -H 'Content-Type: application/json' --data-binary "@$f" "$@" "$BASE/alexa")
+  STATUS=${BODY##*$'\n'}
+  BODY=${BODY%$'\n'*}
+}
+
+# signed BODYFILE [voxcart sign args...]: sends through `voxcart sign --url`; sets STATUS and BODY
+signed() {
+  local f=$1; shift
+  BODY=$("$VOXCART" sign --dir "$CA" --url "$BASE/alexa" "$@" "$f" 2>"$T/sign.err")
+  STATUS=$(sed -n 's/^HTTP \([0-9]*\).*/\1/p' "$T/sign.err" | tail -n 1)
+}
+
+check() { # check DESCRIPTION command...
+  local what=$1; shift
+  CHECKS=$((CHECKS + 1))
+  if "$@"; then echo "ok   $what"; else echo "FAIL $what (status=${STATUS:-} body=${BODY:-})"; FAILS=$((FAILS + 1)); fi
+}
+
+contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
+
+finish() {
+  echo "$CHECKS checks, $FAILS failed"
+  [ "$FAILS" -eq 0 ]
+  exit $?
+}
