@@ -17,7 +17,7 @@ CHECKS=0
 cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do { wait "$p"; } 2>/dev/null; done
   if [ "$FAILS" -ne 0 ] && [ -f "$T/voxcartd.log" ]; then
     echo "--- voxcartd log ---"; tail -n 60 "$T/voxcartd.log"
   fi

@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int vxt_failed, vxt_checks, vxt_tests_failed, vxt_tests;
+static int vxt_failed, vxt_checks, vxt_tests;
+static int vxt_tests_failed __attribute__((unused));
 
 #define VX_CHECK(cond)                                                                             \
     do {                                                                                           \
