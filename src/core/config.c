@@ -413,15 +413,15 @@ int vx_config_validate(const struct vx_config *c, struct vx_err *e)
                           c->listen_address);
     if (!!c->tls_cert[0] != !!c->tls_key[0])
         return vx_err_set(e, VX_ECONFIG, "tls.cert and tls.key: give both or neither");
-    if (!c->tls_cert[0] && !vx_config_is_loopback(c))
-        return vx_err_set(e, VX_ECONFIG,
-                          "tls.cert: required when listening on '%s' (plain HTTP is allowed on "
-                          "loopback only)",
-                          c->listen_address);
     if (c->development && !vx_config_is_loopback(c))
         return vx_err_set(e, VX_ECONFIG,
                           "verify.development: refused because listen.address '%s' is not "
                           "loopback",
+                          c->listen_address);
+    if (!c->tls_cert[0] && !vx_config_is_loopback(c))
+        return vx_err_set(e, VX_ECONFIG,
+                          "tls.cert: required when listening on '%s' (plain HTTP is allowed on "
+                          "loopback only)",
                           c->listen_address);
     if (!c->development && c->skill_ids_len == 0)
         return vx_err_set(e, VX_ECONFIG,
