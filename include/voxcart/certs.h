@@ -23,7 +23,7 @@
 #include "voxcart/common.h"
 #include "voxcart/verify.h"
 
-#define VX_SIGNING_SAN "echo-api.amazon.com"
+#define VX_SIGNING_SAN    "echo-api.amazon.com"
 #define VX_CERT_MAX_BYTES (64 * 1024)
 
 /* A second-level cache shared between voxcartd instances. Both callbacks may be NULL. */
@@ -45,9 +45,9 @@ struct vx_certs_config {
     const char *ca_path; /* hashed directory of anchors; optional */
     const struct vx_cert_map_entry *map;
     size_t map_len;
-    long fetch_timeout_ms; /* 0 = 2000 */
+    long fetch_timeout_ms;  /* 0 = 2000 */
     size_t fetch_max_bytes; /* 0 = VX_CERT_MAX_BYTES */
-    int cache_ttl;         /* seconds a verified chain stays cached (re-verified after); 0 = 3600 */
+    int cache_ttl; /* seconds a verified chain stays cached (re-verified after); 0 = 3600 */
 };
 
 struct vx_certs;
@@ -71,11 +71,12 @@ enum vx_verify_reason vx_certs_get_key(struct vx_certs *c, const char *canon_url
  * certificate, and the path to a root in store (intermediates come from the PEM,
  * never from the store's untrusted side). On OK, *leaf_key (optional) gets a
  * reference to the signing key and *not_before and *not_after (optional) the window
- * in which the whole chain is valid.
+ * in which the whole chain is valid: not_before <= t < not_after (the Not After
+ * second itself counts as expired, as in OpenSSL's verifier).
  */
 enum vx_verify_reason vx_chain_verify(X509_STORE *store, const char *pem, size_t len, int64_t now,
-                                      EVP_PKEY **leaf_key, int64_t *not_before,
-                                      int64_t *not_after, struct vx_err *detail);
+                                      EVP_PKEY **leaf_key, int64_t *not_before, int64_t *not_after,
+                                      struct vx_err *detail);
 
 /* Builds an X509_STORE from a CA file/dir, or the system default paths when both are NULL. */
 int vx_trust_store_load(const char *ca_file, const char *ca_path, X509_STORE **out,

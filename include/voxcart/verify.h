@@ -52,7 +52,7 @@ const char *vx_verify_reason_name(enum vx_verify_reason r);
 const char *vx_verify_reason_text(enum vx_verify_reason r);
 
 /* Default timestamp tolerances, in seconds. */
-#define VX_TS_TOLERANCE 150
+#define VX_TS_TOLERANCE             150
 #define VX_TS_TOLERANCE_SKILL_EVENT 3600
 
 /*

@@ -30,10 +30,19 @@
 #include <string.h>
 #include <unistd.h>
 
+/* How much of an oversized body is read and thrown away so the client sees the 413. */
+#define VX_DRAIN_MAX (1024 * 1024)
+
 struct req_ctx {
     struct vx_buf body;
     uint64_t start_ns;
+    size_t drained;
     int too_large;
+    int answered; /* a response is queued already */
+    /* an error decided before the body was read, answered once it has been drained */
+    int pending_status;
+    const char *pending_code, *pending_msg, *pending_allow;
+    enum vx_outcome pending_outcome;
 };
 
 static atomic_int inflight;
@@ -139,8 +148,32 @@ static enum MHD_Result reply_now(struct MHD_Connection *c, int status, const cha
     server_reply_error(&out, status, code, msg);
     out.allow = allow;
     ret = send_reply(c, &out);
+    rc->answered = 1;
     vx_metrics_request(outcome, vx_mono_ns() - rc->start_ns);
     return ret;
+}
+
+static void pend(struct req_ctx *rc, int status, const char *code, const char *msg,
+                 const char *allow, enum vx_outcome outcome)
+{
+    rc->pending_status = status;
+    rc->pending_code = code;
+    rc->pending_msg = msg;
+    rc->pending_allow = allow;
+    rc->pending_outcome = outcome;
+}
+
+static enum MHD_Result reply_pending(struct MHD_Connection *c, struct req_ctx *rc)
+{
+    return reply_now(c, rc->pending_status, rc->pending_code, rc->pending_msg, rc->pending_allow,
+                     rc->pending_outcome, rc);
+}
+
+static int has_chunked_body(struct MHD_Connection *c)
+{
+    const char *te =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    return te && strstr(te, "chunked") != NULL;
 }
 
 static const struct route *route_find(const char *url, const char *method, const char **allow)
@@ -170,7 +203,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
 
     if (!rc) {
-        const char *cl;
+        const char *cl, *expect;
+        long long n = 0;
         rc = calloc(1, sizeof(*rc));
         if (!rc)
             return MHD_NO;
@@ -179,33 +213,54 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = rc;
         atomic_fetch_add(&inflight, 1);
         vx_metrics_inflight(1);
+        /*
+         * Errors decided from the request line and headers. A client waiting for
+         * 100-continue has sent no body yet, so it can be answered now. Otherwise
+         * the body is already on its way; answering before reading it makes the
+         * kernel reset the connection and the client never sees the answer, so the
+         * body is drained (up to VX_DRAIN_MAX) and the error sent after.
+         */
         route = route_find(url, method, &allow);
-        if (!route) {
-            if (allow)
-                return reply_now(c, 405, "method_not_allowed", "use the method in Allow", allow,
-                                 VX_OUT_BAD_METHOD, rc);
-            return reply_now(c, 404, "not_found", "no such path", NULL, VX_OUT_NOT_FOUND, rc);
-        }
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl) {
-            long long n;
-            if (vx_parse_ll(cl, 0, INT64_MAX, &n) == 0 && n > VX_MAX_BODY)
-                return reply_now(c, 413, "too_large", "the body is larger than 128 KiB", NULL,
-                                 VX_OUT_TOO_LARGE, rc);
-        }
+        expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+        if (cl && vx_parse_ll(cl, 0, INT64_MAX, &n) != 0)
+            n = 0;
+        if (!route && allow)
+            pend(rc, 405, "method_not_allowed", "use the method in Allow", allow,
+                 VX_OUT_BAD_METHOD);
+        else if (!route)
+            pend(rc, 404, "not_found", "no such path", NULL, VX_OUT_NOT_FOUND);
+        else if (n > VX_MAX_BODY)
+            pend(rc, 413, "too_large", "the body is larger than 128 KiB", NULL, VX_OUT_TOO_LARGE);
+        if (rc->pending_status && ((expect && vx_strcaseeq(expect, "100-continue")) ||
+                                   n > VX_DRAIN_MAX || (n == 0 && !has_chunked_body(c))))
+            return reply_pending(c, rc);
+        return MHD_YES;
+    }
+    if (rc->answered) {
+        /* a response is queued already: whatever still arrives is thrown away */
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!rc->too_large && rc->body.len + *upload_data_size > VX_MAX_BODY)
-            rc->too_large = 1;
-        if (!rc->too_large && vx_buf_append(&rc->body, upload_data, *upload_data_size) != 0)
+        if (!rc->pending_status && rc->body.len + *upload_data_size > VX_MAX_BODY) {
+            pend(rc, 413, "too_large", "the body is larger than 128 KiB", NULL, VX_OUT_TOO_LARGE);
+            vx_buf_release(&rc->body);
+        }
+        if (rc->pending_status) {
+            rc->drained += *upload_data_size;
+            *upload_data_size = 0;
+            if (rc->drained > VX_DRAIN_MAX)
+                return reply_pending(c, rc);
+            return MHD_YES;
+        }
+        if (vx_buf_append(&rc->body, upload_data, *upload_data_size) != 0)
             return MHD_NO;
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (rc->too_large)
-        return reply_now(c, 413, "too_large", "the body is larger than 128 KiB", NULL,
-                         VX_OUT_TOO_LARGE, rc);
+    if (rc->pending_status)
+        return reply_pending(c, rc);
     route = route_find(url, method, &allow);
     if (!route) /* cannot happen: the first call answered already */
         return MHD_NO;
