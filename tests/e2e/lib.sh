@@ -123,6 +123,10 @@ check() { # check DESCRIPTION command...
 contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
 
 finish() {
+  if [ -f "$T/voxcartd.log" ]; then
+    check "voxcartd reported no sanitizer error" \
+      bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' '$T/voxcartd.log'"
+  fi
   echo "$CHECKS checks, $FAILS failed"
   [ "$FAILS" -eq 0 ]
   exit $?

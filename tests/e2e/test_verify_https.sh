@@ -106,7 +106,15 @@ stop_redis
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA/root.pem" "$BASE/readyz")
 check "readyz is red with redis down" [ "$code" = 503 ]
 
+# A request still uploading when SIGTERM arrives is answered before the server exits.
+head -c 6000 /dev/zero | tr '\0' ' ' >"$T/slow.json"
+curl -s -o /dev/null -w '%{http_code}' --cacert "$CA/root.pem" --limit-rate 2000 \
+  --data-binary "@$T/slow.json" "$BASE/alexa" >"$T/slow.code" &
+slow=$!
+sleep 1
 kill -TERM "$VX_PID"
+wait "$slow"
+check "a request in flight during SIGTERM is answered" [ "$(cat "$T/slow.code")" = 400 ]
 wait "$VX_PID"; rc=$?
 check "SIGTERM drains and exits 0" [ "$rc" = 0 ]
 check "the log says it drained" grep -q 'draining' "$T/voxcartd.log"
