@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# make bench: voxcartd against the reference Node skill (../shared/peer), side by
+# side, same machine, same run, same signed OrderIntent requests.
+#
+# Both servers verify the signature (chain primed for the same certificate URL),
+# check the timestamp, read and write the conversation in Redis, and answer with
+# the order summary. Both listen on plain HTTP on loopback so that the same wrk
+# load measures the same work (the reference skill has no TLS of its own).
+#
+# Environment: ROUNDS (default 3), DURATION (seconds per run, default 10),
+# CONNS (default 32), USERS (distinct customers in the request pool, default 64),
+# PEER_DIR (default ../shared/peer).
+set -euo pipefail
+BUILD=$(cd "${1:-build-bench}" && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PEER_SRC=${PEER_DIR:-$ROOT/../shared/peer}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-32}
+USERS=${USERS:-64}
+T=$(mktemp -d "${TMPDIR:-/tmp}/voxcart-bench.XXXXXX")
+CERT_URL=https://s3.amazonaws.com/echo.api/echo-api-cert-bench.pem
+PIDS=()
+
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do { wait "$p"; } 2>/dev/null || true; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+say() { printf '%s\n' "$*" >&2; }
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local p
+  for _ in $(seq 1 200); do p=$((20000 + RANDOM % 40000)); port_free "$p" && { echo "$p"; return; }; done
+  return 1
+}
+wait_http() { # url
+  for _ in $(seq 1 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done
+  say "bench: $1 did not come up"; return 1
+}
+
+# --- the reference skill, installed in a private copy (shared/ is read-only) ---
+[ -f "$PEER_SRC/skill.js" ] || { say "bench: reference skill not found in $PEER_SRC"; exit 1; }
+PEER="$BUILD/peer"
+mkdir -p "$PEER"
+cp "$PEER_SRC/skill.js" "$PEER_SRC/package.json" "$PEER_SRC/package-lock.json" "$PEER/"
+if [ ! -d "$PEER/node_modules/ask-sdk-express-adapter" ]; then
+  say "bench: installing the reference skill's packages"
+  (cd "$PEER" && { npm ci --no-audit --no-fund >/dev/null 2>&1 || npm install --no-audit --no-fund >/dev/null; })
+fi
+
+# --- certificates, Redis ---
+"$BUILD/voxcart" devca --dir "$T/ca" >/dev/null
+REDIS_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" \
+  --logfile "$T/redis.log" &
+PIDS+=($!)
+for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+
+# --- the request pool: one OrderIntent (2 lattes) per customer ---
+SKILL_ID=amzn1.ask.skill.voxcart-bench
+make_bodies() {
+  local ts i
+  ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  for i in $(seq 1 "$USERS"); do
+    cat >"$T/body$i.json" <<JSON
+{"version":"1.0","session":{"new":false,"sessionId":"amzn1.echo-api.session.bench-$i","application":{"applicationId":"$SKILL_ID"},"user":{"userId":"amzn1.ask.account.BENCH$i"}},"context":{"System":{"application":{"applicationId":"$SKILL_ID"},"user":{"userId":"amzn1.ask.account.BENCH$i"},"device":{"deviceId":"amzn1.ask.device.BENCH","supportedInterfaces":{}},"apiEndpoint":"https://api.amazonalexa.com"}},"request":{"type":"IntentRequest","requestId":"amzn1.echo-api.request.bench-$i","timestamp":"$ts","locale":"en-US","dialogState":"COMPLETED","intent":{"name":"OrderIntent","confirmationStatus":"NONE","slots":{"product":{"name":"product","value":"latte","confirmationStatus":"NONE","resolutions":{"resolutionsPerAuthority":[{"authority":"amzn1.er-authority.echo-sdk.$SKILL_ID.PRODUCT","status":{"code":"ER_SUCCESS_MATCH"},"values":[{"value":{"name":"latte","id":"latte"}}]}]}},"quantity":{"name":"quantity","value":"2","confirmationStatus":"NONE"}}}}}
+JSON
+    "$BUILD/voxcart" sign --dir "$T/ca" --cert-url "$CERT_URL" "$T/body$i.json" |
+      sed -n 's/^Signature-256: //p' >"$T/sig$i.txt"
+  done
+}
+
+peak_rss_kb() { # pid...: sum of VmHWM over the processes and their children
+  local total=0 p kids
+  for p in "$@"; do
+    kids=$(pgrep -P "$p" || true)
+    for q in $p $kids; do
+      v=$(awk '/^VmHWM:/ {print $2}' "/proc/$q/status" 2>/dev/null || echo 0)
+      total=$((total + ${v:-0}))
+    done
+  done
+  echo "$total"
+}
+
+# run_wrk NAME PORT CONNS SECONDS EXPECT -> appends "NAME rps p50 p99 p999 errors" to $T/results
+run_wrk() {
+  local name=$1 port=$2 conns=$3 secs=$4 expect=$5 line
+  make_bodies
+  line=$(VX_BENCH_DIR=$T VX_BENCH_N=$USERS VX_BENCH_CERT_URL=$CERT_URL VX_BENCH_EXPECT=$expect \
+    wrk -t1 -c"$conns" -d"${secs}s" --timeout 5s -s "$ROOT/tests/bench/order.lua" \
+    "http://127.0.0.1:$port" 2>&1 | grep '^VXBENCH' || true)
+  [ -n "$line" ] || { say "bench: wrk gave no result for $name"; line="VXBENCH rps=0 p50=0 p99=0 p999=0 errors=1 wrong=0 requests=0"; }
+  say "  $name c=$conns: ${line#VXBENCH }"
+  echo "$name $conns $line" >>"$T/results"
+}
+
+start_voxcartd() {
+  VX_PORT=$(free_port)
+  VOXCART_LISTEN_PORT=$VX_PORT VOXCART_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
+  VOXCART_SKILL_IDS=$SKILL_ID VOXCART_CA_FILE="$T/ca/root.pem" \
+  VOXCART_CERT_MAP="$CERT_URL=$T/ca/chain.pem" VOXCART_LOG_LEVEL=warn \
+    "$BUILD/voxcartd" >"$T/voxcartd.log" 2>&1 &
+  VX_PID=$!
+  PIDS+=("$VX_PID")
+  wait_http "http://127.0.0.1:$VX_PORT/healthz"
+}
+
+start_peer() { # workers
+  PEER_PORT=$(free_port)
+  (cd "$PEER" && PORT=$PEER_PORT REDIS_PORT=$REDIS_PORT CERT_URL=$CERT_URL \
+    CHAIN_PEM="$T/ca/chain.pem" WORKERS=$1 exec node skill.js >"$T/peer.log" 2>&1) &
+  PEER_PID=$!
+  PIDS+=("$PEER_PID")
+  for _ in $(seq 1 200); do grep -q listening "$T/peer.log" 2>/dev/null && break; sleep 0.05; done
+  sleep 0.5
+}
+
+stop_pid() { kill "$1" 2>/dev/null || true; { wait "$1"; } 2>/dev/null || true; }
+
+say "bench: $ROUNDS rounds of ${DURATION}s at $CONNS connections, $USERS customers, $(nproc) cores"
+: >"$T/results"
+: >"$T/rss"
+for r in $(seq 1 "$ROUNDS"); do
+  say "round $r"
+  start_voxcartd
+  curl -s -o /dev/null "http://127.0.0.1:$VX_PORT/healthz"
+  run_wrk voxcartd "$VX_PORT" 4 5 "${VOXCART_EXPECT:-order}"
+  run_wrk voxcartd "$VX_PORT" "$CONNS" "$DURATION" "${VOXCART_EXPECT:-order}"
+  echo "voxcartd $(peak_rss_kb "$VX_PID")" >>"$T/rss"
+  stop_pid "$VX_PID"
+  for w in 1 2; do
+    start_peer "$w"
+    run_wrk "node-$w" "$PEER_PORT" 4 5 "Shall I place the order"
+    run_wrk "node-$w" "$PEER_PORT" "$CONNS" "$DURATION" "Shall I place the order"
+    echo "node-$w $(peak_rss_kb "$PEER_PID")" >>"$T/rss"
+    stop_pid "$PEER_PID"
+  done
+done
+
+# OpenSSL's RSA-2048 verifications per second on one core: the cost floor of a request.
+RSA=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $(NF)}')
+
+awk -v conns="$CONNS" -v rsa="${RSA:-0}" -v rssfile="$T/rss" '
+function median(a, n,   i, j, t) {
+  for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+  return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function val(s, k,   m) { m = s; sub(".*" k "=", "", m); sub(" .*", "", m); return m + 0 }
+BEGIN {
+  while ((getline line < rssfile) > 0) { split(line, f, " "); if (f[2] > rss[f[1]]) rss[f[1]] = f[2] }
+}
+{
+  name = $1; c = $2; line = $0
+  key = name SUBSEP c
+  n[key]++
+  rps[key, n[key]] = val(line, "rps"); p50[key, n[key]] = val(line, "p50")
+  p99[key, n[key]] = val(line, "p99"); p999[key, n[key]] = val(line, "p999")
+  err[key] += val(line, "errors") + val(line, "wrong")
+  names[name] = 1
+}
+END {
+  printf "\n%-10s %10s %9s %9s %9s %8s %9s %10s\n", "server", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "RSS MB", "p99@4 ms"
+  order[1] = "voxcartd"; order[2] = "node-1"; order[3] = "node-2"
+  for (o = 1; o <= 3; o++) {
+    name = order[o]; key = name SUBSEP conns; k4 = name SUBSEP 4
+    if (!(key in n)) continue
+    for (i = 1; i <= n[key]; i++) { a1[i] = rps[key, i]; a2[i] = p50[key, i]; a3[i] = p99[key, i]; a4[i] = p999[key, i] }
+    for (i = 1; i <= n[k4]; i++) b[i] = p99[k4, i]
+    R[name] = median(a1, n[key])
+    printf "%-10s %10.0f %9.2f %9.2f %9.2f %8d %9.1f %10.2f\n", name, R[name], median(a2, n[key]), median(a3, n[key]), median(a4, n[key]), err[key] + err[k4], rss[name] / 1024, median(b, n[k4])
+  }
+  printf "\n(medians of the rounds at %d connections; p99@4 at 4 connections; errors = non-2xx, socket errors and answers without the order summary)\n", conns
+  if (R["node-1"] > 0) printf "voxcartd / node (1 process):  %.1fx requests/s\n", R["voxcartd"] / R["node-1"]
+  if (R["node-2"] > 0) printf "voxcartd / node (2 processes): %.1fx requests/s\n", R["voxcartd"] / R["node-2"]
+  if (rsa > 0) printf "OpenSSL RSA-2048 verify on one core: %.0f/s; voxcartd requests/s are %.0f%% of that\n", rsa, 100 * R["voxcartd"] / rsa
+}' "$T/results"
