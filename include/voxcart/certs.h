@@ -48,6 +48,11 @@ struct vx_certs_config {
     long fetch_timeout_ms;  /* 0 = 2000 */
     size_t fetch_max_bytes; /* 0 = VX_CERT_MAX_BYTES */
     int cache_ttl; /* seconds a verified chain stays cached (re-verified after); 0 = 3600 */
+    /* Downloads only: connect somewhere else than the URL's host ("HOST:443:ADDR:PORT", as
+     * curl's --connect-to) and trust this CA file for that TLS connection. For mirrors in
+     * front of the platform's host and for tests; the URL rules still apply to the URL. */
+    const char *fetch_connect_to;
+    const char *fetch_ca_file;
 };
 
 struct vx_certs;

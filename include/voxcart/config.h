@@ -32,8 +32,10 @@ struct vx_config {
     struct vx_cert_map_entry cert_map[VX_MAX_CERT_MAP];
     size_t cert_map_len;
     char cert_map_store[VX_MAX_CERT_MAP][2][512];
-    int timestamp_tolerance; /* seconds, at most 150 */
-    int replay_guard;        /* reject a request ID seen within the window */
+    char fetch_connect_to[300]; /* chain downloads: HOST:443:ADDR:PORT (mirrors, tests) */
+    char fetch_ca_file[512];    /* chain downloads: CA file for that TLS connection */
+    int timestamp_tolerance;    /* seconds, at most 150 */
+    int replay_guard;           /* reject a request ID seen within the window */
     char skill_ids[VX_MAX_SKILL_IDS][128];
     size_t skill_ids_len;
 

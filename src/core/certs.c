@@ -450,6 +450,8 @@ struct vx_certs {
     long fetch_timeout_ms;
     size_t fetch_max_bytes;
     int cache_ttl;
+    struct curl_slist *connect_to;
+    char *fetch_ca_file;
 
     pthread_rwlock_t lock; /* guards entries, neg, shared */
     struct cert_entry entries[MAX_ENTRIES];
@@ -662,6 +664,10 @@ static int download(struct vx_certs *c, const char *url, char **pem, size_t *len
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, download_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+    if (c->connect_to)
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
+    if (c->fetch_ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->fetch_ca_file);
     cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
         if (d.too_big || cc == CURLE_FILESIZE_EXCEEDED)
@@ -1009,6 +1015,20 @@ int vx_certs_new(const struct vx_certs_config *cfg, struct vx_certs **out, struc
     c->fetch_max_bytes = cfg->fetch_max_bytes ? cfg->fetch_max_bytes : (size_t)VX_CERT_MAX_BYTES;
     c->cache_ttl = cfg->cache_ttl ? cfg->cache_ttl : DEFAULT_CACHE_TTL;
 
+    if (cfg->fetch_connect_to && *cfg->fetch_connect_to) {
+        c->connect_to = curl_slist_append(NULL, cfg->fetch_connect_to);
+        if (!c->connect_to) {
+            rc = vx_err_set(e, VX_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (cfg->fetch_ca_file && *cfg->fetch_ca_file) {
+        c->fetch_ca_file = strdup(cfg->fetch_ca_file);
+        if (!c->fetch_ca_file) {
+            rc = vx_err_set(e, VX_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
     rc = vx_trust_store_load(cfg->ca_file, cfg->ca_path, &c->store, e);
     if (rc != 0)
         goto out;
@@ -1037,6 +1057,8 @@ void vx_certs_free(struct vx_certs *c)
         free(c->map[i].file);
     }
     free(c->map);
+    curl_slist_free_all(c->connect_to);
+    free(c->fetch_ca_file);
     X509_STORE_free(c->store);
     if (c->locks_ready) {
         pthread_cond_destroy(&c->fetch_cv);

@@ -27,6 +27,8 @@ int skill_init(struct server *s, struct vx_err *e)
     cc.ca_path = s->cfg.ca_path[0] ? s->cfg.ca_path : NULL;
     cc.map = s->cfg.cert_map;
     cc.map_len = s->cfg.cert_map_len;
+    cc.fetch_connect_to = s->cfg.fetch_connect_to;
+    cc.fetch_ca_file = s->cfg.fetch_ca_file;
     rc = vx_certs_new(&cc, &s->certs, e);
     if (rc)
         return rc;
