@@ -27,6 +27,7 @@ enum cli_status {
 /* Command handlers: one per file, each listed in the table in main.c. */
 int cli_cmd_devca(int argc, char **argv);
 int cli_cmd_sign(int argc, char **argv);
+int cli_cmd_replay(int argc, char **argv);
 
 /* "voxcart: CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -383,8 +383,15 @@ struct script {
     pthread_once_t once;
 };
 
+/* KEYS[1]=conv. ARGV: state, ttl. Bumps the version like a save, whatever it was. */
+static const char seed_script[] = "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')\n"
+                                  "redis.call('HSET', KEYS[1], 'v', v + 1, 's', ARGV[1])\n"
+                                  "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+                                  "return v + 1\n";
+
 static struct script scripts[] = {{load_script, "", PTHREAD_ONCE_INIT},
-                                  {save_script, "", PTHREAD_ONCE_INIT}};
+                                  {save_script, "", PTHREAD_ONCE_INIT},
+                                  {seed_script, "", PTHREAD_ONCE_INIT}};
 
 static void sha_hex(const char *text, char out[41])
 {
@@ -406,6 +413,11 @@ static void sha_load(void)
 static void sha_save(void)
 {
     sha_hex(save_script, scripts[1].sha);
+}
+
+static void sha_seed(void)
+{
+    sha_hex(seed_script, scripts[2].sha);
 }
 
 /* EVALSHA, and EVAL once if the server does not know the script yet. */
@@ -584,4 +596,109 @@ void vx_store_strings_free(char **v, size_t n)
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);
+}
+
+/* --- fixture helpers (voxcart replay) --- */
+
+/* A key of one customer for a fixture part name; VX_EINVAL names a bad part. */
+static int fixture_key(const char *skill, const char *user, const char *part, int peek, char *out,
+                       size_t outsz, struct vx_err *e)
+{
+    const char *suffix = NULL;
+    if (strcmp(part, "conversation") == 0)
+        suffix = "conv";
+    else if (strcmp(part, "profile") == 0)
+        suffix = "profile";
+    else if (peek && strcmp(part, "last_order") == 0)
+        suffix = "orders";
+    if (!suffix)
+        return vx_err_set(e, VX_EINVAL, "unknown store part '%s'", part);
+    if (vx_store_customer_key(skill, user, suffix, out, outsz) != 0)
+        return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
+    return 0;
+}
+
+/* Runs a command that answers with a string or nil; *json gets a copy or NULL. */
+static int get_string(int argc, const char **argv, char **json, struct vx_err *e)
+{
+    redisReply *r = run(e, argc, argv, NULL);
+    if (!r)
+        return VX_ESTORE;
+    *json = dup_reply(r);
+    if (!*json && r->type == REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+int vx_store_seed(const char *skill, const char *user, const char *part, const char *json,
+                  struct vx_err *e)
+{
+    char key[400];
+    const char *argv[3];
+    redisReply *r;
+    int rc = fixture_key(skill, user, part, 0, key, sizeof(key), e);
+
+    if (rc)
+        return rc;
+    if (!json) {
+        argv[0] = "DEL";
+        argv[1] = key;
+        r = run(e, 2, argv, NULL);
+    } else if (strcmp(part, "conversation") == 0) {
+        /* the TTL vx_store_save uses when the caller gives none */
+        const char *keys[1] = {key};
+        const char *args[2] = {json, "3600"};
+        r = eval(&scripts[2], sha_seed, 1, keys, 2, args, NULL, e);
+    } else {
+        argv[0] = "SET";
+        argv[1] = key;
+        argv[2] = json;
+        r = run(e, 3, argv, NULL);
+    }
+    if (!r)
+        return VX_ESTORE;
+    freeReplyObject(r);
+    return 0;
+}
+
+int vx_store_peek(const char *skill, const char *user, const char *part, char **json,
+                  struct vx_err *e)
+{
+    char key[400], okey[480], part_id[96];
+    const char *argv[3];
+    char *id = NULL;
+    int rc = fixture_key(skill, user, part, 1, key, sizeof(key), e);
+
+    *json = NULL;
+    if (rc)
+        return rc;
+    argv[1] = key;
+    if (strcmp(part, "conversation") == 0) {
+        argv[0] = "HGET";
+        argv[2] = "s";
+        return get_string(3, argv, json, e);
+    }
+    if (strcmp(part, "profile") == 0) {
+        argv[0] = "GET";
+        return get_string(2, argv, json, e);
+    }
+    argv[0] = "LINDEX";
+    argv[2] = "0";
+    rc = get_string(3, argv, &id, e);
+    if (rc || !id)
+        return rc;
+    if (vx_snprintf(part_id, sizeof(part_id), "order:%s", id) ||
+        vx_store_customer_key(skill, user, part_id, okey, sizeof(okey))) {
+        rc = vx_err_set(e, VX_EINVAL, "order ID too long");
+        goto out;
+    }
+    argv[0] = "GET";
+    argv[1] = okey;
+    rc = get_string(2, argv, json, e);
+out:
+    free(id);
+    return rc;
 }

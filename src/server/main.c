@@ -3,6 +3,7 @@
  * checks it, connects the pieces and runs the HTTP server until SIGTERM.
  */
 #include "server.h"
+#include "record.h"
 
 #include "voxcart/log.h"
 #include "voxcart/store.h"

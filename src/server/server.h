@@ -29,9 +29,12 @@ struct server_reply {
     const char *allow; /* Allow header for 405 */
 };
 
+struct vx_fsm;
+
 struct server {
     struct vx_config cfg;
     struct vx_certs *certs;
+    struct vx_fsm *fsm; /* the dialog engine, made by skill_init */
     unsigned threads;
 };
 

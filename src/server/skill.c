@@ -7,8 +7,10 @@
  * reason, one log line and one metric.
  */
 #include "server.h"
+#include "record.h"
 
 #include "voxcart/envelope.h"
+#include "voxcart/fsm.h"
 #include "voxcart/log.h"
 #include "voxcart/response.h"
 #include "voxcart/store.h"
@@ -33,11 +35,23 @@ int skill_init(struct server *s, struct vx_err *e)
     if (rc)
         return rc;
     vx_certs_set_shared(s->certs, vx_store_cert_shared());
+    {
+        /* the dialog: a bad catalog or messages file stops start-up, naming the field */
+        struct vx_fsm_config fc = {s->cfg.models_dir, s->cfg.catalog, 0};
+        rc = vx_fsm_new(&fc, &s->fsm, e);
+        if (rc) {
+            vx_certs_free(s->certs);
+            s->certs = NULL;
+            return rc;
+        }
+    }
     return 0;
 }
 
 void skill_release(struct server *s)
 {
+    vx_fsm_free(s->fsm);
+    s->fsm = NULL;
     vx_certs_free(s->certs);
     s->certs = NULL;
 }
@@ -142,17 +156,14 @@ static enum vx_verify_reason check_envelope(struct server *s, const struct vx_re
     return VX_VR_OK;
 }
 
+/* The apology when the store is down: it must not depend on anything that could be down. */
 static const struct {
     const char *lang;
-    const char *welcome;
-    const char *reprompt;
     const char *sorry;
 } texts[] = {
-    {"en", "Welcome to the coffee shop. What would you like?", "What would you like to order?",
-     "Sorry, I can't take orders right now. Please try again in a minute."},
-    {"de", "Willkommen im Coffee Shop. Was möchtest du bestellen?", "Was möchtest du bestellen?",
-     "Entschuldige, ich kann gerade keine Bestellungen annehmen. Bitte versuche es gleich noch "
-     "einmal."},
+    {"en", "Sorry, I can't take orders right now. Please try again in a minute."},
+    {"de", "Entschuldige, ich kann gerade keine Bestellungen annehmen. Bitte versuche es gleich noch "
+           "einmal."},
 };
 
 static size_t text_index(const struct vx_request *req)
@@ -192,25 +203,28 @@ static void apologise(const struct vx_request *req, struct server_reply *out, co
     out->outcome = VX_OUT_STORE_DOWN;
 }
 
+/* The dialog engine answers; a store failure becomes the apology, with nothing written. */
 static void dispatch(struct server *s, const struct vx_request *req, struct server_reply *out)
 {
-    struct vx_response resp;
-    size_t t = text_index(req);
-    (void)s;
-    vx_response_init(&resp);
-    switch (req->type) {
-    case VX_REQ_SESSION_ENDED:
-        /* the platform allows no speech in reply */
-        resp.silent = 1;
-        break;
-    default:
-        vx_response_say(&resp, texts[t].welcome);
-        vx_response_reprompt(&resp, texts[t].reprompt);
-        resp.end_session = 0;
-        break;
+    struct vx_err e;
+    int warn = 0, rc;
+
+    vx_err_clear(&e);
+    out->body.len = 0;
+    rc = vx_fsm_handle(s->fsm, req, &out->body, &warn, &e);
+    if (rc == VX_ESTORE) {
+        apologise(req, out, e.msg);
+        return;
     }
-    answer(&resp, out);
-    vx_response_release(&resp);
+    if (rc != 0) {
+        apologise(req, out, e.msg);
+        out->outcome = VX_OUT_ERROR;
+        return;
+    }
+    if (warn)
+        vx_warn("response", "response breaks a platform rule (flags 0x%x)", (unsigned)warn);
+    out->status = 200;
+    out->content_type = "application/json;charset=UTF-8";
 }
 
 void skill_handle(struct server *s, const struct server_headers *h, const char *body, size_t len,
@@ -245,6 +259,7 @@ void skill_handle(struct server *s, const struct server_headers *h, const char *
     }
     out->outcome = VX_OUT_OK;
     dispatch(s, &req, out);
+    record_turn(s, &req, out);
 out:
     vx_request_release(&req);
 }

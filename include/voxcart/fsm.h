@@ -1,0 +1,90 @@
+/*
+ * The dialog engine (DESIGN sections 3 and 4): classifies a verified request
+ * into an event, loads the customer's conversation from the store, runs the
+ * state function the transition table names, carries out the commands it
+ * returned in one atomic store write, and renders the response.
+ *
+ * One struct vx_fsm is made at start-up from the catalog and the messages and
+ * shared read-only by every worker thread.
+ */
+#ifndef VOXCART_FSM_H
+#define VOXCART_FSM_H
+
+#include <stddef.h>
+
+#include "voxcart/catalog.h"
+#include "voxcart/common.h"
+#include "voxcart/envelope.h"
+#include "voxcart/i18n.h"
+
+#include "dialog.h"
+
+#define VX_CONV_TTL 3600 /* seconds a conversation (and its cart) is kept */
+
+struct vx_fsm;
+
+struct vx_fsm_config {
+    const char *intents_dir; /* messages/ and catalog.json; NULL or "" = vx_intents_dir_default() */
+    const char *catalog;     /* merchant catalog; NULL or "" = <intents_dir>/catalog.json */
+    int ttl;                 /* conversation TTL in seconds; 0 = VX_CONV_TTL */
+};
+
+/* $VOXCART_INTENTS_DIR when set, else the intents/ directory of the source tree. */
+const char *vx_intents_dir_default(void);
+
+/*
+ * Loads and cross-checks catalog and messages. A bad catalog fails with a
+ * message naming the field ("catalog: /x/catalog.json: products[2].price: ...");
+ * a messages file missing a key the dialog speaks names the file and the key.
+ */
+int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_err *e);
+void vx_fsm_free(struct vx_fsm *f);
+const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f);
+const struct vx_i18n *vx_fsm_i18n(const struct vx_fsm *f);
+
+/*
+ * Answers one verified request: body gets the response document (HTTP 200),
+ * *warnings the vx_response_render warning bits. Returns 0; VX_ESTORE when the
+ * store failed (nothing was written: the caller answers with an apology and
+ * ends the session); another negative code on an internal failure.
+ */
+int vx_fsm_handle(struct vx_fsm *f, const struct vx_request *req, struct vx_buf *body,
+                  int *warnings, struct vx_err *e);
+
+/*
+ * Calls report(ud, file, message) for every way the messages do not fit the
+ * dialog and the catalog: a key the dialog speaks is missing, a placeholder the
+ * dialog does not fill, no names for the catalog's currency, a locale whose
+ * language the catalog has no names in. Returns the number of problems.
+ */
+size_t vx_fsm_check_messages(const struct vx_i18n *m, const struct vx_catalog *cat,
+                             void (*report)(void *ud, const char *file, const char *msg),
+                             void *ud);
+
+/* Test seam: called just before each store write, to let a test write first. */
+void vx_fsm_set_save_hook(struct vx_fsm *f, void (*hook)(void *ud), void *ud);
+
+/* --- the pieces, for tests --- */
+
+/* The event of a request; an intent intents.def does not list is AMAZON.FallbackIntent. */
+enum vx_event vx_fsm_classify(const struct vx_request *req);
+/* Runs the cell for d (flags checked before and after), leaving the commands in out. */
+void vx_fsm_run(const struct vx_dialog *d, struct vx_cmds *out);
+/* The checks made before a state function runs: 1 when they answered (commands in out). */
+int vx_fsm_gate(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out);
+/* The checks made after: commands a cell may not give are replaced by an apology (returns 1). */
+int vx_fsm_police(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out);
+
+/* Conversation state as stored; parsing drops what the catalog no longer sells. */
+int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_dstate *out);
+int vx_dstate_json(const struct vx_dstate *st, struct vx_buf *out);
+void vx_dstate_init(struct vx_dstate *st);
+int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_profile *out);
+/* The profile document: old (may be NULL) with the fields of set replaced, others kept. */
+int vx_profile_json(const char *old, const struct vx_profile_set *set, struct vx_buf *out);
+int vx_order_json(const struct vx_order *o, const char *merchant, struct vx_buf *out);
+int vx_order_view_parse(const char *json, struct vx_order_view *out);
+/* "o20261124-1a2b3c4d5e": derived from the request, so a re-run after a conflict keeps it. */
+void vx_fsm_order_id(const struct vx_request *req, int64_t now, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * The platform's built-in intents (reference/alexa.md section 4) and the cells
+ * that answer "not now". Help and Fallback depend on the state: each says what
+ * can be done at this point and then asks the state's question again, so the
+ * customer is never left without a way on. Repeat says the last speech again,
+ * which the engine keeps in the state for this. Stop leaves and keeps the cart;
+ * Start over empties it.
+ */
+#include "dialog.h"
+
+#include <string.h>
+
+static void say_goodbye(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    vx_cmd_say(out, d->st->cart.n > 0 ? VX_M_GOODBYE_CART : VX_M_GOODBYE, NULL);
+    vx_cmd_end(out);
+}
+
+void vx_st_help(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    char a[1024], total[96];
+    switch (d->st->state) {
+    case VX_ST_OFFERING:
+        vx_dlg_items(d, &d->profile->usual, a, sizeof(a));
+        vx_cmd_say(out, VX_M_HELP_OFFERING, "items", a, NULL);
+        break;
+    case VX_ST_ORDERING:
+        vx_cmd_say(out, VX_M_HELP_ORDERING, NULL);
+        break;
+    case VX_ST_CONFIRMING:
+        vx_dlg_items(d, &d->st->cart, a, sizeof(a));
+        vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
+        vx_cmd_say(out, VX_M_HELP_CONFIRMING, "items", a, "total", total, NULL);
+        break;
+    case VX_ST_DONE:
+        vx_cmd_say(out, VX_M_HELP_DONE, NULL);
+        break;
+    default:
+        vx_dlg_products(d, a, sizeof(a));
+        vx_cmd_say(out, VX_M_HELP_IDLE, "products", a, NULL);
+        break;
+    }
+    vx_dlg_ask(d, d->st->state, &d->st->pending, out);
+}
+
+void vx_st_fallback(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    static const enum vx_msg by_state[VX_ST__COUNT] = {
+        [VX_ST_IDLE] = VX_M_FALLBACK_IDLE,
+        [VX_ST_OFFERING] = VX_M_FALLBACK_OFFERING,
+        [VX_ST_ORDERING] = VX_M_FALLBACK_ORDERING,
+        [VX_ST_CONFIRMING] = VX_M_FALLBACK_CONFIRMING,
+        [VX_ST_AWAITING_SETUP] = VX_M_FALLBACK_IDLE,
+        [VX_ST_AWAITING_CHARGE] = VX_M_FALLBACK_IDLE,
+        [VX_ST_SUBSCRIBING] = VX_M_FALLBACK_IDLE,
+        [VX_ST_DONE] = VX_M_FALLBACK_DONE,
+    };
+    vx_cmd_say(out, by_state[d->st->state], NULL);
+    vx_dlg_ask(d, d->st->state, &d->st->pending, out);
+}
+
+void vx_st_repeat(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    if (!d->st->say[0]) {
+        vx_cmd_say(out, VX_M_REPEAT_NOTHING, NULL);
+        vx_dlg_ask(d, d->st->state, &d->st->pending, out);
+        return;
+    }
+    vx_cmd_say_text(out, d->st->say);
+    if (d->st->reprompt[0])
+        vx_cmd_reprompt_text(out, d->st->reprompt);
+    /* the answer must reach the same slot as before */
+    if (d->st->state == VX_ST_ORDERING && d->st->pending.ask >= 0)
+        vx_cmd_elicit(out, (enum vx_slot_id)d->st->pending.ask);
+}
+
+void vx_st_start_over(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    struct vx_cart empty;
+    struct vx_pending none;
+    (void)d;
+    memset(&empty, 0, sizeof(empty));
+    vx_dlg_pending_clear(&none);
+    vx_cmd_cart(out, &empty);
+    vx_cmd_pending(out, &none);
+    vx_cmd_state(out, VX_ST_IDLE);
+    vx_cmd_say(out, VX_M_START_OVER, NULL);
+    vx_cmd_reprompt(out, VX_M_ASK_ORDER, NULL);
+}
+
+void vx_st_stop(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    struct vx_pending none;
+    vx_dlg_pending_clear(&none);
+    vx_cmd_pending(out, &none);
+    vx_cmd_state(out, VX_ST_IDLE);
+    say_goodbye(d, out);
+}
+
+void vx_st_goodbye(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    say_goodbye(d, out);
+}
+
+void vx_st_cancel(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    if (d->st->cart.n > 0) {
+        vx_st_confirm_no(d, out);
+        return;
+    }
+    /* nothing to cancel: "cancel" is how many people leave a skill */
+    vx_st_stop(d, out);
+}
+
+void vx_st_cancel_done(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    (void)d;
+    vx_cmd_say(out, VX_M_ORDER_ALREADY_PLACED, NULL);
+    vx_cmd_reprompt(out, VX_M_ASK_MORE, NULL);
+}
+
+void vx_st_yes_nothing(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    vx_cmd_say(out, VX_M_YES_NOTHING, NULL);
+    vx_dlg_ask(d, d->st->state == VX_ST_CONFIRMING ? VX_ST_IDLE : d->st->state, &d->st->pending,
+               out);
+    if (d->st->state == VX_ST_CONFIRMING)
+        vx_cmd_state(out, VX_ST_IDLE);
+}
+
+void vx_st_yes_more(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    (void)d;
+    vx_cmd_state(out, VX_ST_IDLE);
+    vx_cmd_say(out, VX_M_ASK_ORDER, NULL);
+    vx_cmd_reprompt(out, VX_M_ASK_ORDER, NULL);
+}
+
+void vx_st_unexpected(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    vx_cmd_say(out, VX_M_UNEXPECTED, NULL);
+    vx_dlg_ask(d, d->st->state, &d->st->pending, out);
+}
+
+void vx_st_payment_pending(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    (void)d;
+    vx_cmd_say(out, VX_M_PAYMENT_PENDING, NULL);
+    vx_cmd_end(out);
+}
+
+void vx_st_connection_unexpected(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    (void)d;
+    vx_cmd_say(out, VX_M_CONN_UNEXPECTED, NULL);
+    vx_cmd_end(out);
+}
+
+void vx_st_bug(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    (void)d;
+    vx_cmd_say(out, VX_M_SORRY, NULL);
+    vx_cmd_end(out);
+}

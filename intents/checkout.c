@@ -1,0 +1,354 @@
+/*
+ * Checkout: reading the order back and settling it. The summary always names
+ * every item and the total in the merchant's currency, spoken for the locale,
+ * and ends with a question; only AMAZON.YesIntent in CONFIRMING records the
+ * order, with state CONFIRMED (the point where the payments issue takes over),
+ * and remembers it as the customer's usual. NO and CANCEL drop the order and
+ * keep the session. Reordering the usual goes through the same summary, so
+ * nothing is ever ordered without the customer hearing the price first.
+ *
+ * The phrasing helpers every flow shares (items, totals, lists, the question
+ * of a state) live here too: they are the checkout's vocabulary.
+ */
+#include "dialog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *vx_dlg_product_name(const struct vx_dialog *d, const char *id, long long n)
+{
+    const struct vx_cat_product *p = vx_catalog_product(d->cat, id);
+    const struct vx_cat_names *names;
+    if (!p)
+        return id;
+    names = vx_cat_names_for(p->names, p->nnames, d->lang);
+    return vx_words_noun(&names->words, d->lang, n);
+}
+
+void vx_dlg_item(const struct vx_dialog *d, const struct vx_line *l, char *out, size_t outsz)
+{
+    const struct vx_cat_product *p = vx_catalog_product(d->cat, l->product);
+    const struct vx_cat_size *z = l->size[0] ? vx_catalog_size(d->cat, l->size) : NULL;
+    const struct vx_cat_names *pn, *zn = NULL;
+
+    if (!p) {
+        vx_strlcpy(out, l->product, outsz);
+        return;
+    }
+    pn = vx_cat_names_for(p->names, p->nnames, d->lang);
+    if (z)
+        zn = vx_cat_names_for(z->names, z->nnames, d->lang);
+    vx_locale_item(d->loc, l->qty, &pn->words, zn ? &zn->words : NULL, out, outsz);
+}
+
+void vx_dlg_items(const struct vx_dialog *d, const struct vx_cart *cart, char *out, size_t outsz)
+{
+    char items[VX_CART_MAX][160];
+    const char *ptrs[VX_CART_MAX];
+    for (size_t i = 0; i < cart->n; i++) {
+        vx_dlg_item(d, &cart->lines[i], items[i], sizeof(items[i]));
+        ptrs[i] = items[i];
+    }
+    vx_locale_join(d->loc, ptrs, cart->n, "and", out, outsz);
+}
+
+int64_t vx_dlg_total(const struct vx_dialog *d, const struct vx_cart *cart)
+{
+    int64_t total = 0;
+    for (size_t i = 0; i < cart->n; i++) {
+        const struct vx_cat_product *p = vx_catalog_product(d->cat, cart->lines[i].product);
+        int64_t price;
+        if (p && vx_catalog_price(p, cart->lines[i].size, &price) == 0)
+            total += price * cart->lines[i].qty;
+    }
+    return total;
+}
+
+void vx_dlg_money(const struct vx_dialog *d, int64_t minor, char *out, size_t outsz)
+{
+    vx_money_spoken(d->loc, minor, d->cat->currency, out, outsz);
+}
+
+void vx_dlg_products(const struct vx_dialog *d, char *out, size_t outsz)
+{
+    const char *names[64];
+    size_t n = 0;
+    for (size_t i = 0; i < d->cat->nproducts && n < VX_ARRAY_LEN(names); i++) {
+        const struct vx_cat_product *p = &d->cat->products[i];
+        /* "we have lattes, ... and bags of coffee beans": the plural names a kind */
+        names[n++] = vx_words_noun(&vx_cat_names_for(p->names, p->nnames, d->lang)->words, d->lang, 2);
+    }
+    vx_locale_join(d->loc, names, n, "and", out, outsz);
+}
+
+void vx_dlg_sizes(const struct vx_dialog *d, const struct vx_cat_product *p, char *out,
+                  size_t outsz)
+{
+    const char *names[32];
+    size_t n = 0;
+    for (size_t i = 0; p && i < p->noptions && n < VX_ARRAY_LEN(names); i++) {
+        const struct vx_cat_size *z = p->options[i].size;
+        names[n++] = vx_cat_names_for(z->names, z->nnames, d->lang)->words.one;
+    }
+    vx_locale_join(d->loc, names, n, "or", out, outsz);
+}
+
+void vx_dlg_pending_clear(struct vx_pending *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->ask = -1;
+}
+
+void vx_dlg_summary(const struct vx_dialog *d, const struct vx_cart *cart, struct vx_cmds *out)
+{
+    char items[1024], total[96];
+    struct vx_pending none;
+
+    vx_dlg_pending_clear(&none);
+    vx_dlg_items(d, cart, items, sizeof(items));
+    vx_dlg_money(d, vx_dlg_total(d, cart), total, sizeof(total));
+    vx_cmd_cart(out, cart);
+    vx_cmd_pending(out, &none);
+    vx_cmd_state(out, VX_ST_CONFIRMING);
+    vx_cmd_say(out, VX_M_ORDER_SUMMARY, "items", items, "total", total, NULL);
+    vx_cmd_reprompt(out, VX_M_ASK_CONFIRM, "total", total, NULL);
+}
+
+/* "large lattes" (n = 2), "large latte" (n = 1): a product with its size, no quantity */
+static void sized_name(const struct vx_dialog *d, const struct vx_line *l, long long n, char *out,
+                       size_t outsz)
+{
+    const struct vx_cat_product *p = vx_catalog_product(d->cat, l->product);
+    const struct vx_cat_size *z = l->size[0] ? vx_catalog_size(d->cat, l->size) : NULL;
+    const struct vx_cat_names *pn;
+    if (!p) {
+        vx_strlcpy(out, l->product, outsz);
+        return;
+    }
+    pn = vx_cat_names_for(p->names, p->nnames, d->lang);
+    if (z) {
+        const struct vx_cat_names *zn = vx_cat_names_for(z->names, z->nnames, d->lang);
+        snprintf(out, outsz, "%s %s", vx_words_adj(&zn->words, &pn->words, d->lang, n),
+                 vx_words_noun(&pn->words, d->lang, n));
+    } else {
+        vx_strlcpy(out, vx_words_noun(&pn->words, d->lang, n), outsz);
+    }
+}
+
+static void ask_ordering(const struct vx_dialog *d, const struct vx_pending *p,
+                         struct vx_cmds *out)
+{
+    char a[1024], b[160], max[8];
+    enum vx_slot_id slot = p->ask >= 0 ? (enum vx_slot_id)p->ask : VX_SLOT_PRODUCT;
+    const struct vx_cat_product *prod = vx_catalog_product(d->cat, p->item.product);
+
+    if (slot == VX_SLOT_SIZE && prod) {
+        vx_dlg_sizes(d, prod, a, sizeof(a));
+        vx_strlcpy(b, vx_dlg_product_name(d, prod->id, 1), sizeof(b));
+        vx_cmd_say(out, VX_M_ASK_SIZE, "product", b, "sizes", a, NULL);
+        vx_cmd_reprompt(out, VX_M_ASK_SIZE, "product", b, "sizes", a, NULL);
+    } else if (slot == VX_SLOT_QUANTITY && prod) {
+        snprintf(max, sizeof(max), "%d", VX_QTY_MAX);
+        sized_name(d, &p->item, 2, b, sizeof(b));
+        vx_cmd_say(out, VX_M_ASK_QUANTITY, "product", b, "max", max, NULL);
+        vx_cmd_reprompt(out, VX_M_ASK_QUANTITY, "product", b, "max", max, NULL);
+    } else {
+        slot = VX_SLOT_PRODUCT;
+        vx_dlg_products(d, a, sizeof(a));
+        vx_cmd_say(out, VX_M_ASK_PRODUCT, "products", a, NULL);
+        vx_cmd_reprompt(out, VX_M_ASK_PRODUCT, "products", a, NULL);
+    }
+    vx_cmd_elicit(out, slot);
+}
+
+void vx_dlg_ask(const struct vx_dialog *d, enum vx_state s, const struct vx_pending *p,
+                struct vx_cmds *out)
+{
+    char items[1024], total[96];
+    switch (s) {
+    case VX_ST_OFFERING:
+        vx_dlg_items(d, &d->profile->usual, items, sizeof(items));
+        vx_cmd_say(out, VX_M_ASK_USUAL, "items", items, NULL);
+        vx_cmd_reprompt(out, VX_M_ASK_USUAL, "items", items, NULL);
+        break;
+    case VX_ST_ORDERING:
+        ask_ordering(d, p, out);
+        break;
+    case VX_ST_CONFIRMING:
+        vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
+        vx_cmd_say(out, VX_M_ASK_CONFIRM, "total", total, NULL);
+        vx_cmd_reprompt(out, VX_M_ASK_CONFIRM, "total", total, NULL);
+        break;
+    case VX_ST_DONE:
+        vx_cmd_say(out, VX_M_ASK_MORE, NULL);
+        vx_cmd_reprompt(out, VX_M_ASK_MORE, NULL);
+        break;
+    case VX_ST_AWAITING_SETUP:
+    case VX_ST_AWAITING_CHARGE:
+        vx_cmd_say(out, VX_M_PAYMENT_PENDING, NULL);
+        vx_cmd_end(out);
+        break;
+    case VX_ST_IDLE:
+    case VX_ST_SUBSCRIBING:
+    default:
+        vx_cmd_say(out, VX_M_ASK_ORDER, NULL);
+        vx_cmd_reprompt(out, VX_M_ASK_ORDER, NULL);
+        break;
+    }
+}
+
+/* The receipt card: one line per item with its written amount, then the total and the ID. */
+static void receipt(const struct vx_dialog *d, const struct vx_order *o, struct vx_cmds *out)
+{
+    char lines[2048] = "", line[256], name[160], qty[16], amount[48], total[48], text[2600];
+    size_t len = 0;
+
+    for (size_t i = 0; i < o->n; i++) {
+        struct vx_line l;
+        struct vx_arg args[3] = {{"quantity", qty}, {"product", name}, {"amount", amount}};
+        memset(&l, 0, sizeof(l));
+        vx_strlcpy(l.product, o->lines[i].product, sizeof(l.product));
+        vx_strlcpy(l.size, o->lines[i].size, sizeof(l.size));
+        sized_name(d, &l, 1, name, sizeof(name));
+        snprintf(qty, sizeof(qty), "%d", o->lines[i].qty);
+        vx_money_written(d->loc, o->lines[i].amount, o->currency, amount, sizeof(amount));
+        vx_locale_format(d->loc, vx_msg_defs[VX_M_CARD_ORDER_LINE].key, args, 3, line,
+                         sizeof(line));
+        if (len + strlen(line) + 2 < sizeof(lines))
+            len += (size_t)snprintf(lines + len, sizeof(lines) - len, "%s%s", i ? "\n" : "", line);
+    }
+    vx_money_written(d->loc, o->total, o->currency, total, sizeof(total));
+    {
+        struct vx_arg args[3] = {{"lines", lines}, {"total", total}, {"id", o->id}};
+        vx_locale_format(d->loc, vx_msg_defs[VX_M_CARD_ORDER_TOTAL].key, args, 3, text,
+                         sizeof(text));
+    }
+    vx_cmd_card(out, VX_M_CARD_ORDER_TITLE, vx_catalog_merchant_name(d->cat, d->lang), text);
+}
+
+void vx_st_confirm(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    const struct vx_cart *cart = &d->st->cart;
+    struct vx_profile_set *ps;
+    struct vx_order *o;
+    struct vx_cart empty;
+    char items[1024], total[96];
+
+    if (cart->n == 0) {
+        vx_st_yes_nothing(d, out);
+        return;
+    }
+    o = vx_cmd_record_order(out);
+    if (!o)
+        return;
+    vx_strlcpy(o->id, d->order_id, sizeof(o->id));
+    o->state = "CONFIRMED";
+    memcpy(o->currency, d->cat->currency, sizeof(o->currency));
+    vx_strlcpy(o->locale, vx_locale_name(d->loc), sizeof(o->locale));
+    o->created = d->now;
+    for (size_t i = 0; i < cart->n; i++) {
+        const struct vx_cat_product *p = vx_catalog_product(d->cat, cart->lines[i].product);
+        struct vx_order_line *ol = &o->lines[o->n];
+        int64_t price;
+        if (!p || vx_catalog_price(p, cart->lines[i].size, &price) != 0)
+            continue;
+        vx_strlcpy(ol->product, cart->lines[i].product, sizeof(ol->product));
+        vx_strlcpy(ol->size, cart->lines[i].size, sizeof(ol->size));
+        ol->qty = cart->lines[i].qty;
+        ol->unit_price = price;
+        ol->amount = price * ol->qty;
+        o->total += ol->amount;
+        o->n++;
+    }
+    ps = vx_cmd_profile(out);
+    if (ps) {
+        ps->fields = VX_PF_LOCALE | VX_PF_USUAL | VX_PF_LAST_ORDER;
+        vx_strlcpy(ps->locale, vx_locale_name(d->loc), sizeof(ps->locale));
+        ps->usual = *cart;
+        vx_strlcpy(ps->last_order, o->id, sizeof(ps->last_order));
+    }
+    memset(&empty, 0, sizeof(empty));
+    vx_cmd_cart(out, &empty);
+    vx_cmd_state(out, VX_ST_DONE);
+    vx_dlg_items(d, cart, items, sizeof(items));
+    vx_dlg_money(d, o->total, total, sizeof(total));
+    vx_cmd_say(out, VX_M_ORDER_PLACED, "items", items, "total", total, NULL);
+    vx_cmd_reprompt(out, VX_M_ASK_MORE, NULL);
+    receipt(d, o, out);
+}
+
+void vx_st_confirm_no(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    struct vx_cart empty;
+    struct vx_pending none;
+    (void)d;
+    memset(&empty, 0, sizeof(empty));
+    vx_dlg_pending_clear(&none);
+    vx_cmd_cart(out, &empty);
+    vx_cmd_pending(out, &none);
+    vx_cmd_state(out, VX_ST_IDLE);
+    vx_cmd_say(out, VX_M_ORDER_CANCELLED, NULL);
+    vx_cmd_reprompt(out, VX_M_ASK_MORE, NULL);
+}
+
+void vx_st_checkout(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    const struct vx_dstate *st = d->st;
+    struct vx_pending none;
+
+    if (st->state == VX_ST_ORDERING && st->pending.item.product[0]) {
+        /* "that's all" while a size is missing: the item must be finished or dropped */
+        vx_cmd_say(out, VX_M_ORDER_FINISH_ITEM, NULL);
+        vx_dlg_ask(d, VX_ST_ORDERING, &st->pending, out);
+        return;
+    }
+    if (st->cart.n == 0) {
+        vx_dlg_pending_clear(&none);
+        vx_cmd_pending(out, &none);
+        vx_cmd_state(out, VX_ST_IDLE);
+        vx_cmd_say(out, VX_M_CART_EMPTY, NULL);
+        vx_dlg_ask(d, VX_ST_IDLE, &none, out);
+        return;
+    }
+    vx_dlg_summary(d, &st->cart, out);
+}
+
+void vx_st_reorder(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    if (d->profile->usual.n == 0) {
+        vx_cmd_say(out, VX_M_USUAL_NONE, NULL);
+        vx_dlg_ask(d, d->st->state == VX_ST_OFFERING ? VX_ST_IDLE : d->st->state,
+                   &d->st->pending, out);
+        if (d->st->state == VX_ST_OFFERING)
+            vx_cmd_state(out, VX_ST_IDLE);
+        return;
+    }
+    /* the usual replaces whatever was in the cart: it is a whole order */
+    vx_dlg_summary(d, &d->profile->usual, out);
+}
+
+void vx_st_offer_yes(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    vx_st_reorder(d, out);
+}
+
+void vx_st_offer_no(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    (void)d;
+    vx_cmd_state(out, VX_ST_IDLE);
+    vx_cmd_say(out, VX_M_USUAL_DECLINED, NULL);
+    vx_cmd_reprompt(out, VX_M_ASK_ORDER, NULL);
+}
+
+void vx_st_drop_item(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    struct vx_pending none;
+    if (d->st->cart.n == 0) {
+        vx_st_confirm_no(d, out);
+        return;
+    }
+    /* only the item being collected goes; what is already in the cart is read back */
+    vx_cmd_say(out, VX_M_ORDER_ITEM_DROPPED, NULL);
+    vx_dlg_pending_clear(&none);
+    vx_dlg_summary(d, &d->st->cart, out);
+}

@@ -1,0 +1,282 @@
+/*
+ * The transition table: for every state and every event, the state function
+ * that answers. Like the SCTP state table every cell is written out, including
+ * the ones that only say "not now" (vx_st_unexpected) or "still paying"
+ * (vx_st_payment_pending), so reading one row tells everything a state does,
+ * and test_fsm fails when a cell is missing. Lookups are bounds-checked and
+ * fall back to vx_st_bug, which apologises instead of crashing.
+ *
+ * This file also holds the tables generated from intents.def and the message
+ * list, and the names of states and events.
+ */
+#include "dialog.h"
+
+#include <string.h>
+
+const struct vx_slot_def vx_slot_defs[VX_SLOT__COUNT] = {
+#define VX_SLOT(id, name, kind) [VX_SLOT_##id] = {name, kind},
+#include "intents.def"
+};
+
+const struct vx_intent_def vx_intent_defs[VX_EV__INTENTS] = {
+#define VX_INTENT(id, name, flags, slots) [VX_EV_##id] = {name, flags, slots},
+#include "intents.def"
+};
+
+const struct vx_msg_def vx_msg_defs[VX_M__COUNT] = {
+#define XX(id, key, args) [VX_M_##id] = {key, args},
+    VX_MSG_MAP(XX)
+#undef XX
+};
+
+static const char *const event_names[VX_EV__COUNT] = {
+#define VX_INTENT(id, name, flags, slots) [VX_EV_##id] = #id,
+#include "intents.def"
+    [VX_EV_LAUNCH] = "LAUNCH",
+    [VX_EV_SESSION_ENDED] = "SESSION_ENDED",
+    [VX_EV_CAN_FULFILL] = "CAN_FULFILL",
+    [VX_EV_CONNECTIONS_RESPONSE] = "CONNECTIONS_RESPONSE",
+    [VX_EV_SKILL_EVENT] = "SKILL_EVENT",
+};
+
+static const char *const state_names[VX_ST__COUNT] = {
+#define XX(s) [VX_ST_##s] = #s,
+    VX_STATE_MAP(XX)
+#undef XX
+};
+
+int vx_intent_find(const char *name)
+{
+    if (!name)
+        return -1;
+    for (int i = 0; i < VX_EV__INTENTS; i++)
+        if (strcmp(vx_intent_defs[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *vx_event_name(enum vx_event ev)
+{
+    return (unsigned)ev < VX_EV__COUNT ? event_names[ev] : "?";
+}
+
+const char *vx_state_name(enum vx_state s)
+{
+    return (unsigned)s < VX_ST__COUNT ? state_names[s] : "?";
+}
+
+int vx_state_parse(const char *name, enum vx_state *out)
+{
+    for (int i = 0; name && i < VX_ST__COUNT; i++) {
+        if (strcmp(state_names[i], name) == 0) {
+            *out = (enum vx_state)i;
+            return 0;
+        }
+    }
+    return VX_ENOTFOUND;
+}
+
+/* clang-format off */
+vx_state_fn *const vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
+    [VX_ST_IDLE] = {
+        [VX_EV_ORDER]                = vx_st_order,
+        [VX_EV_REORDER]              = vx_st_reorder,
+        [VX_EV_CART]                 = vx_st_cart,
+        [VX_EV_REMOVE_ITEM]          = vx_st_remove_item,
+        [VX_EV_CHECKOUT]             = vx_st_checkout,
+        [VX_EV_ORDER_STATUS]         = vx_st_order_status,
+        [VX_EV_YES]                  = vx_st_yes_nothing,
+        [VX_EV_NO]                   = vx_st_goodbye,
+        [VX_EV_CANCEL]               = vx_st_cancel,
+        [VX_EV_STOP]                 = vx_st_stop,
+        [VX_EV_HELP]                 = vx_st_help,
+        [VX_EV_FALLBACK]             = vx_st_fallback,
+        [VX_EV_REPEAT]               = vx_st_repeat,
+        [VX_EV_START_OVER]           = vx_st_start_over,
+        [VX_EV_NAVIGATE_HOME]        = vx_st_stop,
+        [VX_EV_LAUNCH]               = vx_st_launch,
+        [VX_EV_SESSION_ENDED]        = vx_st_session_ended,
+        [VX_EV_CAN_FULFILL]          = vx_st_can_fulfill,
+        [VX_EV_CONNECTIONS_RESPONSE] = vx_st_connection_unexpected,
+        [VX_EV_SKILL_EVENT]          = vx_st_skill_event,
+    },
+    [VX_ST_OFFERING] = {
+        [VX_EV_ORDER]                = vx_st_order,
+        [VX_EV_REORDER]              = vx_st_reorder,
+        [VX_EV_CART]                 = vx_st_cart,
+        [VX_EV_REMOVE_ITEM]          = vx_st_remove_item,
+        [VX_EV_CHECKOUT]             = vx_st_checkout,
+        [VX_EV_ORDER_STATUS]         = vx_st_order_status,
+        [VX_EV_YES]                  = vx_st_offer_yes,
+        [VX_EV_NO]                   = vx_st_offer_no,
+        [VX_EV_CANCEL]               = vx_st_offer_no,
+        [VX_EV_STOP]                 = vx_st_stop,
+        [VX_EV_HELP]                 = vx_st_help,
+        [VX_EV_FALLBACK]             = vx_st_fallback,
+        [VX_EV_REPEAT]               = vx_st_repeat,
+        [VX_EV_START_OVER]           = vx_st_start_over,
+        [VX_EV_NAVIGATE_HOME]        = vx_st_stop,
+        [VX_EV_LAUNCH]               = vx_st_launch,
+        [VX_EV_SESSION_ENDED]        = vx_st_session_ended,
+        [VX_EV_CAN_FULFILL]          = vx_st_can_fulfill,
+        [VX_EV_CONNECTIONS_RESPONSE] = vx_st_connection_unexpected,
+        [VX_EV_SKILL_EVENT]          = vx_st_skill_event,
+    },
+    [VX_ST_ORDERING] = {
+        [VX_EV_ORDER]                = vx_st_order,
+        [VX_EV_REORDER]              = vx_st_reorder,
+        [VX_EV_CART]                 = vx_st_cart,
+        [VX_EV_REMOVE_ITEM]          = vx_st_remove_item,
+        [VX_EV_CHECKOUT]             = vx_st_checkout,
+        [VX_EV_ORDER_STATUS]         = vx_st_order_status,
+        [VX_EV_YES]                  = vx_st_unexpected,
+        [VX_EV_NO]                   = vx_st_drop_item,
+        [VX_EV_CANCEL]               = vx_st_drop_item,
+        [VX_EV_STOP]                 = vx_st_stop,
+        [VX_EV_HELP]                 = vx_st_help,
+        [VX_EV_FALLBACK]             = vx_st_fallback,
+        [VX_EV_REPEAT]               = vx_st_repeat,
+        [VX_EV_START_OVER]           = vx_st_start_over,
+        [VX_EV_NAVIGATE_HOME]        = vx_st_stop,
+        [VX_EV_LAUNCH]               = vx_st_launch,
+        [VX_EV_SESSION_ENDED]        = vx_st_session_ended,
+        [VX_EV_CAN_FULFILL]          = vx_st_can_fulfill,
+        [VX_EV_CONNECTIONS_RESPONSE] = vx_st_connection_unexpected,
+        [VX_EV_SKILL_EVENT]          = vx_st_skill_event,
+    },
+    [VX_ST_CONFIRMING] = {
+        [VX_EV_ORDER]                = vx_st_order,
+        [VX_EV_REORDER]              = vx_st_reorder,
+        [VX_EV_CART]                 = vx_st_cart,
+        [VX_EV_REMOVE_ITEM]          = vx_st_remove_item,
+        [VX_EV_CHECKOUT]             = vx_st_checkout,
+        [VX_EV_ORDER_STATUS]         = vx_st_order_status,
+        [VX_EV_YES]                  = vx_st_confirm,
+        [VX_EV_NO]                   = vx_st_confirm_no,
+        [VX_EV_CANCEL]               = vx_st_confirm_no,
+        [VX_EV_STOP]                 = vx_st_stop,
+        [VX_EV_HELP]                 = vx_st_help,
+        [VX_EV_FALLBACK]             = vx_st_fallback,
+        [VX_EV_REPEAT]               = vx_st_repeat,
+        [VX_EV_START_OVER]           = vx_st_start_over,
+        [VX_EV_NAVIGATE_HOME]        = vx_st_stop,
+        [VX_EV_LAUNCH]               = vx_st_launch,
+        [VX_EV_SESSION_ENDED]        = vx_st_session_ended,
+        [VX_EV_CAN_FULFILL]          = vx_st_can_fulfill,
+        [VX_EV_CONNECTIONS_RESPONSE] = vx_st_connection_unexpected,
+        [VX_EV_SKILL_EVENT]          = vx_st_skill_event,
+    },
+    /* The payment states belong to the payments issue; until a directive is out nothing
+     * reaches them, and a customer who finds one in the store hears that the payment is
+     * still under way rather than being able to order twice. */
+    [VX_ST_AWAITING_SETUP] = {
+        [VX_EV_ORDER]                = vx_st_payment_pending,
+        [VX_EV_REORDER]              = vx_st_payment_pending,
+        [VX_EV_CART]                 = vx_st_payment_pending,
+        [VX_EV_REMOVE_ITEM]          = vx_st_payment_pending,
+        [VX_EV_CHECKOUT]             = vx_st_payment_pending,
+        [VX_EV_ORDER_STATUS]         = vx_st_payment_pending,
+        [VX_EV_YES]                  = vx_st_payment_pending,
+        [VX_EV_NO]                   = vx_st_payment_pending,
+        [VX_EV_CANCEL]               = vx_st_payment_pending,
+        [VX_EV_STOP]                 = vx_st_goodbye,
+        [VX_EV_HELP]                 = vx_st_payment_pending,
+        [VX_EV_FALLBACK]             = vx_st_payment_pending,
+        [VX_EV_REPEAT]               = vx_st_payment_pending,
+        [VX_EV_START_OVER]           = vx_st_payment_pending,
+        [VX_EV_NAVIGATE_HOME]        = vx_st_goodbye,
+        [VX_EV_LAUNCH]               = vx_st_payment_pending,
+        [VX_EV_SESSION_ENDED]        = vx_st_session_keep,
+        [VX_EV_CAN_FULFILL]          = vx_st_can_fulfill,
+        [VX_EV_CONNECTIONS_RESPONSE] = vx_st_connection_unexpected,
+        [VX_EV_SKILL_EVENT]          = vx_st_skill_event,
+    },
+    [VX_ST_AWAITING_CHARGE] = {
+        [VX_EV_ORDER]                = vx_st_payment_pending,
+        [VX_EV_REORDER]              = vx_st_payment_pending,
+        [VX_EV_CART]                 = vx_st_payment_pending,
+        [VX_EV_REMOVE_ITEM]          = vx_st_payment_pending,
+        [VX_EV_CHECKOUT]             = vx_st_payment_pending,
+        [VX_EV_ORDER_STATUS]         = vx_st_payment_pending,
+        [VX_EV_YES]                  = vx_st_payment_pending,
+        [VX_EV_NO]                   = vx_st_payment_pending,
+        [VX_EV_CANCEL]               = vx_st_payment_pending,
+        [VX_EV_STOP]                 = vx_st_goodbye,
+        [VX_EV_HELP]                 = vx_st_payment_pending,
+        [VX_EV_FALLBACK]             = vx_st_payment_pending,
+        [VX_EV_REPEAT]               = vx_st_payment_pending,
+        [VX_EV_START_OVER]           = vx_st_payment_pending,
+        [VX_EV_NAVIGATE_HOME]        = vx_st_goodbye,
+        [VX_EV_LAUNCH]               = vx_st_payment_pending,
+        [VX_EV_SESSION_ENDED]        = vx_st_session_keep,
+        [VX_EV_CAN_FULFILL]          = vx_st_can_fulfill,
+        [VX_EV_CONNECTIONS_RESPONSE] = vx_st_connection_unexpected,
+        [VX_EV_SKILL_EVENT]          = vx_st_skill_event,
+    },
+    /* No intent starts a subscription yet: the row answers like IDLE, so a customer who
+     * is in it can still order, and cancel leaves it. */
+    [VX_ST_SUBSCRIBING] = {
+        [VX_EV_ORDER]                = vx_st_order,
+        [VX_EV_REORDER]              = vx_st_reorder,
+        [VX_EV_CART]                 = vx_st_cart,
+        [VX_EV_REMOVE_ITEM]          = vx_st_remove_item,
+        [VX_EV_CHECKOUT]             = vx_st_checkout,
+        [VX_EV_ORDER_STATUS]         = vx_st_order_status,
+        [VX_EV_YES]                  = vx_st_yes_nothing,
+        [VX_EV_NO]                   = vx_st_cancel,
+        [VX_EV_CANCEL]               = vx_st_cancel,
+        [VX_EV_STOP]                 = vx_st_stop,
+        [VX_EV_HELP]                 = vx_st_help,
+        [VX_EV_FALLBACK]             = vx_st_fallback,
+        [VX_EV_REPEAT]               = vx_st_repeat,
+        [VX_EV_START_OVER]           = vx_st_start_over,
+        [VX_EV_NAVIGATE_HOME]        = vx_st_stop,
+        [VX_EV_LAUNCH]               = vx_st_launch,
+        [VX_EV_SESSION_ENDED]        = vx_st_session_ended,
+        [VX_EV_CAN_FULFILL]          = vx_st_can_fulfill,
+        [VX_EV_CONNECTIONS_RESPONSE] = vx_st_connection_unexpected,
+        [VX_EV_SKILL_EVENT]          = vx_st_skill_event,
+    },
+    [VX_ST_DONE] = {
+        [VX_EV_ORDER]                = vx_st_order,
+        [VX_EV_REORDER]              = vx_st_reorder,
+        [VX_EV_CART]                 = vx_st_cart,
+        [VX_EV_REMOVE_ITEM]          = vx_st_remove_item,
+        [VX_EV_CHECKOUT]             = vx_st_checkout,
+        [VX_EV_ORDER_STATUS]         = vx_st_order_status,
+        [VX_EV_YES]                  = vx_st_yes_more,
+        [VX_EV_NO]                   = vx_st_goodbye,
+        [VX_EV_CANCEL]               = vx_st_cancel_done,
+        [VX_EV_STOP]                 = vx_st_stop,
+        [VX_EV_HELP]                 = vx_st_help,
+        [VX_EV_FALLBACK]             = vx_st_fallback,
+        [VX_EV_REPEAT]               = vx_st_repeat,
+        [VX_EV_START_OVER]           = vx_st_start_over,
+        [VX_EV_NAVIGATE_HOME]        = vx_st_stop,
+        [VX_EV_LAUNCH]               = vx_st_launch,
+        [VX_EV_SESSION_ENDED]        = vx_st_session_ended,
+        [VX_EV_CAN_FULFILL]          = vx_st_can_fulfill,
+        [VX_EV_CONNECTIONS_RESPONSE] = vx_st_connection_unexpected,
+        [VX_EV_SKILL_EVENT]          = vx_st_skill_event,
+    },
+};
+/* clang-format on */
+
+vx_state_fn *vx_dialog_lookup(int s, int ev)
+{
+    vx_state_fn *fn;
+    if (s < 0 || s >= VX_ST__COUNT || ev < 0 || ev >= VX_EV__COUNT)
+        return vx_st_bug;
+    fn = vx_dialog_table[s][ev];
+    return fn ? fn : vx_st_bug;
+}
+
+int vx_dialog_handles(enum vx_event ev)
+{
+    for (int s = 0; s < VX_ST__COUNT; s++) {
+        vx_state_fn *fn = vx_dialog_lookup(s, (int)ev);
+        if (fn != vx_st_unexpected && fn != vx_st_bug)
+            return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,1056 @@
+/*
+ * The fixture format of `voxcart replay` (README, "Conversation fixtures"): one
+ * JSON file per conversation, checked completely before anything is sent, so a
+ * typo is a message naming the file and the place instead of a confusing
+ * failure three turns later. Also the matching rules (an expected subset,
+ * "/regex/" and "%ANY%" patterns, null for absent), the variables, the
+ * re-baselining of --update, the platform checks replay warns about, and the
+ * JUnit report. This file does no network or Redis I/O: replay.c does.
+ */
+#include "fixture.h"
+
+#include <limits.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "voxcart/response.h"
+
+/* --- JSON in and out --- */
+
+static int only_blanks(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+            return 0;
+    }
+    return 1;
+}
+
+/* 1-based line and column of byte offset off. */
+static void text_position(const char *text, size_t off, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+            (*col)++;
+        }
+    }
+}
+
+int cli_json_parse(const char *name, const char *text, size_t len, struct json_object **out,
+                   struct vx_err *e)
+{
+    struct json_tokener *tok = NULL;
+    struct json_object *root = NULL;
+    enum json_tokener_error jerr;
+    size_t end;
+    int line, col, rc = 0;
+
+    *out = NULL;
+    if (len > (size_t)INT32_MAX)
+        return vx_err_set(e, VX_ERANGE, "%s: too large", name);
+    if (only_blanks(text, len))
+        return vx_err_set(e, VX_EPARSE, "%s: empty file, not json", name);
+    tok = json_tokener_new();
+    if (!tok)
+        return vx_err_set(e, VX_ENOMEM, "%s: out of memory", name);
+    /* json-c alone would accept a trailing comma that other tools then refuse */
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    root = json_tokener_parse_ex(tok, text, (int)len);
+    jerr = json_tokener_get_error(tok);
+    end = json_tokener_get_parse_end(tok);
+    if (!root && jerr == json_tokener_continue) {
+        text_position(text, len, &line, &col);
+        rc = vx_err_set(e, VX_EPARSE,
+                        "%s: line %d, column %d: invalid json: unexpected end of input", name, line,
+                        col);
+        goto out;
+    }
+    if (jerr != json_tokener_success) {
+        text_position(text, end, &line, &col);
+        rc = vx_err_set(e, VX_EPARSE, "%s: line %d, column %d: invalid json: %s", name, line, col,
+                        json_tokener_error_desc(jerr));
+        goto out;
+    }
+    if (!only_blanks(text + end, len - end)) {
+        text_position(text, end, &line, &col);
+        rc = vx_err_set(e, VX_EPARSE, "%s: line %d, column %d: data after the json value", name,
+                        line, col);
+        goto out;
+    }
+    *out = root;
+    root = NULL;
+out:
+    json_object_put(root);
+    json_tokener_free(tok);
+    return rc;
+}
+
+/* --- loading and validation --- */
+
+static int expect_keys(struct json_object *o, const char *const *keys, size_t n, const char *file,
+                       const char *place, struct vx_err *e)
+{
+    json_object_object_foreach(o, key, val)
+    {
+        int known = 0;
+        (void)val;
+        for (size_t i = 0; i < n && !known; i++)
+            known = strcmp(key, keys[i]) == 0;
+        if (!known)
+            return vx_err_set(e, VX_EPARSE, "%s: %s%sunknown key '%s'", file, place,
+                              *place ? ": " : "", key);
+    }
+    return 0;
+}
+
+static int get_string_member(struct json_object *o, const char *key, int required, const char **out,
+                             const char *file, const char *place, struct vx_err *e)
+{
+    struct json_object *v;
+    *out = NULL;
+    if (!json_object_object_get_ex(o, key, &v)) {
+        if (required)
+            return vx_err_set(e, VX_EPARSE, "%s: %s%smissing '%s'", file, place, *place ? ": " : "",
+                              key);
+        return 0;
+    }
+    if (!json_object_is_type(v, json_type_string) || !json_object_get_string_len(v))
+        return vx_err_set(e, VX_EPARSE, "%s: %s%s%s: must be a non-empty string", file, place,
+                          *place ? "." : "", key);
+    *out = json_object_get_string(v);
+    return 0;
+}
+
+/* request_file: relative to the directory of the fixture. */
+static int load_request_file(struct cli_turn *t, const char *file, const char *place,
+                             const char *rel, struct vx_err *e)
+{
+    char path[PATH_MAX];
+    const char *slash = strrchr(file, '/');
+    char *text = NULL;
+    size_t len = 0;
+    struct vx_err inner = {0};
+    int rc;
+
+    if (rel[0] == '/' || !slash)
+        rc = vx_snprintf(path, sizeof(path), "%s", rel);
+    else
+        rc = vx_snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - file), file, rel);
+    if (rc != 0)
+        return vx_err_set(e, VX_ERANGE, "%s: %s.request_file: path too long", file, place);
+    rc = vx_file_read(path, CLI_FIXTURE_MAX, &text, &len, &inner);
+    if (rc == 0)
+        rc = cli_json_parse(path, text, len, &t->request, &inner);
+    free(text);
+    if (rc != 0)
+        return vx_err_set(e, rc, "%s: %s.request_file: %s", file, place, inner.msg);
+    t->request_owned = 1;
+    if (!json_object_is_type(t->request, json_type_object))
+        return vx_err_set(e, VX_EPARSE, "%s: %s.request_file: '%s' is not a json object", file,
+                          place, path);
+    return 0;
+}
+
+static int check_seed(struct json_object *seed, const char *file, const char *place,
+                      struct vx_err *e)
+{
+    static const char *const keys[] = {"conversation", "profile", "billing_agreement"};
+    char where[96];
+    int rc;
+
+    vx_snprintf(where, sizeof(where), "%s.seed", place);
+    if (!json_object_is_type(seed, json_type_object))
+        return vx_err_set(e, VX_EPARSE, "%s: %s: must be an object", file, where);
+    rc = expect_keys(seed, keys, VX_ARRAY_LEN(keys), file, where, e);
+    if (rc)
+        return rc;
+    json_object_object_foreach(seed, key, val)
+    {
+        if (val && !json_object_is_type(val, json_type_object))
+            return vx_err_set(e, VX_EPARSE, "%s: %s.%s: must be an object or null", file, where,
+                              key);
+    }
+    return 0;
+}
+
+static int check_expect(struct json_object *ex, const char *file, const char *place,
+                        struct vx_err *e)
+{
+    static const char *const keys[] = {"status", "response", "store"};
+    static const char *const store_keys[] = {"conversation", "profile", "last_order"};
+    struct json_object *v;
+    char where[96], sub[128];
+    int rc;
+
+    vx_snprintf(where, sizeof(where), "%s.expect", place);
+    if (!json_object_is_type(ex, json_type_object))
+        return vx_err_set(e, VX_EPARSE, "%s: %s: must be an object", file, where);
+    rc = expect_keys(ex, keys, VX_ARRAY_LEN(keys), file, where, e);
+    if (rc)
+        return rc;
+    if (json_object_object_get_ex(ex, "status", &v)) {
+        int64_t s = json_object_get_int64(v);
+        if (!json_object_is_type(v, json_type_int) || s < 100 || s > 599)
+            return vx_err_set(e, VX_EPARSE, "%s: %s.status: must be an HTTP status (100 to 599)",
+                              file, where);
+    }
+    if (json_object_object_get_ex(ex, "response", &v)) {
+        vx_snprintf(sub, sizeof(sub), "%s.response", where);
+        rc = cli_patterns_check(v, file, sub, e);
+        if (rc)
+            return rc;
+    }
+    if (json_object_object_get_ex(ex, "store", &v)) {
+        vx_snprintf(sub, sizeof(sub), "%s.store", where);
+        if (!json_object_is_type(v, json_type_object))
+            return vx_err_set(e, VX_EPARSE, "%s: %s: must be an object", file, sub);
+        rc = expect_keys(v, store_keys, VX_ARRAY_LEN(store_keys), file, sub, e);
+        if (rc == 0)
+            rc = cli_patterns_check(v, file, sub, e);
+    }
+    return rc;
+}
+
+static int parse_turn(struct cli_fixture *f, size_t i, struct json_object *t, struct vx_err *e)
+{
+    static const char *const keys[] = {"name", "request", "request_file", "seed", "expect"};
+    struct cli_turn *turn = &f->turns[i];
+    struct json_object *v;
+    const char *rf = NULL;
+    char place[32];
+    int has_request, rc;
+
+    vx_snprintf(place, sizeof(place), "turns[%zu]", i);
+    turn->turn = t;
+    if (!json_object_is_type(t, json_type_object))
+        return vx_err_set(e, VX_EPARSE, "%s: %s: must be an object", f->path, place);
+    rc = expect_keys(t, keys, VX_ARRAY_LEN(keys), f->path, place, e);
+    if (rc == 0)
+        rc = get_string_member(t, "name", 0, &turn->name, f->path, place, e);
+    if (rc == 0)
+        rc = get_string_member(t, "request_file", 0, &rf, f->path, place, e);
+    if (rc)
+        return rc;
+    has_request = json_object_object_get_ex(t, "request", &v);
+    if (has_request && rf)
+        return vx_err_set(e, VX_EPARSE, "%s: %s: both 'request' and 'request_file'", f->path,
+                          place);
+    if (!has_request && !rf)
+        return vx_err_set(e, VX_EPARSE, "%s: %s: missing 'request' (or 'request_file')", f->path,
+                          place);
+    if (has_request) {
+        if (!json_object_is_type(v, json_type_object))
+            return vx_err_set(e, VX_EPARSE, "%s: %s.request: must be a json object", f->path,
+                              place);
+        turn->request = v;
+    } else {
+        rc = load_request_file(turn, f->path, place, rf, e);
+        if (rc)
+            return rc;
+    }
+    if (json_object_object_get_ex(t, "seed", &turn->seed)) {
+        rc = check_seed(turn->seed, f->path, place, e);
+        if (rc)
+            return rc;
+    }
+    if (json_object_object_get_ex(t, "expect", &turn->expect))
+        rc = check_expect(turn->expect, f->path, place, e);
+    return rc;
+}
+
+int cli_fixture_parse(const char *path, const char *text, size_t len, struct cli_fixture *f,
+                      struct vx_err *e)
+{
+    static const char *const keys[] = {"name", "description", "skill_id", "locale", "turns"};
+    struct json_object *turns;
+    size_t n;
+    int rc;
+
+    memset(f, 0, sizeof(*f));
+    f->path = strdup(path);
+    if (!f->path)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    rc = cli_json_parse(path, text, len, &f->doc, e);
+    if (rc)
+        return rc;
+    if (!json_object_is_type(f->doc, json_type_object))
+        return vx_err_set(e, VX_EPARSE, "%s: not a conversation: the file must hold a json object",
+                          path);
+    rc = expect_keys(f->doc, keys, VX_ARRAY_LEN(keys), path, "", e);
+    if (rc == 0)
+        rc = get_string_member(f->doc, "name", 1, &f->name, path, "", e);
+    if (rc == 0)
+        rc = get_string_member(f->doc, "description", 0, &f->description, path, "", e);
+    if (rc == 0)
+        rc = get_string_member(f->doc, "skill_id", 0, &f->skill_id, path, "", e);
+    if (rc == 0)
+        rc = get_string_member(f->doc, "locale", 0, &f->locale, path, "", e);
+    if (rc)
+        return rc;
+    if (!json_object_object_get_ex(f->doc, "turns", &turns))
+        return vx_err_set(e, VX_EPARSE, "%s: missing 'turns'", path);
+    if (!json_object_is_type(turns, json_type_array) || json_object_array_length(turns) == 0)
+        return vx_err_set(e, VX_EPARSE, "%s: 'turns' must be a non-empty array", path);
+    n = json_object_array_length(turns);
+    f->turns = calloc(n, sizeof(*f->turns));
+    if (!f->turns)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    f->nturns = n;
+    for (size_t i = 0; i < n; i++) {
+        rc = parse_turn(f, i, json_object_array_get_idx(turns, i), e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int cli_fixture_load(const char *path, struct cli_fixture *f, struct vx_err *e)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    memset(f, 0, sizeof(*f));
+    rc = vx_file_read(path, CLI_FIXTURE_MAX, &text, &len, e);
+    if (rc == 0)
+        rc = cli_fixture_parse(path, text, len, f, e);
+    free(text);
+    return rc;
+}
+
+void cli_fixture_release(struct cli_fixture *f)
+{
+    for (size_t i = 0; i < f->nturns; i++)
+        if (f->turns[i].request_owned)
+            json_object_put(f->turns[i].request);
+    free(f->turns);
+    json_object_put(f->doc);
+    free(f->path);
+    memset(f, 0, sizeof(*f));
+}
+
+/* --- variables --- */
+
+void cli_vars_init(struct cli_vars *v)
+{
+    memset(v, 0, sizeof(*v));
+}
+
+int cli_vars_set(struct cli_vars *v, const char *name, const char *value, int reversible)
+{
+    struct cli_var *slot = NULL;
+    for (size_t i = 0; i < v->n && !slot; i++)
+        if (strcmp(v->v[i].name, name) == 0)
+            slot = &v->v[i];
+    if (!slot) {
+        if (v->n == CLI_VARS_MAX)
+            return VX_ERANGE;
+        slot = &v->v[v->n++];
+        if (vx_strlcpy(slot->name, name, sizeof(slot->name)) != 0)
+            return VX_ERANGE;
+    }
+    slot->reversible = reversible;
+    return vx_strlcpy(slot->value, value, sizeof(slot->value));
+}
+
+const char *cli_vars_get(const struct cli_vars *v, const char *name)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (strcmp(v->v[i].name, name) == 0)
+            return v->v[i].value;
+    return NULL;
+}
+
+static const struct cli_var *var_at(const struct cli_vars *v, const char *p, size_t *len)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        size_t n = strlen(v->v[i].name);
+        if (strncmp(p + 1, v->v[i].name, n) == 0 && p[n + 1] == '%') {
+            *len = n + 2;
+            return &v->v[i];
+        }
+    }
+    return NULL;
+}
+
+int cli_vars_expand(const struct cli_vars *v, const char *s, struct vx_buf *out)
+{
+    const char *p = s, *run = s;
+    int rc = 0;
+
+    while ((p = strchr(p, '%')) != NULL) {
+        size_t n;
+        const struct cli_var *var = var_at(v, p, &n);
+        if (!var) {
+            p++;
+            continue;
+        }
+        rc |= vx_buf_append(out, run, (size_t)(p - run));
+        rc |= vx_buf_appends(out, var->value);
+        p += n;
+        run = p;
+    }
+    rc |= vx_buf_appends(out, run);
+    return rc ? VX_ENOMEM : 0;
+}
+
+/* Calls fn on every string value under o (not on keys). */
+static int each_string(struct json_object *o,
+                       int (*fn)(const struct cli_vars *, struct json_object *),
+                       const struct cli_vars *v)
+{
+    int rc = 0;
+    switch (json_object_get_type(o)) {
+    case json_type_string:
+        return fn(v, o);
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(o) && rc == 0; i++)
+            rc = each_string(json_object_array_get_idx(o, i), fn, v);
+        return rc;
+    case json_type_object: {
+        json_object_object_foreach(o, key, val)
+        {
+            (void)key;
+            if (rc == 0)
+                rc = each_string(val, fn, v);
+        }
+        return rc;
+    }
+    default:
+        return 0;
+    }
+}
+
+static int apply_one(const struct cli_vars *v, struct json_object *str)
+{
+    struct vx_buf b;
+    int rc;
+    if (!strchr(json_object_get_string(str), '%'))
+        return 0;
+    vx_buf_init(&b);
+    rc = cli_vars_expand(v, json_object_get_string(str), &b);
+    if (rc == 0 && json_object_set_string(str, b.data) != 1)
+        rc = VX_ENOMEM;
+    vx_buf_release(&b);
+    return rc;
+}
+
+int cli_vars_apply(const struct cli_vars *v, struct json_object *o)
+{
+    return each_string(o, apply_one, v);
+}
+
+static int unapply_one(const struct cli_vars *v, struct json_object *str)
+{
+    struct vx_buf cur;
+    int rc = 0, changed = 0;
+
+    vx_buf_init(&cur);
+    rc |= vx_buf_appends(&cur, json_object_get_string(str));
+    for (size_t i = 0; i < v->n && rc == 0; i++) {
+        const struct cli_var *var = &v->v[i];
+        struct vx_buf next;
+        const char *p, *hit;
+        if (!var->reversible || !var->value[0] || !strstr(cur.data, var->value))
+            continue;
+        vx_buf_init(&next);
+        for (p = cur.data; (hit = strstr(p, var->value)) != NULL; p = hit + strlen(var->value)) {
+            rc |= vx_buf_append(&next, p, (size_t)(hit - p));
+            rc |= vx_buf_appendf(&next, "%%%s%%", var->name);
+        }
+        rc |= vx_buf_appends(&next, p);
+        vx_buf_release(&cur);
+        cur = next;
+        changed = 1;
+    }
+    if (rc == 0 && changed && json_object_set_string(str, cur.data) != 1)
+        rc = VX_ENOMEM;
+    vx_buf_release(&cur);
+    return rc ? VX_ENOMEM : 0;
+}
+
+int cli_vars_unapply(const struct cli_vars *v, struct json_object *o)
+{
+    return each_string(o, unapply_one, v);
+}
+
+/* --- matching --- */
+
+int cli_is_pattern(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 2 && s[0] == '/' && s[n - 1] == '/';
+}
+
+/* The body of a "/regex/" pattern as its own string. */
+static char *pattern_body(const char *s)
+{
+    size_t n = strlen(s) - 2;
+    char *re = malloc(n + 1);
+    if (re) {
+        memcpy(re, s + 1, n);
+        re[n] = '\0';
+    }
+    return re;
+}
+
+static void path_child(char *out, size_t outsz, const char *path, const char *key)
+{
+    if (vx_snprintf(out, outsz, "%s%s%s", path, *path ? "." : "", key) != 0)
+        vx_strlcpy(out, path, outsz);
+}
+
+static void path_index(char *out, size_t outsz, const char *path, size_t i)
+{
+    if (vx_snprintf(out, outsz, "%s[%zu]", path, i) != 0)
+        vx_strlcpy(out, path, outsz);
+}
+
+static int check_patterns_at(struct json_object *o, const char *file, const char *path,
+                             struct vx_err *e)
+{
+    char child[512];
+    int rc = 0;
+
+    switch (json_object_get_type(o)) {
+    case json_type_string: {
+        const char *s = json_object_get_string(o);
+        regex_t re;
+        char *body;
+        int err;
+        if (!cli_is_pattern(s))
+            return 0;
+        body = pattern_body(s);
+        if (!body)
+            return vx_err_set(e, VX_ENOMEM, "out of memory");
+        err = regcomp(&re, body, REG_EXTENDED | REG_NOSUB);
+        free(body);
+        if (err != 0) {
+            char why[128];
+            regerror(err, &re, why, sizeof(why));
+            return vx_err_set(e, VX_EPARSE, "%s: %s: bad regular expression '%.100s': %s", file,
+                              path, s, why);
+        }
+        regfree(&re);
+        return 0;
+    }
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(o) && rc == 0; i++) {
+            path_index(child, sizeof(child), path, i);
+            rc = check_patterns_at(json_object_array_get_idx(o, i), file, child, e);
+        }
+        return rc;
+    case json_type_object: {
+        json_object_object_foreach(o, key, val)
+        {
+            if (rc)
+                break;
+            path_child(child, sizeof(child), path, key);
+            rc = check_patterns_at(val, file, child, e);
+        }
+        return rc;
+    }
+    default:
+        return 0;
+    }
+}
+
+int cli_patterns_check(struct json_object *expected, const char *file, const char *place,
+                       struct vx_err *e)
+{
+    return check_patterns_at(expected, file, place, e);
+}
+
+/* A value as the report shows it: JSON text, "(absent)", cut to fit. */
+static void show(char *out, size_t outsz, struct json_object *v, int present)
+{
+    const char *text;
+    size_t n;
+    if (!present) {
+        vx_strlcpy(out, "(absent)", outsz);
+        return;
+    }
+    text =
+        json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!text)
+        text = "(out of memory)";
+    n = strlen(text);
+    if (n < outsz) {
+        memcpy(out, text, n + 1);
+        return;
+    }
+    /* cut on a UTF-8 character boundary, and say so */
+    n = outsz - 4;
+    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(out, text, n);
+    memcpy(out + n, "...", 4);
+}
+
+static int mismatch(struct cli_mismatch *m, const char *path, struct json_object *expected,
+                    struct json_object *actual, int present)
+{
+    if (m) {
+        vx_strlcpy(m->path, *path ? path : "(the whole document)", sizeof(m->path));
+        show(m->expected, sizeof(m->expected), expected, 1);
+        show(m->got, sizeof(m->got), actual, present);
+    }
+    return 0;
+}
+
+/* Arrays of different lengths: the counts, and the whole actual array to see why. */
+static int length_mismatch(struct cli_mismatch *m, const char *path, size_t want,
+                           struct json_object *actual)
+{
+    size_t got = json_object_array_length(actual), used;
+    if (m) {
+        vx_strlcpy(m->path, *path ? path : "(the whole document)", sizeof(m->path));
+        vx_snprintf(m->expected, sizeof(m->expected), "%zu element%s", want, want == 1 ? "" : "s");
+        vx_snprintf(m->got, sizeof(m->got), "%zu element%s: ", got, got == 1 ? "" : "s");
+        used = strlen(m->got);
+        show(m->got + used, sizeof(m->got) - used, actual, 1);
+    }
+    return 0;
+}
+
+static int match_pattern(const char *pattern, struct json_object *actual)
+{
+    const char *subject;
+    regex_t re;
+    char *body = pattern_body(pattern);
+    int ok;
+
+    if (!body)
+        return 0;
+    if (!actual || json_object_is_type(actual, json_type_object) ||
+        json_object_is_type(actual, json_type_array)) {
+        free(body);
+        return 0;
+    }
+    subject = json_object_get_string(actual);
+    if (regcomp(&re, body, REG_EXTENDED | REG_NOSUB) != 0) {
+        free(body);
+        return 0;
+    }
+    ok = regexec(&re, subject ? subject : "", 0, NULL, 0) == 0;
+    regfree(&re);
+    free(body);
+    return ok;
+}
+
+static int match_number(struct json_object *expected, struct json_object *actual)
+{
+    if (!json_object_is_type(actual, json_type_int) &&
+        !json_object_is_type(actual, json_type_double))
+        return 0;
+    if (json_object_is_type(expected, json_type_int) && json_object_is_type(actual, json_type_int))
+        return json_object_get_int64(expected) == json_object_get_int64(actual);
+    return json_object_get_double(expected) == json_object_get_double(actual);
+}
+
+int cli_match(struct json_object *expected, struct json_object *actual, int present,
+              const char *path, struct cli_mismatch *m)
+{
+    char child[512];
+
+    switch (json_object_get_type(expected)) {
+    case json_type_null:
+        if (present && actual)
+            return mismatch(m, path, expected, actual, present);
+        return 1;
+    case json_type_string: {
+        const char *s = json_object_get_string(expected);
+        int ok;
+        if (strcmp(s, CLI_PATTERN_ANY) == 0)
+            ok = present;
+        else if (cli_is_pattern(s))
+            ok = present && match_pattern(s, actual);
+        else
+            ok = present && json_object_is_type(actual, json_type_string) &&
+                 strcmp(s, json_object_get_string(actual)) == 0;
+        return ok ? 1 : mismatch(m, path, expected, actual, present);
+    }
+    case json_type_boolean:
+        if (present && json_object_is_type(actual, json_type_boolean) &&
+            json_object_get_boolean(actual) == json_object_get_boolean(expected))
+            return 1;
+        return mismatch(m, path, expected, actual, present);
+    case json_type_int:
+    case json_type_double:
+        if (present && match_number(expected, actual))
+            return 1;
+        return mismatch(m, path, expected, actual, present);
+    case json_type_object: {
+        if (!present || !json_object_is_type(actual, json_type_object))
+            return mismatch(m, path, expected, actual, present);
+        json_object_object_foreach(expected, key, val)
+        {
+            struct json_object *a = NULL;
+            int has = json_object_object_get_ex(actual, key, &a);
+            path_child(child, sizeof(child), path, key);
+            if (!cli_match(val, a, has, child, m))
+                return 0;
+        }
+        return 1;
+    }
+    case json_type_array: {
+        size_t n = json_object_array_length(expected);
+        if (!present || !json_object_is_type(actual, json_type_array))
+            return mismatch(m, path, expected, actual, present);
+        if (json_object_array_length(actual) != n)
+            return length_mismatch(m, path, n, actual);
+        for (size_t i = 0; i < n; i++) {
+            path_index(child, sizeof(child), path, i);
+            if (!cli_match(json_object_array_get_idx(expected, i),
+                           json_object_array_get_idx(actual, i), 1, child, m))
+                return 0;
+        }
+        return 1;
+    }
+    }
+    return 0;
+}
+
+/* --- re-baselining (--update) --- */
+
+static int copy_json(struct json_object *src, struct json_object **dst)
+{
+    *dst = NULL;
+    if (!src)
+        return 0;
+    return json_object_deep_copy(src, dst, NULL) == 0 ? 0 : VX_ENOMEM;
+}
+
+/* Whether the expected node, with variables substituted, matches actual. */
+static int still_matches(struct json_object *expected, struct json_object *actual, int present,
+                         const struct cli_vars *vars, int *ok)
+{
+    struct json_object *sub = NULL;
+    int rc = copy_json(expected, &sub);
+    if (rc == 0)
+        rc = cli_vars_apply(vars, sub);
+    if (rc == 0)
+        *ok = cli_match(sub, actual, present, "", NULL);
+    json_object_put(sub);
+    return rc;
+}
+
+static int rebase_object(struct json_object *expected, struct json_object *actual,
+                         const struct cli_vars *vars, struct json_object **out, int *changed)
+{
+    struct json_object *o = json_object_new_object();
+    int rc = o ? 0 : VX_ENOMEM;
+
+    json_object_object_foreach(expected, key, val)
+    {
+        struct json_object *a = NULL, *nv = NULL;
+        int has;
+        if (rc)
+            break;
+        has = json_object_object_get_ex(actual, key, &a);
+        rc = cli_rebase(val, a, has, vars, &nv, changed);
+        if (rc == 0 && json_object_object_add(o, key, nv) != 0) {
+            json_object_put(nv);
+            rc = VX_ENOMEM;
+        }
+    }
+    if (rc) {
+        json_object_put(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+static int rebase_array(struct json_object *expected, struct json_object *actual,
+                        const struct cli_vars *vars, struct json_object **out, int *changed)
+{
+    size_t n = json_object_array_length(expected);
+    struct json_object *o = json_object_new_array_ext((int)n);
+    int rc = o ? 0 : VX_ENOMEM;
+
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct json_object *nv = NULL;
+        rc = cli_rebase(json_object_array_get_idx(expected, i),
+                        json_object_array_get_idx(actual, i), 1, vars, &nv, changed);
+        if (rc == 0 && json_object_array_add(o, nv) != 0) {
+            json_object_put(nv);
+            rc = VX_ENOMEM;
+        }
+    }
+    if (rc) {
+        json_object_put(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+int cli_rebase(struct json_object *expected, struct json_object *actual, int present,
+               const struct cli_vars *vars, struct json_object **out, int *changed)
+{
+    int ok = 0, rc;
+
+    *out = NULL;
+    /* Descend where the shapes agree, so a pattern deep inside an object survives a change
+     * next to it. */
+    if (json_object_is_type(expected, json_type_object) && present &&
+        json_object_is_type(actual, json_type_object))
+        return rebase_object(expected, actual, vars, out, changed);
+    if (json_object_is_type(expected, json_type_array) && present &&
+        json_object_is_type(actual, json_type_array) &&
+        json_object_array_length(expected) == json_object_array_length(actual))
+        return rebase_array(expected, actual, vars, out, changed);
+    rc = still_matches(expected, actual, present, vars, &ok);
+    if (rc)
+        return rc;
+    if (ok) {
+        *out = json_object_get(expected);
+        return 0;
+    }
+    *changed = 1;
+    if (!present || !actual)
+        return 0;
+    rc = copy_json(actual, out);
+    if (rc == 0)
+        rc = cli_vars_unapply(vars, *out);
+    return rc;
+}
+
+/* --- what the platform would complain about --- */
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+static struct json_object *member(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+    if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
+        return NULL;
+    return v;
+}
+
+static const char *member_str(struct json_object *o, const char *key)
+{
+    struct json_object *v = member(o, key);
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* Speech text ends in a question mark, once trailing blanks and tags are skipped. */
+static int asks_question(const char *s)
+{
+    size_t i = strlen(s);
+    for (;;) {
+        while (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\n' || s[i - 1] == '\t'))
+            i--;
+        if (i > 0 && s[i - 1] == '>') {
+            while (i > 0 && s[i - 1] != '<')
+                i--;
+            if (i > 0)
+                i--;
+            continue;
+        }
+        break;
+    }
+    if (i > 0 && s[i - 1] == '?')
+        return 1;
+    /* U+FF1F FULLWIDTH QUESTION MARK, as Japanese speech ends */
+    return i >= 3 && memcmp(s + i - 3, "\xEF\xBC\x9F", 3) == 0;
+}
+
+static void warn(struct cli_warning *w, size_t max, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void warn(struct cli_warning *w, size_t max, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    if (*n < max) {
+        va_start(ap, fmt);
+        vsnprintf(w[*n].text, sizeof(w[*n].text), fmt, ap);
+        va_end(ap);
+    }
+    (*n)++;
+}
+
+static void check_speech(struct json_object *speech, const char *path, struct cli_warning *w,
+                         size_t max, size_t *n)
+{
+    const char *type = member_str(speech, "type");
+    const char *ssml = member_str(speech, "ssml");
+    const char *text = member_str(speech, "text");
+    const char *body = ssml ? ssml : text;
+    size_t len;
+
+    if (!body)
+        return;
+    len = utf8_chars(body);
+    if (len > CLI_TEXT_LIMIT)
+        warn(w, max, n, "%s.%s has %zu characters, over the %d the platform speaks", path,
+             ssml ? "ssml" : "text", len, CLI_TEXT_LIMIT);
+    if (type && strcmp(type, "SSML") == 0) {
+        size_t bl = strlen(body);
+        if (!ssml || bl < 15 || strncmp(body, "<speak>", 7) != 0 ||
+            strcmp(body + bl - 8, "</speak>") != 0 || vx_ssml_check(body, bl) != 0)
+            warn(w, max, n, "%s.ssml is not well-formed SSML inside <speak>", path);
+    }
+}
+
+size_t cli_response_warnings(struct json_object *doc, size_t body_len, struct cli_warning *w,
+                             size_t max)
+{
+    struct json_object *resp = member(doc, "response");
+    struct json_object *speech = member(resp, "outputSpeech");
+    struct json_object *reprompt = member(member(resp, "reprompt"), "outputSpeech");
+    struct json_object *card = member(resp, "card");
+    struct json_object *end = member(resp, "shouldEndSession");
+    static const char *const card_fields[] = {"title", "content", "text"};
+    size_t n = 0;
+
+    if (body_len > CLI_RESPONSE_LIMIT)
+        warn(w, max, &n, "response is %zu bytes, over the %d KB the platform accepts", body_len,
+             CLI_RESPONSE_LIMIT / 1024);
+    check_speech(speech, "response.outputSpeech", w, max, &n);
+    check_speech(reprompt, "response.reprompt.outputSpeech", w, max, &n);
+    for (size_t i = 0; i < VX_ARRAY_LEN(card_fields); i++) {
+        const char *t = member_str(card, card_fields[i]);
+        size_t len = t ? utf8_chars(t) : 0;
+        if (len > CLI_TEXT_LIMIT)
+            warn(w, max, &n, "response.card.%s has %zu characters, over the %d the platform shows",
+                 card_fields[i], len, CLI_TEXT_LIMIT);
+    }
+    if (speech && !reprompt && !(end && json_object_get_boolean(end))) {
+        const char *s = member_str(speech, "ssml");
+        if (!s)
+            s = member_str(speech, "text");
+        if (s && asks_question(s))
+            warn(w, max, &n,
+                 "response.outputSpeech asks a question but has no reprompt while the session "
+                 "stays open");
+    }
+    return n;
+}
+
+/* --- JUnit XML --- */
+
+int cli_xml_escape(struct vx_buf *b, const char *s)
+{
+    const char *run = s;
+    int rc = 0;
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *rep = NULL;
+        if (c == '&')
+            rep = "&amp;";
+        else if (c == '<')
+            rep = "&lt;";
+        else if (c == '>')
+            rep = "&gt;";
+        else if (c == '"')
+            rep = "&quot;";
+        else if (c == '\'')
+            rep = "&apos;";
+        else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            rep = "\xEF\xBF\xBD"; /* not allowed in XML 1.0 even as a reference: U+FFFD */
+        if (!rep)
+            continue;
+        rc |= vx_buf_append(b, run, (size_t)(s - run));
+        rc |= vx_buf_appends(b, rep);
+        run = s + 1;
+    }
+    rc |= vx_buf_appends(b, run);
+    return rc ? VX_ENOMEM : 0;
+}
+
+static int junit_attr(struct vx_buf *b, const char *name, const char *value)
+{
+    int rc = vx_buf_appendf(b, " %s=\"", name);
+    rc |= cli_xml_escape(b, value);
+    rc |= vx_buf_appends(b, "\"");
+    return rc;
+}
+
+/* classname: the fixture's directory with dots, as JUnit readers group by it. */
+static int junit_classname(struct vx_buf *b, const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    struct vx_buf cls;
+    int rc = 0;
+
+    vx_buf_init(&cls);
+    rc |= vx_buf_appends(&cls, "replay");
+    if (slash) {
+        rc |= vx_buf_appends(&cls, ".");
+        for (const char *p = file; p < slash; p++)
+            rc |= vx_buf_append(&cls, *p == '/' ? "." : p, 1);
+    }
+    if (rc == 0)
+        rc = junit_attr(b, "classname", cls.data);
+    vx_buf_release(&cls);
+    return rc;
+}
+
+int cli_junit_render(const struct cli_result *r, size_t n, double seconds, struct vx_buf *out)
+{
+    size_t failures = 0, errors = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        failures += r[i].outcome == CLI_FAILED;
+        errors += r[i].outcome == CLI_BROKEN;
+    }
+    rc |= vx_buf_appends(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    rc |= vx_buf_appendf(out,
+                         "<testsuites name=\"voxcart replay\" tests=\"%zu\" failures=\"%zu\" "
+                         "errors=\"%zu\" time=\"%.3f\">\n",
+                         n, failures, errors, seconds);
+    rc |= vx_buf_appendf(out,
+                         "  <testsuite name=\"voxcart replay\" tests=\"%zu\" failures=\"%zu\" "
+                         "errors=\"%zu\" skipped=\"0\" time=\"%.3f\">\n",
+                         n, failures, errors, seconds);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *msg = r[i].message ? r[i].message : "";
+        size_t first = strcspn(msg, "\n");
+        struct vx_buf head;
+
+        rc |= vx_buf_appends(out, "    <testcase");
+        rc |= junit_classname(out, r[i].file);
+        rc |= junit_attr(out, "name", r[i].file);
+        rc |= vx_buf_appendf(out, " time=\"%.3f\">\n", r[i].seconds);
+        if (r[i].outcome == CLI_FAILED || r[i].outcome == CLI_BROKEN) {
+            vx_buf_init(&head);
+            rc |= vx_buf_append(&head, msg, first);
+            rc |=
+                vx_buf_appends(out, r[i].outcome == CLI_FAILED ? "      <failure" : "      <error");
+            rc |= junit_attr(out, "message", head.data ? head.data : "");
+            rc |= vx_buf_appends(out, ">");
+            rc |= cli_xml_escape(out, msg);
+            rc |= vx_buf_appends(out, r[i].outcome == CLI_FAILED ? "</failure>\n" : "</error>\n");
+            vx_buf_release(&head);
+        }
+        if (r[i].output && *r[i].output) {
+            rc |= vx_buf_appends(out, "      <system-out>");
+            rc |= cli_xml_escape(out, r[i].output);
+            rc |= vx_buf_appends(out, "</system-out>\n");
+        }
+        rc |= vx_buf_appends(out, "    </testcase>\n");
+    }
+    rc |= vx_buf_appends(out, "  </testsuite>\n</testsuites>\n");
+    return rc ? VX_ENOMEM : 0;
+}

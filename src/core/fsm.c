@@ -1,0 +1,1060 @@
+/*
+ * The dialog engine: table lookup plus command interpreter.
+ *
+ * DESIGN
+ * - Decide, then do. A state function (in intents/) only appends commands; this
+ *   file is the one place that acts on them. That split keeps every dialog
+ *   decision testable without Redis and every side effect in one reviewed spot.
+ * - Flags before handlers, as Redis checks a command's flags before calling
+ *   it: an intent marked VX_IF_NEEDS_LINK is answered here when the account is
+ *   not linked, and only an event marked VX_IF_PAYMENT may record an order; a
+ *   state function that tries anyway is overruled and logged as a bug.
+ * - One write per turn. The new conversation state, the profile changes and a
+ *   confirmed order go to Redis in one Lua script (vx_store_save) that only
+ *   writes when the conversation still has the version we read. Two requests of
+ *   one customer at once cannot both win: the loser loads again and re-runs its
+ *   turn once (the order ID is derived from the request, so the re-run records
+ *   the same order), and if it loses again it asks the customer to say that
+ *   again instead of guessing. Nothing is spoken before the write succeeded,
+ *   so the customer never hears "done" for something that was not stored.
+ * - Stateless events (CanFulfillIntentRequest, skill events) neither load nor
+ *   write: the platform may send them at any time and they must not change a
+ *   conversation.
+ * - The state in the store is data from the past: parsing it drops cart lines
+ *   the catalog no longer sells rather than failing, and a document that cannot
+ *   be parsed starts a fresh conversation (logged).
+ */
+#include "voxcart/fsm.h"
+#include "voxcart/log.h"
+#include "voxcart/response.h"
+#include "voxcart/store.h"
+
+#include <json-c/json.h>
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct vx_fsm {
+    struct vx_catalog *cat;
+    struct vx_i18n *i18n;
+    int ttl;
+    void (*hook)(void *ud);
+    void *hook_ud;
+};
+
+/* Flags of the events that are not intents (intents have theirs in intents.def). */
+#define VX_EVF_STATELESS (1u << 16)
+
+static unsigned event_flags(enum vx_event ev)
+{
+    if ((int)ev < VX_EV__INTENTS)
+        return vx_intent_defs[ev].flags;
+    switch (ev) {
+    case VX_EV_CAN_FULFILL:
+    case VX_EV_SKILL_EVENT:
+        return VX_EVF_STATELESS;
+    case VX_EV_CONNECTIONS_RESPONSE:
+        /* the answer to a payment directive settles an order */
+        return VX_IF_PAYMENT;
+    default:
+        return 0;
+    }
+}
+
+/* --- commands --- */
+
+void vx_cmds_reset(struct vx_cmds *c)
+{
+    c->n = 0;
+    c->used = 0;
+    c->overflow = 0;
+}
+
+static struct vx_cmd *cmd_add(struct vx_cmds *c, enum vx_cmd_type t)
+{
+    struct vx_cmd *cmd;
+    if (c->n == VX_CMDS_MAX) {
+        c->overflow = 1;
+        return NULL;
+    }
+    cmd = &c->v[c->n++];
+    memset(cmd, 0, sizeof(*cmd));
+    cmd->type = t;
+    return cmd;
+}
+
+/* A copy of s in the list's arena, so commands never point into a state function's stack. */
+static const char *keep(struct vx_cmds *c, const char *s)
+{
+    size_t n = strlen(s ? s : "") + 1;
+    char *p;
+    if (c->used + n > sizeof(c->arena)) {
+        c->overflow = 1;
+        return "";
+    }
+    p = c->arena + c->used;
+    memcpy(p, s ? s : "", n);
+    c->used += n;
+    return p;
+}
+
+static void say_v(struct vx_cmds *c, enum vx_cmd_type t, enum vx_msg m, va_list ap)
+{
+    struct vx_cmd *cmd = cmd_add(c, t);
+    const char *name;
+    if (!cmd)
+        return;
+    cmd->u.say.msg = m;
+    while ((name = va_arg(ap, const char *)) != NULL) {
+        const char *value = va_arg(ap, const char *);
+        if (cmd->u.say.nargs == VX_CMD_ARGS) {
+            c->overflow = 1;
+            return;
+        }
+        cmd->u.say.args[cmd->u.say.nargs].name = name;
+        cmd->u.say.args[cmd->u.say.nargs++].value = keep(c, value);
+    }
+}
+
+void vx_cmd_say(struct vx_cmds *c, enum vx_msg m, ...)
+{
+    va_list ap;
+    va_start(ap, m);
+    say_v(c, VX_CMD_SAY, m, ap);
+    va_end(ap);
+}
+
+void vx_cmd_reprompt(struct vx_cmds *c, enum vx_msg m, ...)
+{
+    va_list ap;
+    va_start(ap, m);
+    say_v(c, VX_CMD_REPROMPT, m, ap);
+    va_end(ap);
+}
+
+void vx_cmd_say_text(struct vx_cmds *c, const char *text)
+{
+    struct vx_cmd *cmd = cmd_add(c, VX_CMD_SAY_TEXT);
+    if (cmd)
+        cmd->u.say.text = keep(c, text);
+}
+
+void vx_cmd_reprompt_text(struct vx_cmds *c, const char *text)
+{
+    struct vx_cmd *cmd = cmd_add(c, VX_CMD_REPROMPT_TEXT);
+    if (cmd)
+        cmd->u.say.text = keep(c, text);
+}
+
+void vx_cmd_card(struct vx_cmds *c, enum vx_msg title, const char *shop, const char *text)
+{
+    struct vx_cmd *cmd = cmd_add(c, VX_CMD_CARD);
+    if (!cmd)
+        return;
+    cmd->u.say.msg = title;
+    cmd->u.say.args[0].name = "shop";
+    cmd->u.say.args[0].value = keep(c, shop);
+    cmd->u.say.nargs = 1;
+    cmd->u.say.text = keep(c, text);
+}
+
+void vx_cmd_elicit(struct vx_cmds *c, enum vx_slot_id slot)
+{
+    struct vx_cmd *cmd = cmd_add(c, VX_CMD_ELICIT_SLOT);
+    if (cmd)
+        cmd->u.slot = slot;
+}
+
+void vx_cmd_state(struct vx_cmds *c, enum vx_state s)
+{
+    struct vx_cmd *cmd = cmd_add(c, VX_CMD_NEW_STATE);
+    if (cmd)
+        cmd->u.state = s;
+}
+
+void vx_cmd_cart(struct vx_cmds *c, const struct vx_cart *cart)
+{
+    struct vx_cmd *cmd = cmd_add(c, VX_CMD_SET_CART);
+    if (cmd)
+        cmd->u.cart = *cart;
+}
+
+void vx_cmd_pending(struct vx_cmds *c, const struct vx_pending *p)
+{
+    struct vx_cmd *cmd = cmd_add(c, VX_CMD_SET_PENDING);
+    if (cmd)
+        cmd->u.pending = *p;
+}
+
+struct vx_profile_set *vx_cmd_profile(struct vx_cmds *c)
+{
+    struct vx_cmd *cmd = cmd_add(c, VX_CMD_SET_PROFILE);
+    return cmd ? &cmd->u.profile : NULL;
+}
+
+struct vx_order *vx_cmd_record_order(struct vx_cmds *c)
+{
+    struct vx_cmd *cmd = cmd_add(c, VX_CMD_RECORD_ORDER);
+    return cmd ? &cmd->u.order : NULL;
+}
+
+struct vx_can_fulfill *vx_cmd_can_fulfill(struct vx_cmds *c)
+{
+    struct vx_cmd *cmd = cmd_add(c, VX_CMD_CAN_FULFILL);
+    return cmd ? &cmd->u.cf : NULL;
+}
+
+void vx_cmd_end(struct vx_cmds *c)
+{
+    cmd_add(c, VX_CMD_END_SESSION);
+}
+
+void vx_cmd_silent(struct vx_cmds *c)
+{
+    cmd_add(c, VX_CMD_SILENT);
+}
+
+const struct vx_cmd *vx_cmds_find(const struct vx_cmds *c, enum vx_cmd_type t, size_t nth)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].type == t && nth-- == 0)
+            return &c->v[i];
+    return NULL;
+}
+
+const char *vx_cmd_arg(const struct vx_cmd *cmd, const char *name)
+{
+    for (size_t i = 0; cmd && i < cmd->u.say.nargs; i++)
+        if (strcmp(cmd->u.say.args[i].name, name) == 0)
+            return cmd->u.say.args[i].value;
+    return NULL;
+}
+
+/* --- the stored documents --- */
+
+static struct json_object *jget(struct json_object *o, const char *k)
+{
+    struct json_object *v;
+    return o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, k, &v)
+               ? v
+               : NULL;
+}
+
+static const char *jstr(struct json_object *o, const char *k)
+{
+    struct json_object *v = jget(o, k);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+static int64_t jint(struct json_object *o, const char *k)
+{
+    struct json_object *v = jget(o, k);
+    return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+}
+
+static struct json_object *parse_object(const char *json)
+{
+    struct json_object *o = json ? json_tokener_parse(json) : NULL;
+    if (o && !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        o = NULL;
+    }
+    return o;
+}
+
+/* A line the catalog still sells in that size, with a sane quantity. */
+static int line_valid(const struct vx_catalog *cat, const struct vx_line *l)
+{
+    const struct vx_cat_product *p = vx_catalog_product(cat, l->product);
+    int64_t price;
+    return p && l->qty >= 1 && l->qty <= VX_QTY_MAX && vx_catalog_price(p, l->size, &price) == 0;
+}
+
+static void lines_parse(struct json_object *a, const struct vx_catalog *cat, struct vx_cart *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!a || !json_object_is_type(a, json_type_array))
+        return;
+    for (size_t i = 0; i < json_object_array_length(a) && out->n < VX_CART_MAX; i++) {
+        struct json_object *o = json_object_array_get_idx(a, i);
+        struct vx_line *l = &out->lines[out->n];
+        memset(l, 0, sizeof(*l));
+        vx_strlcpy(l->product, jstr(o, "product"), sizeof(l->product));
+        vx_strlcpy(l->size, jstr(o, "size"), sizeof(l->size));
+        l->qty = (int)jint(o, "quantity");
+        if (!cat || line_valid(cat, l))
+            out->n++;
+    }
+}
+
+static struct json_object *lines_json(const struct vx_cart *c)
+{
+    struct json_object *a = json_object_new_array();
+    for (size_t i = 0; a && i < c->n; i++) {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "product", json_object_new_string(c->lines[i].product));
+        if (c->lines[i].size[0])
+            json_object_object_add(o, "size", json_object_new_string(c->lines[i].size));
+        json_object_object_add(o, "quantity", json_object_new_int(c->lines[i].qty));
+        json_object_array_add(a, o);
+    }
+    return a;
+}
+
+static int to_buf(struct json_object *o, struct vx_buf *out)
+{
+    const char *s = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+    int rc = s ? vx_buf_appends(out, s) : VX_ENOMEM;
+    json_object_put(o);
+    return rc ? VX_ENOMEM : 0;
+}
+
+void vx_dstate_init(struct vx_dstate *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->state = VX_ST_IDLE;
+    st->pending.ask = -1;
+}
+
+int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_dstate *out)
+{
+    struct json_object *o = parse_object(json), *p;
+    const char *ask;
+
+    vx_dstate_init(out);
+    if (!json)
+        return 0;
+    if (!o)
+        return VX_EPARSE;
+    if (vx_state_parse(jstr(o, "state"), &out->state) != 0)
+        out->state = VX_ST_IDLE;
+    lines_parse(jget(o, "cart"), cat, &out->cart);
+    p = jget(o, "pending");
+    if (p) {
+        const struct vx_cat_product *prod = vx_catalog_product(cat, jstr(p, "product"));
+        struct vx_line *l = &out->pending.item;
+        if (prod) {
+            vx_strlcpy(l->product, prod->id, sizeof(l->product));
+            if (vx_catalog_option(prod, jstr(p, "size")))
+                vx_strlcpy(l->size, jstr(p, "size"), sizeof(l->size));
+        }
+        l->qty = (int)jint(p, "quantity");
+        if (l->qty < 0 || l->qty > VX_QTY_MAX)
+            l->qty = 0;
+        ask = jstr(p, "ask");
+        for (int i = 0; i < VX_SLOT__COUNT; i++)
+            if (strcmp(vx_slot_defs[i].name, ask) == 0)
+                out->pending.ask = i;
+    }
+    /* ORDERING without a question to come back to would strand the customer */
+    if (out->state == VX_ST_ORDERING && out->pending.ask < 0)
+        out->pending.ask = VX_SLOT_PRODUCT;
+    if (out->state == VX_ST_CONFIRMING && out->cart.n == 0)
+        out->state = VX_ST_IDLE;
+    vx_strlcpy(out->say, jstr(o, "say"), sizeof(out->say));
+    vx_strlcpy(out->reprompt, jstr(o, "reprompt"), sizeof(out->reprompt));
+    json_object_put(o);
+    return 0;
+}
+
+int vx_dstate_json(const struct vx_dstate *st, struct vx_buf *out)
+{
+    struct json_object *o = json_object_new_object();
+    if (!o)
+        return VX_ENOMEM;
+    json_object_object_add(o, "state", json_object_new_string(vx_state_name(st->state)));
+    json_object_object_add(o, "cart", lines_json(&st->cart));
+    if (st->pending.ask >= 0 || st->pending.item.product[0]) {
+        struct json_object *p = json_object_new_object();
+        json_object_object_add(p, "product", json_object_new_string(st->pending.item.product));
+        json_object_object_add(p, "size", json_object_new_string(st->pending.item.size));
+        json_object_object_add(p, "quantity", json_object_new_int(st->pending.item.qty));
+        if (st->pending.ask >= 0 && st->pending.ask < VX_SLOT__COUNT)
+            json_object_object_add(p, "ask",
+                                   json_object_new_string(vx_slot_defs[st->pending.ask].name));
+        json_object_object_add(o, "pending", p);
+    }
+    if (st->say[0])
+        json_object_object_add(o, "say", json_object_new_string(st->say));
+    if (st->reprompt[0])
+        json_object_object_add(o, "reprompt", json_object_new_string(st->reprompt));
+    return to_buf(o, out);
+}
+
+int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_profile *out)
+{
+    struct json_object *o = parse_object(json);
+    memset(out, 0, sizeof(*out));
+    if (!json)
+        return 0;
+    if (!o)
+        return VX_EPARSE;
+    out->exists = 1;
+    vx_strlcpy(out->locale, jstr(o, "locale"), sizeof(out->locale));
+    vx_strlcpy(out->last_order, jstr(o, "last_order"), sizeof(out->last_order));
+    lines_parse(jget(o, "usual"), cat, &out->usual);
+    json_object_put(o);
+    return 0;
+}
+
+int vx_profile_json(const char *old, const struct vx_profile_set *set, struct vx_buf *out)
+{
+    struct json_object *o = parse_object(old);
+    if (!o)
+        o = json_object_new_object();
+    if (!o)
+        return VX_ENOMEM;
+    if (set->fields & VX_PF_LOCALE)
+        json_object_object_add(o, "locale", json_object_new_string(set->locale));
+    if (set->fields & VX_PF_USUAL)
+        json_object_object_add(o, "usual", lines_json(&set->usual));
+    if (set->fields & VX_PF_LAST_ORDER)
+        json_object_object_add(o, "last_order", json_object_new_string(set->last_order));
+    /* the payments issue keeps the billing agreement here; the slot exists from the start */
+    if (!json_object_object_get_ex(o, "billing_agreement", NULL))
+        json_object_object_add(o, "billing_agreement", NULL);
+    return to_buf(o, out);
+}
+
+int vx_order_json(const struct vx_order *ord, const char *merchant, struct vx_buf *out)
+{
+    struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+    if (!o || !a) {
+        json_object_put(o);
+        json_object_put(a);
+        return VX_ENOMEM;
+    }
+    json_object_object_add(o, "id", json_object_new_string(ord->id));
+    json_object_object_add(o, "state", json_object_new_string(ord->state ? ord->state : ""));
+    json_object_object_add(o, "merchant", json_object_new_string(merchant ? merchant : ""));
+    json_object_object_add(o, "created", json_object_new_int64(ord->created));
+    json_object_object_add(o, "locale", json_object_new_string(ord->locale));
+    json_object_object_add(o, "currency", json_object_new_string(ord->currency));
+    for (size_t i = 0; i < ord->n; i++) {
+        struct json_object *l = json_object_new_object();
+        json_object_object_add(l, "product", json_object_new_string(ord->lines[i].product));
+        if (ord->lines[i].size[0])
+            json_object_object_add(l, "size", json_object_new_string(ord->lines[i].size));
+        json_object_object_add(l, "quantity", json_object_new_int(ord->lines[i].qty));
+        json_object_object_add(l, "unit_price", json_object_new_int64(ord->lines[i].unit_price));
+        json_object_object_add(l, "amount", json_object_new_int64(ord->lines[i].amount));
+        json_object_array_add(a, l);
+    }
+    json_object_object_add(o, "lines", a);
+    json_object_object_add(o, "total", json_object_new_int64(ord->total));
+    return to_buf(o, out);
+}
+
+int vx_order_view_parse(const char *json, struct vx_order_view *out)
+{
+    struct json_object *o = parse_object(json);
+    memset(out, 0, sizeof(*out));
+    if (!o)
+        return VX_EPARSE;
+    vx_strlcpy(out->id, jstr(o, "id"), sizeof(out->id));
+    vx_strlcpy(out->state, jstr(o, "state"), sizeof(out->state));
+    vx_strlcpy(out->currency, jstr(o, "currency"), sizeof(out->currency));
+    out->total = jint(o, "total");
+    lines_parse(jget(o, "lines"), NULL, &out->lines);
+    json_object_put(o);
+    return 0;
+}
+
+void vx_fsm_order_id(const struct vx_request *req, int64_t now, char *out, size_t outsz)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char seed[1024];
+    char h[11];
+    time_t t = (time_t)now;
+    struct tm tm;
+
+    snprintf(seed, sizeof(seed), "%s\n%s\n%s", req->application_id ? req->application_id : "",
+             req->user_id ? req->user_id : "", req->request_id ? req->request_id : "");
+    SHA256((const unsigned char *)seed, strlen(seed), md);
+    for (int i = 0; i < 5; i++) {
+        h[2 * i] = hex[md[i] >> 4];
+        h[2 * i + 1] = hex[md[i] & 15];
+    }
+    h[10] = '\0';
+    gmtime_r(&t, &tm);
+    snprintf(out, outsz, "o%04d%02d%02d-%s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, h);
+}
+
+/* --- classification, flags, lookup --- */
+
+enum vx_event vx_fsm_classify(const struct vx_request *req)
+{
+    int i;
+    switch (req->type) {
+    case VX_REQ_LAUNCH:
+        return VX_EV_LAUNCH;
+    case VX_REQ_SESSION_ENDED:
+        return VX_EV_SESSION_ENDED;
+    case VX_REQ_CAN_FULFILL:
+        return VX_EV_CAN_FULFILL;
+    case VX_REQ_CONNECTIONS_RESPONSE:
+        return VX_EV_CONNECTIONS_RESPONSE;
+    case VX_REQ_INTENT:
+        /* an intent the models gained before the code did: answer it like unclear speech */
+        i = vx_intent_find(req->intent_name);
+        return i >= 0 ? (enum vx_event)i : VX_EV_FALLBACK;
+    case VX_REQ_SKILL_EVENT:
+    case VX_REQ_OTHER:
+    default:
+        return VX_EV_SKILL_EVENT;
+    }
+}
+
+int vx_fsm_gate(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out)
+{
+    if ((flags & VX_IF_NEEDS_LINK) && !(d->req->access_token && *d->req->access_token)) {
+        vx_cmd_say(out, VX_M_LINK_NEEDED, NULL);
+        vx_cmd_end(out);
+        return 1;
+    }
+    return 0;
+}
+
+int vx_fsm_police(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out)
+{
+    if (out->overflow) {
+        vx_error("fsm", "cell %s/%s produced more commands than fit", vx_state_name(d->st->state),
+                 vx_event_name(d->ev));
+    } else if (!(flags & VX_IF_PAYMENT) && vx_cmds_find(out, VX_CMD_RECORD_ORDER, 0)) {
+        vx_error("fsm", "cell %s/%s tried to record an order without a payment event: refused",
+                 vx_state_name(d->st->state), vx_event_name(d->ev));
+    } else {
+        return 0;
+    }
+    vx_cmds_reset(out);
+    vx_st_bug(d, out);
+    return 1;
+}
+
+void vx_fsm_run(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    unsigned flags = event_flags(d->ev);
+    vx_cmds_reset(out);
+    if (vx_fsm_gate(d, flags, out))
+        return;
+    vx_dialog_lookup((int)d->st->state, (int)d->ev)(d, out);
+    vx_fsm_police(d, flags, out);
+}
+
+/* --- start-up --- */
+
+const char *vx_intents_dir_default(void)
+{
+    const char *env = getenv("VOXCART_INTENTS_DIR");
+    return env && *env ? env : VX_SOURCE_DIR "/intents";
+}
+
+struct check {
+    void (*report)(void *ud, const char *file, const char *msg);
+    void *ud;
+    const char *file;
+    const char *key;
+    const char *allowed;
+    size_t problems;
+};
+
+static void problem(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(struct check *c, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    c->problems++;
+    if (c->report)
+        c->report(c->ud, c->file, msg);
+}
+
+static void check_placeholder(void *ud, const char *name, size_t len)
+{
+    struct check *c = ud;
+    const char *a = c->allowed;
+    while (*a) {
+        size_t n = strcspn(a, " ");
+        if (n == len && strncmp(a, name, len) == 0)
+            return;
+        a += n;
+        a += strspn(a, " ");
+    }
+    problem(c, "%s: unknown placeholder {%.*s} (this message gets: %s)", c->key, (int)len, name,
+            *c->allowed ? c->allowed : "none");
+}
+
+size_t vx_fsm_check_messages(const struct vx_i18n *m, const struct vx_catalog *cat,
+                             void (*report)(void *ud, const char *file, const char *msg),
+                             void *ud)
+{
+    struct check c = {report, ud, NULL, NULL, NULL, 0};
+    for (size_t i = 0; i < vx_i18n_count(m); i++) {
+        const struct vx_locale *l = vx_i18n_at(m, i);
+        static const char *const cur_forms[] = {"one", "other", "minor_one", "minor_other"};
+        size_t forms = vx_currency_digits(cat->currency) > 0 ? 4 : 2, k;
+        c.file = vx_locale_file(l);
+        for (int msg = 0; msg < VX_M__COUNT; msg++) {
+            const char *t = vx_locale_text(l, vx_msg_defs[msg].key);
+            if (!t) {
+                problem(&c, "missing message '%s'", vx_msg_defs[msg].key);
+                continue;
+            }
+            c.key = vx_msg_defs[msg].key;
+            c.allowed = vx_msg_defs[msg].args;
+            vx_placeholders(t, check_placeholder, &c);
+        }
+        for (size_t f = 0; f < forms; f++) {
+            char key[48];
+            snprintf(key, sizeof(key), "currency.%s.%s", cat->currency, cur_forms[f]);
+            if (!vx_locale_text(l, key))
+                problem(&c, "missing message '%s' (the catalog's currency is %s)", key,
+                        cat->currency);
+        }
+        for (k = 0; k < cat->nlangs; k++)
+            if (strcmp(cat->langs[k], vx_locale_lang(l)) == 0)
+                break;
+        if (k == cat->nlangs)
+            problem(&c, "the catalog %s has no names in '%s'", cat->file, vx_locale_lang(l));
+    }
+    return c.problems;
+}
+
+static void first_problem(void *ud, const char *file, const char *msg)
+{
+    struct vx_err *e = ud;
+    if (e && e->code == 0)
+        vx_err_set(e, VX_ECONFIG, "%s: %s", file, msg);
+}
+
+int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_err *e)
+{
+    const char *dir = cfg && cfg->intents_dir && *cfg->intents_dir ? cfg->intents_dir
+                                                                     : vx_intents_dir_default();
+    char path[1024], msgdir[1024];
+    struct vx_fsm *f = calloc(1, sizeof(*f));
+    struct vx_err ce;
+    int rc;
+
+    *out = NULL;
+    if (!f)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    f->ttl = cfg && cfg->ttl > 0 ? cfg->ttl : VX_CONV_TTL;
+    if (cfg && cfg->catalog && *cfg->catalog)
+        rc = vx_snprintf(path, sizeof(path), "%s", cfg->catalog);
+    else
+        rc = vx_snprintf(path, sizeof(path), "%s/catalog.json", dir);
+    if (rc == 0)
+        rc = vx_snprintf(msgdir, sizeof(msgdir), "%s/messages", dir);
+    if (rc) {
+        rc = vx_err_set(e, VX_ECONFIG, "intents_dir: path too long");
+        goto out;
+    }
+    vx_err_clear(&ce);
+    rc = vx_catalog_load(path, &f->cat, &ce);
+    if (rc) {
+        /* name the configuration field as well as the file and the field in it */
+        rc = vx_err_set(e, rc, "catalog: %s", ce.msg);
+        goto out;
+    }
+    rc = vx_i18n_load(msgdir, &f->i18n, &ce);
+    if (rc) {
+        rc = vx_err_set(e, rc, "intents_dir: %s", ce.msg);
+        goto out;
+    }
+    vx_err_clear(&ce);
+    if (vx_fsm_check_messages(f->i18n, f->cat, first_problem, &ce) > 0) {
+        rc = vx_err_set(e, VX_ECONFIG, "intents_dir: %s", ce.msg);
+        goto out;
+    }
+    *out = f;
+out:
+    if (rc)
+        vx_fsm_free(f);
+    return rc;
+}
+
+void vx_fsm_free(struct vx_fsm *f)
+{
+    if (!f)
+        return;
+    vx_catalog_free(f->cat);
+    vx_i18n_free(f->i18n);
+    free(f);
+}
+
+const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f)
+{
+    return f->cat;
+}
+
+const struct vx_i18n *vx_fsm_i18n(const struct vx_fsm *f)
+{
+    return f->i18n;
+}
+
+void vx_fsm_set_save_hook(struct vx_fsm *f, void (*hook)(void *ud), void *ud)
+{
+    f->hook = hook;
+    f->hook_ud = ud;
+}
+
+/* --- the interpreter --- */
+
+/* Everything one turn needs; on the heap, because commands and texts are several KiB. */
+struct turn {
+    struct vx_cmds cmds;
+    struct vx_dstate st, next;
+    struct vx_profile prof;
+    struct vx_order_view last;
+    struct vx_profile_set pset;
+    struct vx_response resp;
+    struct vx_conv conv;
+    struct vx_buf state_json, profile_json, order_json;
+    char text[VX_TEXT_MAX];
+};
+
+static void turn_reset(struct turn *t)
+{
+    vx_response_release(&t->resp);
+    vx_response_init(&t->resp);
+    vx_conv_release(&t->conv);
+    t->state_json.len = 0;
+    t->profile_json.len = 0;
+    t->order_json.len = 0;
+}
+
+static void append_text(char *dst, size_t size, const char *text)
+{
+    size_t n = strlen(dst);
+    if (n && n + 1 < size)
+        dst[n++] = ' ';
+    vx_strlcpy(dst + n, text, size - n);
+}
+
+static const char *format_msg(const struct vx_dialog *d, const struct vx_cmd *cmd, char *out,
+                              size_t outsz)
+{
+    const char *key = vx_msg_defs[cmd->u.say.msg].key;
+    int rc = vx_locale_format(d->loc, key, cmd->u.say.args, cmd->u.say.nargs, out, outsz);
+    if (rc)
+        vx_warn("fsm", "message '%s' in %s: %s", key, vx_locale_name(d->loc), vx_strerror(rc));
+    return out;
+}
+
+static void slot_json(struct vx_buf *b, const char *name, const char *value, int first)
+{
+    vx_buf_appendf(b, "%s\"%s\":{\"name\":\"%s\",\"confirmationStatus\":\"NONE\"", first ? "" : ",",
+                   name, name);
+    if (value && *value) {
+        vx_buf_appends(b, ",\"value\":\"");
+        vx_json_escape(b, value, strlen(value));
+        vx_buf_appends(b, "\"");
+    }
+    vx_buf_appends(b, "}");
+}
+
+/* Dialog.ElicitSlot with what is known of the item, so the platform keeps it (alexa.md s. 3). */
+static int elicit_directive(const struct vx_dialog *d, const struct vx_pending *p,
+                            enum vx_slot_id slot, struct vx_response *resp)
+{
+    struct vx_buf b;
+    int first = 1, rc;
+    vx_buf_init(&b);
+    vx_buf_appendf(&b,
+                   "{\"type\":\"Dialog.ElicitSlot\",\"slotToElicit\":\"%s\",\"updatedIntent\":{"
+                   "\"name\":\"%s\",\"confirmationStatus\":\"NONE\",\"slots\":{",
+                   vx_slot_defs[slot].name, vx_intent_defs[VX_EV_ORDER].name);
+    for (int s = 0; s < VX_SLOT__COUNT; s++) {
+        const char *value = NULL;
+        char num[16];
+        if (!(vx_intent_defs[VX_EV_ORDER].slots & (1u << s)))
+            continue;
+        if (vx_slot_defs[s].kind == VX_SK_PRODUCT && p->item.product[0]) {
+            value = vx_dlg_product_name(d, p->item.product, 1);
+        } else if (vx_slot_defs[s].kind == VX_SK_SIZE && p->item.size[0]) {
+            const struct vx_cat_size *z = vx_catalog_size(d->cat, p->item.size);
+            value = z ? vx_cat_names_for(z->names, z->nnames, d->lang)->words.one : NULL;
+        } else if (vx_slot_defs[s].kind == VX_SK_NUMBER && p->item.qty > 0) {
+            snprintf(num, sizeof(num), "%d", p->item.qty);
+            value = num;
+        }
+        slot_json(&b, vx_slot_defs[s].name, value, first);
+        first = 0;
+    }
+    vx_buf_appends(&b, "}}}");
+    rc = b.data ? vx_response_directive(resp, b.data) : VX_ENOMEM;
+    vx_buf_release(&b);
+    return rc;
+}
+
+/* Applies the commands to t->next and t->resp; profile and order changes are left in t. */
+static void interpret(const struct vx_dialog *d, struct turn *t, const struct vx_order **order,
+                      const struct vx_can_fulfill **cf)
+{
+    int spoke = 0, reprompted = 0, end = 0, silent = 0, elicit = -1;
+    char title[256];
+
+    t->next = t->st;
+    memset(&t->pset, 0, sizeof(t->pset));
+    *order = NULL;
+    *cf = NULL;
+    for (size_t i = 0; i < t->cmds.n; i++) {
+        const struct vx_cmd *c = &t->cmds.v[i];
+        switch (c->type) {
+        case VX_CMD_SAY:
+        case VX_CMD_SAY_TEXT: {
+            const char *text = c->type == VX_CMD_SAY_TEXT
+                                   ? c->u.say.text
+                                   : format_msg(d, c, t->text, sizeof(t->text));
+            if (!spoke)
+                t->next.say[0] = '\0';
+            spoke = 1;
+            vx_response_say(&t->resp, text);
+            append_text(t->next.say, sizeof(t->next.say), text);
+            break;
+        }
+        case VX_CMD_REPROMPT:
+        case VX_CMD_REPROMPT_TEXT: {
+            const char *text = c->type == VX_CMD_REPROMPT_TEXT
+                                   ? c->u.say.text
+                                   : format_msg(d, c, t->text, sizeof(t->text));
+            if (!reprompted)
+                t->next.reprompt[0] = '\0';
+            reprompted = 1;
+            vx_response_reprompt(&t->resp, text);
+            append_text(t->next.reprompt, sizeof(t->next.reprompt), text);
+            break;
+        }
+        case VX_CMD_CARD:
+            vx_response_card(&t->resp, format_msg(d, c, title, sizeof(title)), c->u.say.text);
+            break;
+        case VX_CMD_ELICIT_SLOT:
+            elicit = (int)c->u.slot;
+            break;
+        case VX_CMD_NEW_STATE:
+            t->next.state = c->u.state;
+            break;
+        case VX_CMD_SET_CART:
+            t->next.cart = c->u.cart;
+            break;
+        case VX_CMD_SET_PENDING:
+            t->next.pending = c->u.pending;
+            break;
+        case VX_CMD_SET_PROFILE:
+            /* several changes in one turn add up */
+            if (c->u.profile.fields & VX_PF_LOCALE)
+                vx_strlcpy(t->pset.locale, c->u.profile.locale, sizeof(t->pset.locale));
+            if (c->u.profile.fields & VX_PF_USUAL)
+                t->pset.usual = c->u.profile.usual;
+            if (c->u.profile.fields & VX_PF_LAST_ORDER)
+                vx_strlcpy(t->pset.last_order, c->u.profile.last_order,
+                           sizeof(t->pset.last_order));
+            t->pset.fields |= c->u.profile.fields;
+            break;
+        case VX_CMD_RECORD_ORDER:
+            *order = &c->u.order;
+            break;
+        case VX_CMD_CAN_FULFILL:
+            *cf = &c->u.cf;
+            break;
+        case VX_CMD_END_SESSION:
+            end = 1;
+            break;
+        case VX_CMD_SILENT:
+            silent = 1;
+            break;
+        }
+    }
+    if (spoke && !reprompted)
+        t->next.reprompt[0] = '\0';
+    t->resp.silent = silent;
+    t->resp.end_session = silent ? -1 : end ? 1 : 0;
+    /* dialog directives only answer intent requests, and never with the session ending */
+    if (elicit >= 0 && !end && !silent && d->req->type == VX_REQ_INTENT)
+        elicit_directive(d, &t->next.pending, (enum vx_slot_id)elicit, &t->resp);
+}
+
+static const char *cf_word(enum vx_cf_answer a)
+{
+    return a == VX_CF_YES ? "YES" : a == VX_CF_MAYBE ? "MAYBE" : "NO";
+}
+
+static int render_can_fulfill(const struct vx_can_fulfill *cf, struct vx_buf *body)
+{
+    int rc = vx_buf_appendf(body,
+                            "{\"version\":\"1.0\",\"response\":{\"canFulfillIntent\":{"
+                            "\"canFulfill\":\"%s\",\"slots\":{",
+                            cf_word(cf->intent));
+    for (size_t i = 0; i < cf->nslots && rc == 0; i++) {
+        rc |= vx_buf_appendf(body, "%s\"", i ? "," : "");
+        rc |= vx_json_escape(body, cf->slots[i].name, strlen(cf->slots[i].name));
+        rc |= vx_buf_appendf(body, "\":{\"canUnderstand\":\"%s\",\"canFulfill\":\"%s\"}",
+                             cf_word(cf->slots[i].understand), cf_word(cf->slots[i].fulfill));
+    }
+    rc |= vx_buf_appends(body, "}}}}");
+    return rc ? VX_ENOMEM : 0;
+}
+
+static int load_last_order(const struct vx_request *req, const struct vx_profile *prof,
+                           struct vx_order_view *out, int *found, struct vx_err *e)
+{
+    const char *id = prof->last_order;
+    char **ids = NULL, *json = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    *found = 0;
+    if (!id[0]) {
+        rc = vx_store_orders_recent(req->application_id, req->user_id, 1, &ids, &n, e);
+        if (rc)
+            return rc;
+        if (n == 0)
+            goto out;
+        id = ids[0];
+    }
+    rc = vx_store_order_get(req->application_id, req->user_id, id, &json, e);
+    if (rc == VX_ENOTFOUND) {
+        rc = 0;
+        goto out;
+    }
+    if (rc)
+        goto out;
+    if (vx_order_view_parse(json, out) == 0)
+        *found = 1;
+out:
+    free(json);
+    vx_store_strings_free(ids, n);
+    return rc;
+}
+
+/* Loads what the turn reads: conversation, profile and, for some intents, the last order. */
+static int load(struct vx_fsm *f, const struct vx_request *req, enum vx_event ev, struct turn *t,
+                int *have_last, struct vx_err *e)
+{
+    int rc = vx_store_load(req->application_id, req->user_id, &t->conv, e);
+    *have_last = 0;
+    if (rc)
+        return rc;
+    if (vx_dstate_parse(t->conv.state, f->cat, &t->st) != 0)
+        vx_warn("fsm", "conversation of %s is not valid JSON: starting afresh", req->user_id);
+    if (vx_profile_parse(t->conv.profile, f->cat, &t->prof) != 0)
+        vx_warn("fsm", "profile of %s is not valid JSON: treating it as empty", req->user_id);
+    if (event_flags(ev) & VX_IF_LAST_ORDER)
+        return load_last_order(req, &t->prof, &t->last, have_last, e);
+    return 0;
+}
+
+static int save(struct vx_fsm *f, const struct vx_dialog *d, struct turn *t,
+                const struct vx_order *order, struct vx_err *e)
+{
+    int rc = vx_dstate_json(&t->next, &t->state_json);
+    if (rc == 0 && t->pset.fields)
+        rc = vx_profile_json(t->conv.profile, &t->pset, &t->profile_json);
+    if (rc == 0 && order)
+        rc = vx_order_json(order, f->cat->merchant_id, &t->order_json);
+    if (rc)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    if (f->hook)
+        f->hook(f->hook_ud);
+    {
+        struct vx_store_order so = {order ? order->id : NULL, t->order_json.data};
+        return vx_store_save(d->req->application_id, d->req->user_id, t->conv.version,
+                             t->state_json.data, f->ttl,
+                             t->pset.fields ? t->profile_json.data : NULL, order ? &so : NULL, e);
+    }
+}
+
+int vx_fsm_handle(struct vx_fsm *f, const struct vx_request *req, struct vx_buf *body,
+                  int *warnings, struct vx_err *e)
+{
+    struct turn *t = calloc(1, sizeof(*t));
+    enum vx_event ev = vx_fsm_classify(req);
+    int stateless = (event_flags(ev) & VX_EVF_STATELESS) != 0;
+    const struct vx_order *order = NULL;
+    const struct vx_can_fulfill *cf = NULL;
+    char order_id[VX_ID_MAX];
+    struct vx_dialog d;
+    int rc = 0, have_last = 0;
+
+    if (warnings)
+        *warnings = 0;
+    if (!t)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    vx_response_init(&t->resp);
+    vx_buf_init(&t->state_json);
+    vx_buf_init(&t->profile_json);
+    vx_buf_init(&t->order_json);
+    if (!stateless && (!req->user_id || !req->application_id)) {
+        /* nothing to key a conversation by: answer, but remember nothing */
+        vx_warn("fsm", "request %s has no user or skill ID: not keeping state", req->request_id);
+        stateless = 1;
+    }
+    memset(&d, 0, sizeof(d));
+    d.req = req;
+    d.ev = ev;
+    d.cat = f->cat;
+    d.loc = vx_i18n_get(f->i18n, req->locale);
+    d.lang = vx_locale_lang(d.loc);
+    d.now = vx_now();
+    vx_fsm_order_id(req, d.now, order_id, sizeof(order_id));
+    d.order_id = order_id;
+    d.st = &t->st;
+    d.profile = &t->prof;
+
+    for (int attempt = 0;; attempt++) {
+        turn_reset(t);
+        vx_dstate_init(&t->st);
+        memset(&t->prof, 0, sizeof(t->prof));
+        if (!stateless && (rc = load(f, req, ev, t, &have_last, e)) != 0)
+            goto out;
+        d.last_order = have_last ? &t->last : NULL;
+        vx_fsm_run(&d, &t->cmds);
+        interpret(&d, t, &order, &cf);
+        if (stateless)
+            break;
+        rc = save(f, &d, t, order, e);
+        if (rc == 0) {
+            vx_debug("fsm", "%s: %s/%s -> %s", req->user_id, vx_state_name(t->st.state),
+                     vx_event_name(ev), vx_state_name(t->next.state));
+            break;
+        }
+        if (rc != VX_ECONFLICT)
+            goto out;
+        if (attempt == 0) {
+            vx_info("fsm", "conversation of %s changed under request %s: running it again",
+                    req->user_id, req->request_id);
+            continue;
+        }
+        /* lost twice: say nothing was done rather than guess which answer is right */
+        vx_warn("fsm", "conversation of %s changed twice under request %s: asking to repeat",
+                req->user_id, req->request_id);
+        turn_reset(t);
+        vx_cmds_reset(&t->cmds);
+        vx_cmd_say(&t->cmds, VX_M_RETRY, NULL);
+        vx_cmd_reprompt(&t->cmds, VX_M_RETRY, NULL);
+        interpret(&d, t, &order, &cf);
+        rc = 0;
+        break;
+    }
+    if (cf)
+        rc = render_can_fulfill(cf, body);
+    else
+        rc = vx_response_render(&t->resp, body, warnings);
+    if (rc)
+        rc = vx_err_set(e, rc, "cannot render the response");
+out:
+    vx_response_release(&t->resp);
+    vx_conv_release(&t->conv);
+    vx_buf_release(&t->state_json);
+    vx_buf_release(&t->profile_json);
+    vx_buf_release(&t->order_json);
+    free(t);
+    return rc;
+}

@@ -1,0 +1,250 @@
+/*
+ * Recording live sessions as conversation fixtures (record.dir). A developer
+ * talks to the skill, then finds each session in the directory as a fixture
+ * `voxcart replay` plays back: the requests with personal data replaced by
+ * placeholders, and the full response of each turn as its expectation.
+ *
+ * DESIGN
+ * - One file per session, named from the date the session started and a hash
+ *   of its session ID ("2026-11-24-1f3a9c0d5e7b2a46.json"), so the name tells
+ *   nothing about the session and a session running past midnight stays in
+ *   one file: the file is found by the hash, whatever its date.
+ * - Each turn is read-modify-write of the whole file under one mutex and
+ *   written through a temporary file and rename(2): a reader (or a crash)
+ *   never sees half a fixture. Recording is a development feature; the mutex
+ *   serialises only recording requests, after their answer is rendered.
+ * - Requests and responses are redacted by vx_redact_exchange, the same code
+ *   `voxcart replay --import` uses. The session ID stays: replay maps every
+ *   session ID to a fresh one anyway, and it keeps the turns of a session
+ *   together.
+ * - A failure to record is logged and nothing else: the customer's answer
+ *   never depends on it.
+ */
+#include "record.h"
+
+#include "voxcart/envelope.h"
+#include "voxcart/log.h"
+#include "voxcart/recording.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/sha.h>
+
+#define RECORD_HASH_HEX 16
+#define RECORD_MAX_FILE (8u * 1024 * 1024)
+
+static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int announced;
+
+int record_init(const struct vx_config *cfg, struct vx_err *e)
+{
+    const char *dir = cfg->record_dir;
+    struct stat st;
+
+    if (!dir[0])
+        return 0;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return vx_err_set(e, VX_ECONFIG, "record.dir: cannot create '%s': %s", dir,
+                          strerror(errno));
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return vx_err_set(e, VX_ECONFIG, "record.dir: '%s' is not a directory", dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return vx_err_set(e, VX_ECONFIG, "record.dir: cannot write into '%s': %s", dir,
+                          strerror(errno));
+    if (!atomic_exchange(&announced, 1))
+        vx_warn("record",
+                "RECORDING: every verified request and its response is written as a fixture "
+                "into '%s' (personal data replaced by placeholders)",
+                dir);
+    return 0;
+}
+
+/* The first RECORD_HASH_HEX hex digits of SHA-256(id). */
+static void id_hash(const char *id, char out[RECORD_HASH_HEX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[SHA256_DIGEST_LENGTH];
+
+    SHA256((const unsigned char *)id, strlen(id), md);
+    for (int i = 0; i < RECORD_HASH_HEX / 2; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[RECORD_HASH_HEX] = '\0';
+}
+
+/* The session's file: an existing "DATE-HASH.json", else a new one dated today. */
+static int session_file(const char *dir, const char *hash, char *out, size_t outsz, int *exists)
+{
+    char suffix[RECORD_HASH_HEX + 8], date[16];
+    time_t now = (time_t)vx_now();
+    struct dirent *d;
+    struct tm tm;
+    DIR *dh;
+
+    *exists = 0;
+    vx_snprintf(suffix, sizeof(suffix), "-%s.json", hash);
+    dh = opendir(dir);
+    if (!dh)
+        return VX_EIO;
+    while ((d = readdir(dh)) != NULL) {
+        size_t n = strlen(d->d_name), m = strlen(suffix);
+        if (n == 10 + m && strcmp(d->d_name + 10, suffix) == 0) {
+            *exists = 1;
+            break;
+        }
+    }
+    if (*exists) {
+        int rc = vx_snprintf(out, outsz, "%s/%s", dir, d->d_name);
+        closedir(dh);
+        return rc;
+    }
+    closedir(dh);
+    if (!gmtime_r(&now, &tm) || strftime(date, sizeof(date), "%Y-%m-%d", &tm) == 0)
+        return VX_ERANGE;
+    return vx_snprintf(out, outsz, "%s/%s%s", dir, date, suffix);
+}
+
+static struct json_object *new_fixture(const char *hash, const char *skill_id)
+{
+    struct json_object *doc = json_object_new_object();
+    char name[64], desc[160], when[32];
+    time_t now = (time_t)vx_now();
+    struct tm tm;
+
+    if (!doc)
+        return NULL;
+    if (!gmtime_r(&now, &tm) || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        vx_strlcpy(when, "an unknown time", sizeof(when));
+    vx_snprintf(name, sizeof(name), "recorded session %s", hash);
+    vx_snprintf(desc, sizeof(desc),
+                "recorded by voxcartd %s from %s; personal data replaced by placeholders",
+                VX_VERSION, when);
+    json_object_object_add(doc, "name", json_object_new_string(name));
+    json_object_object_add(doc, "description", json_object_new_string(desc));
+    if (skill_id)
+        json_object_object_add(doc, "skill_id", json_object_new_string(skill_id));
+    json_object_object_add(doc, "turns", json_object_new_array());
+    return doc;
+}
+
+/* The fixture as it is on disk; a file that is not one is left alone. */
+static int load_fixture(const char *path, struct json_object **doc, struct vx_err *e)
+{
+    struct json_object *turns = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = vx_file_read(path, RECORD_MAX_FILE, &text, &len, e);
+
+    if (rc)
+        return rc;
+    *doc = json_tokener_parse(text);
+    free(text);
+    if (!json_object_object_get_ex(*doc, "turns", &turns) ||
+        !json_object_is_type(turns, json_type_array)) {
+        json_object_put(*doc);
+        *doc = NULL;
+        return vx_err_set(e, VX_EPARSE, "'%s' is not a fixture any more; not touching it", path);
+    }
+    return 0;
+}
+
+/* The turn to append: redacted request, and the status and response it got. */
+static struct json_object *make_turn(const struct vx_request *req, const struct server_reply *out,
+                                     struct vx_err *e)
+{
+    struct json_object *request = NULL, *response = NULL, *turn = NULL, *expect;
+    char label[160];
+
+    if (json_object_deep_copy(req->root, &request, NULL) != 0) {
+        vx_err_set(e, VX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (out->body.len)
+        response = json_tokener_parse(out->body.data);
+    if (vx_redact_exchange(request, response, e) != 0)
+        goto out;
+    vx_recording_label(request, label, sizeof(label));
+    turn = json_object_new_object();
+    expect = json_object_new_object();
+    if (!turn || !expect) {
+        json_object_put(expect);
+        json_object_put(turn);
+        turn = NULL;
+        vx_err_set(e, VX_ENOMEM, "out of memory");
+        goto out;
+    }
+    json_object_object_add(turn, "name", json_object_new_string(label));
+    json_object_object_add(turn, "request", request);
+    request = NULL;
+    json_object_object_add(expect, "status", json_object_new_int(out->status));
+    if (response) {
+        json_object_object_add(expect, "response", response);
+        response = NULL;
+    }
+    json_object_object_add(turn, "expect", expect);
+out:
+    json_object_put(request);
+    json_object_put(response);
+    return turn;
+}
+
+void record_turn(const struct server *s, const struct vx_request *req,
+                 const struct server_reply *out)
+{
+    const char *dir = s->cfg.record_dir;
+    struct json_object *turn = NULL, *doc = NULL, *turns = NULL;
+    char hash[RECORD_HASH_HEX + 1], path[PATH_MAX];
+    struct vx_err e = {0};
+    int exists = 0, locked = 0;
+
+    if (!dir[0])
+        return;
+    if (!atomic_load(&announced) && record_init(&s->cfg, &e) != 0)
+        goto out;
+    turn = make_turn(req, out, &e);
+    if (!turn)
+        goto out;
+    /* sessionless requests (skill events) get a file each */
+    id_hash(req->session_id ? req->session_id : req->request_id, hash);
+    pthread_mutex_lock(&record_lock);
+    locked = 1;
+    if (session_file(dir, hash, path, sizeof(path), &exists) != 0) {
+        vx_err_set(&e, VX_EIO, "cannot name a file in '%s'", dir);
+        goto out;
+    }
+    if (exists && load_fixture(path, &doc, &e) != 0)
+        goto out;
+    if (!exists) {
+        doc = new_fixture(hash, req->application_id);
+        if (!doc) {
+            vx_err_set(&e, VX_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    json_object_object_get_ex(doc, "turns", &turns);
+    if (json_object_array_add(turns, turn) != 0) {
+        vx_err_set(&e, VX_ENOMEM, "out of memory");
+        goto out;
+    }
+    turn = NULL;
+    if (vx_json_write_atomic(path, doc, 0600, &e) == 0)
+        vx_debug("record", "recorded request %s into '%s'", req->request_id, path);
+out:
+    if (locked)
+        pthread_mutex_unlock(&record_lock);
+    if (e.msg[0])
+        vx_warn("record", "cannot record request %s: %s", req->request_id, e.msg);
+    json_object_put(turn);
+    json_object_put(doc);
+}

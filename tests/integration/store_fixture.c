@@ -1,0 +1,114 @@
+/*
+ * The store's fixture helpers against a real redis-server (started by
+ * tests/e2e/test_replay.sh, URL in VOXCART_REDIS_URL): what `voxcart replay`
+ * seeds is what voxcartd loads, a seeded conversation bumps the version so an
+ * older writer conflicts, NULL deletes, and peek reads the conversation, the
+ * profile and the newest order.
+ */
+#include "voxcart/store.h"
+#include "vxtest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_seed_conversation(void)
+{
+    struct vx_conv c;
+    struct vx_err e;
+    char *json = NULL;
+
+    VX_CHECK_INT(vx_store_peek("skill", "f1", "conversation", &json, &e), 0);
+    VX_CHECK(json == NULL);
+    VX_CHECK_INT(vx_store_seed("skill", "f1", "conversation", "{\"state\":\"ordering\"}", &e), 0);
+    VX_CHECK_INT(vx_store_peek("skill", "f1", "conversation", &json, &e), 0);
+    VX_CHECK_STR(json, "{\"state\":\"ordering\"}");
+    free(json);
+    VX_CHECK_INT(vx_store_load("skill", "f1", &c, &e), 0);
+    VX_CHECK_INT(c.version, 1);
+    VX_CHECK_STR(c.state, "{\"state\":\"ordering\"}");
+    vx_conv_release(&c);
+
+    /* a writer that read before the seed must lose */
+    VX_CHECK_INT(vx_store_seed("skill", "f1", "conversation", "{\"state\":\"paying\"}", &e), 0);
+    VX_CHECK_INT(vx_store_save("skill", "f1", 1, "{}", 60, NULL, NULL, &e), VX_ECONFLICT);
+    VX_CHECK_INT(vx_store_save("skill", "f1", 2, "{\"state\":\"done\"}", 60, NULL, NULL, &e), 0);
+    VX_CHECK_INT(vx_store_peek("skill", "f1", "conversation", &json, &e), 0);
+    VX_CHECK_STR(json, "{\"state\":\"done\"}");
+    free(json);
+
+    VX_CHECK_INT(vx_store_seed("skill", "f1", "conversation", NULL, &e), 0);
+    VX_CHECK_INT(vx_store_peek("skill", "f1", "conversation", &json, &e), 0);
+    VX_CHECK(json == NULL);
+    VX_CHECK_INT(vx_store_load("skill", "f1", &c, &e), 0);
+    VX_CHECK_INT(c.version, 0);
+    vx_conv_release(&c);
+}
+
+static void test_seed_profile(void)
+{
+    struct vx_conv c;
+    struct vx_err e;
+    char *json = NULL;
+
+    VX_CHECK_INT(
+        vx_store_seed("skill", "f2", "profile", "{\"billing_agreement\":{\"id\":\"B\"}}", &e), 0);
+    VX_CHECK_INT(vx_store_load("skill", "f2", &c, &e), 0);
+    VX_CHECK_STR(c.profile, "{\"billing_agreement\":{\"id\":\"B\"}}");
+    vx_conv_release(&c);
+    VX_CHECK_INT(vx_store_peek("skill", "f2", "profile", &json, &e), 0);
+    VX_CHECK_STR(json, "{\"billing_agreement\":{\"id\":\"B\"}}");
+    free(json);
+    VX_CHECK_INT(vx_store_seed("skill", "f2", "profile", NULL, &e), 0);
+    VX_CHECK_INT(vx_store_peek("skill", "f2", "profile", &json, &e), 0);
+    VX_CHECK(json == NULL);
+}
+
+static void test_peek_last_order(void)
+{
+    struct vx_store_order o1 = {"o-1", "{\"id\":\"o-1\"}"};
+    struct vx_store_order o2 = {"o-2", "{\"id\":\"o-2\"}"};
+    struct vx_err e;
+    char *json = NULL;
+
+    VX_CHECK_INT(vx_store_peek("skill", "f3", "last_order", &json, &e), 0);
+    VX_CHECK(json == NULL);
+    VX_CHECK_INT(vx_store_save("skill", "f3", 0, "{}", 60, NULL, &o1, &e), 0);
+    VX_CHECK_INT(vx_store_save("skill", "f3", 1, "{}", 60, NULL, &o2, &e), 0);
+    VX_CHECK_INT(vx_store_peek("skill", "f3", "last_order", &json, &e), 0);
+    VX_CHECK_STR(json, "{\"id\":\"o-2\"}");
+    free(json);
+}
+
+static void test_bad_parts(void)
+{
+    struct vx_err e;
+    char *json = NULL;
+
+    VX_CHECK_INT(vx_store_seed("skill", "f4", "last_order", "{}", &e), VX_EINVAL);
+    VX_CHECK_STR(e.msg, "unknown store part 'last_order'");
+    VX_CHECK_INT(vx_store_peek("skill", "f4", "orders", &json, &e), VX_EINVAL);
+    VX_CHECK(json == NULL);
+}
+
+int main(void)
+{
+    struct vx_store_config cfg;
+    struct vx_err e;
+
+    cfg.url = getenv("VOXCART_REDIS_URL");
+    cfg.timeout_ms = 500;
+    if (!cfg.url) {
+        fprintf(stderr, "VOXCART_REDIS_URL is not set\n");
+        return 2;
+    }
+    if (vx_store_init(&cfg, &e) != 0) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 2;
+    }
+    VX_RUN(test_seed_conversation);
+    VX_RUN(test_seed_profile);
+    VX_RUN(test_peek_last_order);
+    VX_RUN(test_bad_parts);
+    vx_store_shutdown();
+    return VX_DONE();
+}
