@@ -46,14 +46,10 @@ void vx_st_help(const struct vx_dialog *d, struct vx_cmds *out)
 void vx_st_fallback(const struct vx_dialog *d, struct vx_cmds *out)
 {
     static const enum vx_msg by_state[VX_ST__COUNT] = {
-        [VX_ST_IDLE] = VX_M_FALLBACK_IDLE,
-        [VX_ST_OFFERING] = VX_M_FALLBACK_OFFERING,
-        [VX_ST_ORDERING] = VX_M_FALLBACK_ORDERING,
-        [VX_ST_CONFIRMING] = VX_M_FALLBACK_CONFIRMING,
-        [VX_ST_AWAITING_SETUP] = VX_M_FALLBACK_IDLE,
-        [VX_ST_AWAITING_CHARGE] = VX_M_FALLBACK_IDLE,
-        [VX_ST_SUBSCRIBING] = VX_M_FALLBACK_IDLE,
-        [VX_ST_DONE] = VX_M_FALLBACK_DONE,
+        [VX_ST_IDLE] = VX_M_FALLBACK_IDLE,           [VX_ST_OFFERING] = VX_M_FALLBACK_OFFERING,
+        [VX_ST_ORDERING] = VX_M_FALLBACK_ORDERING,   [VX_ST_CONFIRMING] = VX_M_FALLBACK_CONFIRMING,
+        [VX_ST_AWAITING_SETUP] = VX_M_FALLBACK_IDLE, [VX_ST_AWAITING_CHARGE] = VX_M_FALLBACK_IDLE,
+        [VX_ST_SUBSCRIBING] = VX_M_FALLBACK_IDLE,    [VX_ST_DONE] = VX_M_FALLBACK_DONE,
     };
     vx_cmd_say(out, by_state[d->st->state], NULL);
     vx_dlg_ask(d, d->st->state, &d->st->pending, out);

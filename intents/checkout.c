@@ -76,7 +76,8 @@ void vx_dlg_products(const struct vx_dialog *d, char *out, size_t outsz)
     for (size_t i = 0; i < d->cat->nproducts && n < VX_ARRAY_LEN(names); i++) {
         const struct vx_cat_product *p = &d->cat->products[i];
         /* "we have lattes, ... and bags of coffee beans": the plural names a kind */
-        names[n++] = vx_words_noun(&vx_cat_names_for(p->names, p->nnames, d->lang)->words, d->lang, 2);
+        names[n++] =
+            vx_words_noun(&vx_cat_names_for(p->names, p->nnames, d->lang)->words, d->lang, 2);
     }
     vx_locale_join(d->loc, names, n, "and", out, outsz);
 }
@@ -135,8 +136,7 @@ static void sized_name(const struct vx_dialog *d, const struct vx_line *l, long 
     }
 }
 
-static void ask_ordering(const struct vx_dialog *d, const struct vx_pending *p,
-                         struct vx_cmds *out)
+static void ask_ordering(const struct vx_dialog *d, const struct vx_pending *p, struct vx_cmds *out)
 {
     char a[1024], b[160], max[8];
     enum vx_slot_id slot = p->ask >= 0 ? (enum vx_slot_id)p->ask : VX_SLOT_PRODUCT;
@@ -317,8 +317,8 @@ void vx_st_reorder(const struct vx_dialog *d, struct vx_cmds *out)
 {
     if (d->profile->usual.n == 0) {
         vx_cmd_say(out, VX_M_USUAL_NONE, NULL);
-        vx_dlg_ask(d, d->st->state == VX_ST_OFFERING ? VX_ST_IDLE : d->st->state,
-                   &d->st->pending, out);
+        vx_dlg_ask(d, d->st->state == VX_ST_OFFERING ? VX_ST_IDLE : d->st->state, &d->st->pending,
+                   out);
         if (d->st->state == VX_ST_OFFERING)
             vx_cmd_state(out, VX_ST_IDLE);
         return;

@@ -107,13 +107,13 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(ASK_CONFIRM, "ask.confirm", "total")                                                        \
     XX(ASK_MORE, "ask.more", "")                                                                   \
     XX(ORDER_SUMMARY, "order.summary", "items total")                                              \
-    XX(ORDER_UNKNOWN_PRODUCT, "order.unknown_product", "heard")                           \
-    XX(ORDER_UNKNOWN_SIZE, "order.unknown_size", "heard product")                            \
+    XX(ORDER_UNKNOWN_PRODUCT, "order.unknown_product", "heard")                                    \
+    XX(ORDER_UNKNOWN_SIZE, "order.unknown_size", "heard product")                                  \
     XX(ORDER_BAD_QUANTITY, "order.bad_quantity", "max")                                            \
     XX(ORDER_CART_FULL, "order.cart_full", "max")                                                  \
     XX(ORDER_PLACED, "order.placed", "items total")                                                \
     XX(ORDER_CANCELLED, "order.cancelled", "")                                                     \
-    XX(ORDER_ITEM_DROPPED, "order.item_dropped", "")                                        \
+    XX(ORDER_ITEM_DROPPED, "order.item_dropped", "")                                               \
     XX(ORDER_ALREADY_PLACED, "order.already_placed", "")                                           \
     XX(ORDER_FINISH_ITEM, "order.finish_item", "")                                                 \
     XX(CART_CONTENTS, "cart.contents", "items total")                                              \
@@ -185,7 +185,8 @@ struct vx_cart {
 /* The item being collected in ORDERING and the slot asked for. */
 struct vx_pending {
     struct vx_line item;
-    int ask; /* a VX_SLOT_* being elicited, or -1 */
+    int ask;     /* a VX_SLOT_* being elicited, or -1 */
+    int replace; /* started while confirming: a said quantity replaces the cart's */
 };
 
 struct vx_dstate {

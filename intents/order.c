@@ -17,7 +17,8 @@
  *   order. While confirming, an item already in the cart lends its size ("make
  *   it three lattes"), and a size or quantity alone changes the last item.
  * - While confirming, a quantity that is said replaces the one in the cart
- *   (that is how people correct an order); elsewhere items add up.
+ *   (that is how people correct an order), also when the item took more turns
+ *   to complete; elsewhere items add up.
  */
 #include "dialog.h"
 
@@ -44,6 +45,8 @@ static void ask_slot(const struct vx_dialog *d, struct vx_pending *p, enum vx_sl
                      struct vx_cmds *out)
 {
     p->ask = (int)slot;
+    if (d->st->state == VX_ST_CONFIRMING)
+        p->replace = 1;
     vx_cmd_pending(out, p);
     vx_cmd_state(out, VX_ST_ORDERING);
     vx_dlg_ask(d, VX_ST_ORDERING, p, out);
@@ -121,6 +124,7 @@ void vx_st_order(const struct vx_dialog *d, struct vx_cmds *out)
     const struct vx_slot *sp = slot_of(d, VX_SLOT_PRODUCT), *ss = slot_of(d, VX_SLOT_SIZE),
                          *sq = slot_of(d, VX_SLOT_QUANTITY);
     const int confirming = d->st->state == VX_ST_CONFIRMING;
+    int replace;
     const struct vx_cat_product *prod = NULL;
     const struct vx_cat_size *size = NULL;
     struct vx_pending p;
@@ -158,7 +162,7 @@ void vx_st_order(const struct vx_dialog *d, struct vx_cmds *out)
     }
     if (sq && sq->value) {
         long long v;
-        if (vx_parse_ll(sq->value, 1, VX_QTY_MAX, &v) == 0) {
+        if (vx_locale_number(d->loc, sq->value, &v) == 0 && v >= 1 && v <= VX_QTY_MAX) {
             p.item.qty = (int)v;
             said_qty = 1;
         } else {
@@ -212,11 +216,14 @@ void vx_st_order(const struct vx_dialog *d, struct vx_cmds *out)
         ask_slot(d, &p, VX_SLOT_QUANTITY, out);
         return;
     }
+    /* a quantity said while confirming (in this turn, or in the turns that completed an item
+     * begun then) is a correction; anywhere else items add up */
+    replace = p.item.qty > 0 && (confirming ? said_qty : p.replace);
     if (p.item.qty <= 0)
         p.item.qty = 1;
 
     cart = d->st->cart;
-    if (cart_put(&cart, &p.item, confirming && said_qty) != 0) {
+    if (cart_put(&cart, &p.item, replace) != 0) {
         snprintf(max, sizeof(max), "%d", VX_CART_MAX);
         vx_cmd_say(out, VX_M_ORDER_CART_FULL, "max", max, NULL);
     }
@@ -326,7 +333,7 @@ void vx_st_can_fulfill(const struct vx_dialog *d, struct vx_cmds *out)
                 yes_no(z && (!prod || vx_catalog_option(prod, z->id) || prod->noptions == 0));
         } else {
             long long v;
-            int num = s->value && vx_parse_ll(s->value, 0, INT32_MAX, &v) == 0;
+            int num = vx_locale_number(d->loc, s->value, &v) == 0;
             cf->slots[cf->nslots].understand = yes_no(num);
             cf->slots[cf->nslots].fulfill = yes_no(num && v >= 1 && v <= VX_QTY_MAX);
         }

@@ -32,10 +32,8 @@ const struct vx_msg_def vx_msg_defs[VX_M__COUNT] = {
 static const char *const event_names[VX_EV__COUNT] = {
 #define VX_INTENT(id, name, flags, slots) [VX_EV_##id] = #id,
 #include "intents.def"
-    [VX_EV_LAUNCH] = "LAUNCH",
-    [VX_EV_SESSION_ENDED] = "SESSION_ENDED",
-    [VX_EV_CAN_FULFILL] = "CAN_FULFILL",
-    [VX_EV_CONNECTIONS_RESPONSE] = "CONNECTIONS_RESPONSE",
+    [VX_EV_LAUNCH] = "LAUNCH",           [VX_EV_SESSION_ENDED] = "SESSION_ENDED",
+    [VX_EV_CAN_FULFILL] = "CAN_FULFILL", [VX_EV_CONNECTIONS_RESPONSE] = "CONNECTIONS_RESPONSE",
     [VX_EV_SKILL_EVENT] = "SKILL_EVENT",
 };
 

@@ -56,8 +56,8 @@ struct vx_cat_product {
     const char *id;
     struct vx_cat_names *names;
     size_t nnames;
-    int64_t price;     /* minor units; the only price when there are no options */
-    int has_price;     /* "price" was given */
+    int64_t price;                 /* minor units; the only price when there are no options */
+    int has_price;                 /* "price" was given */
     struct vx_cat_option *options; /* the sizes it is sold in, in catalog order */
     size_t noptions;
 };

@@ -58,8 +58,7 @@ int vx_fsm_handle(struct vx_fsm *f, const struct vx_request *req, struct vx_buf 
  * language the catalog has no names in. Returns the number of problems.
  */
 size_t vx_fsm_check_messages(const struct vx_i18n *m, const struct vx_catalog *cat,
-                             void (*report)(void *ud, const char *file, const char *msg),
-                             void *ud);
+                             void (*report)(void *ud, const char *file, const char *msg), void *ud);
 
 /* Test seam: called just before each store write, to let a test write first. */
 void vx_fsm_set_save_hook(struct vx_fsm *f, void (*hook)(void *ud), void *ud);

@@ -62,6 +62,13 @@ int vx_locale_format(const struct vx_locale *l, const char *key, const struct vx
 void vx_placeholders(const char *tmpl, void (*fn)(void *ud, const char *name, size_t len),
                      void *ud);
 
+/*
+ * A count as a customer may give it: digits, or a number word of the locale
+ * (message number.words lists "zero one two ..." up to twenty). The platform
+ * sends digits for AMAZON.NUMBER; test tools and typed input send words.
+ */
+int vx_locale_number(const struct vx_locale *l, const char *text, long long *out);
+
 enum vx_plural { VX_PLURAL_ONE, VX_PLURAL_OTHER };
 /* The plural category of n in a language (CLDR cardinal rules for the languages we speak). */
 enum vx_plural vx_plural_of(const char *lang, long long n);

@@ -27,6 +27,7 @@ static const struct cli_command commands[] = {
     {"devca", cli_cmd_devca, "create a development certificate authority for signing requests"},
     {"sign", cli_cmd_sign, "sign a request body like the voice platform, and optionally post it"},
     {"replay", cli_cmd_replay, "play conversation fixtures against voxcartd and check the answers"},
+    {"model", cli_cmd_model, "check that models, dialog, catalog and messages agree"},
 };
 
 static const struct cli_command *find_command(const char *name)

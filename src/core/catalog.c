@@ -184,8 +184,9 @@ static int parse_names(struct ctx *c, struct vx_catalog *cat, struct json_object
         struct json_object *w = get(o, cat->langs[i]);
         vx_snprintf(p, sizeof(p), "%s.names.%s", path, cat->langs[i]);
         if (!w)
-            return fail(c, p, "missing (every product and size needs names in every language of "
-                              "merchant.name)");
+            return fail(c, p,
+                        "missing (every product and size needs names in every language of "
+                        "merchant.name)");
         v[i].lang = cat->langs[i];
         rc = parse_words(c, w, p, &v[i]);
         if (rc)
@@ -197,8 +198,7 @@ static int parse_names(struct ctx *c, struct vx_catalog *cat, struct json_object
 static int get_amount(struct ctx *c, struct json_object *v, const char *path, int allow_negative,
                       int64_t *out)
 {
-    if (!json_object_is_type(v, json_type_int) ||
-        (!allow_negative && json_object_get_int64(v) < 0))
+    if (!json_object_is_type(v, json_type_int) || (!allow_negative && json_object_get_int64(v) < 0))
         return fail(c, path, "must be %s integer (minor units)",
                     allow_negative ? "an" : "a non-negative");
     *out = json_object_get_int64(v);
@@ -232,7 +232,8 @@ static int parse_merchant(struct ctx *c, struct vx_catalog *cat, struct json_obj
     if (!json_object_is_type(name, json_type_object) || json_object_object_length(name) == 0)
         return fail(c, "merchant.name",
                     "must be an object of language: name, e.g. {\"en\": \"The Coffee Shop\"}");
-    cat->merchant_names = calloc((size_t)json_object_object_length(name), sizeof(struct vx_cat_names));
+    cat->merchant_names =
+        calloc((size_t)json_object_object_length(name), sizeof(struct vx_cat_names));
     if (!cat->merchant_names)
         return vx_err_set(c->e, VX_ENOMEM, "out of memory");
     {
@@ -338,7 +339,7 @@ static int parse_options(struct ctx *c, struct vx_catalog *cat, struct vx_cat_pr
             if ((rc = get_amount(c, price, q, 0, &op->price)) != 0)
                 return rc;
         } else {
-            int64_t d;
+            int64_t d = 0;
             vx_snprintf(q, sizeof(q), "%s.sizes.%s.delta", path, cat->sizes[i].id);
             if ((rc = get_amount(c, delta, q, 1, &d)) != 0)
                 return rc;
@@ -572,9 +573,9 @@ static void fold(const char *s, char *out, size_t outsz)
         }
         if (ch >= 'A' && ch <= 'Z') {
             out[k++] = (char)(ch + 32);
-        } else if (ch == 0xC3 && s[1] && ((unsigned char)s[1] == 0x84 ||
-                                         (unsigned char)s[1] == 0x96 ||
-                                         (unsigned char)s[1] == 0x9C)) {
+        } else if (ch == 0xC3 && s[1] &&
+                   ((unsigned char)s[1] == 0x84 || (unsigned char)s[1] == 0x96 ||
+                    (unsigned char)s[1] == 0x9C)) {
             /* Ä Ö Ü -> ä ö ü */
             out[k++] = (char)0xC3;
             out[k++] = (char)((unsigned char)s[1] + 0x20);
@@ -620,7 +621,7 @@ int vx_cat_names_match(const struct vx_cat_names *n, const char *text)
 /* Index of the entry whose names (in lang first, then any language) match text, or -1. */
 static long match_names(const char *text, const char *lang, size_t count,
                         const struct vx_cat_names *(*names_at)(const struct vx_catalog *, size_t,
-                                                                 size_t *),
+                                                               size_t *),
                         const struct vx_catalog *c)
 {
     char f[160];

@@ -343,6 +343,7 @@ int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_ds
         l->qty = (int)jint(p, "quantity");
         if (l->qty < 0 || l->qty > VX_QTY_MAX)
             l->qty = 0;
+        out->pending.replace = json_object_get_boolean(jget(p, "replace"));
         ask = jstr(p, "ask");
         for (int i = 0; i < VX_SLOT__COUNT; i++)
             if (strcmp(vx_slot_defs[i].name, ask) == 0)
@@ -371,6 +372,8 @@ int vx_dstate_json(const struct vx_dstate *st, struct vx_buf *out)
         json_object_object_add(p, "product", json_object_new_string(st->pending.item.product));
         json_object_object_add(p, "size", json_object_new_string(st->pending.item.size));
         json_object_object_add(p, "quantity", json_object_new_int(st->pending.item.qty));
+        if (st->pending.replace)
+            json_object_object_add(p, "replace", json_object_new_boolean(1));
         if (st->pending.ask >= 0 && st->pending.ask < VX_SLOT__COUNT)
             json_object_object_add(p, "ask",
                                    json_object_new_string(vx_slot_defs[st->pending.ask].name));
@@ -591,8 +594,7 @@ static void check_placeholder(void *ud, const char *name, size_t len)
 }
 
 size_t vx_fsm_check_messages(const struct vx_i18n *m, const struct vx_catalog *cat,
-                             void (*report)(void *ud, const char *file, const char *msg),
-                             void *ud)
+                             void (*report)(void *ud, const char *file, const char *msg), void *ud)
 {
     struct check c = {report, ud, NULL, NULL, NULL, 0};
     for (size_t i = 0; i < vx_i18n_count(m); i++) {
@@ -635,8 +637,8 @@ static void first_problem(void *ud, const char *file, const char *msg)
 
 int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_err *e)
 {
-    const char *dir = cfg && cfg->intents_dir && *cfg->intents_dir ? cfg->intents_dir
-                                                                     : vx_intents_dir_default();
+    const char *dir =
+        cfg && cfg->intents_dir && *cfg->intents_dir ? cfg->intents_dir : vx_intents_dir_default();
     char path[1024], msgdir[1024];
     struct vx_fsm *f = calloc(1, sizeof(*f));
     struct vx_err ce;
@@ -660,7 +662,8 @@ int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_e
     rc = vx_catalog_load(path, &f->cat, &ce);
     if (rc) {
         /* name the configuration field as well as the file and the field in it */
-        rc = vx_err_set(e, rc, "catalog: %s", ce.msg);
+        rc = vx_err_set(e, rc, "%s: %s",
+                        cfg && cfg->catalog && *cfg->catalog ? "catalog" : "intents_dir", ce.msg);
         goto out;
     }
     rc = vx_i18n_load(msgdir, &f->i18n, &ce);
@@ -854,8 +857,7 @@ static void interpret(const struct vx_dialog *d, struct turn *t, const struct vx
             if (c->u.profile.fields & VX_PF_USUAL)
                 t->pset.usual = c->u.profile.usual;
             if (c->u.profile.fields & VX_PF_LAST_ORDER)
-                vx_strlcpy(t->pset.last_order, c->u.profile.last_order,
-                           sizeof(t->pset.last_order));
+                vx_strlcpy(t->pset.last_order, c->u.profile.last_order, sizeof(t->pset.last_order));
             t->pset.fields |= c->u.profile.fields;
             break;
         case VX_CMD_RECORD_ORDER:

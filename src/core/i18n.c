@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_LOCALES 32
 
@@ -37,7 +38,7 @@ struct vx_i18n {
 static const char *const required_keys[] = {
     "money.major",  "money.minor", "money.both", "money.written", "number.decimal",
     "number.group", "list.sep",    "list.and",   "list.or",       "item.one.m",
-    "item.one.f",   "item.one.n",  "item.other",
+    "item.one.f",   "item.one.n",  "item.other", "number.words",
 };
 
 static const struct {
@@ -45,11 +46,11 @@ static const struct {
     int digits;
     const char *symbol;
 } currencies[] = {
-    {"AUD", 2, "A$"},  {"BRL", 2, "R$"}, {"CAD", 2, "CA$"}, {"CHF", 2, "CHF"}, {"CNY", 2, "CN¥"},
-    {"CZK", 2, "Kč"},  {"DKK", 2, "kr."}, {"EUR", 2, "€"},  {"GBP", 2, "£"},   {"HKD", 2, "HK$"},
-    {"HUF", 2, "Ft"},  {"INR", 2, "₹"},  {"JPY", 0, "¥"},   {"KRW", 0, "₩"},   {"KWD", 3, "KD"},
-    {"MXN", 2, "MX$"}, {"NOK", 2, "kr"}, {"NZD", 2, "NZ$"}, {"PLN", 2, "zł"},  {"SEK", 2, "kr"},
-    {"SGD", 2, "S$"},  {"TRY", 2, "₺"},  {"USD", 2, "$"},   {"ZAR", 2, "R"},
+    {"AUD", 2, "A$"},  {"BRL", 2, "R$"},  {"CAD", 2, "CA$"}, {"CHF", 2, "CHF"}, {"CNY", 2, "CN¥"},
+    {"CZK", 2, "Kč"},  {"DKK", 2, "kr."}, {"EUR", 2, "€"},   {"GBP", 2, "£"},   {"HKD", 2, "HK$"},
+    {"HUF", 2, "Ft"},  {"INR", 2, "₹"},   {"JPY", 0, "¥"},   {"KRW", 0, "₩"},   {"KWD", 3, "KD"},
+    {"MXN", 2, "MX$"}, {"NOK", 2, "kr"},  {"NZD", 2, "NZ$"}, {"PLN", 2, "zł"},  {"SEK", 2, "kr"},
+    {"SGD", 2, "S$"},  {"TRY", 2, "₺"},   {"USD", 2, "$"},   {"ZAR", 2, "R"},
 };
 
 static int valid_locale_name(const char *s, size_t n)
@@ -248,8 +249,7 @@ static size_t placeholder_len(const char *p)
     return n > 0 && p[n] == '}' ? n : 0;
 }
 
-void vx_placeholders(const char *tmpl, void (*fn)(void *ud, const char *name, size_t len),
-                     void *ud)
+void vx_placeholders(const char *tmpl, void (*fn)(void *ud, const char *name, size_t len), void *ud)
 {
     for (const char *p = tmpl; *p; p++) {
         size_t n;
@@ -329,6 +329,30 @@ int vx_locale_format(const struct vx_locale *l, const char *key, const struct vx
         return VX_ENOTFOUND;
     }
     return vx_format(t, args, nargs, out, outsz);
+}
+
+int vx_locale_number(const struct vx_locale *l, const char *text, long long *out)
+{
+    const char *w = vx_locale_text(l, "number.words");
+    size_t tl;
+    long long n = 0;
+
+    if (!text)
+        return VX_EPARSE;
+    if (vx_parse_ll(text, 0, INT32_MAX, out) == 0)
+        return 0;
+    tl = strlen(text);
+    while (w && *w) {
+        size_t k = strcspn(w, " ");
+        if (k == tl && strncasecmp(w, text, k) == 0) {
+            *out = n;
+            return 0;
+        }
+        w += k;
+        w += strspn(w, " ");
+        n++;
+    }
+    return VX_EPARSE;
 }
 
 /* --- plurals and items --- */

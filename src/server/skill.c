@@ -162,8 +162,9 @@ static const struct {
     const char *sorry;
 } texts[] = {
     {"en", "Sorry, I can't take orders right now. Please try again in a minute."},
-    {"de", "Entschuldige, ich kann gerade keine Bestellungen annehmen. Bitte versuche es gleich noch "
-           "einmal."},
+    {"de",
+     "Entschuldige, ich kann gerade keine Bestellungen annehmen. Bitte versuche es gleich noch "
+     "einmal."},
 };
 
 static size_t text_index(const struct vx_request *req)

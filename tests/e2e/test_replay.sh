@@ -83,7 +83,7 @@ check "JUnit has the escaped diff" grep -q 'expected: &quot;/^&lt;speak&gt;' "$T
 check "JUnit names the broken file" grep -q "unknown key &apos;expcet&apos;" "$T/report.xml"
 
 # --- --keyword ---
-replay --keyword de-DE "$SRC/tests/fixtures"
+replay --keyword de-DE-welcome "$SRC/tests/fixtures"
 check "--keyword selects by path" [ "$RC" = 0 ]
 check "--keyword ran one conversation" has "$OUT" '^\[1/1\] ok   launch/de-DE-welcome\.json$'
 check "--keyword summary" has "$OUT" '^1 passed, 0 failed$'

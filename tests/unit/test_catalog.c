@@ -67,11 +67,12 @@ static int parse_products(const char *products, struct vx_err *e)
     char text[4096];
     struct vx_catalog *c = NULL;
     int rc;
-    snprintf(text, sizeof(text),
-             "{\"merchant\":{\"id\":\"m\",\"name\":{\"en\":\"M\",\"de\":\"M\"},\"currency\":\"EUR\"},"
-             "\"sizes\":[{\"id\":\"large\",\"names\":{\"en\":{\"one\":\"large\"},\"de\":{\"one\":"
-             "\"groß\"}}}],\"products\":[%s]}",
-             products);
+    snprintf(
+        text, sizeof(text),
+        "{\"merchant\":{\"id\":\"m\",\"name\":{\"en\":\"M\",\"de\":\"M\"},\"currency\":\"EUR\"},"
+        "\"sizes\":[{\"id\":\"large\",\"names\":{\"en\":{\"one\":\"large\"},\"de\":{\"one\":"
+        "\"groß\"}}}],\"products\":[%s]}",
+        products);
     vx_err_clear(e);
     rc = vx_catalog_parse(text, strlen(text), "catalog.json", &c, e);
     vx_catalog_free(c);

@@ -123,6 +123,25 @@ static void test_placeholders(void)
     VX_CHECK_INT(n, 2);
 }
 
+static void test_numbers(void)
+{
+    long long n = -1;
+    VX_CHECK_INT(vx_locale_number(loc("en-US"), "12", &n), 0);
+    VX_CHECK_INT(n, 12);
+    VX_CHECK_INT(vx_locale_number(loc("en-US"), "three", &n), 0);
+    VX_CHECK_INT(n, 3);
+    VX_CHECK_INT(vx_locale_number(loc("en-GB"), "Twenty", &n), 0);
+    VX_CHECK_INT(n, 20);
+    VX_CHECK_INT(vx_locale_number(loc("de-DE"), "zwölf", &n), 0);
+    VX_CHECK_INT(n, 12);
+    VX_CHECK_INT(vx_locale_number(loc("de-DE"), "zwei", &n), 0);
+    VX_CHECK_INT(n, 2);
+    VX_CHECK_INT(vx_locale_number(loc("de-DE"), "three", &n), VX_EPARSE);
+    VX_CHECK_INT(vx_locale_number(loc("en-US"), "?", &n), VX_EPARSE);
+    VX_CHECK_INT(vx_locale_number(loc("en-US"), "tw", &n), VX_EPARSE);
+    VX_CHECK_INT(vx_locale_number(loc("en-US"), NULL, &n), VX_EPARSE);
+}
+
 static void test_plural(void)
 {
     VX_CHECK_INT(vx_plural_of("en", 1), VX_PLURAL_ONE);
@@ -253,6 +272,7 @@ int main(void)
     VX_RUN(test_load_errors);
     VX_RUN(test_format);
     VX_RUN(test_placeholders);
+    VX_RUN(test_numbers);
     VX_RUN(test_plural);
     VX_RUN(test_items);
     VX_RUN(test_join);
