@@ -494,7 +494,7 @@ int vx_money_written(const struct vx_locale *l, int64_t minor, const char *curre
 
     if (outsz)
         out[0] = '\0';
-    if (d < 0 || minor < 0 || !group || !dec)
+    if (d < 0 || d > 4 || minor < 0 || !group || !dec)
         return VX_EINVAL;
     p = pow10i(d);
     n = (size_t)snprintf(major, sizeof(major), "%lld", (long long)(minor / p));
@@ -506,7 +506,7 @@ int vx_money_written(const struct vx_locale *l, int64_t minor, const char *curre
         out_put(&a, &major[i], 1);
     }
     if (d > 0) {
-        char frac[16];
+        char frac[24];
         snprintf(frac, sizeof(frac), "%0*lld", d, (long long)(minor % p));
         out_puts(&a, dec);
         out_puts(&a, frac);

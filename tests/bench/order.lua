@@ -7,7 +7,8 @@ local cert_url = os.getenv("VX_BENCH_CERT_URL")
 local expect = os.getenv("VX_BENCH_EXPECT") or "order"
 local reqs = {}
 local i = 0
-local bad = 0
+-- a global, so that done() can read each thread's count with thread:get
+bad = 0
 local threads = {}
 
 local function slurp(path)

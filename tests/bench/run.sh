@@ -60,14 +60,16 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --d
 PIDS+=($!)
 for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
-# --- the request pool: one OrderIntent (2 lattes) per customer ---
+# --- the request pool: one OrderIntent (2 medium lattes) per customer ---
+# The reference skill reads the product and quantity slots and ignores the size slot;
+# voxcartd's sample catalog sells lattes in three sizes and would otherwise ask which.
 SKILL_ID=amzn1.ask.skill.voxcart-bench
 make_bodies() {
   local ts i
   ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   for i in $(seq 1 "$USERS"); do
     cat >"$T/body$i.json" <<JSON
-{"version":"1.0","session":{"new":false,"sessionId":"amzn1.echo-api.session.bench-$i","application":{"applicationId":"$SKILL_ID"},"user":{"userId":"amzn1.ask.account.BENCH$i"}},"context":{"System":{"application":{"applicationId":"$SKILL_ID"},"user":{"userId":"amzn1.ask.account.BENCH$i"},"device":{"deviceId":"amzn1.ask.device.BENCH","supportedInterfaces":{}},"apiEndpoint":"https://api.amazonalexa.com"}},"request":{"type":"IntentRequest","requestId":"amzn1.echo-api.request.bench-$i","timestamp":"$ts","locale":"en-US","dialogState":"COMPLETED","intent":{"name":"OrderIntent","confirmationStatus":"NONE","slots":{"product":{"name":"product","value":"latte","confirmationStatus":"NONE","resolutions":{"resolutionsPerAuthority":[{"authority":"amzn1.er-authority.echo-sdk.$SKILL_ID.PRODUCT","status":{"code":"ER_SUCCESS_MATCH"},"values":[{"value":{"name":"latte","id":"latte"}}]}]}},"quantity":{"name":"quantity","value":"2","confirmationStatus":"NONE"}}}}}
+{"version":"1.0","session":{"new":false,"sessionId":"amzn1.echo-api.session.bench-$i","application":{"applicationId":"$SKILL_ID"},"user":{"userId":"amzn1.ask.account.BENCH$i"}},"context":{"System":{"application":{"applicationId":"$SKILL_ID"},"user":{"userId":"amzn1.ask.account.BENCH$i"},"device":{"deviceId":"amzn1.ask.device.BENCH","supportedInterfaces":{}},"apiEndpoint":"https://api.amazonalexa.com"}},"request":{"type":"IntentRequest","requestId":"amzn1.echo-api.request.bench-$i","timestamp":"$ts","locale":"en-US","dialogState":"COMPLETED","intent":{"name":"OrderIntent","confirmationStatus":"NONE","slots":{"product":{"name":"product","value":"latte","confirmationStatus":"NONE","resolutions":{"resolutionsPerAuthority":[{"authority":"amzn1.er-authority.echo-sdk.$SKILL_ID.PRODUCT","status":{"code":"ER_SUCCESS_MATCH"},"values":[{"value":{"name":"latte","id":"latte"}}]}]}},"quantity":{"name":"quantity","value":"2","confirmationStatus":"NONE"},"size":{"name":"size","value":"medium","confirmationStatus":"NONE","resolutions":{"resolutionsPerAuthority":[{"authority":"amzn1.er-authority.echo-sdk.$SKILL_ID.SIZE","status":{"code":"ER_SUCCESS_MATCH"},"values":[{"value":{"name":"medium","id":"medium"}}]}]}}}}}}
 JSON
     "$BUILD/voxcart" sign --dir "$T/ca" --cert-url "$CERT_URL" "$T/body$i.json" |
       sed -n 's/^Signature-256: //p' >"$T/sig$i.txt"
@@ -128,8 +130,8 @@ for r in $(seq 1 "$ROUNDS"); do
   say "round $r"
   start_voxcartd
   curl -s -o /dev/null "http://127.0.0.1:$VX_PORT/healthz"
-  run_wrk voxcartd "$VX_PORT" 4 5 "${VOXCART_EXPECT:-order}"
-  run_wrk voxcartd "$VX_PORT" "$CONNS" "$DURATION" "${VOXCART_EXPECT:-order}"
+  run_wrk voxcartd "$VX_PORT" 4 5 "Shall I place the order"
+  run_wrk voxcartd "$VX_PORT" "$CONNS" "$DURATION" "Shall I place the order"
   echo "voxcartd $(peak_rss_kb "$VX_PID")" >>"$T/rss"
   stop_pid "$VX_PID"
   for w in 1 2; do
