@@ -42,7 +42,16 @@ struct vx_conv {
 
 void vx_conv_release(struct vx_conv *c);
 
-/* Loads conversation and profile in one round trip. */
+/* Turns the conversation cache on (the default) or off. */
+void vx_store_cache_enable(int on);
+
+/*
+ * Loads conversation and profile in one round trip, or from this process's
+ * cache of what the last load or save saw. A cached read may be stale; the
+ * version check of vx_store_save catches that (VX_ECONFLICT), and the caller
+ * loads again, this time from Redis. Whoever changes a profile outside
+ * vx_store_save must bump the conversation version (as vx_store_seed does).
+ */
 int vx_store_load(const char *skill, const char *user, struct vx_conv *out, struct vx_err *e);
 
 /* An order written in the same atomic step as the state that confirmed it. */

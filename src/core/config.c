@@ -49,7 +49,7 @@ static const struct field fields[] = {
     STR(tls_cert, "tls.cert", "VOXCART_TLS_CERT", "",
         "PEM certificate chain for HTTPS; without it plain HTTP (loopback only)"),
     STR(tls_key, "tls.key", "VOXCART_TLS_KEY", "", "PEM private key for tls.cert"),
-    INT(threads, "threads", "VOXCART_THREADS", 0, 256, "0", "worker threads; 0 = one per core"),
+    INT(threads, "threads", "VOXCART_THREADS", 0, 256, "0", "worker threads; 0 = four per core"),
     STR(redis_url, "redis.url", "VOXCART_REDIS_URL", "redis://127.0.0.1:6379/0",
         "redis://[:password@]host:port[/db] or unix:///path/redis.sock"),
     INT(redis_timeout_ms, "redis.timeout_ms", "VOXCART_REDIS_TIMEOUT_MS", 10, 60000, "500",

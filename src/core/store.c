@@ -389,9 +389,22 @@ static const char seed_script[] = "local v = tonumber(redis.call('HGET', KEYS[1]
                                   "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
                                   "return v + 1\n";
 
+/*
+ * KEYS[1]=conv KEYS[2]=profile. ARGV: profile JSON or '' to delete it. A profile
+ * change bumps the conversation version, so the version covers both documents
+ * and a writer holding an older profile conflicts (see the cache below).
+ */
+static const char seed_profile_script[] =
+    "if ARGV[1] == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], ARGV[1]) "
+    "end\n"
+    "local v = redis.call('HINCRBY', KEYS[1], 'v', 1)\n"
+    "if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], 3600) end\n"
+    "return v\n";
+
 static struct script scripts[] = {{load_script, "", PTHREAD_ONCE_INIT},
                                   {save_script, "", PTHREAD_ONCE_INIT},
-                                  {seed_script, "", PTHREAD_ONCE_INIT}};
+                                  {seed_script, "", PTHREAD_ONCE_INIT},
+                                  {seed_profile_script, "", PTHREAD_ONCE_INIT}};
 
 static void sha_hex(const char *text, char out[41])
 {
@@ -418,6 +431,11 @@ static void sha_save(void)
 static void sha_seed(void)
 {
     sha_hex(seed_script, scripts[2].sha);
+}
+
+static void sha_seed_profile(void)
+{
+    sha_hex(seed_profile_script, scripts[3].sha);
 }
 
 /* EVALSHA, and EVAL once if the server does not know the script yet. */
@@ -471,6 +489,171 @@ static redisReply *eval(struct script *s, void (*init)(void), int nkeys, const c
     return r;
 }
 
+/*
+ * The conversation cache. A turn reads the conversation and profile, decides,
+ * and writes them back with a version check (save_script). The read can come
+ * from this process's memory instead of Redis, because the write validates it:
+ * if anything changed the conversation or the profile since (another thread,
+ * another voxcartd, a profile writer, the key expiring), the version differs,
+ * the save is refused, the entry is dropped and the turn runs again on what
+ * Redis holds. Every stateful turn saves, so no answer rests on an unvalidated
+ * read; a turn costs one Redis round trip instead of two. Entries live in a
+ * direct-mapped table (a colliding customer evicts the previous one) guarded by
+ * striped mutexes; the memory is bounded by CACHE_SLOTS.
+ */
+#define CACHE_SLOTS   8192
+#define CACHE_STRIPES 64
+
+struct cache_slot {
+    uint64_t hash;
+    char *key; /* "skill\nuser" */
+    long long version;
+    char *state;
+    char *profile;
+};
+
+static struct cache_slot cache[CACHE_SLOTS];
+static pthread_mutex_t cache_mu[CACHE_STRIPES] = {
+#define M4                                                                                         \
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,               \
+        PTHREAD_MUTEX_INITIALIZER
+#define M16 M4, M4, M4, M4
+    M16, M16, M16, M16
+#undef M16
+#undef M4
+};
+static int cache_enabled = 1;
+
+void vx_store_cache_enable(int on)
+{
+    cache_enabled = on;
+}
+
+static uint64_t fnv1a(const char *a, const char *b)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *a; a++)
+        h = (h ^ (unsigned char)*a) * 1099511628211ull;
+    h = (h ^ '\n') * 1099511628211ull;
+    for (; *b; b++)
+        h = (h ^ (unsigned char)*b) * 1099511628211ull;
+    return h;
+}
+
+static int slot_is(const struct cache_slot *cs, uint64_t h, const char *skill, const char *user)
+{
+    size_t n = strlen(skill);
+    return cs->key && cs->hash == h && strncmp(cs->key, skill, n) == 0 && cs->key[n] == '\n' &&
+           strcmp(cs->key + n + 1, user) == 0;
+}
+
+static void slot_clear(struct cache_slot *cs)
+{
+    free(cs->key);
+    free(cs->state);
+    free(cs->profile);
+    memset(cs, 0, sizeof(*cs));
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* 1 and a copy in out on a hit, 0 on a miss. */
+static int cache_get(const char *skill, const char *user, struct vx_conv *out)
+{
+    uint64_t h = fnv1a(skill, user);
+    struct cache_slot *cs = &cache[h % CACHE_SLOTS];
+    pthread_mutex_t *mu = &cache_mu[(h % CACHE_SLOTS) % CACHE_STRIPES];
+    int hit = 0;
+    if (!cache_enabled)
+        return 0;
+    pthread_mutex_lock(mu);
+    if (slot_is(cs, h, skill, user)) {
+        out->version = cs->version;
+        out->state = dup_or_null(cs->state);
+        out->profile = dup_or_null(cs->profile);
+        hit = (!cs->state || out->state) && (!cs->profile || out->profile);
+        if (!hit)
+            vx_conv_release(out);
+    }
+    pthread_mutex_unlock(mu);
+    return hit;
+}
+
+/*
+ * Remembers what Redis holds now. With only_if_version >= 0 the entry is updated
+ * only when it still holds that version (a save's result), and the profile is
+ * kept when profile is NULL; otherwise it is replaced whole (a load's result).
+ */
+static void cache_put(const char *skill, const char *user, long long version, const char *state,
+                      const char *profile, long long only_if_version)
+{
+    uint64_t h = fnv1a(skill, user);
+    struct cache_slot *cs = &cache[h % CACHE_SLOTS];
+    pthread_mutex_t *mu = &cache_mu[(h % CACHE_SLOTS) % CACHE_STRIPES];
+    char *nstate, *nprof = NULL, *nkey = NULL;
+    if (!cache_enabled)
+        return;
+    nstate = dup_or_null(state);
+    if (profile)
+        nprof = strdup(profile);
+    pthread_mutex_lock(mu);
+    if (only_if_version >= 0) {
+        if (!slot_is(cs, h, skill, user) || cs->version != only_if_version || (state && !nstate) ||
+            (profile && !nprof)) {
+            if (slot_is(cs, h, skill, user))
+                slot_clear(cs);
+            goto out;
+        }
+        free(cs->state);
+        cs->state = nstate;
+        nstate = NULL;
+        if (profile) {
+            free(cs->profile);
+            cs->profile = nprof;
+            nprof = NULL;
+        }
+        cs->version = version;
+        goto out;
+    }
+    {
+        size_t ls = strlen(skill), lu = strlen(user);
+        nkey = malloc(ls + lu + 2);
+        if (nkey) {
+            memcpy(nkey, skill, ls);
+            nkey[ls] = '\n';
+            memcpy(nkey + ls + 1, user, lu + 1);
+        }
+    }
+    slot_clear(cs);
+    if (!nkey || (state && !nstate) || (profile && !nprof))
+        goto out;
+    cs->hash = h;
+    cs->key = nkey;
+    cs->version = version;
+    cs->state = nstate;
+    cs->profile = nprof;
+    nkey = nstate = nprof = NULL;
+out:
+    pthread_mutex_unlock(mu);
+    free(nkey);
+    free(nstate);
+    free(nprof);
+}
+
+static void cache_drop(const char *skill, const char *user)
+{
+    uint64_t h = fnv1a(skill, user);
+    struct cache_slot *cs = &cache[h % CACHE_SLOTS];
+    pthread_mutex_t *mu = &cache_mu[(h % CACHE_SLOTS) % CACHE_STRIPES];
+    pthread_mutex_lock(mu);
+    if (slot_is(cs, h, skill, user))
+        slot_clear(cs);
+    pthread_mutex_unlock(mu);
+}
+
 int vx_store_load(const char *skill, const char *user, struct vx_conv *out, struct vx_err *e)
 {
     char kconv[400], kprof[400];
@@ -482,6 +665,8 @@ int vx_store_load(const char *skill, const char *user, struct vx_conv *out, stru
     if (vx_store_customer_key(skill, user, "conv", kconv, sizeof(kconv)) ||
         vx_store_customer_key(skill, user, "profile", kprof, sizeof(kprof)))
         return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
+    if (cache_get(skill, user, out))
+        return 0;
     r = eval(&scripts[0], sha_load, 2, keys, 0, NULL, NULL, e);
     if (!r)
         return VX_ESTORE;
@@ -495,6 +680,7 @@ int vx_store_load(const char *skill, const char *user, struct vx_conv *out, stru
     out->state = dup_reply(r->element[1]);
     out->profile = dup_reply(r->element[2]);
     freeReplyObject(r);
+    cache_put(skill, user, out->version, out->state, out->profile, -1);
     return 0;
 }
 
@@ -529,12 +715,18 @@ int vx_store_save(const char *skill, const char *user, long long expect_version,
     args[4] = order ? order->id : "";
     args[5] = order ? order->json : "";
     r = eval(&scripts[1], sha_save, 4, keys, 6, args, NULL, e);
-    if (!r)
+    if (!r) {
+        cache_drop(skill, user);
         return VX_ESTORE;
+    }
     if (r->type != REDIS_REPLY_INTEGER)
         rc = vx_err_set(e, VX_ESTORE, "unexpected reply to the save script");
     else if (r->integer < 0)
         rc = vx_err_set(e, VX_ECONFLICT, "conversation changed concurrently");
+    if (rc == 0)
+        cache_put(skill, user, r->integer, args[1], profile, expect_version);
+    else
+        cache_drop(skill, user);
     freeReplyObject(r);
     return rc;
 }
@@ -643,7 +835,14 @@ int vx_store_seed(const char *skill, const char *user, const char *part, const c
 
     if (rc)
         return rc;
-    if (!json) {
+    if (strcmp(part, "profile") == 0) {
+        char kconv[400];
+        const char *keys[2] = {kconv, key};
+        const char *args[1] = {json ? json : ""};
+        if (vx_store_customer_key(skill, user, "conv", kconv, sizeof(kconv)))
+            return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
+        r = eval(&scripts[3], sha_seed_profile, 2, keys, 1, args, NULL, e);
+    } else if (!json) {
         argv[0] = "DEL";
         argv[1] = key;
         r = run(e, 2, argv, NULL);

@@ -85,6 +85,55 @@ static void test_concurrent_writers(void)
     VX_CHECK(a.rc == VX_ECONFLICT || b.rc == VX_ECONFLICT);
 }
 
+/*
+ * The cache: a load after a save is served from memory; when another writer
+ * (here a fixture seed, as another voxcartd would) changes the conversation or
+ * only the profile, the next save with the cached version conflicts, the entry
+ * is dropped, and the next load sees what Redis holds.
+ */
+static void test_cache_validated_by_save(void)
+{
+    struct vx_conv c;
+    struct vx_err e;
+    VX_CHECK_INT(vx_store_save("skill", "c1", 0, "{\"n\":1}", 60, "{\"p\":1}", NULL, &e), 0);
+    VX_CHECK_INT(vx_store_load("skill", "c1", &c, &e), 0);
+    VX_CHECK_INT(c.version, 1);
+    VX_CHECK_STR(c.state, "{\"n\":1}");
+    vx_conv_release(&c);
+
+    /* someone else changes only the profile */
+    VX_CHECK_INT(vx_store_seed("skill", "c1", "profile", "{\"p\":2}", &e), 0);
+    VX_CHECK_INT(vx_store_load("skill", "c1", &c, &e), 0);
+    VX_CHECK_INT(c.version, 1); /* the cached view: not yet known to be stale */
+    VX_CHECK_INT(vx_store_save("skill", "c1", c.version, "{\"n\":2}", 60, "{\"p\":9}", NULL, &e),
+                 VX_ECONFLICT);
+    vx_conv_release(&c);
+    VX_CHECK_INT(vx_store_load("skill", "c1", &c, &e), 0);
+    VX_CHECK_INT(c.version, 2);
+    VX_CHECK_STR(c.profile, "{\"p\":2}"); /* the other writer's profile survived */
+    VX_CHECK_INT(vx_store_save("skill", "c1", c.version, "{\"n\":3}", 60, NULL, NULL, &e), 0);
+    vx_conv_release(&c);
+
+    /* someone else replaces the conversation */
+    VX_CHECK_INT(vx_store_seed("skill", "c1", "conversation", "{\"n\":99}", &e), 0);
+    VX_CHECK_INT(vx_store_load("skill", "c1", &c, &e), 0);
+    VX_CHECK_INT(vx_store_save("skill", "c1", c.version, "{\"n\":4}", 60, NULL, NULL, &e),
+                 VX_ECONFLICT);
+    vx_conv_release(&c);
+    VX_CHECK_INT(vx_store_load("skill", "c1", &c, &e), 0);
+    VX_CHECK_STR(c.state, "{\"n\":99}");
+    VX_CHECK_STR(c.profile, "{\"p\":2}");
+    vx_conv_release(&c);
+
+    /* with the cache off every load reads Redis */
+    vx_store_cache_enable(0);
+    VX_CHECK_INT(vx_store_seed("skill", "c1", "conversation", "{\"n\":100}", &e), 0);
+    VX_CHECK_INT(vx_store_load("skill", "c1", &c, &e), 0);
+    VX_CHECK_STR(c.state, "{\"n\":100}");
+    vx_conv_release(&c);
+    vx_store_cache_enable(1);
+}
+
 static void test_seen(void)
 {
     struct vx_err e;
@@ -125,6 +174,7 @@ int main(void)
     VX_RUN(test_versioned_save);
     VX_RUN(test_order_with_state);
     VX_RUN(test_concurrent_writers);
+    VX_RUN(test_cache_validated_by_save);
     VX_RUN(test_seen);
     VX_RUN(test_cert_shared);
     vx_store_shutdown();
