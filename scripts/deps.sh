@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages voxcart needs, only those that are missing.
-# Usage: scripts/deps.sh [build|bench]   (build: compile, test and run; bench: also wrk and Node.js)
+# Usage: scripts/deps.sh [build|bench]   (build: compile, test and run, with Node.js for the
+# virtual-alexa test; bench: also wrk)
 set -euo pipefail
 
 want=(build-essential cmake pkg-config git ca-certificates curl openssl
       libmicrohttpd-dev libjson-c-dev libssl-dev libjwt-dev libhiredis-dev libcurl4-openssl-dev
-      redis-server redis-tools)
+      redis-server redis-tools nodejs npm)
 if [ "${1:-build}" = bench ]; then
-  want+=(wrk nodejs npm)
+  want+=(wrk)
 fi
 
 missing=()
