@@ -507,14 +507,81 @@ static void sha256_fetch(void)
     sha256_md = md ? md : EVP_sha256();
 }
 
+/*
+ * Per-thread verification state. Setting up an EVP_PKEY_CTX for RSA takes
+ * OpenSSL's provider locks on every request; with several worker threads that
+ * contention shows in profiles. So each thread keeps a verify context for the
+ * signing key it saw last (holding a reference, so the pointer cannot come back
+ * as another key) and a digest context it resets, and a request costs one
+ * SHA-256 over the body and one RSA public-key operation.
+ */
+struct verify_thread {
+    EVP_PKEY *key;
+    EVP_PKEY_CTX *pctx;
+    EVP_MD_CTX *mctx;
+};
+
+static pthread_key_t verify_key;
+static pthread_once_t verify_key_once = PTHREAD_ONCE_INIT;
+
+static void verify_thread_free(void *p)
+{
+    struct verify_thread *t = p;
+    if (!t)
+        return;
+    EVP_PKEY_CTX_free(t->pctx);
+    EVP_PKEY_free(t->key);
+    EVP_MD_CTX_free(t->mctx);
+    free(t);
+}
+
+static void verify_key_make(void)
+{
+    pthread_key_create(&verify_key, verify_thread_free);
+}
+
+static struct verify_thread *verify_thread_get(EVP_PKEY *key)
+{
+    struct verify_thread *t;
+    pthread_once(&verify_key_once, verify_key_make);
+    t = pthread_getspecific(verify_key);
+    if (!t) {
+        t = calloc(1, sizeof(*t));
+        if (!t)
+            return NULL;
+        if (pthread_setspecific(verify_key, t) != 0) {
+            free(t);
+            return NULL;
+        }
+    }
+    if (!t->mctx && !(t->mctx = EVP_MD_CTX_new()))
+        return NULL;
+    if (t->key != key) {
+        EVP_PKEY_CTX_free(t->pctx);
+        EVP_PKEY_free(t->key);
+        t->key = NULL;
+        t->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+        if (!t->pctx || EVP_PKEY_verify_init(t->pctx) != 1 ||
+            EVP_PKEY_CTX_set_rsa_padding(t->pctx, RSA_PKCS1_PADDING) != 1 ||
+            EVP_PKEY_CTX_set_signature_md(t->pctx, sha256_md) != 1) {
+            EVP_PKEY_CTX_free(t->pctx);
+            t->pctx = NULL;
+            return NULL;
+        }
+        EVP_PKEY_up_ref(key);
+        t->key = key;
+    }
+    return t;
+}
+
 enum vx_verify_reason vx_signature_check(EVP_PKEY *key, const char *sig_b64, const void *body,
                                          size_t len)
 {
     enum vx_verify_reason r = VX_VR_SIGNATURE_MISMATCH;
-    unsigned char *sig = NULL;
+    unsigned char *sig = NULL, md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
     size_t siglen = 0;
-    EVP_MD_CTX *ctx = NULL;
-    EVP_PKEY_CTX *pctx = NULL;
+    struct verify_thread *t;
 
     if (!sig_b64)
         return VX_VR_MISSING_SIGNATURE;
@@ -526,18 +593,18 @@ enum vx_verify_reason vx_signature_check(EVP_PKEY *key, const char *sig_b64, con
     if (!key || !EVP_PKEY_is_a(key, "RSA") || (!body && len))
         goto out;
     pthread_once(&sha256_once, sha256_fetch);
-    ctx = EVP_MD_CTX_new();
-    if (!ctx)
+    t = verify_thread_get(key);
+    if (!t)
         goto out;
-    if (EVP_DigestVerifyInit(ctx, &pctx, sha256_md, NULL, key) != 1 ||
-        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
+    if (EVP_DigestInit_ex(t->mctx, sha256_md, NULL) != 1 ||
+        EVP_DigestUpdate(t->mctx, body ? body : (const void *)"", len) != 1 ||
+        EVP_DigestFinal_ex(t->mctx, md, &mdlen) != 1)
         goto out;
-    if (EVP_DigestVerify(ctx, sig, siglen, body ? body : (const void *)"", len) == 1)
+    if (EVP_PKEY_verify(t->pctx, sig, siglen, md, mdlen) == 1)
         r = VX_VR_OK;
 out:
     /* A failed verify leaves errors on this thread's queue; they are expected here. */
     ERR_clear_error();
-    EVP_MD_CTX_free(ctx);
     free(sig);
     return r;
 }

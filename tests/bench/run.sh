@@ -8,7 +8,7 @@
 # load measures the same work (the reference skill has no TLS of its own).
 #
 # Environment: ROUNDS (default 3), DURATION (seconds per run, default 10),
-# CONNS (default 32), USERS (distinct customers in the request pool, default 64),
+# CONNS (default 32), USERS (distinct customers in the request pool, default 512),
 # PEER_DIR (default ../shared/peer).
 set -euo pipefail
 BUILD=$(cd "${1:-build-bench}" && pwd)
@@ -17,7 +17,7 @@ PEER_SRC=${PEER_DIR:-$ROOT/../shared/peer}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-32}
-USERS=${USERS:-64}
+USERS=${USERS:-512}
 T=$(mktemp -d "${TMPDIR:-/tmp}/voxcart-bench.XXXXXX")
 CERT_URL=https://s3.amazonaws.com/echo.api/echo-api-cert-bench.pem
 PIDS=()

@@ -487,6 +487,10 @@ static void test_signature(void)
     VX_CHECK_INT(vx_signature_check(key, sig, tampered, len), VX_VR_SIGNATURE_MISMATCH);
     VX_CHECK_INT(vx_signature_check(key, sig, body, len - 1), VX_VR_SIGNATURE_MISMATCH);
     VX_CHECK_INT(vx_signature_check(other, sig, body, len), VX_VR_SIGNATURE_MISMATCH);
+    /* the per-thread context survives failures and key changes */
+    VX_CHECK_INT(vx_signature_check(key, sig, body, len), VX_VR_OK);
+    VX_CHECK_INT(vx_signature_check(key, sig, tampered, len), VX_VR_SIGNATURE_MISMATCH);
+    VX_CHECK_INT(vx_signature_check(key, sig, body, len), VX_VR_OK);
     VX_CHECK_INT(vx_signature_check(ec, sig, body, len), VX_VR_SIGNATURE_MISMATCH);
     VX_CHECK_INT(vx_signature_check(NULL, sig, body, len), VX_VR_SIGNATURE_MISMATCH);
     /* A SHA-1 signature (the legacy Signature header) is not a Signature-256. */
