@@ -72,14 +72,8 @@ void vx_st_repeat(const struct vx_dialog *d, struct vx_cmds *out)
 
 void vx_st_start_over(const struct vx_dialog *d, struct vx_cmds *out)
 {
-    struct vx_cart empty;
-    struct vx_pending none;
     (void)d;
-    memset(&empty, 0, sizeof(empty));
-    vx_dlg_pending_clear(&none);
-    vx_cmd_cart(out, &empty);
-    vx_cmd_pending(out, &none);
-    vx_cmd_state(out, VX_ST_IDLE);
+    vx_dlg_drop_order(out);
     vx_cmd_say(out, VX_M_START_OVER, NULL);
     vx_cmd_reprompt(out, VX_M_ASK_ORDER, NULL);
 }

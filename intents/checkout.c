@@ -100,6 +100,17 @@ void vx_dlg_pending_clear(struct vx_pending *p)
     p->ask = -1;
 }
 
+void vx_dlg_drop_order(struct vx_cmds *out)
+{
+    struct vx_cart empty;
+    struct vx_pending none;
+    memset(&empty, 0, sizeof(empty));
+    vx_dlg_pending_clear(&none);
+    vx_cmd_cart(out, &empty);
+    vx_cmd_pending(out, &none);
+    vx_cmd_state(out, VX_ST_IDLE);
+}
+
 void vx_dlg_summary(const struct vx_dialog *d, const struct vx_cart *cart, struct vx_cmds *out)
 {
     char items[1024], total[96];
@@ -279,14 +290,8 @@ void vx_st_confirm(const struct vx_dialog *d, struct vx_cmds *out)
 
 void vx_st_confirm_no(const struct vx_dialog *d, struct vx_cmds *out)
 {
-    struct vx_cart empty;
-    struct vx_pending none;
     (void)d;
-    memset(&empty, 0, sizeof(empty));
-    vx_dlg_pending_clear(&none);
-    vx_cmd_cart(out, &empty);
-    vx_cmd_pending(out, &none);
-    vx_cmd_state(out, VX_ST_IDLE);
+    vx_dlg_drop_order(out);
     vx_cmd_say(out, VX_M_ORDER_CANCELLED, NULL);
     vx_cmd_reprompt(out, VX_M_ASK_MORE, NULL);
 }

@@ -391,5 +391,7 @@ void vx_dlg_ask(const struct vx_dialog *d, enum vx_state s, const struct vx_pend
                 struct vx_cmds *out);
 /* A pending item with nothing collected. */
 void vx_dlg_pending_clear(struct vx_pending *p);
+/* Empties the cart and the pending item and goes back to IDLE (cancel, start over). */
+void vx_dlg_drop_order(struct vx_cmds *out);
 
 #endif

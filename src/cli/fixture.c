@@ -7,6 +7,7 @@
  * re-baselining of --update, the platform checks replay warns about, and the
  * JUnit report. This file does no network or Redis I/O: replay.c does.
  */
+#include "voxcart/json.h"
 #include "fixture.h"
 
 #include <limits.h>
@@ -838,20 +839,6 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
-static struct json_object *member(struct json_object *o, const char *key)
-{
-    struct json_object *v = NULL;
-    if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
-        return NULL;
-    return v;
-}
-
-static const char *member_str(struct json_object *o, const char *key)
-{
-    struct json_object *v = member(o, key);
-    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 /* Speech text ends in a question mark, once trailing blanks and tags are skipped. */
 static int asks_question(const char *s)
 {
@@ -891,9 +878,9 @@ static void warn(struct cli_warning *w, size_t max, size_t *n, const char *fmt, 
 static void check_speech(struct json_object *speech, const char *path, struct cli_warning *w,
                          size_t max, size_t *n)
 {
-    const char *type = member_str(speech, "type");
-    const char *ssml = member_str(speech, "ssml");
-    const char *text = member_str(speech, "text");
+    const char *type = vx_json_get_str(speech, "type");
+    const char *ssml = vx_json_get_str(speech, "ssml");
+    const char *text = vx_json_get_str(speech, "text");
     const char *body = ssml ? ssml : text;
     size_t len;
 
@@ -914,11 +901,11 @@ static void check_speech(struct json_object *speech, const char *path, struct cl
 size_t cli_response_warnings(struct json_object *doc, size_t body_len, struct cli_warning *w,
                              size_t max)
 {
-    struct json_object *resp = member(doc, "response");
-    struct json_object *speech = member(resp, "outputSpeech");
-    struct json_object *reprompt = member(member(resp, "reprompt"), "outputSpeech");
-    struct json_object *card = member(resp, "card");
-    struct json_object *end = member(resp, "shouldEndSession");
+    struct json_object *resp = vx_json_get(doc, "response");
+    struct json_object *speech = vx_json_get(resp, "outputSpeech");
+    struct json_object *reprompt = vx_json_get(vx_json_get(resp, "reprompt"), "outputSpeech");
+    struct json_object *card = vx_json_get(resp, "card");
+    struct json_object *end = vx_json_get(resp, "shouldEndSession");
     static const char *const card_fields[] = {"title", "content", "text"};
     size_t n = 0;
 
@@ -928,16 +915,16 @@ size_t cli_response_warnings(struct json_object *doc, size_t body_len, struct cl
     check_speech(speech, "response.outputSpeech", w, max, &n);
     check_speech(reprompt, "response.reprompt.outputSpeech", w, max, &n);
     for (size_t i = 0; i < VX_ARRAY_LEN(card_fields); i++) {
-        const char *t = member_str(card, card_fields[i]);
+        const char *t = vx_json_get_str(card, card_fields[i]);
         size_t len = t ? utf8_chars(t) : 0;
         if (len > CLI_TEXT_LIMIT)
             warn(w, max, &n, "response.card.%s has %zu characters, over the %d the platform shows",
                  card_fields[i], len, CLI_TEXT_LIMIT);
     }
     if (speech && !reprompt && !(end && json_object_get_boolean(end))) {
-        const char *s = member_str(speech, "ssml");
+        const char *s = vx_json_get_str(speech, "ssml");
         if (!s)
-            s = member_str(speech, "text");
+            s = vx_json_get_str(speech, "text");
         if (s && asks_question(s))
             warn(w, max, &n,
                  "response.outputSpeech asks a question but has no reprompt while the session "

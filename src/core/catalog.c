@@ -10,6 +10,7 @@
  * the catalog's languages, duplicate IDs. Every error names the field by its
  * path, the way a reader of the file would look for it.
  */
+#include "voxcart/json.h"
 #include "voxcart/catalog.h"
 
 #include <json-c/json.h>
@@ -22,12 +23,6 @@ struct ctx {
     const char *file;
     struct vx_err *e;
 };
-
-static struct json_object *get(struct json_object *o, const char *k)
-{
-    struct json_object *v;
-    return json_object_object_get_ex(o, k, &v) ? v : NULL;
-}
 
 static int fail(struct ctx *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -67,7 +62,7 @@ static int valid_lang(const char *s)
 static int get_string(struct ctx *c, struct json_object *o, const char *key, const char *path,
                       int required, const char **out)
 {
-    struct json_object *v = get(o, key);
+    struct json_object *v = vx_json_get(o, key);
     char p[200];
     *out = NULL;
     vx_snprintf(p, sizeof(p), "%s.%s", path, key);
@@ -124,7 +119,7 @@ static int parse_words(struct ctx *c, struct json_object *o, const char *path,
         }
         n->words.gender = gender[0];
     }
-    syn = get(o, "synonyms");
+    syn = vx_json_get(o, "synonyms");
     if (syn) {
         size_t k = json_object_is_type(syn, json_type_array) ? json_object_array_length(syn) : 0;
         const char **v;
@@ -181,7 +176,7 @@ static int parse_names(struct ctx *c, struct vx_catalog *cat, struct json_object
         }
     }
     for (size_t i = 0; i < cat->nlangs; i++) {
-        struct json_object *w = get(o, cat->langs[i]);
+        struct json_object *w = vx_json_get(o, cat->langs[i]);
         vx_snprintf(p, sizeof(p), "%s.names.%s", path, cat->langs[i]);
         if (!w)
             return fail(c, p,
@@ -226,7 +221,7 @@ static int parse_merchant(struct ctx *c, struct vx_catalog *cat, struct json_obj
         return fail(c, "merchant.currency", "'%s' is not an ISO 4217 currency code voxcart knows",
                     cur);
     memcpy(cat->currency, cur, 4);
-    name = get(m, "name");
+    name = vx_json_get(m, "name");
     if (!name)
         return fail(c, "merchant.name", "missing");
     if (!json_object_is_type(name, json_type_object) || json_object_object_length(name) == 0)
@@ -288,7 +283,7 @@ static int parse_sizes(struct ctx *c, struct vx_catalog *cat, struct json_object
             return fail(c, p, "duplicate size '%s'", s->id);
         }
         cat->nsizes = i + 1;
-        rc = parse_names(c, cat, get(o, "names"), p, &s->names, &s->nnames);
+        rc = parse_names(c, cat, vx_json_get(o, "names"), p, &s->names, &s->nnames);
         if (rc)
             return rc;
     }
@@ -320,7 +315,7 @@ static int parse_options(struct ctx *c, struct vx_catalog *cat, struct vx_cat_pr
     /* in the catalog's size order, so lists of sizes always read small to large */
     for (size_t i = 0; i < cat->nsizes; i++) {
         static const char *const known[] = {"price", "delta", NULL};
-        struct json_object *opt = get(o, cat->sizes[i].id), *price, *delta;
+        struct json_object *opt = vx_json_get(o, cat->sizes[i].id), *price, *delta;
         struct vx_cat_option *op = &p->options[p->noptions];
         if (!opt)
             continue;
@@ -329,8 +324,8 @@ static int parse_options(struct ctx *c, struct vx_catalog *cat, struct vx_cat_pr
             return fail(c, q, "must be {\"price\": N} or {\"delta\": N}");
         if ((rc = check_keys(c, opt, q, known)) != 0)
             return rc;
-        price = get(opt, "price");
-        delta = get(opt, "delta");
+        price = vx_json_get(opt, "price");
+        delta = vx_json_get(opt, "delta");
         if (!!price == !!delta)
             return fail(c, q, "needs exactly one of \"price\" and \"delta\"");
         op->size = &cat->sizes[i];
@@ -387,10 +382,10 @@ static int parse_products(struct ctx *c, struct vx_catalog *cat, struct json_obj
         if (vx_catalog_product(cat, p->id))
             return fail(c, q, "duplicate product '%s'", p->id);
         cat->nproducts = i + 1;
-        if ((rc = parse_names(c, cat, get(o, "names"), path, &p->names, &p->nnames)) != 0)
+        if ((rc = parse_names(c, cat, vx_json_get(o, "names"), path, &p->names, &p->nnames)) != 0)
             return rc;
-        price = get(o, "price");
-        sizes = get(o, "sizes");
+        price = vx_json_get(o, "price");
+        sizes = vx_json_get(o, "sizes");
         if (price) {
             vx_snprintf(q, sizeof(q), "%s.price", path);
             if ((rc = get_amount(c, price, q, 0, &p->price)) != 0)
@@ -440,9 +435,9 @@ int vx_catalog_parse(const char *text, size_t len, const char *name, struct vx_c
         goto out;
     }
     if ((rc = check_keys(&c, root, "catalog", known)) != 0 ||
-        (rc = parse_merchant(&c, cat, get(root, "merchant"))) != 0 ||
-        (rc = parse_sizes(&c, cat, get(root, "sizes"))) != 0 ||
-        (rc = parse_products(&c, cat, get(root, "products"))) != 0)
+        (rc = parse_merchant(&c, cat, vx_json_get(root, "merchant"))) != 0 ||
+        (rc = parse_sizes(&c, cat, vx_json_get(root, "sizes"))) != 0 ||
+        (rc = parse_products(&c, cat, vx_json_get(root, "products"))) != 0)
         goto out;
     *out = cat;
 out:

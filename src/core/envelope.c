@@ -5,30 +5,17 @@
  * names it), an optional field that is absent or of the wrong type reads as
  * NULL, and nothing here allocates beyond the json-c tree.
  */
+#include "voxcart/json.h"
 #include "voxcart/envelope.h"
 
 #include <json-c/json.h>
 #include <string.h>
 
-static struct json_object *get(struct json_object *o, const char *key)
-{
-    struct json_object *v;
-    if (!o || !json_object_is_type(o, json_type_object))
-        return NULL;
-    return json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
 static struct json_object *get_path(struct json_object *o, const char *const *keys)
 {
     for (; *keys && o; keys++)
-        o = get(o, *keys);
+        o = vx_json_get(o, *keys);
     return o;
-}
-
-static const char *get_str(struct json_object *o, const char *key)
-{
-    struct json_object *v = get(o, key);
-    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
 static const struct {
@@ -59,22 +46,22 @@ static void parse_slot(const char *name, struct json_object *jslot, struct vx_sl
         get_path(jslot, (const char *const[]){"resolutions", "resolutionsPerAuthority", NULL});
     memset(s, 0, sizeof(*s));
     s->name = name;
-    s->value = get_str(jslot, "value");
+    s->value = vx_json_get_str(jslot, "value");
     if (s->value && !*s->value)
         s->value = NULL;
     if (!auths || !json_object_is_type(auths, json_type_array))
         return;
     for (size_t i = 0; i < json_object_array_length(auths); i++) {
         struct json_object *a = json_object_array_get_idx(auths, i);
-        const char *code = get_str(get(a, "status"), "code");
-        struct json_object *vals = get(a, "values");
+        const char *code = vx_json_get_str(vx_json_get(a, "status"), "code");
+        struct json_object *vals = vx_json_get(a, "values");
         if (!code)
             continue;
         if (strcmp(code, "ER_SUCCESS_MATCH") == 0 && vals &&
             json_object_is_type(vals, json_type_array) && json_object_array_length(vals) > 0) {
-            struct json_object *v = get(json_object_array_get_idx(vals, 0), "value");
-            s->resolved_id = get_str(v, "id");
-            s->resolved_name = get_str(v, "name");
+            struct json_object *v = vx_json_get(json_object_array_get_idx(vals, 0), "value");
+            s->resolved_id = vx_json_get_str(v, "id");
+            s->resolved_name = vx_json_get_str(v, "name");
             if (s->resolved_id) {
                 s->er = VX_ER_MATCH;
                 return;
@@ -87,16 +74,16 @@ static void parse_slot(const char *name, struct json_object *jslot, struct vx_sl
 
 static int parse_intent(struct vx_request *r, struct json_object *req, struct vx_err *e)
 {
-    struct json_object *intent = get(req, "intent");
+    struct json_object *intent = vx_json_get(req, "intent");
     struct json_object *slots;
     if (!intent)
         return vx_err_set(e, VX_EPARSE, "request.intent is missing");
-    r->intent_name = get_str(intent, "name");
+    r->intent_name = vx_json_get_str(intent, "name");
     if (!r->intent_name || !*r->intent_name)
         return vx_err_set(e, VX_EPARSE, "request.intent.name is missing");
-    r->confirmation_status = get_str(intent, "confirmationStatus");
-    r->dialog_state = get_str(req, "dialogState");
-    slots = get(intent, "slots");
+    r->confirmation_status = vx_json_get_str(intent, "confirmationStatus");
+    r->dialog_state = vx_json_get_str(req, "dialogState");
+    slots = vx_json_get(intent, "slots");
     if (slots && json_object_is_type(slots, json_type_object)) {
         json_object_object_foreach(slots, name, jslot)
         {
@@ -113,7 +100,7 @@ static void parse_consent(struct vx_request *r, struct json_object *user)
 {
     struct json_object *scope = get_path(
         user, (const char *const[]){"permissions", "scopes", "payments:autopay_consent", NULL});
-    const char *status = get_str(scope, "status");
+    const char *status = vx_json_get_str(scope, "status");
     r->autopay_consent = -1;
     if (status)
         r->autopay_consent = strcmp(status, "GRANTED") == 0 ? 1 : 0;
@@ -121,23 +108,23 @@ static void parse_consent(struct vx_request *r, struct json_object *user)
 
 static int parse_tree(struct vx_request *r, struct vx_err *e)
 {
-    struct json_object *req = get(r->root, "request");
+    struct json_object *req = vx_json_get(r->root, "request");
     struct json_object *sys = get_path(r->root, (const char *const[]){"context", "System", NULL});
-    struct json_object *session = get(r->root, "session");
+    struct json_object *session = vx_json_get(r->root, "session");
     struct json_object *ts, *user;
 
     if (!req || !json_object_is_type(req, json_type_object))
         return vx_err_set(e, VX_EPARSE, "request is missing");
-    r->type_name = get_str(req, "type");
+    r->type_name = vx_json_get_str(req, "type");
     if (!r->type_name)
         return vx_err_set(e, VX_EPARSE, "request.type is missing");
     r->type = classify(r->type_name);
-    r->request_id = get_str(req, "requestId");
+    r->request_id = vx_json_get_str(req, "requestId");
     if (!r->request_id || !*r->request_id)
         return vx_err_set(e, VX_EPARSE, "request.requestId is missing");
-    r->locale = get_str(req, "locale");
+    r->locale = vx_json_get_str(req, "locale");
 
-    ts = get(req, "timestamp");
+    ts = vx_json_get(req, "timestamp");
     if (ts && json_object_is_type(ts, json_type_string)) {
         r->timestamp = json_object_get_string(ts);
     } else if (ts && json_object_is_type(ts, json_type_int)) {
@@ -146,22 +133,22 @@ static int parse_tree(struct vx_request *r, struct vx_err *e)
     }
 
     /* context.System is authoritative; old envelopes only carry session.* */
-    r->application_id = get_str(get(sys, "application"), "applicationId");
+    r->application_id = vx_json_get_str(vx_json_get(sys, "application"), "applicationId");
     if (!r->application_id)
-        r->application_id = get_str(get(session, "application"), "applicationId");
-    user = get(sys, "user");
+        r->application_id = vx_json_get_str(vx_json_get(session, "application"), "applicationId");
+    user = vx_json_get(sys, "user");
     if (!user)
-        user = get(session, "user");
-    r->user_id = get_str(user, "userId");
-    r->access_token = get_str(user, "accessToken");
-    r->device_id = get_str(get(sys, "device"), "deviceId");
-    r->api_endpoint = get_str(sys, "apiEndpoint");
+        user = vx_json_get(session, "user");
+    r->user_id = vx_json_get_str(user, "userId");
+    r->access_token = vx_json_get_str(user, "accessToken");
+    r->device_id = vx_json_get_str(vx_json_get(sys, "device"), "deviceId");
+    r->api_endpoint = vx_json_get_str(sys, "apiEndpoint");
     parse_consent(r, user);
 
     if (session && json_object_is_type(session, json_type_object)) {
-        struct json_object *n = get(session, "new");
-        struct json_object *attrs = get(session, "attributes");
-        r->session_id = get_str(session, "sessionId");
+        struct json_object *n = vx_json_get(session, "new");
+        struct json_object *attrs = vx_json_get(session, "attributes");
+        r->session_id = vx_json_get_str(session, "sessionId");
         r->session_new =
             n && json_object_is_type(n, json_type_boolean) && json_object_get_boolean(n);
         if (attrs && json_object_is_type(attrs, json_type_object))
@@ -173,16 +160,16 @@ static int parse_tree(struct vx_request *r, struct vx_err *e)
     case VX_REQ_CAN_FULFILL:
         return parse_intent(r, req, e);
     case VX_REQ_SESSION_ENDED:
-        r->end_reason = get_str(req, "reason");
-        r->error_type = get_str(get(req, "error"), "type");
+        r->end_reason = vx_json_get_str(req, "reason");
+        r->error_type = vx_json_get_str(vx_json_get(req, "error"), "type");
         return 0;
     case VX_REQ_CONNECTIONS_RESPONSE: {
-        struct json_object *status = get(req, "status");
-        r->conn_name = get_str(req, "name");
-        r->conn_token = get_str(req, "token");
-        r->conn_status_code = get_str(status, "code");
-        r->conn_status_message = get_str(status, "message");
-        r->conn_payload = get(req, "payload");
+        struct json_object *status = vx_json_get(req, "status");
+        r->conn_name = vx_json_get_str(req, "name");
+        r->conn_token = vx_json_get_str(req, "token");
+        r->conn_status_code = vx_json_get_str(status, "code");
+        r->conn_status_message = vx_json_get_str(status, "message");
+        r->conn_payload = vx_json_get(req, "payload");
         if (!r->conn_name || !r->conn_status_code)
             return vx_err_set(e, VX_EPARSE, "request.name and request.status.code are required");
         return 0;

@@ -24,6 +24,7 @@
  *   the catalog no longer sells rather than failing, and a document that cannot
  *   be parsed starts a fresh conversation (logged).
  */
+#include "voxcart/json.h"
 #include "voxcart/fsm.h"
 #include "voxcart/log.h"
 #include "voxcart/response.h"
@@ -234,23 +235,15 @@ const char *vx_cmd_arg(const struct vx_cmd *cmd, const char *name)
 
 /* --- the stored documents --- */
 
-static struct json_object *jget(struct json_object *o, const char *k)
-{
-    struct json_object *v;
-    return o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, k, &v)
-               ? v
-               : NULL;
-}
-
 static const char *jstr(struct json_object *o, const char *k)
 {
-    struct json_object *v = jget(o, k);
+    struct json_object *v = vx_json_get(o, k);
     return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 }
 
 static int64_t jint(struct json_object *o, const char *k)
 {
-    struct json_object *v = jget(o, k);
+    struct json_object *v = vx_json_get(o, k);
     return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
 }
 
@@ -330,8 +323,8 @@ int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_ds
         return VX_EPARSE;
     if (vx_state_parse(jstr(o, "state"), &out->state) != 0)
         out->state = VX_ST_IDLE;
-    lines_parse(jget(o, "cart"), cat, &out->cart);
-    p = jget(o, "pending");
+    lines_parse(vx_json_get(o, "cart"), cat, &out->cart);
+    p = vx_json_get(o, "pending");
     if (p) {
         const struct vx_cat_product *prod = vx_catalog_product(cat, jstr(p, "product"));
         struct vx_line *l = &out->pending.item;
@@ -343,7 +336,7 @@ int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_ds
         l->qty = (int)jint(p, "quantity");
         if (l->qty < 0 || l->qty > VX_QTY_MAX)
             l->qty = 0;
-        out->pending.replace = json_object_get_boolean(jget(p, "replace"));
+        out->pending.replace = json_object_get_boolean(vx_json_get(p, "replace"));
         ask = jstr(p, "ask");
         for (int i = 0; i < VX_SLOT__COUNT; i++)
             if (strcmp(vx_slot_defs[i].name, ask) == 0)
@@ -397,7 +390,7 @@ int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_p
     out->exists = 1;
     vx_strlcpy(out->locale, jstr(o, "locale"), sizeof(out->locale));
     vx_strlcpy(out->last_order, jstr(o, "last_order"), sizeof(out->last_order));
-    lines_parse(jget(o, "usual"), cat, &out->usual);
+    lines_parse(vx_json_get(o, "usual"), cat, &out->usual);
     json_object_put(o);
     return 0;
 }
@@ -460,7 +453,7 @@ int vx_order_view_parse(const char *json, struct vx_order_view *out)
     vx_strlcpy(out->state, jstr(o, "state"), sizeof(out->state));
     vx_strlcpy(out->currency, jstr(o, "currency"), sizeof(out->currency));
     out->total = jint(o, "total");
-    lines_parse(jget(o, "lines"), NULL, &out->lines);
+    lines_parse(vx_json_get(o, "lines"), NULL, &out->lines);
     json_object_put(o);
     return 0;
 }

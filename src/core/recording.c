@@ -19,6 +19,7 @@
  *   it counts as personal only inside an object that is personal by its other
  *   keys or by the key it sits under (an address, a buyer, a contact).
  */
+#include "voxcart/json.h"
 #include "voxcart/recording.h"
 
 #include <errno.h>
@@ -302,25 +303,11 @@ out:
 
 /* --- naming and writing fixtures --- */
 
-static struct json_object *member(struct json_object *o, const char *key)
-{
-    struct json_object *v = NULL;
-    if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
-        return NULL;
-    return v;
-}
-
-static const char *member_str(struct json_object *o, const char *key)
-{
-    struct json_object *v = member(o, key);
-    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 void vx_recording_label(struct json_object *request, char *out, size_t outsz)
 {
-    struct json_object *req = member(request, "request");
-    const char *type = member_str(req, "type");
-    const char *intent = member_str(member(req, "intent"), "name");
+    struct json_object *req = vx_json_get(request, "request");
+    const char *type = vx_json_get_str(req, "type");
+    const char *intent = vx_json_get_str(vx_json_get(req, "intent"), "name");
 
     if (intent)
         vx_snprintf(out, outsz, "%s %s", type ? type : "request", intent);
