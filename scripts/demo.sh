@@ -67,6 +67,8 @@ JSON
   cat <<TXT
 
 == voxcartd keeps running. Try:
+   $BIN/voxcart replay --dir $D/ca --url https://127.0.0.1:$VX_PORT/alexa \\
+       --redis redis://127.0.0.1:$REDIS_PORT/0 --skill-id $SKILL_ID tests/fixtures/ordering
    $BIN/voxcart sign --dir $D/ca --restamp --url https://127.0.0.1:$VX_PORT/alexa REQUEST.json
    curl --cacert $D/ca/root.pem https://127.0.0.1:$VX_PORT/metrics
    tail -f $D/voxcartd.log
