@@ -196,14 +196,12 @@ static redisContext *conn_get(struct vx_err *e)
     return c;
 }
 
-/* Runs a command; on a transport failure drops the connection. Caller frees the reply. */
-static redisReply *run(struct vx_err *e, int argc, const char **argv, const size_t *lens)
+/*
+ * The reply, or NULL with e set: a transport failure (no reply) also drops the
+ * connection; an error reply is freed. Caller frees a returned reply.
+ */
+static redisReply *reply_checked(redisContext *c, redisReply *r, struct vx_err *e)
 {
-    redisContext *c = conn_get(e);
-    redisReply *r;
-    if (!c)
-        return NULL;
-    r = redisCommandArgv(c, argc, argv, lens);
     if (!r) {
         vx_err_set(e, VX_ESTORE, "redis command failed: %s", c->errstr);
         conn_drop(pthread_getspecific(conn_key), c->errstr);
@@ -215,6 +213,15 @@ static redisReply *run(struct vx_err *e, int argc, const char **argv, const size
         return NULL;
     }
     return r;
+}
+
+/* Runs a command; on a transport failure drops the connection. Caller frees the reply. */
+static redisReply *run(struct vx_err *e, int argc, const char **argv, const size_t *lens)
+{
+    redisContext *c = conn_get(e);
+    if (!c)
+        return NULL;
+    return reply_checked(c, redisCommandArgv(c, argc, argv, lens), e);
 }
 
 int vx_store_ping(struct vx_err *e)
@@ -476,17 +483,7 @@ static redisReply *eval(struct script *s, void (*init)(void), int nkeys, const c
         lens[1] = strlen(s->text);
         r = redisCommandArgv(c, argc, argv, lens);
     }
-    if (!r) {
-        vx_err_set(e, VX_ESTORE, "redis command failed: %s", c->errstr);
-        conn_drop(pthread_getspecific(conn_key), c->errstr);
-        return NULL;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        vx_err_set(e, VX_ESTORE, "redis script error: %s", r->str);
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
+    return reply_checked(c, r, e);
 }
 
 /*
