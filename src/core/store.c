@@ -37,6 +37,7 @@ struct tconn {
     redisContext *c;
     uint64_t next_try_ns;
     unsigned backoff_ms;
+    int stale; /* an established connection just broke (Redis restarted, idle timeout) */
 };
 
 static pthread_key_t conn_key;
@@ -123,6 +124,7 @@ static void conn_drop(struct tconn *t, const char *why)
         vx_warn("store", "dropping redis connection: %s", why);
         redisFree(t->c);
         t->c = NULL;
+        t->stale = 1;
     }
     t->backoff_ms = t->backoff_ms ? t->backoff_ms * 2 : 50;
     if (t->backoff_ms > 2000)
@@ -215,13 +217,45 @@ static redisReply *reply_checked(redisContext *c, redisReply *r, struct vx_err *
     return r;
 }
 
-/* Runs a command; on a transport failure drops the connection. Caller frees the reply. */
-static redisReply *run(struct vx_err *e, int argc, const char **argv, const size_t *lens)
+/*
+ * True once after an established connection broke: a command that is safe to
+ * repeat may then be tried again at once on a new connection. Each worker
+ * thread only finds out that Redis restarted when it next uses its
+ * connection; without this, every thread would fail one request first.
+ */
+static int retry_after_stale(void)
+{
+    struct tconn *t = pthread_getspecific(conn_key);
+    if (!t || !t->stale)
+        return 0;
+    t->stale = 0;
+    t->next_try_ns = 0;
+    t->backoff_ms = 0;
+    return 1;
+}
+
+static redisReply *run_once(struct vx_err *e, int argc, const char **argv, const size_t *lens)
 {
     redisContext *c = conn_get(e);
     if (!c)
         return NULL;
     return reply_checked(c, redisCommandArgv(c, argc, argv, lens), e);
+}
+
+/*
+ * Runs a command that is safe to repeat; on a broken connection it is tried once
+ * more on a new one. Caller frees the reply.
+ */
+static redisReply *run(struct vx_err *e, int argc, const char **argv, const size_t *lens)
+{
+    redisReply *r;
+    struct tconn *t = pthread_getspecific(conn_key);
+    if (t)
+        t->stale = 0;
+    r = run_once(e, argc, argv, lens);
+    if (!r && retry_after_stale())
+        r = run_once(e, argc, argv, lens);
+    return r;
 }
 
 int vx_store_ping(struct vx_err *e)
@@ -249,7 +283,8 @@ int vx_store_seen(const char *request_id, int ttl, struct vx_err *e)
     argv[3] = "NX";
     argv[4] = "EX";
     argv[5] = ttls;
-    r = run(e, 6, argv, NULL);
+    /* not repeated: a SET NX that did land would make the retry call it a replay */
+    r = run_once(e, 6, argv, NULL);
     if (!r)
         return VX_ESTORE;
     rc = r->type == REDIS_REPLY_NIL ? VX_EEXISTS : 0;
@@ -664,7 +699,14 @@ int vx_store_load(const char *skill, const char *user, struct vx_conv *out, stru
         return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
     if (cache_get(skill, user, out))
         return 0;
+    {
+        struct tconn *t = pthread_getspecific(conn_key);
+        if (t)
+            t->stale = 0;
+    }
     r = eval(&scripts[0], sha_load, 2, keys, 0, NULL, NULL, e);
+    if (!r && retry_after_stale()) /* a read: safe to repeat */
+        r = eval(&scripts[0], sha_load, 2, keys, 0, NULL, NULL, e);
     if (!r)
         return VX_ESTORE;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
