@@ -49,13 +49,16 @@ check "a second instance verifies with the chain shared through redis" [ "$STATU
 kill "$FIRST_PID"
 
 # A server that accepts TLS but never answers: the download gives up after 2 s.
-SLOW_PORT=$(free_port)
 mkfifo "$T/hold"
-openssl s_server -quiet -accept "$SLOW_PORT" -cert "$T/s3.pem" -key "$T/s3.key" \
-  <"$T/hold" >"$T/slow.log" 2>&1 &
 exec 4<>"$T/hold" # keeps its input open, so it never answers and never hangs up
-PIDS+=($!)
-wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SLOW_PORT"
+for _ in 1 2 3 4 5; do # another test may take the port first: try a few
+  SLOW_PORT=$(free_port)
+  openssl s_server -quiet -accept "$SLOW_PORT" -cert "$T/s3.pem" -key "$T/s3.key" \
+    <"$T/hold" >"$T/slow.log" 2>&1 &
+  SLOW_PID=$!
+  PIDS+=("$SLOW_PID")
+  wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SLOW_PORT" && kill -0 "$SLOW_PID" 2>/dev/null && break
+done
 export VOXCART_FETCH_CONNECT_TO="s3.amazonaws.com:443:127.0.0.1:$SLOW_PORT"
 mv "$T/voxcartd.log" "$T/voxcartd-2.log"
 start_voxcartd
@@ -64,6 +67,6 @@ signed "$launch" --restamp --cert-url https://s3.amazonaws.com/echo.api/slow.pem
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "a server that never answers is refused" contains "$BODY" 'cert_fetch'
 check "not before the 2 s timeout (took ${ms} ms)" [ "$ms" -ge 1900 ]
-check "not much after it" [ "$ms" -lt 4000 ]
+check "not much after it" [ "$ms" -lt 6000 ]
 check "the timeout is logged" grep -q "slow.pem' failed: .*timed out" "$T/voxcartd.log"
 finish
