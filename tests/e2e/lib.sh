@@ -41,14 +41,20 @@ wait_for() { # wait_for SECONDS command...
   return 1
 }
 
-start_redis() {
-  REDIS_PORT=$(free_port)
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$T" --logfile "$T/redis.log" &
-  REDIS_PID=$!
-  PIDS+=("$REDIS_PID")
-  wait_for 10 redis-cli -p "$REDIS_PORT" ping || { echo "redis did not start"; exit 1; }
-  export VOXCART_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+start_redis() { # tests run in parallel: if another one took the port first, take another
+  for _ in 1 2 3 4 5; do
+    REDIS_PORT=$(free_port)
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+      --dir "$T" --logfile "$T/redis.log" &
+    REDIS_PID=$!
+    PIDS+=("$REDIS_PID")
+    if wait_for 10 redis-cli -p "$REDIS_PORT" ping && kill -0 "$REDIS_PID" 2>/dev/null &&
+      grep -q "$REDIS_PORT" <(redis-cli -p "$REDIS_PORT" config get port); then
+      export VOXCART_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+      return 0
+    fi
+  done
+  echo "redis did not start"; exit 1
 }
 
 stop_redis() {
@@ -74,11 +80,23 @@ start_voxcartd() {
     export VOXCART_TLS_CERT="$CA/server.pem" VOXCART_TLS_KEY="$CA/server.key"
     BASE="https://127.0.0.1:$VX_PORT"
   fi
-  "$VOXCARTD" "$@" >>"$T/voxcartd.log" 2>&1 &
-  VX_PID=$!
-  PIDS+=("$VX_PID")
-  wait_for 15 curl -sf --cacert "$CA/root.pem" "$BASE/healthz" || {
-    echo "voxcartd did not start"; cat "$T/voxcartd.log"; exit 1; }
+  for attempt in 1 2 3 4 5; do
+    "$VOXCARTD" "$@" >>"$T/voxcartd.log" 2>&1 &
+    VX_PID=$!
+    PIDS+=("$VX_PID")
+    for _ in $(seq 1 300); do
+      curl -sf --cacert "$CA/root.pem" "$BASE/healthz" >/dev/null 2>&1 && return 0
+      kill -0 "$VX_PID" 2>/dev/null || break # exited: the port was taken, or it refused to start
+      sleep 0.05
+    done
+    grep -q 'cannot listen' "$T/voxcartd.log" || break
+    # the port was taken by someone else in the meantime: try another
+    kill "$VX_PID" 2>/dev/null
+    VX_PORT=$(free_port)
+    export VOXCART_LISTEN_PORT=$VX_PORT
+    BASE="${BASE%:*}:$VX_PORT"
+  done
+  echo "voxcartd did not start"; cat "$T/voxcartd.log"; exit 1
 }
 
 # A request body from a template, with fresh IDs; prints the file name.
