@@ -12,7 +12,7 @@
 
 static void say_goodbye(const struct vx_dialog *d, struct vx_cmds *out)
 {
-    vx_cmd_say(out, d->st->cart.n > 0 ? VX_M_GOODBYE_CART : VX_M_GOODBYE, NULL);
+    vx_cmd_say(out, d->st->cart.n > 0 ? VX_M_GOODBYE_CART : VX_M_GOODBYE, VX_END);
     vx_cmd_end(out);
 }
 
@@ -22,22 +22,22 @@ void vx_st_help(const struct vx_dialog *d, struct vx_cmds *out)
     switch (d->st->state) {
     case VX_ST_OFFERING:
         vx_dlg_items(d, &d->profile->usual, a, sizeof(a));
-        vx_cmd_say(out, VX_M_HELP_OFFERING, "items", a, NULL);
+        vx_cmd_say(out, VX_M_HELP_OFFERING, "items", a, VX_END);
         break;
     case VX_ST_ORDERING:
-        vx_cmd_say(out, VX_M_HELP_ORDERING, NULL);
+        vx_cmd_say(out, VX_M_HELP_ORDERING, VX_END);
         break;
     case VX_ST_CONFIRMING:
         vx_dlg_items(d, &d->st->cart, a, sizeof(a));
         vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
-        vx_cmd_say(out, VX_M_HELP_CONFIRMING, "items", a, "total", total, NULL);
+        vx_cmd_say(out, VX_M_HELP_CONFIRMING, "items", a, "total", total, VX_END);
         break;
     case VX_ST_DONE:
-        vx_cmd_say(out, VX_M_HELP_DONE, NULL);
+        vx_cmd_say(out, VX_M_HELP_DONE, VX_END);
         break;
     default:
         vx_dlg_products(d, a, sizeof(a));
-        vx_cmd_say(out, VX_M_HELP_IDLE, "products", a, NULL);
+        vx_cmd_say(out, VX_M_HELP_IDLE, "products", a, VX_END);
         break;
     }
     vx_dlg_ask(d, d->st->state, &d->st->pending, out);
@@ -51,14 +51,14 @@ void vx_st_fallback(const struct vx_dialog *d, struct vx_cmds *out)
         [VX_ST_AWAITING_SETUP] = VX_M_FALLBACK_IDLE, [VX_ST_AWAITING_CHARGE] = VX_M_FALLBACK_IDLE,
         [VX_ST_SUBSCRIBING] = VX_M_FALLBACK_IDLE,    [VX_ST_DONE] = VX_M_FALLBACK_DONE,
     };
-    vx_cmd_say(out, by_state[d->st->state], NULL);
+    vx_cmd_say(out, by_state[d->st->state], VX_END);
     vx_dlg_ask(d, d->st->state, &d->st->pending, out);
 }
 
 void vx_st_repeat(const struct vx_dialog *d, struct vx_cmds *out)
 {
     if (!d->st->say[0]) {
-        vx_cmd_say(out, VX_M_REPEAT_NOTHING, NULL);
+        vx_cmd_say(out, VX_M_REPEAT_NOTHING, VX_END);
         vx_dlg_ask(d, d->st->state, &d->st->pending, out);
         return;
     }
@@ -74,8 +74,8 @@ void vx_st_start_over(const struct vx_dialog *d, struct vx_cmds *out)
 {
     (void)d;
     vx_dlg_drop_order(out);
-    vx_cmd_say(out, VX_M_START_OVER, NULL);
-    vx_cmd_reprompt(out, VX_M_ASK_ORDER, NULL);
+    vx_cmd_say(out, VX_M_START_OVER, VX_END);
+    vx_cmd_reprompt(out, VX_M_ASK_ORDER, VX_END);
 }
 
 void vx_st_stop(const struct vx_dialog *d, struct vx_cmds *out)
@@ -105,13 +105,13 @@ void vx_st_cancel(const struct vx_dialog *d, struct vx_cmds *out)
 void vx_st_cancel_done(const struct vx_dialog *d, struct vx_cmds *out)
 {
     (void)d;
-    vx_cmd_say(out, VX_M_ORDER_ALREADY_PLACED, NULL);
-    vx_cmd_reprompt(out, VX_M_ASK_MORE, NULL);
+    vx_cmd_say(out, VX_M_ORDER_ALREADY_PLACED, VX_END);
+    vx_cmd_reprompt(out, VX_M_ASK_MORE, VX_END);
 }
 
 void vx_st_yes_nothing(const struct vx_dialog *d, struct vx_cmds *out)
 {
-    vx_cmd_say(out, VX_M_YES_NOTHING, NULL);
+    vx_cmd_say(out, VX_M_YES_NOTHING, VX_END);
     vx_dlg_ask(d, d->st->state == VX_ST_CONFIRMING ? VX_ST_IDLE : d->st->state, &d->st->pending,
                out);
     if (d->st->state == VX_ST_CONFIRMING)
@@ -122,33 +122,33 @@ void vx_st_yes_more(const struct vx_dialog *d, struct vx_cmds *out)
 {
     (void)d;
     vx_cmd_state(out, VX_ST_IDLE);
-    vx_cmd_say(out, VX_M_ASK_ORDER, NULL);
-    vx_cmd_reprompt(out, VX_M_ASK_ORDER, NULL);
+    vx_cmd_say(out, VX_M_ASK_ORDER, VX_END);
+    vx_cmd_reprompt(out, VX_M_ASK_ORDER, VX_END);
 }
 
 void vx_st_unexpected(const struct vx_dialog *d, struct vx_cmds *out)
 {
-    vx_cmd_say(out, VX_M_UNEXPECTED, NULL);
+    vx_cmd_say(out, VX_M_UNEXPECTED, VX_END);
     vx_dlg_ask(d, d->st->state, &d->st->pending, out);
 }
 
 void vx_st_payment_pending(const struct vx_dialog *d, struct vx_cmds *out)
 {
     (void)d;
-    vx_cmd_say(out, VX_M_PAYMENT_PENDING, NULL);
+    vx_cmd_say(out, VX_M_PAYMENT_PENDING, VX_END);
     vx_cmd_end(out);
 }
 
 void vx_st_connection_unexpected(const struct vx_dialog *d, struct vx_cmds *out)
 {
     (void)d;
-    vx_cmd_say(out, VX_M_CONN_UNEXPECTED, NULL);
+    vx_cmd_say(out, VX_M_CONN_UNEXPECTED, VX_END);
     vx_cmd_end(out);
 }
 
 void vx_st_bug(const struct vx_dialog *d, struct vx_cmds *out)
 {
     (void)d;
-    vx_cmd_say(out, VX_M_SORRY, NULL);
+    vx_cmd_say(out, VX_M_SORRY, VX_END);
     vx_cmd_end(out);
 }

@@ -122,8 +122,8 @@ void vx_dlg_summary(const struct vx_dialog *d, const struct vx_cart *cart, struc
     vx_cmd_cart(out, cart);
     vx_cmd_pending(out, &none);
     vx_cmd_state(out, VX_ST_CONFIRMING);
-    vx_cmd_say(out, VX_M_ORDER_SUMMARY, "items", items, "total", total, NULL);
-    vx_cmd_reprompt(out, VX_M_ASK_CONFIRM, "total", total, NULL);
+    vx_cmd_say(out, VX_M_ORDER_SUMMARY, "items", items, "total", total, VX_END);
+    vx_cmd_reprompt(out, VX_M_ASK_CONFIRM, "total", total, VX_END);
 }
 
 /* "large lattes" (n = 2), "large latte" (n = 1): a product with its size, no quantity */
@@ -156,18 +156,18 @@ static void ask_ordering(const struct vx_dialog *d, const struct vx_pending *p, 
     if (slot == VX_SLOT_SIZE && prod) {
         vx_dlg_sizes(d, prod, a, sizeof(a));
         vx_strlcpy(b, vx_dlg_product_name(d, prod->id, 1), sizeof(b));
-        vx_cmd_say(out, VX_M_ASK_SIZE, "product", b, "sizes", a, NULL);
-        vx_cmd_reprompt(out, VX_M_ASK_SIZE, "product", b, "sizes", a, NULL);
+        vx_cmd_say(out, VX_M_ASK_SIZE, "product", b, "sizes", a, VX_END);
+        vx_cmd_reprompt(out, VX_M_ASK_SIZE, "product", b, "sizes", a, VX_END);
     } else if (slot == VX_SLOT_QUANTITY && prod) {
         snprintf(max, sizeof(max), "%d", VX_QTY_MAX);
         sized_name(d, &p->item, 2, b, sizeof(b));
-        vx_cmd_say(out, VX_M_ASK_QUANTITY, "product", b, "max", max, NULL);
-        vx_cmd_reprompt(out, VX_M_ASK_QUANTITY, "product", b, "max", max, NULL);
+        vx_cmd_say(out, VX_M_ASK_QUANTITY, "product", b, "max", max, VX_END);
+        vx_cmd_reprompt(out, VX_M_ASK_QUANTITY, "product", b, "max", max, VX_END);
     } else {
         slot = VX_SLOT_PRODUCT;
         vx_dlg_products(d, a, sizeof(a));
-        vx_cmd_say(out, VX_M_ASK_PRODUCT, "products", a, NULL);
-        vx_cmd_reprompt(out, VX_M_ASK_PRODUCT, "products", a, NULL);
+        vx_cmd_say(out, VX_M_ASK_PRODUCT, "products", a, VX_END);
+        vx_cmd_reprompt(out, VX_M_ASK_PRODUCT, "products", a, VX_END);
     }
     vx_cmd_elicit(out, slot);
 }
@@ -179,31 +179,31 @@ void vx_dlg_ask(const struct vx_dialog *d, enum vx_state s, const struct vx_pend
     switch (s) {
     case VX_ST_OFFERING:
         vx_dlg_items(d, &d->profile->usual, items, sizeof(items));
-        vx_cmd_say(out, VX_M_ASK_USUAL, "items", items, NULL);
-        vx_cmd_reprompt(out, VX_M_ASK_USUAL, "items", items, NULL);
+        vx_cmd_say(out, VX_M_ASK_USUAL, "items", items, VX_END);
+        vx_cmd_reprompt(out, VX_M_ASK_USUAL, "items", items, VX_END);
         break;
     case VX_ST_ORDERING:
         ask_ordering(d, p, out);
         break;
     case VX_ST_CONFIRMING:
         vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
-        vx_cmd_say(out, VX_M_ASK_CONFIRM, "total", total, NULL);
-        vx_cmd_reprompt(out, VX_M_ASK_CONFIRM, "total", total, NULL);
+        vx_cmd_say(out, VX_M_ASK_CONFIRM, "total", total, VX_END);
+        vx_cmd_reprompt(out, VX_M_ASK_CONFIRM, "total", total, VX_END);
         break;
     case VX_ST_DONE:
-        vx_cmd_say(out, VX_M_ASK_MORE, NULL);
-        vx_cmd_reprompt(out, VX_M_ASK_MORE, NULL);
+        vx_cmd_say(out, VX_M_ASK_MORE, VX_END);
+        vx_cmd_reprompt(out, VX_M_ASK_MORE, VX_END);
         break;
     case VX_ST_AWAITING_SETUP:
     case VX_ST_AWAITING_CHARGE:
-        vx_cmd_say(out, VX_M_PAYMENT_PENDING, NULL);
+        vx_cmd_say(out, VX_M_PAYMENT_PENDING, VX_END);
         vx_cmd_end(out);
         break;
     case VX_ST_IDLE:
     case VX_ST_SUBSCRIBING:
     default:
-        vx_cmd_say(out, VX_M_ASK_ORDER, NULL);
-        vx_cmd_reprompt(out, VX_M_ASK_ORDER, NULL);
+        vx_cmd_say(out, VX_M_ASK_ORDER, VX_END);
+        vx_cmd_reprompt(out, VX_M_ASK_ORDER, VX_END);
         break;
     }
 }
@@ -283,8 +283,8 @@ void vx_st_confirm(const struct vx_dialog *d, struct vx_cmds *out)
     vx_cmd_state(out, VX_ST_DONE);
     vx_dlg_items(d, cart, items, sizeof(items));
     vx_dlg_money(d, o->total, total, sizeof(total));
-    vx_cmd_say(out, VX_M_ORDER_PLACED, "items", items, "total", total, NULL);
-    vx_cmd_reprompt(out, VX_M_ASK_MORE, NULL);
+    vx_cmd_say(out, VX_M_ORDER_PLACED, "items", items, "total", total, VX_END);
+    vx_cmd_reprompt(out, VX_M_ASK_MORE, VX_END);
     receipt(d, o, out);
 }
 
@@ -292,8 +292,8 @@ void vx_st_confirm_no(const struct vx_dialog *d, struct vx_cmds *out)
 {
     (void)d;
     vx_dlg_drop_order(out);
-    vx_cmd_say(out, VX_M_ORDER_CANCELLED, NULL);
-    vx_cmd_reprompt(out, VX_M_ASK_MORE, NULL);
+    vx_cmd_say(out, VX_M_ORDER_CANCELLED, VX_END);
+    vx_cmd_reprompt(out, VX_M_ASK_MORE, VX_END);
 }
 
 void vx_st_checkout(const struct vx_dialog *d, struct vx_cmds *out)
@@ -303,7 +303,7 @@ void vx_st_checkout(const struct vx_dialog *d, struct vx_cmds *out)
 
     if (st->state == VX_ST_ORDERING && st->pending.item.product[0]) {
         /* "that's all" while a size is missing: the item must be finished or dropped */
-        vx_cmd_say(out, VX_M_ORDER_FINISH_ITEM, NULL);
+        vx_cmd_say(out, VX_M_ORDER_FINISH_ITEM, VX_END);
         vx_dlg_ask(d, VX_ST_ORDERING, &st->pending, out);
         return;
     }
@@ -311,7 +311,7 @@ void vx_st_checkout(const struct vx_dialog *d, struct vx_cmds *out)
         vx_dlg_pending_clear(&none);
         vx_cmd_pending(out, &none);
         vx_cmd_state(out, VX_ST_IDLE);
-        vx_cmd_say(out, VX_M_CART_EMPTY, NULL);
+        vx_cmd_say(out, VX_M_CART_EMPTY, VX_END);
         vx_dlg_ask(d, VX_ST_IDLE, &none, out);
         return;
     }
@@ -321,7 +321,7 @@ void vx_st_checkout(const struct vx_dialog *d, struct vx_cmds *out)
 void vx_st_reorder(const struct vx_dialog *d, struct vx_cmds *out)
 {
     if (d->profile->usual.n == 0) {
-        vx_cmd_say(out, VX_M_USUAL_NONE, NULL);
+        vx_cmd_say(out, VX_M_USUAL_NONE, VX_END);
         vx_dlg_ask(d, d->st->state == VX_ST_OFFERING ? VX_ST_IDLE : d->st->state, &d->st->pending,
                    out);
         if (d->st->state == VX_ST_OFFERING)
@@ -341,8 +341,8 @@ void vx_st_offer_no(const struct vx_dialog *d, struct vx_cmds *out)
 {
     (void)d;
     vx_cmd_state(out, VX_ST_IDLE);
-    vx_cmd_say(out, VX_M_USUAL_DECLINED, NULL);
-    vx_cmd_reprompt(out, VX_M_ASK_ORDER, NULL);
+    vx_cmd_say(out, VX_M_USUAL_DECLINED, VX_END);
+    vx_cmd_reprompt(out, VX_M_ASK_ORDER, VX_END);
 }
 
 void vx_st_drop_item(const struct vx_dialog *d, struct vx_cmds *out)
@@ -353,7 +353,7 @@ void vx_st_drop_item(const struct vx_dialog *d, struct vx_cmds *out)
         return;
     }
     /* only the item being collected goes; what is already in the cart is read back */
-    vx_cmd_say(out, VX_M_ORDER_ITEM_DROPPED, NULL);
+    vx_cmd_say(out, VX_M_ORDER_ITEM_DROPPED, VX_END);
     vx_dlg_pending_clear(&none);
     vx_dlg_summary(d, &d->st->cart, out);
 }

@@ -307,9 +307,11 @@ struct vx_cmds {
 };
 
 void vx_cmds_reset(struct vx_cmds *c);
-/* Appends SAY/REPROMPT with name, value pairs ending in NULL. */
-void vx_cmd_say(struct vx_cmds *c, enum vx_msg m, ...);
-void vx_cmd_reprompt(struct vx_cmds *c, enum vx_msg m, ...);
+/* The end of a name, value list: a null pointer of the type va_arg reads. */
+#define VX_END ((const char *)0)
+/* Appends SAY/REPROMPT with name, value pairs ending in VX_END. */
+void vx_cmd_say(struct vx_cmds *c, enum vx_msg m, ...) __attribute__((sentinel));
+void vx_cmd_reprompt(struct vx_cmds *c, enum vx_msg m, ...) __attribute__((sentinel));
 void vx_cmd_say_text(struct vx_cmds *c, const char *text);
 void vx_cmd_reprompt_text(struct vx_cmds *c, const char *text);
 void vx_cmd_card(struct vx_cmds *c, enum vx_msg title, const char *shop, const char *text);

@@ -32,22 +32,22 @@ void vx_st_launch(const struct vx_dialog *d, struct vx_cmds *out)
         vx_dlg_items(d, &d->st->cart, items, sizeof(items));
         vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
         vx_cmd_state(out, VX_ST_CONFIRMING);
-        vx_cmd_say(out, VX_M_WELCOME_CART, "shop", shop, "items", items, "total", total, NULL);
-        vx_cmd_reprompt(out, VX_M_ASK_CONFIRM, "total", total, NULL);
+        vx_cmd_say(out, VX_M_WELCOME_CART, "shop", shop, "items", items, "total", total, VX_END);
+        vx_cmd_reprompt(out, VX_M_ASK_CONFIRM, "total", total, VX_END);
     } else if (d->profile->usual.n > 0) {
         vx_dlg_items(d, &d->profile->usual, items, sizeof(items));
         vx_cmd_state(out, VX_ST_OFFERING);
-        vx_cmd_say(out, VX_M_WELCOME_USUAL, "shop", shop, "items", items, NULL);
-        vx_cmd_reprompt(out, VX_M_ASK_USUAL, "items", items, NULL);
+        vx_cmd_say(out, VX_M_WELCOME_USUAL, "shop", shop, "items", items, VX_END);
+        vx_cmd_reprompt(out, VX_M_ASK_USUAL, "items", items, VX_END);
     } else if (d->profile->exists) {
         vx_cmd_state(out, VX_ST_IDLE);
-        vx_cmd_say(out, VX_M_WELCOME_BACK, "shop", shop, NULL);
-        vx_cmd_reprompt(out, VX_M_ASK_ORDER, NULL);
+        vx_cmd_say(out, VX_M_WELCOME_BACK, "shop", shop, VX_END);
+        vx_cmd_reprompt(out, VX_M_ASK_ORDER, VX_END);
     } else {
         vx_dlg_products(d, products, sizeof(products));
         vx_cmd_state(out, VX_ST_IDLE);
-        vx_cmd_say(out, VX_M_WELCOME_NEW, "shop", shop, "products", products, NULL);
-        vx_cmd_reprompt(out, VX_M_ASK_ORDER, NULL);
+        vx_cmd_say(out, VX_M_WELCOME_NEW, "shop", shop, "products", products, VX_END);
+        vx_cmd_reprompt(out, VX_M_ASK_ORDER, VX_END);
     }
 }
 

@@ -99,7 +99,7 @@ static void change_last(const struct vx_dialog *d, const struct vx_cat_size *siz
             pend.item = *l;
             pend.item.size[0] = '\0';
             vx_cmd_say(out, VX_M_ORDER_UNKNOWN_SIZE, "heard", heard_text(size_slot), "product",
-                       vx_dlg_product_name(d, l->product, 1), NULL);
+                       vx_dlg_product_name(d, l->product, 1), VX_END);
             ask_slot(d, &pend, VX_SLOT_SIZE, out);
             return;
         }
@@ -140,7 +140,7 @@ void vx_st_order(const struct vx_dialog *d, struct vx_cmds *out)
     if (heard(sp)) {
         prod = vx_catalog_match_product(d->cat, sp, d->lang);
         if (!prod) {
-            vx_cmd_say(out, VX_M_ORDER_UNKNOWN_PRODUCT, "heard", heard_text(sp), NULL);
+            vx_cmd_say(out, VX_M_ORDER_UNKNOWN_PRODUCT, "heard", heard_text(sp), VX_END);
             p.item.product[0] = '\0';
             p.item.size[0] = '\0';
             ask_slot(d, &p, VX_SLOT_PRODUCT, out);
@@ -199,7 +199,7 @@ void vx_st_order(const struct vx_dialog *d, struct vx_cmds *out)
             const char *h =
                 z ? vx_cat_names_for(z->names, z->nnames, d->lang)->words.one : heard_text(ss);
             vx_cmd_say(out, VX_M_ORDER_UNKNOWN_SIZE, "heard", h, "product",
-                       vx_dlg_product_name(d, prod->id, 1), NULL);
+                       vx_dlg_product_name(d, prod->id, 1), VX_END);
             p.item.size[0] = '\0';
             ask_slot(d, &p, VX_SLOT_SIZE, out);
             return;
@@ -211,7 +211,7 @@ void vx_st_order(const struct vx_dialog *d, struct vx_cmds *out)
     }
     if (bad_qty) {
         snprintf(max, sizeof(max), "%d", VX_QTY_MAX);
-        vx_cmd_say(out, VX_M_ORDER_BAD_QUANTITY, "max", max, NULL);
+        vx_cmd_say(out, VX_M_ORDER_BAD_QUANTITY, "max", max, VX_END);
         p.item.qty = 0;
         ask_slot(d, &p, VX_SLOT_QUANTITY, out);
         return;
@@ -225,7 +225,7 @@ void vx_st_order(const struct vx_dialog *d, struct vx_cmds *out)
     cart = d->st->cart;
     if (cart_put(&cart, &p.item, replace) != 0) {
         snprintf(max, sizeof(max), "%d", VX_CART_MAX);
-        vx_cmd_say(out, VX_M_ORDER_CART_FULL, "max", max, NULL);
+        vx_cmd_say(out, VX_M_ORDER_CART_FULL, "max", max, VX_END);
     }
     vx_dlg_summary(d, &cart, out);
 }
@@ -255,18 +255,18 @@ void vx_st_remove_item(const struct vx_dialog *d, struct vx_cmds *out)
     }
     if (removed.n == 0) {
         const char *what = prod ? vx_dlg_product_name(d, prod->id, 1) : heard_text(sp);
-        vx_cmd_say(out, VX_M_CART_NOT_IN_CART, "product", what, NULL);
+        vx_cmd_say(out, VX_M_CART_NOT_IN_CART, "product", what, VX_END);
         vx_dlg_ask(d, d->st->state, &d->st->pending, out);
         return;
     }
     vx_dlg_items(d, &removed, items, sizeof(items));
-    vx_cmd_say(out, VX_M_CART_REMOVED, "items", items, NULL);
+    vx_cmd_say(out, VX_M_CART_REMOVED, "items", items, VX_END);
     if (cart.n == 0) {
         vx_dlg_pending_clear(&none);
         vx_cmd_cart(out, &cart);
         vx_cmd_pending(out, &none);
         vx_cmd_state(out, VX_ST_IDLE);
-        vx_cmd_say(out, VX_M_CART_EMPTY, NULL);
+        vx_cmd_say(out, VX_M_CART_EMPTY, VX_END);
         vx_dlg_ask(d, VX_ST_IDLE, &none, out);
         return;
     }
@@ -277,11 +277,11 @@ void vx_st_cart(const struct vx_dialog *d, struct vx_cmds *out)
 {
     char items[1024], total[96];
     if (d->st->cart.n == 0) {
-        vx_cmd_say(out, VX_M_CART_EMPTY, NULL);
+        vx_cmd_say(out, VX_M_CART_EMPTY, VX_END);
     } else {
         vx_dlg_items(d, &d->st->cart, items, sizeof(items));
         vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
-        vx_cmd_say(out, VX_M_CART_CONTENTS, "items", items, "total", total, NULL);
+        vx_cmd_say(out, VX_M_CART_CONTENTS, "items", items, "total", total, VX_END);
     }
     vx_dlg_ask(d, d->st->state, &d->st->pending, out);
 }

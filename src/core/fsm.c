@@ -507,7 +507,7 @@ enum vx_event vx_fsm_classify(const struct vx_request *req)
 int vx_fsm_gate(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out)
 {
     if ((flags & VX_IF_NEEDS_LINK) && !(d->req->access_token && *d->req->access_token)) {
-        vx_cmd_say(out, VX_M_LINK_NEEDED, NULL);
+        vx_cmd_say(out, VX_M_LINK_NEEDED, VX_END);
         vx_cmd_end(out);
         return 1;
     }
@@ -1032,8 +1032,8 @@ int vx_fsm_handle(struct vx_fsm *f, const struct vx_request *req, struct vx_buf 
                 req->user_id, req->request_id);
         turn_reset(t);
         vx_cmds_reset(&t->cmds);
-        vx_cmd_say(&t->cmds, VX_M_RETRY, NULL);
-        vx_cmd_reprompt(&t->cmds, VX_M_RETRY, NULL);
+        vx_cmd_say(&t->cmds, VX_M_RETRY, VX_END);
+        vx_cmd_reprompt(&t->cmds, VX_M_RETRY, VX_END);
         interpret(&d, t, &order, &cf);
         rc = 0;
         break;
