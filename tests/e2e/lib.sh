@@ -141,6 +141,13 @@ check() { # check DESCRIPTION command...
 contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
 
 finish() {
+  # stop the server the way an operator does, so LeakSanitizer looks at its exit too
+  if [ -n "${VX_PID:-}" ] && kill -0 "$VX_PID" 2>/dev/null; then
+    kill -TERM "$VX_PID"
+    { wait "$VX_PID"; } 2>/dev/null
+    local rc=$?
+    check "voxcartd stopped cleanly on SIGTERM" [ "$rc" = 0 ]
+  fi
   if [ -f "$T/voxcartd.log" ]; then
     check "voxcartd reported no sanitizer error" \
       bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' '$T/voxcartd.log'"
