@@ -9,8 +9,11 @@ mkdir -p "$VA"
 cp "$SRC/tests/virtual-alexa/package.json" "$SRC/tests/virtual-alexa/package-lock.json" \
   "$SRC/tests/virtual-alexa/check.js" "$VA/"
 if [ ! -d "$VA/node_modules/virtual-alexa" ]; then
-  (cd "$VA" && npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) || {
-    echo "npm ci failed:"; tail -20 "$T/npm.log"; exit 1; }
+  for attempt in 1 2 3; do # the registry is on the network: a passing fault is retried
+    (cd "$VA" && npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) && break
+    [ "$attempt" = 3 ] && { echo "npm ci failed:"; tail -20 "$T/npm.log"; exit 1; }
+    sleep $((attempt * 5))
+  done
 fi
 make_devca
 start_redis
