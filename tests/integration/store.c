@@ -5,6 +5,7 @@
  * cache, and recovery after Redis goes away and comes back.
  */
 #include "voxcart/store.h"
+#include "it_redis.h"
 #include "vxtest.h"
 
 #include <pthread.h>
@@ -159,18 +160,8 @@ static void test_cert_shared(void)
 
 int main(void)
 {
-    struct vx_store_config cfg;
-    struct vx_err e;
-    cfg.url = getenv("VOXCART_REDIS_URL");
-    cfg.timeout_ms = 500;
-    if (!cfg.url) {
-        fprintf(stderr, "VOXCART_REDIS_URL is not set\n");
+    if (it_store_init(500) != 0)
         return 2;
-    }
-    if (vx_store_init(&cfg, &e) != 0) {
-        fprintf(stderr, "%s\n", e.msg);
-        return 2;
-    }
     VX_RUN(test_versioned_save);
     VX_RUN(test_order_with_state);
     VX_RUN(test_concurrent_writers);

@@ -6,6 +6,7 @@
  * profile and the newest order.
  */
 #include "voxcart/store.h"
+#include "it_redis.h"
 #include "vxtest.h"
 
 #include <stdlib.h>
@@ -92,19 +93,8 @@ static void test_bad_parts(void)
 
 int main(void)
 {
-    struct vx_store_config cfg;
-    struct vx_err e;
-
-    cfg.url = getenv("VOXCART_REDIS_URL");
-    cfg.timeout_ms = 500;
-    if (!cfg.url) {
-        fprintf(stderr, "VOXCART_REDIS_URL is not set\n");
+    if (it_store_init(500) != 0)
         return 2;
-    }
-    if (vx_store_init(&cfg, &e) != 0) {
-        fprintf(stderr, "%s\n", e.msg);
-        return 2;
-    }
     VX_RUN(test_seed_conversation);
     VX_RUN(test_seed_profile);
     VX_RUN(test_peek_last_order);
