@@ -96,4 +96,7 @@ enum vx_verify_reason vx_signature_check(EVP_PKEY *key, const char *sig_b64, con
 int vx_base64_encode(const unsigned char *in, size_t len, char **out);
 int vx_base64_decode(const char *in, unsigned char **out, size_t *outlen);
 
+/* SHA-256 of data with the digest fetched once per process (hashing off the request path too). */
+int vx_sha256(const void *data, size_t len, unsigned char out[32]);
+
 #endif

@@ -9,6 +9,7 @@
 #include "voxcart/envelope.h"
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <string.h>
 
 static struct json_object *get_path(struct json_object *o, const char *const *keys)
@@ -179,6 +180,38 @@ static int parse_tree(struct vx_request *r, struct vx_err *e)
     }
 }
 
+/* One tokener per thread, reset after each parse: every request parses one body. */
+static pthread_key_t tok_key;
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+
+static void tok_free(void *p)
+{
+    json_tokener_free(p);
+}
+
+static void tok_key_make(void)
+{
+    pthread_key_create(&tok_key, tok_free);
+}
+
+static struct json_tokener *tokener_get(void)
+{
+    struct json_tokener *tok;
+    pthread_once(&tok_once, tok_key_make);
+    tok = pthread_getspecific(tok_key);
+    if (!tok) {
+        tok = json_tokener_new();
+        if (!tok)
+            return NULL;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        if (pthread_setspecific(tok_key, tok) != 0) {
+            json_tokener_free(tok);
+            return NULL;
+        }
+    }
+    return tok;
+}
+
 int vx_request_parse(const char *body, size_t len, struct vx_request *r, struct vx_err *e)
 {
     struct json_tokener *tok;
@@ -189,10 +222,9 @@ int vx_request_parse(const char *body, size_t len, struct vx_request *r, struct 
     r->autopay_consent = -1;
     if (len > INT32_MAX)
         return vx_err_set(e, VX_EPARSE, "body too large");
-    tok = json_tokener_new();
+    tok = tokener_get();
     if (!tok)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     r->root = json_tokener_parse_ex(tok, body, (int)len);
     jerr = json_tokener_get_error(tok);
     if (r->root && jerr == json_tokener_success && json_tokener_get_parse_end(tok) < len) {
@@ -204,7 +236,7 @@ int vx_request_parse(const char *body, size_t len, struct vx_request *r, struct 
             }
         }
     }
-    json_tokener_free(tok);
+    json_tokener_reset(tok);
     if (!r->root || jerr != json_tokener_success) {
         json_object_put(r->root);
         r->root = NULL;

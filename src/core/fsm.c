@@ -29,6 +29,7 @@
 #include "voxcart/log.h"
 #include "voxcart/response.h"
 #include "voxcart/store.h"
+#include "voxcart/verify.h"
 
 #include <json-c/json.h>
 #include <openssl/sha.h>
@@ -469,7 +470,8 @@ void vx_fsm_order_id(const struct vx_request *req, int64_t now, char *out, size_
 
     snprintf(seed, sizeof(seed), "%s\n%s\n%s", req->application_id ? req->application_id : "",
              req->user_id ? req->user_id : "", req->request_id ? req->request_id : "");
-    SHA256((const unsigned char *)seed, strlen(seed), md);
+    if (vx_sha256(seed, strlen(seed), md) != 0)
+        memset(md, 0, sizeof(md));
     for (int i = 0; i < 5; i++) {
         h[2 * i] = hex[md[i] >> 4];
         h[2 * i + 1] = hex[md[i] & 15];
