@@ -109,6 +109,16 @@ int vx_store_init(const struct vx_store_config *cfg, struct vx_err *e)
     return 0;
 }
 
+void vx_store_target_get(struct vx_store_target *out)
+{
+    out->host = target.unix_path[0] ? NULL : target.host;
+    out->port = target.port;
+    out->unix_path = target.unix_path[0] ? target.unix_path : NULL;
+    out->password = target.password;
+    out->db = target.db;
+    out->timeout_ms = target.timeout_ms;
+}
+
 void vx_store_shutdown(void)
 {
     struct tconn *t = pthread_getspecific(conn_key);
@@ -268,30 +278,6 @@ int vx_store_ping(struct vx_err *e)
     return 0;
 }
 
-int vx_store_seen(const char *request_id, int ttl, struct vx_err *e)
-{
-    char key[300], ttls[16];
-    const char *argv[6];
-    redisReply *r;
-    int rc;
-    if (vx_snprintf(key, sizeof(key), "vx:seen:%s", request_id) != 0)
-        return vx_err_set(e, VX_EINVAL, "request ID too long");
-    snprintf(ttls, sizeof(ttls), "%d", ttl);
-    argv[0] = "SET";
-    argv[1] = key;
-    argv[2] = "1";
-    argv[3] = "NX";
-    argv[4] = "EX";
-    argv[5] = ttls;
-    /* not repeated: a SET NX that did land would make the retry call it a replay */
-    r = run_once(e, 6, argv, NULL);
-    if (!r)
-        return VX_ESTORE;
-    rc = r->type == REDIS_REPLY_NIL ? VX_EEXISTS : 0;
-    freeReplyObject(r);
-    return rc;
-}
-
 /* --- shared certificate cache --- */
 
 static void cert_key(const char *url, char *out, size_t outsz)
@@ -422,7 +408,6 @@ static const char save_script[] = "local v = tonumber(redis.call('HGET', KEYS[1]
 struct script {
     const char *text;
     char sha[41];
-    pthread_once_t once;
 };
 
 /* KEYS[1]=conv. ARGV: state, ttl. Bumps the version like a save, whatever it was. */
@@ -443,10 +428,8 @@ static const char seed_profile_script[] =
     "if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], 3600) end\n"
     "return v\n";
 
-static struct script scripts[] = {{load_script, "", PTHREAD_ONCE_INIT},
-                                  {save_script, "", PTHREAD_ONCE_INIT},
-                                  {seed_script, "", PTHREAD_ONCE_INIT},
-                                  {seed_profile_script, "", PTHREAD_ONCE_INIT}};
+static struct script scripts[] = {
+    {load_script, ""}, {save_script, ""}, {seed_script, ""}, {seed_profile_script, ""}};
 
 static void sha_hex(const char *text, char out[41])
 {
@@ -460,29 +443,17 @@ static void sha_hex(const char *text, char out[41])
     out[40] = '\0';
 }
 
-static void sha_load(void)
-{
-    sha_hex(load_script, scripts[0].sha);
-}
+static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
 
-static void sha_save(void)
+static void sha_all(void)
 {
-    sha_hex(save_script, scripts[1].sha);
-}
-
-static void sha_seed(void)
-{
-    sha_hex(seed_script, scripts[2].sha);
-}
-
-static void sha_seed_profile(void)
-{
-    sha_hex(seed_profile_script, scripts[3].sha);
+    for (size_t i = 0; i < VX_ARRAY_LEN(scripts); i++)
+        sha_hex(scripts[i].text, scripts[i].sha);
 }
 
 /* EVALSHA, and EVAL once if the server does not know the script yet. */
-static redisReply *eval(struct script *s, void (*init)(void), int nkeys, const char **keys,
-                        int nargs, const char **args, const size_t *arglens, struct vx_err *e)
+static redisReply *eval(struct script *s, int nkeys, const char **keys, int nargs,
+                        const char **args, const size_t *arglens, struct vx_err *e)
 {
     const char *argv[16];
     size_t lens[16];
@@ -493,7 +464,7 @@ static redisReply *eval(struct script *s, void (*init)(void), int nkeys, const c
 
     if (!c)
         return NULL;
-    pthread_once(&s->once, init);
+    pthread_once(&sha_once, sha_all);
     snprintf(nk, sizeof(nk), "%d", nkeys);
     argv[argc] = "EVALSHA";
     lens[argc++] = 7;
@@ -686,40 +657,310 @@ static void cache_drop(const char *skill, const char *user)
     pthread_mutex_unlock(mu);
 }
 
-int vx_store_load(const char *skill, const char *user, struct vx_conv *out, struct vx_err *e)
-{
-    char kconv[400], kprof[400];
-    const char *keys[2] = {kconv, kprof};
-    redisReply *r;
-    long long v = 0;
+/* --- store operations as data --- */
 
-    memset(out, 0, sizeof(*out));
-    if (vx_store_customer_key(skill, user, "conv", kconv, sizeof(kconv)) ||
-        vx_store_customer_key(skill, user, "profile", kprof, sizeof(kprof)))
-        return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
-    if (cache_get(skill, user, out))
+static void op_init(struct vx_store_op *op, enum vx_store_op_kind kind)
+{
+    memset(op, 0, sizeof(*op));
+    op->kind = kind;
+    op->script = -1;
+    vx_err_clear(&op->err);
+}
+
+/* Completes op at once with an error, nothing to send. */
+static int op_fail(struct vx_store_op *op, int code, const char *msg)
+{
+    op->argc = 0;
+    op->rc = vx_err_set(&op->err, code, "%s", msg);
+    return 0;
+}
+
+static void op_arg(struct vx_store_op *op, const char *s, size_t len)
+{
+    op->argv[op->argc] = s;
+    op->lens[op->argc++] = len;
+}
+
+static void op_args(struct vx_store_op *op, const char *s)
+{
+    op_arg(op, s, strlen(s));
+}
+
+/* EVALSHA <sha> <nkeys> keys...: the arguments follow with op_arg. */
+static void op_script(struct vx_store_op *op, int script, int nkeys)
+{
+    pthread_once(&sha_once, sha_all);
+    op->script = script;
+    op_arg(op, "EVALSHA", 7);
+    op_arg(op, scripts[script].sha, 40);
+    snprintf(op->num[2], sizeof(op->num[2]), "%d", nkeys);
+    op_args(op, op->num[2]);
+    for (int i = 0; i < nkeys; i++)
+        op_args(op, op->keys[i]);
+}
+
+int vx_store_op_load(struct vx_store_op *op, const char *skill, const char *user)
+{
+    op_init(op, VX_STORE_OP_LOAD);
+    op->skill = skill;
+    op->user = user;
+    op->idempotent = 1;
+    if (vx_store_customer_key(skill, user, "conv", op->keys[0], sizeof(op->keys[0])) ||
+        vx_store_customer_key(skill, user, "profile", op->keys[1], sizeof(op->keys[1])))
+        return op_fail(op, VX_EINVAL, "skill or user ID too long");
+    if (cache_get(skill, user, &op->conv))
         return 0;
-    {
-        struct tconn *t = pthread_getspecific(conn_key);
-        if (t)
-            t->stale = 0;
+    op_script(op, 0, 2);
+    return 1;
+}
+
+int vx_store_op_save(struct vx_store_op *op, const char *skill, const char *user,
+                     long long expect_version, const char *state, int ttl, const char *profile,
+                     const struct vx_store_order *order)
+{
+    op_init(op, VX_STORE_OP_SAVE);
+    op->skill = skill;
+    op->user = user;
+    op->expect_version = expect_version;
+    op->state = state ? state : "{}";
+    op->profile = profile;
+    if (vx_store_customer_key(skill, user, "conv", op->keys[0], sizeof(op->keys[0])) ||
+        vx_store_customer_key(skill, user, "profile", op->keys[1], sizeof(op->keys[1])) ||
+        vx_store_customer_key(skill, user, "orders", op->keys[2], sizeof(op->keys[2])))
+        return op_fail(op, VX_EINVAL, "skill or user ID too long");
+    if (order) {
+        char part[96];
+        if (vx_snprintf(part, sizeof(part), "order:%s", order->id) ||
+            vx_store_customer_key(skill, user, part, op->keys[3], sizeof(op->keys[3])))
+            return op_fail(op, VX_EINVAL, "order ID too long");
+    } else {
+        vx_store_customer_key(skill, user, "order:-", op->keys[3], sizeof(op->keys[3]));
     }
-    r = eval(&scripts[0], sha_load, 2, keys, 0, NULL, NULL, e);
-    if (!r && retry_after_stale()) /* a read: safe to repeat */
-        r = eval(&scripts[0], sha_load, 2, keys, 0, NULL, NULL, e);
-    if (!r)
-        return VX_ESTORE;
+    snprintf(op->num[0], sizeof(op->num[0]), "%lld", expect_version);
+    snprintf(op->num[1], sizeof(op->num[1]), "%d", ttl > 0 ? ttl : 3600);
+    op_script(op, 1, 4);
+    op_args(op, op->num[0]);
+    op_args(op, op->state);
+    op_args(op, op->num[1]);
+    op_args(op, profile ? profile : "");
+    op_args(op, order ? order->id : "");
+    op_args(op, order ? order->json : "");
+    return 1;
+}
+
+int vx_store_op_order_get(struct vx_store_op *op, const char *skill, const char *user,
+                          const char *id)
+{
+    char part[96];
+    op_init(op, VX_STORE_OP_ORDER_GET);
+    op->idempotent = 1;
+    if (vx_snprintf(part, sizeof(part), "order:%s", id) ||
+        vx_store_customer_key(skill, user, part, op->keys[0], sizeof(op->keys[0])))
+        return op_fail(op, VX_EINVAL, "order ID too long");
+    op_arg(op, "GET", 3);
+    op_args(op, op->keys[0]);
+    return 1;
+}
+
+int vx_store_op_orders_recent(struct vx_store_op *op, const char *skill, const char *user,
+                              size_t max)
+{
+    op_init(op, VX_STORE_OP_ORDERS_RECENT);
+    op->idempotent = 1;
+    if (vx_store_customer_key(skill, user, "orders", op->keys[0], sizeof(op->keys[0])))
+        return op_fail(op, VX_EINVAL, "skill or user ID too long");
+    snprintf(op->num[0], sizeof(op->num[0]), "%zu", max ? max - 1 : 0);
+    op_arg(op, "LRANGE", 6);
+    op_args(op, op->keys[0]);
+    op_arg(op, "0", 1);
+    op_args(op, op->num[0]);
+    return 1;
+}
+
+int vx_store_op_seen(struct vx_store_op *op, const char *request_id, int ttl)
+{
+    op_init(op, VX_STORE_OP_SEEN);
+    /* not repeated: a SET NX that did land would make the retry call it a replay */
+    op->idempotent = 0;
+    if (vx_snprintf(op->keys[0], sizeof(op->keys[0]), "vx:seen:%s", request_id) != 0)
+        return op_fail(op, VX_EINVAL, "request ID too long");
+    snprintf(op->num[0], sizeof(op->num[0]), "%d", ttl);
+    op_arg(op, "SET", 3);
+    op_args(op, op->keys[0]);
+    op_arg(op, "1", 1);
+    op_arg(op, "NX", 2);
+    op_arg(op, "EX", 2);
+    op_args(op, op->num[0]);
+    return 1;
+}
+
+static void op_complete_load(struct vx_store_op *op, const redisReply *r)
+{
+    long long v = 0;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
-        freeReplyObject(r);
-        return vx_err_set(e, VX_ESTORE, "unexpected reply to the load script");
+        op->rc = vx_err_set(&op->err, VX_ESTORE, "unexpected reply to the load script");
+        return;
     }
     if (r->element[0]->type == REDIS_REPLY_STRING)
         vx_parse_ll(r->element[0]->str, 0, INT64_MAX, &v);
-    out->version = v;
-    out->state = dup_reply(r->element[1]);
-    out->profile = dup_reply(r->element[2]);
-    freeReplyObject(r);
-    cache_put(skill, user, out->version, out->state, out->profile, -1);
+    op->conv.version = v;
+    op->conv.state = dup_reply(r->element[1]);
+    op->conv.profile = dup_reply(r->element[2]);
+    if ((r->element[1]->type == REDIS_REPLY_STRING && !op->conv.state) ||
+        (r->element[2]->type == REDIS_REPLY_STRING && !op->conv.profile)) {
+        vx_conv_release(&op->conv);
+        op->rc = vx_err_set(&op->err, VX_ENOMEM, "out of memory");
+        return;
+    }
+    cache_put(op->skill, op->user, op->conv.version, op->conv.state, op->conv.profile, -1);
+}
+
+static void op_complete_save(struct vx_store_op *op, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_INTEGER)
+        op->rc = vx_err_set(&op->err, VX_ESTORE, "unexpected reply to the save script");
+    else if (r->integer < 0)
+        op->rc = vx_err_set(&op->err, VX_ECONFLICT, "conversation changed concurrently");
+    if (op->rc == 0) {
+        op->version = r->integer;
+        cache_put(op->skill, op->user, r->integer, op->state, op->profile, op->expect_version);
+    } else {
+        cache_drop(op->skill, op->user);
+    }
+}
+
+static void op_complete_recent(struct vx_store_op *op, const redisReply *r)
+{
+    size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+    op->ids = calloc(n ? n : 1, sizeof(*op->ids));
+    if (!op->ids) {
+        op->rc = vx_err_set(&op->err, VX_ENOMEM, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        op->ids[op->n_ids] = dup_reply(r->element[i]);
+        if (op->ids[op->n_ids])
+            op->n_ids++;
+    }
+}
+
+int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *r, const char *errstr)
+{
+    if (!r) {
+        op->rc = vx_err_set(&op->err, VX_ESTORE, "redis command failed: %s",
+                            errstr && *errstr ? errstr : "connection lost");
+        if (op->kind == VX_STORE_OP_SAVE)
+            cache_drop(op->skill, op->user);
+        return 0;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (op->script >= 0 && !op->noscript_tried && r->str &&
+            strncmp(r->str, "NOSCRIPT", 8) == 0) {
+            /* Redis restarted or was flushed: send the script itself, once */
+            op->noscript_tried = 1;
+            op->argv[0] = "EVAL";
+            op->lens[0] = 4;
+            op->argv[1] = scripts[op->script].text;
+            op->lens[1] = strlen(scripts[op->script].text);
+            return 1;
+        }
+        op->rc = vx_err_set(&op->err, VX_ESTORE, "redis error: %s", r->str ? r->str : "?");
+        if (op->kind == VX_STORE_OP_SAVE)
+            cache_drop(op->skill, op->user);
+        return 0;
+    }
+    op->rc = 0;
+    switch (op->kind) {
+    case VX_STORE_OP_LOAD:
+        op_complete_load(op, r);
+        break;
+    case VX_STORE_OP_SAVE:
+        op_complete_save(op, r);
+        break;
+    case VX_STORE_OP_ORDER_GET:
+        op->json = dup_reply(r);
+        if (!op->json)
+            op->rc = r->type == REDIS_REPLY_STRING
+                         ? vx_err_set(&op->err, VX_ENOMEM, "out of memory")
+                         : vx_err_set(&op->err, VX_ENOTFOUND, "no such order");
+        break;
+    case VX_STORE_OP_ORDERS_RECENT:
+        op_complete_recent(op, r);
+        break;
+    case VX_STORE_OP_SEEN:
+        op->rc = r->type == REDIS_REPLY_NIL
+                     ? vx_err_set(&op->err, VX_EEXISTS, "request already seen")
+                     : 0;
+        break;
+    default:
+        op->rc = vx_err_set(&op->err, VX_EINVAL, "unknown store operation");
+        break;
+    }
+    return 0;
+}
+
+void vx_store_op_run(struct vx_store_op *op)
+{
+    struct tconn *t = pthread_getspecific(conn_key);
+    if (op->argc == 0)
+        return;
+    if (t)
+        t->stale = 0;
+    for (;;) {
+        redisContext *c = conn_get(&op->err);
+        redisReply *r;
+        if (!c) {
+            op->rc = op->err.code ? op->err.code : VX_ESTORE;
+            if (op->kind == VX_STORE_OP_SAVE)
+                cache_drop(op->skill, op->user);
+            return;
+        }
+        r = redisCommandArgv(c, op->argc, op->argv, op->lens);
+        if (!r) {
+            char why[128];
+            vx_strlcpy(why, c->errstr, sizeof(why));
+            conn_drop(pthread_getspecific(conn_key), why);
+            if (op->idempotent && retry_after_stale())
+                continue; /* a read on a connection that broke while idle: once more */
+            vx_store_op_complete(op, NULL, why);
+            return;
+        }
+        if (vx_store_op_complete(op, r, NULL)) {
+            freeReplyObject(r);
+            continue;
+        }
+        freeReplyObject(r);
+        return;
+    }
+}
+
+void vx_store_op_release(struct vx_store_op *op)
+{
+    vx_conv_release(&op->conv);
+    free(op->json);
+    op->json = NULL;
+    vx_store_strings_free(op->ids, op->n_ids);
+    op->ids = NULL;
+    op->n_ids = 0;
+}
+
+/* --- the blocking forms, for callers without an event loop --- */
+
+int vx_store_load(const char *skill, const char *user, struct vx_conv *out, struct vx_err *e)
+{
+    struct vx_store_op op;
+    memset(out, 0, sizeof(*out));
+    if (vx_store_op_load(&op, skill, user))
+        vx_store_op_run(&op);
+    if (op.rc) {
+        if (e)
+            *e = op.err;
+        vx_store_op_release(&op);
+        return op.rc;
+    }
+    *out = op.conv;
+    memset(&op.conv, 0, sizeof(op.conv));
+    vx_store_op_release(&op);
     return 0;
 }
 
@@ -727,98 +968,60 @@ int vx_store_save(const char *skill, const char *user, long long expect_version,
                   int ttl, const char *profile, const struct vx_store_order *order,
                   struct vx_err *e)
 {
-    char kconv[400], kprof[400], kidx[400], kord[480], ver[24], ttls[16];
-    const char *keys[4] = {kconv, kprof, kidx, kord};
-    const char *args[6];
-    redisReply *r;
-    int rc = 0;
+    struct vx_store_op op;
+    if (vx_store_op_save(&op, skill, user, expect_version, state, ttl, profile, order))
+        vx_store_op_run(&op);
+    if (op.rc && e)
+        *e = op.err;
+    vx_store_op_release(&op);
+    return op.rc;
+}
 
-    if (vx_store_customer_key(skill, user, "conv", kconv, sizeof(kconv)) ||
-        vx_store_customer_key(skill, user, "profile", kprof, sizeof(kprof)) ||
-        vx_store_customer_key(skill, user, "orders", kidx, sizeof(kidx)))
-        return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
-    if (order) {
-        char part[96];
-        if (vx_snprintf(part, sizeof(part), "order:%s", order->id) ||
-            vx_store_customer_key(skill, user, part, kord, sizeof(kord)))
-            return vx_err_set(e, VX_EINVAL, "order ID too long");
-    } else {
-        vx_store_customer_key(skill, user, "order:-", kord, sizeof(kord));
-    }
-    snprintf(ver, sizeof(ver), "%lld", expect_version);
-    snprintf(ttls, sizeof(ttls), "%d", ttl > 0 ? ttl : 3600);
-    args[0] = ver;
-    args[1] = state ? state : "{}";
-    args[2] = ttls;
-    args[3] = profile ? profile : "";
-    args[4] = order ? order->id : "";
-    args[5] = order ? order->json : "";
-    r = eval(&scripts[1], sha_save, 4, keys, 6, args, NULL, e);
-    if (!r) {
-        cache_drop(skill, user);
-        return VX_ESTORE;
-    }
-    if (r->type != REDIS_REPLY_INTEGER)
-        rc = vx_err_set(e, VX_ESTORE, "unexpected reply to the save script");
-    else if (r->integer < 0)
-        rc = vx_err_set(e, VX_ECONFLICT, "conversation changed concurrently");
-    if (rc == 0)
-        cache_put(skill, user, r->integer, args[1], profile, expect_version);
-    else
-        cache_drop(skill, user);
-    freeReplyObject(r);
-    return rc;
+int vx_store_seen(const char *request_id, int ttl, struct vx_err *e)
+{
+    struct vx_store_op op;
+    if (vx_store_op_seen(&op, request_id, ttl))
+        vx_store_op_run(&op);
+    if (op.rc && e)
+        *e = op.err;
+    vx_store_op_release(&op);
+    return op.rc;
 }
 
 int vx_store_order_get(const char *skill, const char *user, const char *id, char **json,
                        struct vx_err *e)
 {
-    char part[96], key[480];
-    const char *argv[2];
-    redisReply *r;
-    if (vx_snprintf(part, sizeof(part), "order:%s", id) ||
-        vx_store_customer_key(skill, user, part, key, sizeof(key)))
-        return vx_err_set(e, VX_EINVAL, "order ID too long");
-    argv[0] = "GET";
-    argv[1] = key;
-    r = run(e, 2, argv, NULL);
-    if (!r)
-        return VX_ESTORE;
-    *json = dup_reply(r);
-    freeReplyObject(r);
-    return *json ? 0 : VX_ENOTFOUND;
+    struct vx_store_op op;
+    *json = NULL;
+    if (vx_store_op_order_get(&op, skill, user, id))
+        vx_store_op_run(&op);
+    if (op.rc && op.rc != VX_ENOTFOUND && e)
+        *e = op.err;
+    *json = op.json;
+    op.json = NULL;
+    vx_store_op_release(&op);
+    return op.rc;
 }
 
 int vx_store_orders_recent(const char *skill, const char *user, size_t max, char ***ids, size_t *n,
                            struct vx_err *e)
 {
-    char key[400], stop[24];
-    const char *argv[4];
-    redisReply *r;
-    char **v;
-    if (vx_store_customer_key(skill, user, "orders", key, sizeof(key)))
-        return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
-    snprintf(stop, sizeof(stop), "%zu", max ? max - 1 : 0);
-    argv[0] = "LRANGE";
-    argv[1] = key;
-    argv[2] = "0";
-    argv[3] = stop;
-    r = run(e, 4, argv, NULL);
-    if (!r)
-        return VX_ESTORE;
+    struct vx_store_op op;
+    *ids = NULL;
     *n = 0;
-    v = calloc(r->elements ? r->elements : 1, sizeof(*v));
-    if (!v) {
-        freeReplyObject(r);
-        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    if (vx_store_op_orders_recent(&op, skill, user, max))
+        vx_store_op_run(&op);
+    if (op.rc) {
+        if (e)
+            *e = op.err;
+        vx_store_op_release(&op);
+        return op.rc;
     }
-    for (size_t i = 0; i < r->elements; i++) {
-        v[i] = dup_reply(r->element[i]);
-        if (v[i])
-            (*n)++;
-    }
-    *ids = v;
-    freeReplyObject(r);
+    *ids = op.ids;
+    *n = op.n_ids;
+    op.ids = NULL;
+    op.n_ids = 0;
+    vx_store_op_release(&op);
     return 0;
 }
 
@@ -880,7 +1083,7 @@ int vx_store_seed(const char *skill, const char *user, const char *part, const c
         const char *args[1] = {json ? json : ""};
         if (vx_store_customer_key(skill, user, "conv", kconv, sizeof(kconv)))
             return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
-        r = eval(&scripts[3], sha_seed_profile, 2, keys, 1, args, NULL, e);
+        r = eval(&scripts[3], 2, keys, 1, args, NULL, e);
     } else if (!json) {
         argv[0] = "DEL";
         argv[1] = key;
@@ -889,7 +1092,7 @@ int vx_store_seed(const char *skill, const char *user, const char *part, const c
         /* the TTL vx_store_save uses when the caller gives none */
         const char *keys[1] = {key};
         const char *args[2] = {json, "3600"};
-        r = eval(&scripts[2], sha_seed, 1, keys, 2, args, NULL, e);
+        r = eval(&scripts[2], 1, keys, 2, args, NULL, e);
     } else {
         argv[0] = "SET";
         argv[1] = key;
