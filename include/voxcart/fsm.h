@@ -52,6 +52,21 @@ int vx_fsm_handle(struct vx_fsm *f, const struct vx_request *req, struct vx_buf 
                   int *warnings, struct vx_err *e);
 
 /*
+ * The same turn, one phase at a time, for a caller with its own event loop.
+ * vx_fsm_turn_step returns 1 with *op a store operation to carry out (send it,
+ * feed the reply to vx_store_op_complete) before the next call; 0 when body
+ * holds the answer; or an error as vx_fsm_handle does. req must stay alive
+ * until vx_fsm_turn_free.
+ */
+struct vx_fsm_turn;
+struct vx_store_op;
+int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fsm_turn **out,
+                    struct vx_err *e);
+int vx_fsm_turn_step(struct vx_fsm_turn *t, struct vx_store_op **op, struct vx_buf *body,
+                     int *warnings, struct vx_err *e);
+void vx_fsm_turn_free(struct vx_fsm_turn *t);
+
+/*
  * Calls report(ud, file, message) for every way the messages do not fit the
  * dialog and the catalog: a key the dialog speaks is missing, a placeholder the
  * dialog does not fill, no names for the catalog's currency, a locale whose

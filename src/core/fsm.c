@@ -899,159 +899,275 @@ static int render_can_fulfill(const struct vx_can_fulfill *cf, struct vx_buf *bo
     return rc ? VX_ENOMEM : 0;
 }
 
-static int load_last_order(const struct vx_request *req, const struct vx_profile *prof,
-                           struct vx_order_view *out, int *found, struct vx_err *e)
-{
-    const char *id = prof->last_order;
-    char **ids = NULL, *json = NULL;
-    size_t n = 0;
-    int rc = 0;
+/*
+ * A turn as a sequence of phases; between two phases the caller carries out
+ * one store operation (vx_fsm_turn_step hands it out). The same turn runs
+ * blocking (vx_fsm_handle) or on voxcartd's event loop.
+ */
+enum phase { PH_ATTEMPT, PH_LOADED, PH_LAST_RECENT, PH_LAST_ORDER, PH_DECIDE, PH_SAVED, PH_RENDER };
 
-    *found = 0;
-    if (!id[0]) {
-        rc = vx_store_orders_recent(req->application_id, req->user_id, 1, &ids, &n, e);
-        if (rc)
-            return rc;
-        if (n == 0)
-            goto out;
-        id = ids[0];
-    }
-    rc = vx_store_order_get(req->application_id, req->user_id, id, &json, e);
-    if (rc == VX_ENOTFOUND) {
-        rc = 0;
-        goto out;
-    }
-    if (rc)
-        goto out;
-    if (vx_order_view_parse(json, out) == 0)
-        *found = 1;
-out:
-    free(json);
-    vx_store_strings_free(ids, n);
-    return rc;
-}
+struct vx_fsm_turn {
+    struct vx_fsm *f;
+    const struct vx_request *req;
+    enum phase phase;
+    enum vx_event ev;
+    int stateless, attempt, have_last;
+    const struct vx_order *order;
+    const struct vx_can_fulfill *cf;
+    char order_id[VX_ID_MAX];
+    char last_id[VX_ID_MAX];
+    struct vx_dialog d;
+    struct vx_store_op op;
+    struct turn t;
+};
 
-/* Loads what the turn reads: conversation, profile and, for some intents, the last order. */
-static int load(struct vx_fsm *f, const struct vx_request *req, enum vx_event ev, struct turn *t,
-                int *have_last, struct vx_err *e)
+int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fsm_turn **out,
+                    struct vx_err *e)
 {
-    int rc = vx_store_load(req->application_id, req->user_id, &t->conv, e);
-    *have_last = 0;
-    if (rc)
-        return rc;
-    if (vx_dstate_parse(t->conv.state, f->cat, &t->st) != 0)
-        vx_warn("fsm", "conversation of %s is not valid JSON: starting afresh", req->user_id);
-    if (vx_profile_parse(t->conv.profile, f->cat, &t->prof) != 0)
-        vx_warn("fsm", "profile of %s is not valid JSON: treating it as empty", req->user_id);
-    if (event_flags(ev) & VX_IF_LAST_ORDER)
-        return load_last_order(req, &t->prof, &t->last, have_last, e);
+    struct vx_fsm_turn *ft = calloc(1, sizeof(*ft));
+    *out = NULL;
+    if (!ft)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    ft->f = f;
+    ft->req = req;
+    ft->ev = vx_fsm_classify(req);
+    ft->stateless = (event_flags(ft->ev) & VX_EVF_STATELESS) != 0;
+    vx_response_init(&ft->t.resp);
+    vx_buf_init(&ft->t.state_json);
+    vx_buf_init(&ft->t.profile_json);
+    vx_buf_init(&ft->t.order_json);
+    if (!ft->stateless && (!req->user_id || !req->application_id)) {
+        /* nothing to key a conversation by: answer, but remember nothing */
+        vx_warn("fsm", "request %s has no user or skill ID: not keeping state", req->request_id);
+        ft->stateless = 1;
+    }
+    ft->d.req = req;
+    ft->d.ev = ft->ev;
+    ft->d.cat = f->cat;
+    ft->d.loc = vx_i18n_get(f->i18n, req->locale);
+    ft->d.lang = vx_locale_lang(ft->d.loc);
+    ft->d.now = vx_now();
+    vx_fsm_order_id(req, ft->d.now, ft->order_id, sizeof(ft->order_id));
+    ft->d.order_id = ft->order_id;
+    ft->d.st = &ft->t.st;
+    ft->d.profile = &ft->t.prof;
+    ft->phase = PH_ATTEMPT;
+    *out = ft;
     return 0;
 }
 
-static int save(struct vx_fsm *f, const struct vx_dialog *d, struct turn *t,
-                const struct vx_order *order, struct vx_err *e)
+void vx_fsm_turn_free(struct vx_fsm_turn *ft)
 {
-    int rc = vx_dstate_json(&t->next, &t->state_json);
-    if (rc == 0 && t->pset.fields)
-        rc = vx_profile_json(t->conv.profile, &t->pset, &t->profile_json);
-    if (rc == 0 && order)
-        rc = vx_order_json(order, f->cat->merchant_id, &t->order_json);
+    if (!ft)
+        return;
+    vx_store_op_release(&ft->op);
+    vx_response_release(&ft->t.resp);
+    vx_conv_release(&ft->t.conv);
+    vx_buf_release(&ft->t.state_json);
+    vx_buf_release(&ft->t.profile_json);
+    vx_buf_release(&ft->t.order_json);
+    free(ft);
+}
+
+/* The outcome of the op just carried out; the op's memory is freed, its results moved out. */
+static int op_outcome(struct vx_fsm_turn *ft, struct vx_err *e)
+{
+    int rc = ft->op.rc;
+    if (rc && rc != VX_ENOTFOUND && rc != VX_ECONFLICT && e)
+        *e = ft->op.err;
+    return rc;
+}
+
+/* Hands out the op when it must be sent; moves on to next either way. */
+static int need(struct vx_fsm_turn *ft, int send, enum phase next, struct vx_store_op **op)
+{
+    ft->phase = next;
+    if (!send)
+        return 0;
+    *op = &ft->op;
+    return 1;
+}
+
+static int phase_loaded(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    int rc = op_outcome(ft, e);
     if (rc)
+        return rc;
+    t->conv = ft->op.conv;
+    memset(&ft->op.conv, 0, sizeof(ft->op.conv));
+    vx_store_op_release(&ft->op);
+    if (vx_dstate_parse(t->conv.state, ft->f->cat, &t->st) != 0)
+        vx_warn("fsm", "conversation of %s is not valid JSON: starting afresh", ft->req->user_id);
+    if (vx_profile_parse(t->conv.profile, ft->f->cat, &t->prof) != 0)
+        vx_warn("fsm", "profile of %s is not valid JSON: treating it as empty", ft->req->user_id);
+    if (!(event_flags(ft->ev) & VX_IF_LAST_ORDER))
+        return need(ft, 0, PH_DECIDE, op);
+    if (t->prof.last_order[0]) {
+        vx_strlcpy(ft->last_id, t->prof.last_order, sizeof(ft->last_id));
+        return need(
+            ft,
+            vx_store_op_order_get(&ft->op, ft->req->application_id, ft->req->user_id, ft->last_id),
+            PH_LAST_ORDER, op);
+    }
+    return need(ft,
+                vx_store_op_orders_recent(&ft->op, ft->req->application_id, ft->req->user_id, 1),
+                PH_LAST_RECENT, op);
+}
+
+static int phase_last_recent(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+{
+    int rc = op_outcome(ft, e);
+    if (rc)
+        return rc;
+    if (ft->op.n_ids == 0) {
+        vx_store_op_release(&ft->op);
+        return need(ft, 0, PH_DECIDE, op);
+    }
+    vx_strlcpy(ft->last_id, ft->op.ids[0], sizeof(ft->last_id));
+    vx_store_op_release(&ft->op);
+    return need(
+        ft, vx_store_op_order_get(&ft->op, ft->req->application_id, ft->req->user_id, ft->last_id),
+        PH_LAST_ORDER, op);
+}
+
+static int phase_last_order(struct vx_fsm_turn *ft, struct vx_err *e)
+{
+    int rc = op_outcome(ft, e);
+    if (rc == VX_ENOTFOUND)
+        rc = 0;
+    else if (rc == 0 && vx_order_view_parse(ft->op.json, &ft->t.last) == 0)
+        ft->have_last = 1;
+    vx_store_op_release(&ft->op);
+    ft->phase = PH_DECIDE;
+    return rc;
+}
+
+static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    struct vx_fsm *f = ft->f;
+    ft->d.last_order = ft->have_last ? &t->last : NULL;
+    vx_fsm_run(&ft->d, &t->cmds);
+    interpret(&ft->d, t, &ft->order, &ft->cf);
+    if (ft->stateless)
+        return need(ft, 0, PH_RENDER, op);
+    if (vx_dstate_json(&t->next, &t->state_json) != 0 ||
+        (t->pset.fields && vx_profile_json(t->conv.profile, &t->pset, &t->profile_json) != 0) ||
+        (ft->order && vx_order_json(ft->order, f->cat->merchant_id, &t->order_json) != 0))
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     if (f->hook)
         f->hook(f->hook_ud);
     {
-        struct vx_store_order so = {order ? order->id : NULL, t->order_json.data};
-        return vx_store_save(d->req->application_id, d->req->user_id, t->conv.version,
-                             t->state_json.data, f->ttl,
-                             t->pset.fields ? t->profile_json.data : NULL, order ? &so : NULL, e);
+        struct vx_store_order so = {ft->order ? ft->order->id : NULL, t->order_json.data};
+        return need(ft,
+                    vx_store_op_save(&ft->op, ft->req->application_id, ft->req->user_id,
+                                     t->conv.version, t->state_json.data, f->ttl,
+                                     t->pset.fields ? t->profile_json.data : NULL,
+                                     ft->order ? &so : NULL),
+                    PH_SAVED, op);
+    }
+}
+
+static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)
+{
+    const struct vx_request *req = ft->req;
+    struct turn *t = &ft->t;
+    int rc = op_outcome(ft, e);
+    vx_store_op_release(&ft->op);
+    if (rc == 0) {
+        vx_debug("fsm", "%s: %s/%s -> %s", req->user_id, vx_state_name(t->st.state),
+                 vx_event_name(ft->ev), vx_state_name(t->next.state));
+        ft->phase = PH_RENDER;
+        return 0;
+    }
+    if (rc != VX_ECONFLICT)
+        return rc;
+    if (ft->attempt++ == 0) {
+        vx_info("fsm", "conversation of %s changed under request %s: running it again",
+                req->user_id, req->request_id);
+        ft->phase = PH_ATTEMPT;
+        return 0;
+    }
+    /* lost twice: say nothing was done rather than guess which answer is right */
+    vx_warn("fsm", "conversation of %s changed twice under request %s: asking to repeat",
+            req->user_id, req->request_id);
+    turn_reset(t);
+    vx_cmds_reset(&t->cmds);
+    vx_cmd_say(&t->cmds, VX_M_RETRY, VX_END);
+    vx_cmd_reprompt(&t->cmds, VX_M_RETRY, VX_END);
+    interpret(&ft->d, t, &ft->order, &ft->cf);
+    ft->phase = PH_RENDER;
+    return 0;
+}
+
+int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_buf *body,
+                     int *warnings, struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    int rc = 0;
+
+    *op = NULL;
+    if (warnings)
+        *warnings = 0;
+    for (;;) {
+        switch (ft->phase) {
+        case PH_ATTEMPT:
+            turn_reset(t);
+            vx_dstate_init(&t->st);
+            memset(&t->prof, 0, sizeof(t->prof));
+            ft->have_last = 0;
+            if (ft->stateless) {
+                ft->phase = PH_DECIDE;
+                break;
+            }
+            if (need(ft, vx_store_op_load(&ft->op, ft->req->application_id, ft->req->user_id),
+                     PH_LOADED, op))
+                return 1;
+            break;
+        case PH_LOADED:
+            rc = phase_loaded(ft, op, e);
+            break;
+        case PH_LAST_RECENT:
+            rc = phase_last_recent(ft, op, e);
+            break;
+        case PH_LAST_ORDER:
+            rc = phase_last_order(ft, e);
+            break;
+        case PH_DECIDE:
+            rc = phase_decide(ft, op, e);
+            break;
+        case PH_SAVED:
+            rc = phase_saved(ft, e);
+            break;
+        case PH_RENDER:
+            rc = ft->cf ? render_can_fulfill(ft->cf, body)
+                        : vx_response_render(&t->resp, body, warnings);
+            if (rc)
+                return vx_err_set(e, rc, "cannot render the response");
+            return 0;
+        }
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            return 1;
     }
 }
 
 int vx_fsm_handle(struct vx_fsm *f, const struct vx_request *req, struct vx_buf *body,
                   int *warnings, struct vx_err *e)
 {
-    struct turn *t = calloc(1, sizeof(*t));
-    enum vx_event ev = vx_fsm_classify(req);
-    int stateless = (event_flags(ev) & VX_EVF_STATELESS) != 0;
-    const struct vx_order *order = NULL;
-    const struct vx_can_fulfill *cf = NULL;
-    char order_id[VX_ID_MAX];
-    struct vx_dialog d;
-    int rc = 0, have_last = 0;
+    struct vx_fsm_turn *ft;
+    struct vx_store_op *op;
+    int rc;
 
     if (warnings)
         *warnings = 0;
-    if (!t)
-        return vx_err_set(e, VX_ENOMEM, "out of memory");
-    vx_response_init(&t->resp);
-    vx_buf_init(&t->state_json);
-    vx_buf_init(&t->profile_json);
-    vx_buf_init(&t->order_json);
-    if (!stateless && (!req->user_id || !req->application_id)) {
-        /* nothing to key a conversation by: answer, but remember nothing */
-        vx_warn("fsm", "request %s has no user or skill ID: not keeping state", req->request_id);
-        stateless = 1;
-    }
-    memset(&d, 0, sizeof(d));
-    d.req = req;
-    d.ev = ev;
-    d.cat = f->cat;
-    d.loc = vx_i18n_get(f->i18n, req->locale);
-    d.lang = vx_locale_lang(d.loc);
-    d.now = vx_now();
-    vx_fsm_order_id(req, d.now, order_id, sizeof(order_id));
-    d.order_id = order_id;
-    d.st = &t->st;
-    d.profile = &t->prof;
-
-    for (int attempt = 0;; attempt++) {
-        turn_reset(t);
-        vx_dstate_init(&t->st);
-        memset(&t->prof, 0, sizeof(t->prof));
-        if (!stateless && (rc = load(f, req, ev, t, &have_last, e)) != 0)
-            goto out;
-        d.last_order = have_last ? &t->last : NULL;
-        vx_fsm_run(&d, &t->cmds);
-        interpret(&d, t, &order, &cf);
-        if (stateless)
-            break;
-        rc = save(f, &d, t, order, e);
-        if (rc == 0) {
-            vx_debug("fsm", "%s: %s/%s -> %s", req->user_id, vx_state_name(t->st.state),
-                     vx_event_name(ev), vx_state_name(t->next.state));
-            break;
-        }
-        if (rc != VX_ECONFLICT)
-            goto out;
-        if (attempt == 0) {
-            vx_info("fsm", "conversation of %s changed under request %s: running it again",
-                    req->user_id, req->request_id);
-            continue;
-        }
-        /* lost twice: say nothing was done rather than guess which answer is right */
-        vx_warn("fsm", "conversation of %s changed twice under request %s: asking to repeat",
-                req->user_id, req->request_id);
-        turn_reset(t);
-        vx_cmds_reset(&t->cmds);
-        vx_cmd_say(&t->cmds, VX_M_RETRY, VX_END);
-        vx_cmd_reprompt(&t->cmds, VX_M_RETRY, VX_END);
-        interpret(&d, t, &order, &cf);
-        rc = 0;
-        break;
-    }
-    if (cf)
-        rc = render_can_fulfill(cf, body);
-    else
-        rc = vx_response_render(&t->resp, body, warnings);
+    rc = vx_fsm_turn_new(f, req, &ft, e);
     if (rc)
-        rc = vx_err_set(e, rc, "cannot render the response");
-out:
-    vx_response_release(&t->resp);
-    vx_conv_release(&t->conv);
-    vx_buf_release(&t->state_json);
-    vx_buf_release(&t->profile_json);
-    vx_buf_release(&t->order_json);
-    free(t);
+        return rc;
+    while ((rc = vx_fsm_turn_step(ft, &op, body, warnings, e)) == 1)
+        vx_store_op_run(op);
+    vx_fsm_turn_free(ft);
     return rc;
 }
