@@ -1,18 +1,29 @@
 /*
- * libmicrohttpd glue: sockets, TLS, the thread pool, body collection with the
- * 128 KiB limit, routing, and the orderly shutdown.
+ * libmicrohttpd glue: sockets, TLS, the worker event loops, body collection
+ * with the 128 KiB limit, routing, and the orderly shutdown.
  *
  * DESIGN
- * - One MHD daemon with an internal thread pool (one epoll loop per thread,
- *   sized to the cores). Handlers run on those threads and may block on Redis;
- *   each thread has its own Redis connection (store.c).
+ * - One worker thread per core, each a complete server: its own listening
+ *   socket (SO_REUSEPORT, so the kernel spreads connections over workers), its
+ *   own MHD daemon driven from its own epoll loop, its own Redis connection.
+ *   Nothing is handed between threads on the request path.
+ * - A turn never blocks its worker on Redis. When the dialog needs the store,
+ *   the command goes out on the worker's asynchronous hiredis connection, the
+ *   HTTP connection is suspended, and the loop serves other connections; the
+ *   reply resumes it. Commands of many turns share one write and one read
+ *   (pipelining). Replies come back in order, so the oldest waiting turn is the
+ *   head of a FIFO, which is how a Redis that stops answering is noticed: after
+ *   redis.timeout_ms the connection is dropped and every waiting turn gets the
+ *   apology. Without a live asynchronous connection (Redis down, reconnect
+ *   backoff) the operation runs on the blocking connection of store.c, which
+ *   fails fast while Redis is away.
  * - Routes live in one table: path, method, handler. A path that matches with
  *   another method is a 405 with Allow, no match is a 404.
  * - Bodies are collected into a per-request buffer. A Content-Length over the
  *   limit is refused before any byte is read; a chunked body that grows past it
  *   is drained and refused with 413.
- * - SIGTERM/SIGINT: stop accepting (quiesce), wait until the requests in flight
- *   have been answered (at most 10 s), then stop the daemon.
+ * - SIGTERM/SIGINT: every worker stops accepting (quiesce), answers the requests
+ *   in flight (at most 10 s), then stops its daemon.
  */
 #include "server.h"
 
@@ -20,6 +31,10 @@
 #include "voxcart/store.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -28,12 +43,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* How much of an oversized body is read and thrown away so the client sees the 413. */
 #define VX_DRAIN_MAX (1024 * 1024)
 
+struct worker;
+
 struct req_ctx {
+    struct worker *w;
+    struct MHD_Connection *conn;
     struct vx_buf body;
     uint64_t start_ns;
     size_t drained;
@@ -43,9 +65,40 @@ struct req_ctx {
     int pending_status;
     const char *pending_code, *pending_msg, *pending_allow;
     enum vx_outcome pending_outcome;
+    /* POST /alexa: the turn, its answer, and the store operation it waits for */
+    int started;
+    struct skill_turn st;
+    struct server_reply out;
+    struct vx_store_op *op;
+    uint64_t sent_ns;
+    struct req_ctx *next_waiting;
 };
 
-static atomic_int inflight;
+/*
+ * One worker: an MHD daemon, the epoll loop that drives it, and the
+ * asynchronous Redis connection of its turns.
+ */
+struct worker {
+    struct server *s;
+    unsigned id;
+    pthread_t thread;
+    int listen_fd;
+    struct MHD_Daemon *d;
+    int epfd;
+    int wakefd; /* written by the main thread to stop the worker */
+    int inflight;
+    /* Redis */
+    redisAsyncContext *ac;
+    int ac_fd, ac_events; /* registered with epfd, and for what */
+    uint64_t ac_next_try_ns;
+    unsigned ac_backoff_ms;
+    struct req_ctx *wait_head, *wait_tail; /* turns waiting for a reply, oldest first */
+    int resumed;                           /* connections resumed: MHD must run */
+};
+
+enum { EV_MHD = 1, EV_WAKE = 2, EV_REDIS = 3 };
+
+static atomic_int stopping;
 
 struct route {
     const char *path;
@@ -58,13 +111,6 @@ struct route {
 static const char *mhd_header(void *ud, const char *name)
 {
     return MHD_lookup_connection_value((struct MHD_Connection *)ud, MHD_HEADER_KIND, name);
-}
-
-static void route_alexa(struct server *s, struct MHD_Connection *c, struct req_ctx *rc,
-                        struct server_reply *out)
-{
-    struct server_headers h = {mhd_header, c};
-    skill_handle(s, &h, rc->body.data ? rc->body.data : "", rc->body.len, out);
 }
 
 static void route_healthz(struct server *s, struct MHD_Connection *c, struct req_ctx *rc,
@@ -107,7 +153,7 @@ static void route_metrics(struct server *s, struct MHD_Connection *c, struct req
 }
 
 static const struct route routes[] = {
-    {"/alexa", "POST", route_alexa, 1},
+    {"/alexa", "POST", NULL, 1}, /* alexa(): may wait for Redis */
     {"/healthz", "GET", route_healthz, 0},
     {"/readyz", "GET", route_readyz, 0},
     {"/metrics", "GET", route_metrics, 0},
@@ -190,16 +236,257 @@ static const struct route *route_find(const char *url, const char *method, const
     return NULL;
 }
 
+/* --- the asynchronous Redis connection of a worker --- */
+
+static void ac_watch(struct worker *w, int events)
+{
+    struct epoll_event ev;
+    int op;
+    if (w->ac_fd < 0 || events == w->ac_events)
+        return;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = (uint32_t)events;
+    ev.data.u32 = EV_REDIS;
+    if (events == 0)
+        op = EPOLL_CTL_DEL;
+    else if (w->ac_events == 0)
+        op = EPOLL_CTL_ADD;
+    else
+        op = EPOLL_CTL_MOD;
+    if (epoll_ctl(w->epfd, op, w->ac_fd, &ev) != 0)
+        vx_warn("http", "worker %u: epoll_ctl on the redis socket: %s", w->id, strerror(errno));
+    w->ac_events = events;
+}
+
+static void ac_add_read(void *p)
+{
+    struct worker *w = p;
+    ac_watch(w, w->ac_events | EPOLLIN);
+}
+
+static void ac_del_read(void *p)
+{
+    struct worker *w = p;
+    ac_watch(w, w->ac_events & ~EPOLLIN);
+}
+
+static void ac_add_write(void *p)
+{
+    struct worker *w = p;
+    ac_watch(w, w->ac_events | EPOLLOUT);
+}
+
+static void ac_del_write(void *p)
+{
+    struct worker *w = p;
+    ac_watch(w, w->ac_events & ~EPOLLOUT);
+}
+
+static void ac_cleanup(void *p)
+{
+    struct worker *w = p;
+    ac_watch(w, 0);
+    w->ac_fd = -1;
+}
+
+static void ac_backoff(struct worker *w)
+{
+    w->ac_backoff_ms = w->ac_backoff_ms ? w->ac_backoff_ms * 2 : 50;
+    if (w->ac_backoff_ms > 2000)
+        w->ac_backoff_ms = 2000;
+    w->ac_next_try_ns = vx_mono_ns() + (uint64_t)w->ac_backoff_ms * 1000000u;
+}
+
+static void ac_on_connect(const redisAsyncContext *ac, int status)
+{
+    struct worker *w = ac->ev.data;
+    if (status != REDIS_OK) {
+        vx_warn("http", "worker %u: cannot connect to redis: %s", w->id, ac->errstr);
+        w->ac = NULL; /* hiredis frees it */
+        ac_backoff(w);
+        return;
+    }
+    w->ac_backoff_ms = 0;
+    vx_debug("http", "worker %u: redis connection up", w->id);
+}
+
+static void ac_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct worker *w = ac->ev.data;
+    if (status != REDIS_OK)
+        vx_warn("http", "worker %u: redis connection lost: %s", w->id, ac->errstr);
+    w->ac = NULL; /* hiredis frees it */
+    ac_backoff(w);
+}
+
+static void ac_on_setup(redisAsyncContext *ac, void *reply, void *priv)
+{
+    redisReply *r = reply;
+    (void)priv;
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        struct worker *w = ac->ev.data;
+        vx_warn("http", "worker %u: redis refused the connection set-up: %s", w->id, r->str);
+        redisAsyncDisconnect(ac);
+    }
+}
+
+/* The live (or connecting) connection, or NULL: then the caller goes the blocking way. */
+static redisAsyncContext *ac_get(struct worker *w)
+{
+    struct vx_store_target t;
+    redisAsyncContext *ac;
+
+    if (w->ac)
+        return (w->ac->c.flags & REDIS_DISCONNECTING) ? NULL : w->ac;
+    if (atomic_load(&stopping) || vx_mono_ns() < w->ac_next_try_ns)
+        return NULL;
+    vx_store_target_get(&t);
+    ac = t.unix_path ? redisAsyncConnectUnix(t.unix_path) : redisAsyncConnect(t.host, t.port);
+    if (!ac || ac->err) {
+        vx_warn("http", "worker %u: cannot connect to redis: %s", w->id,
+                ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        ac_backoff(w);
+        return NULL;
+    }
+    ac->ev.data = w;
+    ac->ev.addRead = ac_add_read;
+    ac->ev.delRead = ac_del_read;
+    ac->ev.addWrite = ac_add_write;
+    ac->ev.delWrite = ac_del_write;
+    ac->ev.cleanup = ac_cleanup;
+    w->ac_fd = ac->c.fd;
+    w->ac_events = 0;
+    w->ac = ac;
+    redisAsyncSetConnectCallback(ac, ac_on_connect);
+    redisAsyncSetDisconnectCallback(ac, ac_on_disconnect);
+    ac_add_write(w); /* the connect completes when the socket is writable */
+    if (t.password[0])
+        redisAsyncCommand(ac, ac_on_setup, NULL, "AUTH %s", t.password);
+    if (t.db)
+        redisAsyncCommand(ac, ac_on_setup, NULL, "SELECT %d", t.db);
+    return w->ac;
+}
+
+static void wait_remove(struct worker *w, struct req_ctx *rc)
+{
+    struct req_ctx **pp = &w->wait_head, *prev = NULL;
+    while (*pp && *pp != rc) {
+        prev = *pp;
+        pp = &(*pp)->next_waiting;
+    }
+    if (!*pp)
+        return;
+    *pp = rc->next_waiting;
+    if (w->wait_tail == rc)
+        w->wait_tail = prev;
+    rc->next_waiting = NULL;
+}
+
+static int op_send(struct worker *w, struct req_ctx *rc);
+
+static void on_store_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct req_ctx *rc = priv;
+    struct worker *w = rc->w;
+
+    wait_remove(w, rc);
+    if (vx_store_op_complete(rc->op, reply, reply ? NULL : ac->errstr) && op_send(w, rc) == 0)
+        return; /* sent again, with the script's text */
+    if (rc->op->argc && rc->op->rc == 0 && !reply)
+        vx_store_op_complete(rc->op, NULL, "cannot send the command again");
+    rc->op = NULL;
+    MHD_resume_connection(rc->conn);
+    w->resumed = 1;
+}
+
+/* Sends the turn's store operation on the worker's connection: 0, or -1 when there is none. */
+static int op_send(struct worker *w, struct req_ctx *rc)
+{
+    redisAsyncContext *ac = ac_get(w);
+    if (!ac)
+        return -1;
+    if (redisAsyncCommandArgv(ac, on_store_reply, rc, rc->op->argc, rc->op->argv, rc->op->lens) !=
+        REDIS_OK)
+        return -1;
+    rc->sent_ns = vx_mono_ns();
+    rc->next_waiting = NULL;
+    if (w->wait_tail)
+        w->wait_tail->next_waiting = rc;
+    else
+        w->wait_head = rc;
+    w->wait_tail = rc;
+    return 0;
+}
+
+/* A Redis that stops answering: drop the connection, which fails every waiting turn. */
+static void ac_check_timeout(struct worker *w)
+{
+    uint64_t limit = (uint64_t)w->s->cfg.redis_timeout_ms * 1000000u;
+    if (!w->ac || !w->wait_head || vx_mono_ns() - w->wait_head->sent_ns < limit)
+        return;
+    vx_warn("http", "worker %u: redis did not answer within %d ms: dropping the connection", w->id,
+            w->s->cfg.redis_timeout_ms);
+    redisAsyncFree(w->ac); /* calls on_store_reply(NULL) for each waiting turn */
+    w->ac = NULL;
+    w->ac_fd = -1;
+    w->ac_events = 0;
+    ac_backoff(w);
+}
+
+/* --- requests --- */
+
+static enum MHD_Result send_reply_timed(struct req_ctx *rc, int timed)
+{
+    enum MHD_Result ret;
+    if (rc->out.status >= 500 && rc->out.outcome == VX_OUT_OK)
+        rc->out.outcome = VX_OUT_ERROR;
+    ret = send_reply(rc->conn, &rc->out);
+    rc->answered = 1;
+    if (timed)
+        vx_metrics_request(rc->out.outcome, vx_mono_ns() - rc->start_ns);
+    return ret;
+}
+
+/*
+ * POST /alexa, first call or resumed: runs the turn until it answers, or until
+ * it waits for Redis (the connection is suspended; the reply resumes it).
+ */
+static enum MHD_Result alexa(struct worker *w, struct req_ctx *rc)
+{
+    struct server_headers h = {mhd_header, rc->conn};
+    struct vx_store_op *op = NULL;
+    int more;
+
+    if (!rc->started) {
+        rc->started = 1;
+        more = skill_start(w->s, &h, rc->body.data ? rc->body.data : "", rc->body.len, &rc->st,
+                           &rc->out, &op);
+    } else {
+        more = skill_continue(w->s, &rc->st, &rc->out, &op);
+    }
+    while (more) {
+        rc->op = op;
+        if (op_send(w, rc) == 0) {
+            MHD_suspend_connection(rc->conn);
+            return MHD_YES;
+        }
+        rc->op = NULL;
+        vx_store_op_run(op); /* no asynchronous connection: the blocking one */
+        more = skill_continue(w->s, &rc->st, &rc->out, &op);
+    }
+    return send_reply_timed(rc, 1);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    struct server *s = cls;
+    struct worker *w = cls;
     struct req_ctx *rc = *con_cls;
     const struct route *route;
     const char *allow = NULL;
-    struct server_reply out;
-    enum MHD_Result ret;
     (void)version;
 
     if (!rc) {
@@ -208,10 +495,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rc = calloc(1, sizeof(*rc));
         if (!rc)
             return MHD_NO;
+        rc->w = w;
+        rc->conn = c;
         vx_buf_init(&rc->body);
+        vx_buf_init(&rc->out.body);
         rc->start_ns = vx_mono_ns();
         *con_cls = rc;
-        atomic_fetch_add(&inflight, 1);
+        w->inflight++;
         vx_metrics_inflight(1);
         /*
          * Errors decided from the request line and headers. A client waiting for
@@ -264,32 +554,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     route = route_find(url, method, &allow);
     if (!route) /* cannot happen: the first call answered already */
         return MHD_NO;
-    memset(&out, 0, sizeof(out));
-    vx_buf_init(&out.body);
-    out.status = 500;
-    out.outcome = VX_OUT_OK;
-    route->handler(s, c, rc, &out);
-    if (out.status >= 500 && out.outcome == VX_OUT_OK)
-        out.outcome = VX_OUT_ERROR;
-    ret = send_reply(c, &out);
-    if (route->timed)
-        vx_metrics_request(out.outcome, vx_mono_ns() - rc->start_ns);
-    return ret;
+    if (!route->handler)
+        return alexa(w, rc);
+    rc->out.status = 500;
+    rc->out.outcome = VX_OUT_OK;
+    route->handler(w->s, c, rc, &rc->out);
+    return send_reply_timed(rc, route->timed);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct worker *w = cls;
     struct req_ctx *rc = *con_cls;
-    (void)cls;
     (void)c;
     (void)toe;
     if (!rc)
         return;
+    wait_remove(w, rc);
+    if (rc->started)
+        skill_turn_release(&rc->st);
+    vx_buf_release(&rc->out.body);
     vx_buf_release(&rc->body);
     free(rc);
     *con_cls = NULL;
-    atomic_fetch_sub(&inflight, 1);
+    w->inflight--;
     vx_metrics_inflight(-1);
 }
 
@@ -325,28 +614,167 @@ static int make_addr(const struct vx_config *cfg, struct sockaddr_storage *ss, i
     }
 }
 
-static void drain(struct MHD_Daemon *d)
+/* A listening socket of its own for each worker; the kernel spreads connections over them. */
+static int listen_socket(const struct sockaddr_storage *ss, int ipv6)
 {
-    MHD_socket ls = MHD_quiesce_daemon(d);
-    uint64_t deadline = vx_mono_ns() + 10ull * 1000000000ull;
-    int n;
-    if (ls != MHD_INVALID_SOCKET)
-        close(ls);
-    while ((n = atomic_load(&inflight)) > 0 && vx_mono_ns() < deadline)
-        usleep(10000);
-    if (n > 0)
-        vx_warn("http", "stopping with %d request(s) still in flight after 10 s", n);
-    else
-        vx_info("http", "all requests answered");
+    int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        bind(fd, (const struct sockaddr *)ss,
+             ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) != 0 ||
+        listen(fd, 1024) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+static int worker_start_daemon(struct worker *w, unsigned flags, const char *cert, const char *key)
+{
+    struct server *s = w->s;
+    unsigned limit = 4096 / (s->threads ? s->threads : 1);
+    if (cert) {
+        w->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w, MHD_OPTION_LISTEN_SOCKET,
+                                w->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_EXTERNAL_LOGGER,
+                                mhd_logger, NULL, MHD_OPTION_HTTPS_MEM_KEY, key,
+                                MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_END);
+    } else {
+        w->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w, MHD_OPTION_LISTEN_SOCKET,
+                                w->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_EXTERNAL_LOGGER,
+                                mhd_logger, NULL, MHD_OPTION_END);
+    }
+    if (!w->d)
+        return -1;
+    w->listen_fd = -1; /* the daemon's now */
+    return 0;
+}
+
+static int epoll_watch(int epfd, int fd, uint32_t tag)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.u32 = tag;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Milliseconds the loop may sleep: MHD's next connection timeout, Redis's, at most 1 s. */
+static int loop_timeout(struct worker *w)
+{
+    MHD_UNSIGNED_LONG_LONG t;
+    int ms = 1000;
+    if (MHD_get_timeout(w->d, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)ms)
+        ms = (int)t;
+    if (w->wait_head) {
+        uint64_t waited = (vx_mono_ns() - w->wait_head->sent_ns) / 1000000u;
+        int left = w->s->cfg.redis_timeout_ms - (int)waited;
+        if (left < 0)
+            left = 0;
+        if (left < ms)
+            ms = left + 1;
+    }
+    return ms;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct epoll_event evs[16];
+    uint64_t deadline = 0;
+    int quiesced = 0;
+
+    for (;;) {
+        int n = epoll_wait(w->epfd, evs, (int)VX_ARRAY_LEN(evs), loop_timeout(w));
+        int run_mhd = 0;
+        if (n < 0 && errno != EINTR) {
+            vx_error("http", "worker %u: epoll_wait: %s", w->id, strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            switch (evs[i].data.u32) {
+            case EV_MHD:
+                run_mhd = 1;
+                break;
+            case EV_WAKE: {
+                uint64_t v;
+                if (read(w->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+                    vx_warn("http", "worker %u: wake-up read: %s", w->id, strerror(errno));
+                break;
+            }
+            case EV_REDIS:
+                if (w->ac && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+                    redisAsyncHandleRead(w->ac);
+                if (w->ac && (evs[i].events & EPOLLOUT))
+                    redisAsyncHandleWrite(w->ac);
+                break;
+            default:
+                break;
+            }
+        }
+        ac_check_timeout(w);
+        /* MHD always runs: for its sockets, its timeouts, and connections resumed above */
+        (void)run_mhd;
+        w->resumed = 0;
+        MHD_run(w->d);
+        if (atomic_load(&stopping)) {
+            if (!quiesced) {
+                MHD_socket ls = MHD_quiesce_daemon(w->d);
+                if (ls != MHD_INVALID_SOCKET)
+                    close(ls);
+                quiesced = 1;
+                deadline = vx_mono_ns() + 10ull * 1000000000ull;
+            }
+            if (w->inflight == 0)
+                break;
+            if (vx_mono_ns() > deadline) {
+                vx_warn("http", "worker %u: stopping with %d request(s) still in flight after 10 s",
+                        w->id, w->inflight);
+                break;
+            }
+        }
+    }
+    if (w->ac) {
+        redisAsyncFree(w->ac); /* fails what still waits; MHD_stop_daemon closes those */
+        w->ac = NULL;
+        MHD_run(w->d);
+    }
+    MHD_stop_daemon(w->d);
+    w->d = NULL;
+    vx_store_shutdown();
+    return NULL;
+}
+
+static void workers_free(struct worker *ws, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (ws[i].d)
+            MHD_stop_daemon(ws[i].d);
+        if (ws[i].listen_fd >= 0)
+            close(ws[i].listen_fd);
+        if (ws[i].epfd >= 0)
+            close(ws[i].epfd);
+        if (ws[i].wakefd >= 0)
+            close(ws[i].wakefd);
+    }
+    free(ws);
 }
 
 int http_run(struct server *s)
 {
     struct sockaddr_storage ss;
-    struct MHD_Daemon *d;
+    struct worker *ws = NULL;
     char *cert = NULL, *key = NULL;
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned started = 0;
     int ipv6, sig, code = 1;
     sigset_t set;
     struct vx_err e;
@@ -377,39 +805,72 @@ int http_run(struct server *s)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (cert) {
-        d = MHD_start_daemon(flags, (uint16_t)s->cfg.listen_port, NULL, NULL, on_request, s,
-                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                             MHD_OPTION_THREAD_POOL_SIZE, s->threads, MHD_OPTION_NOTIFY_COMPLETED,
-                             on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-                             MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_HTTPS_MEM_KEY,
-                             key, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_END);
-    } else {
-        d = MHD_start_daemon(flags, (uint16_t)s->cfg.listen_port, NULL, NULL, on_request, s,
-                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                             MHD_OPTION_THREAD_POOL_SIZE, s->threads, MHD_OPTION_NOTIFY_COMPLETED,
-                             on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-                             MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_END);
-    }
-    if (!d) {
-        vx_error("http", "cannot listen on %s:%d (address in use, or bad TLS certificate/key)",
-                 s->cfg.listen_address, s->cfg.listen_port);
+    ws = calloc(s->threads, sizeof(*ws));
+    if (!ws) {
+        vx_error("http", "out of memory");
         goto out;
     }
-    vx_info("http", "listening on %s://%s:%d with %u threads", cert ? "https" : "http",
-            s->cfg.listen_address, s->cfg.listen_port, s->threads);
-
-    for (;;) {
-        if (sigwait(&set, &sig) == 0)
-            break;
+    for (unsigned i = 0; i < s->threads; i++) {
+        struct worker *w = &ws[i];
+        w->s = s;
+        w->id = i;
+        w->ac_fd = -1;
+        w->epfd = -1;
+        w->wakefd = -1;
+        w->listen_fd = listen_socket(&ss, ipv6);
+        if (w->listen_fd < 0) {
+            vx_error("http", "cannot listen on %s:%d: %s", s->cfg.listen_address,
+                     s->cfg.listen_port, strerror(errno));
+            goto fail;
+        }
+        if (i == 0 && s->cfg.listen_port == 0) {
+            /* port 0: the kernel chose one; every other worker takes the same */
+            socklen_t len = sizeof(ss);
+            getsockname(w->listen_fd, (struct sockaddr *)&ss, &len);
+        }
+        if (worker_start_daemon(w, flags, cert, key) != 0) {
+            vx_error("http", "cannot serve on %s:%d (bad TLS certificate/key?)",
+                     s->cfg.listen_address, s->cfg.listen_port);
+            goto fail;
+        }
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (w->epfd < 0 || w->wakefd < 0 ||
+            epoll_watch(w->epfd, MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd,
+                        EV_MHD) != 0 ||
+            epoll_watch(w->epfd, w->wakefd, EV_WAKE) != 0) {
+            vx_error("http", "cannot set up the event loop: %s", strerror(errno));
+            goto fail;
+        }
     }
-    vx_info("http", "received %s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    drain(d);
-    MHD_stop_daemon(d);
-    vx_info("http", "stopped");
-    code = 0;
+    for (started = 0; started < s->threads; started++) {
+        if (pthread_create(&ws[started].thread, NULL, worker_main, &ws[started]) != 0) {
+            vx_error("http", "cannot start worker thread %u", started);
+            break;
+        }
+    }
+    if (started == s->threads) {
+        vx_info("http", "listening on %s://%s:%d with %u workers", cert ? "https" : "http",
+                s->cfg.listen_address, s->cfg.listen_port, s->threads);
+        for (;;) {
+            if (sigwait(&set, &sig) == 0)
+                break;
+        }
+        vx_info("http", "received %s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        code = 0;
+    }
+    atomic_store(&stopping, 1);
+    for (unsigned i = 0; i < started; i++) {
+        uint64_t one = 1;
+        if (write(ws[i].wakefd, &one, sizeof(one)) < 0)
+            vx_warn("http", "cannot wake worker %u: %s", i, strerror(errno));
+    }
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(ws[i].thread, NULL);
+    if (code == 0)
+        vx_info("http", "stopped");
+fail:
+    workers_free(ws, s->threads);
 out:
     free(cert);
     free(key);

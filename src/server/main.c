@@ -118,13 +118,8 @@ int main(int argc, char **argv)
     vx_log_set_level(lvl);
 
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    /*
-     * Handlers block on Redis for a round trip per turn, so a thread per core
-     * would leave the cores idle while they wait: four per core keep them busy
-     * (make bench on 2 cores: 2 threads ~4k requests/s, 8 threads ~12k).
-     */
-    srv.threads =
-        srv.cfg.threads > 0 ? (unsigned)srv.cfg.threads : 4u * (unsigned)(ncpu > 0 ? ncpu : 1);
+    /* workers never wait on Redis (http.c), so one per core keeps the cores busy */
+    srv.threads = srv.cfg.threads > 0 ? (unsigned)srv.cfg.threads : (unsigned)(ncpu > 0 ? ncpu : 1);
     sc.url = srv.cfg.redis_url;
     sc.timeout_ms = srv.cfg.redis_timeout_ms;
     if (vx_store_init(&sc, &e) != 0)

@@ -11,7 +11,9 @@
 #include "voxcart/common.h"
 #include "voxcart/config.h"
 #include "voxcart/certs.h"
+#include "voxcart/envelope.h"
 #include "voxcart/metrics.h"
+#include "voxcart/store.h"
 
 #define VX_MAX_BODY (128 * 1024)
 
@@ -43,6 +45,29 @@ int skill_init(struct server *s, struct vx_err *e);
 void skill_release(struct server *s);
 void skill_handle(struct server *s, const struct server_headers *h, const char *body, size_t len,
                   struct server_reply *out);
+
+/*
+ * The same pipeline for an event loop: skill_start returns 0 when out holds
+ * the answer, or 1 with *op a store operation to carry out (vx_store_op_run,
+ * or sent asynchronously and completed with vx_store_op_complete); then
+ * skill_continue, which answers the same way. body must stay alive until
+ * skill_turn_release, which every started turn gets.
+ */
+enum skill_phase { SKILL_VERIFY, SKILL_REPLAY_GUARD, SKILL_DIALOG };
+
+struct skill_turn {
+    enum skill_phase phase;
+    int parsed;
+    struct vx_request req;
+    struct vx_fsm_turn *turn;
+    struct vx_store_op op; /* the replay guard's */
+};
+
+int skill_start(struct server *s, const struct server_headers *h, const char *body, size_t len,
+                struct skill_turn *st, struct server_reply *out, struct vx_store_op **op);
+int skill_continue(struct server *s, struct skill_turn *st, struct server_reply *out,
+                   struct vx_store_op **op);
+void skill_turn_release(struct skill_turn *st);
 
 /* Runs the HTTP server until SIGTERM/SIGINT, then drains. Returns the process exit code. */
 int http_run(struct server *s);

@@ -113,7 +113,7 @@ static enum vx_verify_reason check_signature(struct server *s, const struct serv
 
 /* Timestamp window, skill ID, replay guard: the checks that need the parsed envelope. */
 static enum vx_verify_reason check_envelope(struct server *s, const struct vx_request *req,
-                                            int64_t now, struct vx_err *detail, int *store_down)
+                                            int64_t now, struct vx_err *detail)
 {
     int64_t ts;
     int tolerance = s->cfg.timestamp_tolerance;
@@ -141,16 +141,6 @@ static enum vx_verify_reason check_envelope(struct server *s, const struct vx_re
             vx_err_set(detail, VX_EVERIFY, "'%.128s'",
                        req->application_id ? req->application_id : "(none)");
             return VX_VR_SKILL_ID;
-        }
-    }
-    if (s->cfg.replay_guard) {
-        /* a request older than the window is refused by the timestamp check anyway */
-        int rc = vx_store_seen(req->request_id, 2 * tolerance + 1, detail);
-        if (rc == VX_EEXISTS)
-            return VX_VR_REPLAY;
-        if (rc != 0) {
-            *store_down = 1;
-            return VX_VR_OK;
         }
     }
     return VX_VR_OK;
@@ -204,63 +194,136 @@ static void apologise(const struct vx_request *req, struct server_reply *out, co
     out->outcome = VX_OUT_STORE_DOWN;
 }
 
-/* The dialog engine answers; a store failure becomes the apology, with nothing written. */
-static void dispatch(struct server *s, const struct vx_request *req, struct server_reply *out)
+/* The dialog's answer, or the apology when it failed (nothing was written then). */
+static void dialog_answer(struct skill_turn *st, int rc, const struct vx_err *e, int warn,
+                          struct server_reply *out)
 {
-    struct vx_err e;
-    int warn = 0, rc;
-
-    vx_err_clear(&e);
-    out->body.len = 0;
-    rc = vx_fsm_handle(s->fsm, req, &out->body, &warn, &e);
-    if (rc == VX_ESTORE) {
-        apologise(req, out, e.msg);
-        return;
-    }
     if (rc != 0) {
-        apologise(req, out, e.msg);
-        out->outcome = VX_OUT_ERROR;
+        apologise(&st->req, out, e->msg);
+        if (rc != VX_ESTORE)
+            out->outcome = VX_OUT_ERROR;
         return;
     }
     if (warn)
         vx_warn("response", "response breaks a platform rule (flags 0x%x)", (unsigned)warn);
     out->status = 200;
     out->content_type = "application/json;charset=UTF-8";
+    out->outcome = VX_OUT_OK;
+}
+
+/* Runs the dialog turn until it needs the store (1) or has answered (0). */
+static int dialog_step(struct server *s, struct skill_turn *st, struct server_reply *out,
+                       struct vx_store_op **op)
+{
+    struct vx_err e;
+    int warn = 0, rc;
+
+    vx_err_clear(&e);
+    out->body.len = 0;
+    rc = vx_fsm_turn_step(st->turn, op, &out->body, &warn, &e);
+    if (rc == 1)
+        return 1;
+    dialog_answer(st, rc, &e, warn, out);
+    record_turn(s, &st->req, out);
+    return 0;
+}
+
+static int dialog_start(struct server *s, struct skill_turn *st, struct server_reply *out,
+                        struct vx_store_op **op)
+{
+    struct vx_err e;
+    int rc;
+
+    vx_err_clear(&e);
+    st->phase = SKILL_DIALOG;
+    rc = vx_fsm_turn_new(s->fsm, &st->req, &st->turn, &e);
+    if (rc) {
+        dialog_answer(st, rc, &e, 0, out);
+        return 0;
+    }
+    return dialog_step(s, st, out, op);
+}
+
+int skill_start(struct server *s, const struct server_headers *h, const char *body, size_t len,
+                struct skill_turn *st, struct server_reply *out, struct vx_store_op **op)
+{
+    struct vx_err detail;
+    enum vx_verify_reason r;
+    int64_t now = vx_now();
+
+    memset(st, 0, sizeof(*st));
+    vx_err_clear(&detail);
+    *op = NULL;
+    if (!s->cfg.development) {
+        r = check_signature(s, h, body, len, now, &detail);
+        if (r != VX_VR_OK) {
+            reject(out, r, detail.msg, NULL);
+            return 0;
+        }
+    }
+    if (vx_request_parse(body, len, &st->req, &detail) != 0) {
+        reject(out, VX_VR_BODY_MALFORMED, detail.msg, NULL);
+        return 0;
+    }
+    st->parsed = 1;
+    r = check_envelope(s, &st->req, now, &detail);
+    if (r != VX_VR_OK) {
+        reject(out, r, detail.msg, st->req.request_id);
+        return 0;
+    }
+    if (s->cfg.replay_guard) {
+        /* a request older than the window is refused by the timestamp check anyway */
+        int tolerance = vx_is_skill_event(st->req.type_name) ? VX_TS_TOLERANCE_SKILL_EVENT
+                                                             : s->cfg.timestamp_tolerance;
+        st->phase = SKILL_REPLAY_GUARD;
+        if (vx_store_op_seen(&st->op, st->req.request_id, 2 * tolerance + 1)) {
+            *op = &st->op;
+            return 1;
+        }
+        return skill_continue(s, st, out, op);
+    }
+    return dialog_start(s, st, out, op);
+}
+
+int skill_continue(struct server *s, struct skill_turn *st, struct server_reply *out,
+                   struct vx_store_op **op)
+{
+    *op = NULL;
+    if (st->phase == SKILL_REPLAY_GUARD) {
+        int rc = st->op.rc;
+        vx_store_op_release(&st->op);
+        if (rc == VX_EEXISTS) {
+            reject(out, VX_VR_REPLAY, "", st->req.request_id);
+            return 0;
+        }
+        if (rc != 0) {
+            apologise(&st->req, out, st->op.err.msg);
+            return 0;
+        }
+        return dialog_start(s, st, out, op);
+    }
+    return dialog_step(s, st, out, op);
+}
+
+void skill_turn_release(struct skill_turn *st)
+{
+    vx_fsm_turn_free(st->turn);
+    st->turn = NULL;
+    vx_store_op_release(&st->op);
+    if (st->parsed)
+        vx_request_release(&st->req);
+    st->parsed = 0;
 }
 
 void skill_handle(struct server *s, const struct server_headers *h, const char *body, size_t len,
                   struct server_reply *out)
 {
-    struct vx_request req;
-    struct vx_err detail;
-    enum vx_verify_reason r;
-    int64_t now = vx_now();
-    int store_down = 0;
-
-    vx_err_clear(&detail);
-    if (!s->cfg.development) {
-        r = check_signature(s, h, body, len, now, &detail);
-        if (r != VX_VR_OK) {
-            reject(out, r, detail.msg, NULL);
-            return;
-        }
+    struct skill_turn st;
+    struct vx_store_op *op;
+    int more = skill_start(s, h, body, len, &st, out, &op);
+    while (more) {
+        vx_store_op_run(op);
+        more = skill_continue(s, &st, out, &op);
     }
-    if (vx_request_parse(body, len, &req, &detail) != 0) {
-        reject(out, VX_VR_BODY_MALFORMED, detail.msg, NULL);
-        return;
-    }
-    r = check_envelope(s, &req, now, &detail, &store_down);
-    if (r != VX_VR_OK) {
-        reject(out, r, detail.msg, req.request_id);
-        goto out;
-    }
-    if (store_down) {
-        apologise(&req, out, detail.msg);
-        goto out;
-    }
-    out->outcome = VX_OUT_OK;
-    dispatch(s, &req, out);
-    record_turn(s, &req, out);
-out:
-    vx_request_release(&req);
+    skill_turn_release(&st);
 }
