@@ -32,6 +32,8 @@
 #include "voxcart/verify.h"
 
 #include <json-c/json.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -921,10 +923,78 @@ struct vx_fsm_turn {
     struct turn t;
 };
 
+/*
+ * Turns are large (the command list alone is ~40 KiB) and every request needs
+ * one: each thread keeps a few finished ones for the next requests instead of
+ * a fresh calloc each time, and clears all but the command list, which
+ * vx_fsm_run resets itself.
+ */
+#define TURN_CACHE_MAX 64
+
+struct turn_cache {
+    struct vx_fsm_turn *free[TURN_CACHE_MAX];
+    size_t n;
+};
+
+static pthread_key_t turn_key;
+static pthread_once_t turn_once = PTHREAD_ONCE_INIT;
+
+static void turn_cache_free(void *p)
+{
+    struct turn_cache *tc = p;
+    for (size_t i = 0; i < tc->n; i++)
+        free(tc->free[i]);
+    free(tc);
+}
+
+static void turn_key_make(void)
+{
+    pthread_key_create(&turn_key, turn_cache_free);
+}
+
+static struct turn_cache *turn_cache_get(void)
+{
+    struct turn_cache *tc;
+    pthread_once(&turn_once, turn_key_make);
+    tc = pthread_getspecific(turn_key);
+    if (!tc && (tc = calloc(1, sizeof(*tc))) != NULL && pthread_setspecific(turn_key, tc) != 0) {
+        free(tc);
+        tc = NULL;
+    }
+    return tc;
+}
+
+static struct vx_fsm_turn *turn_alloc(void)
+{
+    struct turn_cache *tc = turn_cache_get();
+    struct vx_fsm_turn *ft;
+    if (tc && tc->n > 0) {
+        ft = tc->free[--tc->n];
+    } else {
+        ft = malloc(sizeof(*ft));
+        if (!ft)
+            return NULL;
+    }
+    memset(ft, 0, offsetof(struct vx_fsm_turn, t) + offsetof(struct turn, cmds));
+    memset((char *)&ft->t + offsetof(struct turn, cmds) + sizeof(ft->t.cmds), 0,
+           sizeof(ft->t) - offsetof(struct turn, cmds) - sizeof(ft->t.cmds));
+    vx_cmds_reset(&ft->t.cmds);
+    return ft;
+}
+
+static void turn_recycle(struct vx_fsm_turn *ft)
+{
+    struct turn_cache *tc = turn_cache_get();
+    if (tc && tc->n < TURN_CACHE_MAX)
+        tc->free[tc->n++] = ft;
+    else
+        free(ft);
+}
+
 int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fsm_turn **out,
                     struct vx_err *e)
 {
-    struct vx_fsm_turn *ft = calloc(1, sizeof(*ft));
+    struct vx_fsm_turn *ft = turn_alloc();
     *out = NULL;
     if (!ft)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
@@ -966,7 +1036,7 @@ void vx_fsm_turn_free(struct vx_fsm_turn *ft)
     vx_buf_release(&ft->t.state_json);
     vx_buf_release(&ft->t.profile_json);
     vx_buf_release(&ft->t.order_json);
-    free(ft);
+    turn_recycle(ft);
 }
 
 /* The outcome of the op just carried out; the op's memory is freed, its results moved out. */

@@ -90,6 +90,7 @@ struct worker {
     /* Redis */
     redisAsyncContext *ac;
     int ac_fd, ac_events; /* registered with epfd, and for what */
+    int ac_want_write;    /* commands wait in hiredis's buffer */
     uint64_t ac_next_try_ns;
     unsigned ac_backoff_ms;
     struct req_ctx *wait_head, *wait_tail; /* turns waiting for a reply, oldest first */
@@ -270,16 +271,34 @@ static void ac_del_read(void *p)
     ac_watch(w, w->ac_events & ~EPOLLIN);
 }
 
+/*
+ * Commands are not written as they are made: the loop writes whatever the
+ * turns of one iteration queued in one go at its end (ac_flush). Only a
+ * connection still connecting, or a socket that would block, waits for
+ * EPOLLOUT.
+ */
 static void ac_add_write(void *p)
 {
     struct worker *w = p;
-    ac_watch(w, w->ac_events | EPOLLOUT);
+    w->ac_want_write = 1;
+    if (w->ac && !(w->ac->c.flags & REDIS_CONNECTED))
+        ac_watch(w, w->ac_events | EPOLLOUT);
 }
 
 static void ac_del_write(void *p)
 {
     struct worker *w = p;
+    w->ac_want_write = 0;
     ac_watch(w, w->ac_events & ~EPOLLOUT);
+}
+
+static void ac_flush(struct worker *w)
+{
+    if (!w->ac || !w->ac_want_write || !(w->ac->c.flags & REDIS_CONNECTED))
+        return;
+    redisAsyncHandleWrite(w->ac); /* calls ac_del_write once all is written */
+    if (w->ac && w->ac_want_write)
+        ac_watch(w, w->ac_events | EPOLLOUT);
 }
 
 static void ac_cleanup(void *p)
@@ -358,6 +377,7 @@ static redisAsyncContext *ac_get(struct worker *w)
     ac->ev.cleanup = ac_cleanup;
     w->ac_fd = ac->c.fd;
     w->ac_events = 0;
+    w->ac_want_write = 0;
     w->ac = ac;
     redisAsyncSetConnectCallback(ac, ac_on_connect);
     redisAsyncSetDisconnectCallback(ac, ac_on_disconnect);
@@ -725,6 +745,7 @@ static void *worker_main(void *arg)
         (void)run_mhd;
         w->resumed = 0;
         MHD_run(w->d);
+        ac_flush(w);
         if (atomic_load(&stopping)) {
             if (!quiesced) {
                 MHD_socket ls = MHD_quiesce_daemon(w->d);
