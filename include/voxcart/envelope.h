@@ -1,8 +1,9 @@
 /*
  * The request envelope: the JSON body of a skill request turned into a typed
- * struct. All strings point into the parsed json-c tree held by the struct and
- * live until vx_request_release(). Anything the pipeline relies on is checked
- * here, so later stages never meet a missing field they need.
+ * struct. All strings point into the parsed document held by the struct
+ * (jscan.h) and live until vx_request_release(); the body must live as long.
+ * Anything the pipeline relies on is checked here, so later stages never meet
+ * a missing field they need.
  */
 #ifndef VOXCART_ENVELOPE_H
 #define VOXCART_ENVELOPE_H
@@ -12,7 +13,7 @@
 
 #include "voxcart/common.h"
 
-struct json_object;
+#include "voxcart/jscan.h"
 
 enum vx_req_type {
     VX_REQ_LAUNCH,
@@ -37,7 +38,9 @@ struct vx_slot {
 };
 
 struct vx_request {
-    struct json_object *root;
+    struct vx_jdoc doc;
+    const char *body; /* the raw bytes parsed (the caller's), for whoever needs the whole tree */
+    size_t body_len;
     enum vx_req_type type;
     const char *type_name; /* request.type as sent */
     const char *request_id;
@@ -53,7 +56,7 @@ struct vx_request {
     const char *api_endpoint;
     const char *session_id; /* NULL for sessionless requests (Connections.Response may have one) */
     int session_new;
-    struct json_object *session_attributes; /* may be NULL */
+    const struct vx_jnode *session_attributes; /* may be NULL */
     /* IntentRequest / CanFulfillIntentRequest */
     const char *intent_name;
     const char *confirmation_status; /* NONE, CONFIRMED, DENIED */
@@ -70,7 +73,7 @@ struct vx_request {
     const char *conn_status_code;
     const char *conn_status_message;
     const char *conn_token;
-    struct json_object *conn_payload;
+    const struct vx_jnode *conn_payload;
 };
 
 /*

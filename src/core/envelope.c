@@ -1,23 +1,19 @@
 /*
- * Request envelope parsing. json-c parses the verified body once; this file
- * walks the tree and fills struct vx_request with borrowed pointers. The rules:
- * a field the pipeline needs is checked for presence and type here (a clear 400
- * names it), an optional field that is absent or of the wrong type reads as
- * NULL, and nothing here allocates beyond the json-c tree.
+ * Request envelope parsing. jscan.c reads the verified body once (strict JSON,
+ * three allocations per document: this runs on every request); this file
+ * walks the nodes and fills struct vx_request with borrowed pointers. The
+ * rules: a field the pipeline needs is checked for presence and type here (a
+ * clear 400 names it), an optional field that is absent or of the wrong type
+ * reads as NULL, and nothing here allocates beyond the document.
  */
-#include "voxcart/json.h"
+#include "voxcart/jscan.h"
 #include "voxcart/envelope.h"
 
-#include <json-c/json.h>
-#include <pthread.h>
 #include <string.h>
 
-static struct json_object *get_path(struct json_object *o, const char *const *keys)
-{
-    for (; *keys && o; keys++)
-        o = vx_json_get(o, *keys);
-    return o;
-}
+#define J(o, k)    vx_jget(&r->doc, (o), (k))
+#define JSTR(o, k) vx_jget_str(&r->doc, (o), (k))
+#define IS(n, t)   ((n) && (n)->type == (t))
 
 static const struct {
     const char *name;
@@ -41,28 +37,25 @@ static enum vx_req_type classify(const char *t)
 }
 
 /* Fills one slot from intent.slots[name]; resolution by the first authority that matched. */
-static void parse_slot(const char *name, struct json_object *jslot, struct vx_slot *s)
+static void parse_slot(struct vx_request *r, const struct vx_jnode *jslot, struct vx_slot *s)
 {
-    struct json_object *auths =
-        get_path(jslot, (const char *const[]){"resolutions", "resolutionsPerAuthority", NULL});
+    const struct vx_jnode *auths = J(J(jslot, "resolutions"), "resolutionsPerAuthority");
     memset(s, 0, sizeof(*s));
-    s->name = name;
-    s->value = vx_json_get_str(jslot, "value");
+    s->name = jslot->key;
+    s->value = JSTR(jslot, "value");
     if (s->value && !*s->value)
         s->value = NULL;
-    if (!auths || !json_object_is_type(auths, json_type_array))
+    if (!IS(auths, VX_JARRAY))
         return;
-    for (size_t i = 0; i < json_object_array_length(auths); i++) {
-        struct json_object *a = json_object_array_get_idx(auths, i);
-        const char *code = vx_json_get_str(vx_json_get(a, "status"), "code");
-        struct json_object *vals = vx_json_get(a, "values");
+    for (const struct vx_jnode *a = vx_jfirst(&r->doc, auths); a; a = vx_jnext(&r->doc, a)) {
+        const char *code = JSTR(J(a, "status"), "code");
+        const struct vx_jnode *vals = J(a, "values");
         if (!code)
             continue;
-        if (strcmp(code, "ER_SUCCESS_MATCH") == 0 && vals &&
-            json_object_is_type(vals, json_type_array) && json_object_array_length(vals) > 0) {
-            struct json_object *v = vx_json_get(json_object_array_get_idx(vals, 0), "value");
-            s->resolved_id = vx_json_get_str(v, "id");
-            s->resolved_name = vx_json_get_str(v, "name");
+        if (strcmp(code, "ER_SUCCESS_MATCH") == 0 && IS(vals, VX_JARRAY) && vals->count > 0) {
+            const struct vx_jnode *v = J(vx_jfirst(&r->doc, vals), "value");
+            s->resolved_id = JSTR(v, "id");
+            s->resolved_name = JSTR(v, "name");
             if (s->resolved_id) {
                 s->er = VX_ER_MATCH;
                 return;
@@ -73,35 +66,37 @@ static void parse_slot(const char *name, struct json_object *jslot, struct vx_sl
     }
 }
 
-static int parse_intent(struct vx_request *r, struct json_object *req, struct vx_err *e)
+static int parse_intent(struct vx_request *r, const struct vx_jnode *req, struct vx_err *e)
 {
-    struct json_object *intent = vx_json_get(req, "intent");
-    struct json_object *slots;
+    const struct vx_jnode *intent = J(req, "intent");
+    const struct vx_jnode *slots;
     if (!intent)
         return vx_err_set(e, VX_EPARSE, "request.intent is missing");
-    r->intent_name = vx_json_get_str(intent, "name");
+    r->intent_name = JSTR(intent, "name");
     if (!r->intent_name || !*r->intent_name)
         return vx_err_set(e, VX_EPARSE, "request.intent.name is missing");
-    r->confirmation_status = vx_json_get_str(intent, "confirmationStatus");
-    r->dialog_state = vx_json_get_str(req, "dialogState");
-    slots = vx_json_get(intent, "slots");
-    if (slots && json_object_is_type(slots, json_type_object)) {
-        json_object_object_foreach(slots, name, jslot)
-        {
+    r->confirmation_status = JSTR(intent, "confirmationStatus");
+    r->dialog_state = JSTR(req, "dialogState");
+    slots = J(intent, "slots");
+    if (IS(slots, VX_JOBJECT)) {
+        for (const struct vx_jnode *js = vx_jfirst(&r->doc, slots); js;
+             js = vx_jnext(&r->doc, js)) {
+            if (vx_jget(&r->doc, slots, js->key) != js)
+                continue; /* a name given twice: its last value counts */
             if (r->nslots >= VX_MAX_SLOTS)
                 return vx_err_set(e, VX_EPARSE, "request.intent.slots has more than %d slots",
                                   VX_MAX_SLOTS);
-            parse_slot(name, jslot, &r->slots[r->nslots++]);
+            parse_slot(r, js, &r->slots[r->nslots++]);
         }
     }
     return 0;
 }
 
-static void parse_consent(struct vx_request *r, struct json_object *user)
+static void parse_consent(struct vx_request *r, const struct vx_jnode *user)
 {
-    struct json_object *scope = get_path(
-        user, (const char *const[]){"permissions", "scopes", "payments:autopay_consent", NULL});
-    const char *status = vx_json_get_str(scope, "status");
+    const struct vx_jnode *scope =
+        J(J(J(user, "permissions"), "scopes"), "payments:autopay_consent");
+    const char *status = JSTR(scope, "status");
     r->autopay_consent = -1;
     if (status)
         r->autopay_consent = strcmp(status, "GRANTED") == 0 ? 1 : 0;
@@ -109,50 +104,52 @@ static void parse_consent(struct vx_request *r, struct json_object *user)
 
 static int parse_tree(struct vx_request *r, struct vx_err *e)
 {
-    struct json_object *req = vx_json_get(r->root, "request");
-    struct json_object *sys = get_path(r->root, (const char *const[]){"context", "System", NULL});
-    struct json_object *session = vx_json_get(r->root, "session");
-    struct json_object *ts, *user;
+    const struct vx_jnode *root = vx_jroot(&r->doc);
+    const struct vx_jnode *req = J(root, "request");
+    const struct vx_jnode *sys = J(J(root, "context"), "System");
+    const struct vx_jnode *session = J(root, "session");
+    const struct vx_jnode *ts, *user;
 
-    if (!req || !json_object_is_type(req, json_type_object))
+    if (!IS(req, VX_JOBJECT))
         return vx_err_set(e, VX_EPARSE, "request is missing");
-    r->type_name = vx_json_get_str(req, "type");
+    r->type_name = JSTR(req, "type");
     if (!r->type_name)
         return vx_err_set(e, VX_EPARSE, "request.type is missing");
     r->type = classify(r->type_name);
-    r->request_id = vx_json_get_str(req, "requestId");
+    r->request_id = JSTR(req, "requestId");
     if (!r->request_id || !*r->request_id)
         return vx_err_set(e, VX_EPARSE, "request.requestId is missing");
-    r->locale = vx_json_get_str(req, "locale");
+    r->locale = JSTR(req, "locale");
 
-    ts = vx_json_get(req, "timestamp");
-    if (ts && json_object_is_type(ts, json_type_string)) {
-        r->timestamp = json_object_get_string(ts);
-    } else if (ts && json_object_is_type(ts, json_type_int)) {
-        r->timestamp_is_number = 1;
-        r->timestamp_ms = json_object_get_int64(ts);
+    ts = J(req, "timestamp");
+    if (IS(ts, VX_JSTRING)) {
+        r->timestamp = ts->str;
+    } else if (IS(ts, VX_JNUMBER)) {
+        int64_t ms;
+        if (vx_jint64(ts, &ms) == 0) {
+            r->timestamp_is_number = 1;
+            r->timestamp_ms = ms;
+        }
     }
 
     /* context.System is authoritative; old envelopes only carry session.* */
-    r->application_id = vx_json_get_str(vx_json_get(sys, "application"), "applicationId");
+    r->application_id = JSTR(J(sys, "application"), "applicationId");
     if (!r->application_id)
-        r->application_id = vx_json_get_str(vx_json_get(session, "application"), "applicationId");
-    user = vx_json_get(sys, "user");
+        r->application_id = JSTR(J(session, "application"), "applicationId");
+    user = J(sys, "user");
     if (!user)
-        user = vx_json_get(session, "user");
-    r->user_id = vx_json_get_str(user, "userId");
-    r->access_token = vx_json_get_str(user, "accessToken");
-    r->device_id = vx_json_get_str(vx_json_get(sys, "device"), "deviceId");
-    r->api_endpoint = vx_json_get_str(sys, "apiEndpoint");
+        user = J(session, "user");
+    r->user_id = JSTR(user, "userId");
+    r->access_token = JSTR(user, "accessToken");
+    r->device_id = JSTR(J(sys, "device"), "deviceId");
+    r->api_endpoint = JSTR(sys, "apiEndpoint");
     parse_consent(r, user);
 
-    if (session && json_object_is_type(session, json_type_object)) {
-        struct json_object *n = vx_json_get(session, "new");
-        struct json_object *attrs = vx_json_get(session, "attributes");
-        r->session_id = vx_json_get_str(session, "sessionId");
-        r->session_new =
-            n && json_object_is_type(n, json_type_boolean) && json_object_get_boolean(n);
-        if (attrs && json_object_is_type(attrs, json_type_object))
+    if (IS(session, VX_JOBJECT)) {
+        const struct vx_jnode *attrs = J(session, "attributes");
+        r->session_id = JSTR(session, "sessionId");
+        r->session_new = IS(J(session, "new"), VX_JTRUE);
+        if (IS(attrs, VX_JOBJECT))
             r->session_attributes = attrs;
     }
 
@@ -161,16 +158,16 @@ static int parse_tree(struct vx_request *r, struct vx_err *e)
     case VX_REQ_CAN_FULFILL:
         return parse_intent(r, req, e);
     case VX_REQ_SESSION_ENDED:
-        r->end_reason = vx_json_get_str(req, "reason");
-        r->error_type = vx_json_get_str(vx_json_get(req, "error"), "type");
+        r->end_reason = JSTR(req, "reason");
+        r->error_type = JSTR(J(req, "error"), "type");
         return 0;
     case VX_REQ_CONNECTIONS_RESPONSE: {
-        struct json_object *status = vx_json_get(req, "status");
-        r->conn_name = vx_json_get_str(req, "name");
-        r->conn_token = vx_json_get_str(req, "token");
-        r->conn_status_code = vx_json_get_str(status, "code");
-        r->conn_status_message = vx_json_get_str(status, "message");
-        r->conn_payload = vx_json_get(req, "payload");
+        const struct vx_jnode *status = J(req, "status");
+        r->conn_name = JSTR(req, "name");
+        r->conn_token = JSTR(req, "token");
+        r->conn_status_code = JSTR(status, "code");
+        r->conn_status_message = JSTR(status, "message");
+        r->conn_payload = J(req, "payload");
         if (!r->conn_name || !r->conn_status_code)
             return vx_err_set(e, VX_EPARSE, "request.name and request.status.code are required");
         return 0;
@@ -180,78 +177,30 @@ static int parse_tree(struct vx_request *r, struct vx_err *e)
     }
 }
 
-/* One tokener per thread, reset after each parse: every request parses one body. */
-static pthread_key_t tok_key;
-static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
-
-static void tok_free(void *p)
-{
-    json_tokener_free(p);
-}
-
-static void tok_key_make(void)
-{
-    pthread_key_create(&tok_key, tok_free);
-}
-
-static struct json_tokener *tokener_get(void)
-{
-    struct json_tokener *tok;
-    pthread_once(&tok_once, tok_key_make);
-    tok = pthread_getspecific(tok_key);
-    if (!tok) {
-        tok = json_tokener_new();
-        if (!tok)
-            return NULL;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        if (pthread_setspecific(tok_key, tok) != 0) {
-            json_tokener_free(tok);
-            return NULL;
-        }
-    }
-    return tok;
-}
-
 int vx_request_parse(const char *body, size_t len, struct vx_request *r, struct vx_err *e)
 {
-    struct json_tokener *tok;
-    enum json_tokener_error jerr;
+    struct vx_err je;
     int rc;
 
     memset(r, 0, sizeof(*r));
     r->autopay_consent = -1;
     if (len > INT32_MAX)
         return vx_err_set(e, VX_EPARSE, "body too large");
-    tok = tokener_get();
-    if (!tok)
+    vx_err_clear(&je);
+    rc = vx_jdoc_parse(&r->doc, body, len, &je);
+    if (rc == VX_ENOMEM)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
-    r->root = json_tokener_parse_ex(tok, body, (int)len);
-    jerr = json_tokener_get_error(tok);
-    if (r->root && jerr == json_tokener_success && json_tokener_get_parse_end(tok) < len) {
-        /* trailing bytes after the JSON value: only whitespace is tolerated */
-        for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
-            if (body[i] != ' ' && body[i] != '\n' && body[i] != '\r' && body[i] != '\t') {
-                jerr = json_tokener_error_parse_unexpected;
-                break;
-            }
-        }
-    }
-    json_tokener_reset(tok);
-    if (!r->root || jerr != json_tokener_success) {
-        json_object_put(r->root);
-        r->root = NULL;
-        return vx_err_set(e, VX_EPARSE, "body is not valid JSON (%s)",
-                          jerr == json_tokener_continue ? "unexpected end of input"
-                                                        : json_tokener_error_desc(jerr));
-    }
-    if (!json_object_is_type(r->root, json_type_object)) {
-        json_object_put(r->root);
-        r->root = NULL;
+    if (rc)
+        return vx_err_set(e, VX_EPARSE, "body is not valid JSON (%s)", je.msg);
+    if (vx_jroot(&r->doc)->type != VX_JOBJECT) {
+        vx_jdoc_free(&r->doc);
         return vx_err_set(e, VX_EPARSE, "body is not a JSON object");
     }
+    r->body = body;
+    r->body_len = len;
     rc = parse_tree(r, e);
     if (rc) {
-        json_object_put(r->root);
+        vx_jdoc_free(&r->doc);
         memset(r, 0, sizeof(*r));
     }
     return rc;
@@ -259,7 +208,7 @@ int vx_request_parse(const char *body, size_t len, struct vx_request *r, struct 
 
 void vx_request_release(struct vx_request *r)
 {
-    json_object_put(r->root);
+    vx_jdoc_free(&r->doc);
     memset(r, 0, sizeof(*r));
 }
 

@@ -166,8 +166,15 @@ static struct json_object *make_turn(const struct vx_request *req, const struct 
     struct json_object *request = NULL, *response = NULL, *turn = NULL, *expect;
     char label[160];
 
-    if (json_object_deep_copy(req->root, &request, NULL) != 0) {
-        vx_err_set(e, VX_ENOMEM, "out of memory");
+    {
+        /* the request as it came, as a tree the redaction can change */
+        struct json_tokener *tok = json_tokener_new();
+        if (tok)
+            request = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+        json_tokener_free(tok);
+    }
+    if (!request) {
+        vx_err_set(e, VX_ENOMEM, "cannot copy the request");
         goto out;
     }
     if (out->body.len)
