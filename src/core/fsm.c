@@ -24,6 +24,7 @@
  *   the catalog no longer sells rather than failing, and a document that cannot
  *   be parsed starts a fresh conversation (logged).
  */
+#include "voxcart/jscan.h"
 #include "voxcart/json.h"
 #include "voxcart/fsm.h"
 #include "voxcart/log.h"
@@ -314,33 +315,75 @@ void vx_dstate_init(struct vx_dstate *st)
     st->pending.ask = -1;
 }
 
+/* The conversation state is read on every turn: with jscan, not a json-c tree. */
+static const char *js_str(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k)
+{
+    const char *v = vx_jget_str(d, o, k);
+    return v ? v : "";
+}
+
+static int js_int(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k)
+{
+    int64_t v;
+    if (vx_jint64(vx_jget(d, o, k), &v) != 0 || v < INT32_MIN || v > INT32_MAX)
+        return 0;
+    return (int)v;
+}
+
+static void js_lines(const struct vx_jdoc *d, const struct vx_jnode *a,
+                     const struct vx_catalog *cat, struct vx_cart *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!a || a->type != VX_JARRAY)
+        return;
+    for (const struct vx_jnode *o = vx_jfirst(d, a); o && out->n < VX_CART_MAX;
+         o = vx_jnext(d, o)) {
+        struct vx_line *l = &out->lines[out->n];
+        memset(l, 0, sizeof(*l));
+        vx_strlcpy(l->product, js_str(d, o, "product"), sizeof(l->product));
+        vx_strlcpy(l->size, js_str(d, o, "size"), sizeof(l->size));
+        l->qty = js_int(d, o, "quantity");
+        if (!cat || line_valid(cat, l))
+            out->n++;
+    }
+}
+
 int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_dstate *out)
 {
-    struct json_object *o = parse_object(json), *p;
+    struct vx_jdoc doc;
+    const struct vx_jnode *o, *p;
     const char *ask;
 
     vx_dstate_init(out);
     if (!json)
         return 0;
-    if (!o)
+    if (vx_jdoc_parse(&doc, json, strlen(json), NULL) != 0)
         return VX_EPARSE;
-    if (vx_state_parse(jstr(o, "state"), &out->state) != 0)
+    o = vx_jroot(&doc);
+    if (o->type != VX_JOBJECT) {
+        vx_jdoc_free(&doc);
+        return VX_EPARSE;
+    }
+    if (vx_state_parse(js_str(&doc, o, "state"), &out->state) != 0)
         out->state = VX_ST_IDLE;
-    lines_parse(vx_json_get(o, "cart"), cat, &out->cart);
-    p = vx_json_get(o, "pending");
-    if (p) {
-        const struct vx_cat_product *prod = vx_catalog_product(cat, jstr(p, "product"));
+    js_lines(&doc, vx_jget(&doc, o, "cart"), cat, &out->cart);
+    p = vx_jget(&doc, o, "pending");
+    if (p && p->type == VX_JOBJECT) {
+        const struct vx_cat_product *prod = vx_catalog_product(cat, js_str(&doc, p, "product"));
         struct vx_line *l = &out->pending.item;
         if (prod) {
             vx_strlcpy(l->product, prod->id, sizeof(l->product));
-            if (vx_catalog_option(prod, jstr(p, "size")))
-                vx_strlcpy(l->size, jstr(p, "size"), sizeof(l->size));
+            if (vx_catalog_option(prod, js_str(&doc, p, "size")))
+                vx_strlcpy(l->size, js_str(&doc, p, "size"), sizeof(l->size));
         }
-        l->qty = (int)jint(p, "quantity");
+        l->qty = js_int(&doc, p, "quantity");
         if (l->qty < 0 || l->qty > VX_QTY_MAX)
             l->qty = 0;
-        out->pending.replace = json_object_get_boolean(vx_json_get(p, "replace"));
-        ask = jstr(p, "ask");
+        {
+            const struct vx_jnode *r = vx_jget(&doc, p, "replace");
+            out->pending.replace = r && r->type == VX_JTRUE;
+        }
+        ask = js_str(&doc, p, "ask");
         for (int i = 0; i < VX_SLOT__COUNT; i++)
             if (strcmp(vx_slot_defs[i].name, ask) == 0)
                 out->pending.ask = i;
@@ -350,9 +393,9 @@ int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_ds
         out->pending.ask = VX_SLOT_PRODUCT;
     if (out->state == VX_ST_CONFIRMING && out->cart.n == 0)
         out->state = VX_ST_IDLE;
-    vx_strlcpy(out->say, jstr(o, "say"), sizeof(out->say));
-    vx_strlcpy(out->reprompt, jstr(o, "reprompt"), sizeof(out->reprompt));
-    json_object_put(o);
+    vx_strlcpy(out->say, js_str(&doc, o, "say"), sizeof(out->say));
+    vx_strlcpy(out->reprompt, js_str(&doc, o, "reprompt"), sizeof(out->reprompt));
+    vx_jdoc_free(&doc);
     return 0;
 }
 

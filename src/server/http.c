@@ -95,6 +95,7 @@ struct worker {
     unsigned ac_backoff_ms;
     struct req_ctx *wait_head, *wait_tail; /* turns waiting for a reply, oldest first */
     int resumed;                           /* connections resumed: MHD must run */
+    int mhd_due;                           /* MHD has work without a socket event */
 };
 
 enum { EV_MHD = 1, EV_WAKE = 2, EV_REDIS = 3 };
@@ -692,8 +693,11 @@ static int loop_timeout(struct worker *w)
 {
     MHD_UNSIGNED_LONG_LONG t;
     int ms = 1000;
-    if (MHD_get_timeout(w->d, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)ms)
+    w->mhd_due = 0;
+    if (MHD_get_timeout(w->d, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)ms) {
         ms = (int)t;
+        w->mhd_due = t == 0;
+    }
     if (w->wait_head) {
         uint64_t waited = (vx_mono_ns() - w->wait_head->sent_ns) / 1000000u;
         int left = w->s->cfg.redis_timeout_ms - (int)waited;
@@ -741,10 +745,11 @@ static void *worker_main(void *arg)
             }
         }
         ac_check_timeout(w);
-        /* MHD always runs: for its sockets, its timeouts, and connections resumed above */
-        (void)run_mhd;
-        w->resumed = 0;
-        MHD_run(w->d);
+        /* MHD runs for its sockets, its timeouts, and the connections resumed above */
+        if (run_mhd || w->resumed || w->mhd_due || n == 0 || atomic_load(&stopping)) {
+            w->resumed = 0;
+            MHD_run(w->d);
+        }
         ac_flush(w);
         if (atomic_load(&stopping)) {
             if (!quiesced) {
