@@ -413,10 +413,12 @@ static void on_store_reply(redisAsyncContext *ac, void *reply, void *priv)
     struct worker *w = rc->w;
 
     wait_remove(w, rc);
-    if (vx_store_op_complete(rc->op, reply, reply ? NULL : ac->errstr) && op_send(w, rc) == 0)
-        return; /* sent again, with the script's text */
-    if (rc->op->argc && rc->op->rc == 0 && !reply)
-        vx_store_op_complete(rc->op, NULL, "cannot send the command again");
+    if (vx_store_op_complete(rc->op, reply, reply ? NULL : ac->errstr)) {
+        /* Redis did not know the script: send it with its text, once */
+        if (op_send(w, rc) == 0)
+            return;
+        vx_store_op_complete(rc->op, NULL, "cannot send the script");
+    }
     rc->op = NULL;
     MHD_resume_connection(rc->conn);
     w->resumed = 1;
