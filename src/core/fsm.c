@@ -1039,8 +1039,10 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
 {
     struct vx_fsm_turn *ft = turn_alloc();
     *out = NULL;
-    if (!ft)
-        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    if (!ft) {
+        vx_err_set(e, VX_ENOMEM, "out of memory");
+        return VX_ENOMEM;
+    }
     ft->f = f;
     ft->req = req;
     ft->ev = vx_fsm_classify(req);

@@ -20,7 +20,8 @@ struct scan {
 
 static int fail(struct scan *s, const char *what)
 {
-    return vx_err_set(s->e, VX_EPARSE, "at byte %zu: %s", (size_t)(s->p - s->text), what);
+    vx_err_set(s->e, VX_EPARSE, "at byte %zu: %s", (size_t)(s->p - s->text), what);
+    return VX_EPARSE;
 }
 
 static void skip_ws(struct scan *s)
@@ -244,7 +245,7 @@ static int scan_container(struct scan *s, long idx, int object)
     for (;;) {
         const char *key = NULL;
         size_t klen;
-        long child;
+        long child = 0;
         skip_ws(s);
         if (object) {
             if (s->p >= s->end || *s->p != '"')
@@ -300,8 +301,8 @@ static int scan_value(struct scan *s, long *out)
         if (idx < 0)
             return (int)idx;
         {
-            const char *str;
-            size_t len;
+            const char *str = NULL;
+            size_t len = 0;
             rc = scan_string(s, &str, &len);
             s->d->nodes[idx].str = str;
             s->d->nodes[idx].len = len;
