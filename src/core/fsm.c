@@ -969,8 +969,7 @@ struct vx_fsm_turn {
 /*
  * Turns are large (the command list alone is ~40 KiB) and every request needs
  * one: each thread keeps a few finished ones for the next requests instead of
- * a fresh calloc each time, and clears all but the command list, which
- * vx_fsm_run resets itself.
+ * a fresh calloc each time, and clears only what is not set before it is read.
  */
 #define TURN_CACHE_MAX 64
 
@@ -1018,9 +1017,9 @@ static struct vx_fsm_turn *turn_alloc(void)
         if (!ft)
             return NULL;
     }
-    memset(ft, 0, offsetof(struct vx_fsm_turn, t) + offsetof(struct turn, cmds));
-    memset((char *)&ft->t + offsetof(struct turn, cmds) + sizeof(ft->t.cmds), 0,
-           sizeof(ft->t) - offsetof(struct turn, cmds) - sizeof(ft->t.cmds));
+    /* cmds: vx_fsm_run resets them; st: each attempt initialises it; next: a copy of st */
+    memset(ft, 0, offsetof(struct vx_fsm_turn, t));
+    memset(&ft->t.prof, 0, sizeof(ft->t) - offsetof(struct turn, prof));
     vx_cmds_reset(&ft->t.cmds);
     return ft;
 }
