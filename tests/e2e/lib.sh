@@ -132,6 +132,17 @@ signed() {
   STATUS=$(sed -n 's/^HTTP \([0-9]*\).*/\1/p' "$T/sign.err" | tail -n 1)
 }
 
+# signed_until SECONDS TEXT BODYFILE: re-sends BODYFILE (re-stamped) until the answer contains TEXT
+signed_until() {
+  local n=$(($1 * 10)) text=$2 f=$3
+  for _ in $(seq 1 "$n"); do
+    signed "$f" --restamp
+    contains "$BODY" "$text" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 check() { # check DESCRIPTION command...
   local what=$1; shift
   CHECKS=$((CHECKS + 1))

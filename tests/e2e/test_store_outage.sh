@@ -33,13 +33,8 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --d
 PIDS+=($!)
 wait_for 10 redis-cli -p "$REDIS_PORT" ping
 # a fresh redis (no persistence in this test): what matters is that serving resumes by itself
-ok=0
-for _ in $(seq 1 40); do
-  signed "$launch" --restamp
-  contains "$BODY" 'Corner Coffee' && { ok=1; break; }
-  sleep 0.1
-done
-check "when redis returns, requests are served again without a restart" [ "$ok" = 1 ]
+check "when redis returns, requests are served again without a restart" \
+  signed_until 4 'Corner Coffee' "$launch"
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA/root.pem" "$BASE/readyz")
 check "readyz is green again" [ "$code" = 200 ]
 check "nothing was written while redis was down" [ -n "$before" ]
