@@ -100,15 +100,22 @@ run_wrk() {
   echo "$name $conns $line" >>"$T/results"
 }
 
-start_voxcartd() {
-  VX_PORT=$(free_port)
-  VOXCART_LISTEN_PORT=$VX_PORT VOXCART_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
-  VOXCART_SKILL_IDS=$SKILL_ID VOXCART_CA_FILE="$T/ca/root.pem" \
-  VOXCART_CERT_MAP="$CERT_URL=$T/ca/chain.pem" VOXCART_LOG_LEVEL=warn \
-    "$BUILD/voxcartd" >"$T/voxcartd.log" 2>&1 &
-  VX_PID=$!
-  PIDS+=("$VX_PID")
-  wait_http "http://127.0.0.1:$VX_PORT/healthz"
+start_voxcartd() { # another port when the one picked was taken in the meantime
+  local attempt
+  for attempt in 1 2 3; do
+    VX_PORT=$(free_port)
+    VOXCART_LISTEN_PORT=$VX_PORT VOXCART_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
+    VOXCART_SKILL_IDS=$SKILL_ID VOXCART_CA_FILE="$T/ca/root.pem" \
+    VOXCART_CERT_MAP="$CERT_URL=$T/ca/chain.pem" VOXCART_LOG_LEVEL=warn \
+      "$BUILD/voxcartd" >"$T/voxcartd.log" 2>&1 &
+    VX_PID=$!
+    PIDS+=("$VX_PID")
+    wait_http "http://127.0.0.1:$VX_PORT/healthz" && return 0
+    tail -n 20 "$T/voxcartd.log" >&2
+    stop_pid "$VX_PID"
+    grep -q 'cannot listen' "$T/voxcartd.log" || return 1
+  done
+  return 1
 }
 
 start_peer() { # workers
