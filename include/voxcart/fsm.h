@@ -94,8 +94,9 @@ int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_ds
 int vx_dstate_json(const struct vx_dstate *st, struct vx_buf *out);
 void vx_dstate_init(struct vx_dstate *st);
 int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_profile *out);
-/* The profile document: old (may be NULL) with the fields of set replaced, others kept. */
-int vx_profile_json(const char *old, const struct vx_profile_set *set, struct vx_buf *out);
+/* The profile members set changes, as write set ops (other members are left alone). */
+struct vx_wset;
+int vx_profile_wset(const struct vx_profile_set *set, struct vx_wset *w);
 int vx_order_json(const struct vx_order *o, const char *merchant, struct vx_buf *out);
 int vx_order_view_parse(const char *json, struct vx_order_view *out);
 /* "o20261124-1a2b3c4d5e": derived from the request, so a re-run after a conflict keeps it. */

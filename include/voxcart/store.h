@@ -11,9 +11,11 @@
 #define VOXCART_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "voxcart/common.h"
 #include "voxcart/certs.h"
+#include "voxcart/wset.h"
 
 struct vx_store_config {
     const char *url; /* redis://[:password@]host[:port][/db] or unix:///path */
@@ -33,11 +35,11 @@ int vx_store_seen(const char *request_id, int ttl, struct vx_err *e);
 /* Callbacks for certs.c's shared chain cache (vx:cert:<sha256(url)>). */
 const struct vx_cert_shared *vx_store_cert_shared(void);
 
-/* The conversation of one customer: a version counter and an opaque JSON document. */
+/* The conversation of one customer: a version tag and two JSON documents. */
 struct vx_conv {
-    long long version; /* 0 when there is none */
-    char *state;       /* malloc'd JSON text or NULL */
-    char *profile;     /* malloc'd JSON text or NULL (profile has no TTL) */
+    uint64_t version; /* the random tag of the last write; 0 when there is none */
+    char *state;      /* malloc'd JSON text or NULL */
+    char *profile;    /* malloc'd JSON object or NULL (the profile has no TTL) */
 };
 
 void vx_conv_release(struct vx_conv *c);
@@ -47,108 +49,143 @@ void vx_store_cache_enable(int on);
 
 /*
  * Loads conversation and profile in one round trip, or from this process's
- * cache of what the last load or save saw. A cached read may be stale; the
- * version check of vx_store_save catches that (VX_ECONFLICT), and the caller
- * loads again, this time from Redis. Whoever changes a profile outside
- * vx_store_save must bump the conversation version (as vx_store_seed does).
+ * cache of what the last load or write saw. A cached read may be stale; the
+ * version check of every write set catches that (VX_ECONFLICT), and the caller
+ * loads again, this time from Redis. Every writer of a profile goes through a
+ * write set (or vx_store_seed), so every change draws a new tag.
  */
 int vx_store_load(const char *skill, const char *user, struct vx_conv *out, struct vx_err *e);
 
-/* An order written in the same atomic step as the state that confirmed it. */
-struct vx_store_order {
-    const char *id;
-    const char *json;
-};
-
 /*
- * Writes the conversation state if its version is still `expect_version` (0 =
- * must not exist), bumping it; with the optional profile and order in the same
- * atomic step. Returns 0, VX_ECONFLICT when someone else wrote first, or
- * VX_ESTORE.
+ * Carries out a write set (wset.h) as one Lua script on the customer's slot.
+ * Returns 0; VX_ECONFLICT when the conversation changed since it was read or
+ * an order is no longer in the state a change starts from; VX_EEXISTS when an
+ * idempotency record exists already (it arrived twice); VX_ESTORE when Redis
+ * failed. In every case but 0 nothing was written; the op's guard field says
+ * which op of the write set refused.
  */
-int vx_store_save(const char *skill, const char *user, long long expect_version, const char *state,
-                  int ttl, const char *profile, const struct vx_store_order *order,
-                  struct vx_err *e);
+struct vx_wset;
+int vx_store_write(const struct vx_wset *w, struct vx_err *e);
 
-/* Reads one order document (malloc'd JSON) and the newest order IDs of a customer. */
+/* Reads one order document (its members as a JSON object) and the newest order IDs. */
 int vx_store_order_get(const char *skill, const char *user, const char *id, char **json,
                        struct vx_err *e);
 int vx_store_orders_recent(const char *skill, const char *user, size_t max, char ***ids, size_t *n,
                            struct vx_err *e);
+/* The ledger of an order, oldest first (JSON objects). */
+int vx_store_ledger(const char *skill, const char *user, const char *id, char ***entries, size_t *n,
+                    struct vx_err *e);
 void vx_store_strings_free(char **v, size_t n);
 
 /*
- * A store operation as data: the Redis command of one load, save, order read
- * or replay check, and, once its reply is in, what it meant. The keys, the
- * scripts and the conversation cache stay in this module; who sends the
- * command is up to the caller. voxcartd sends it on its worker's event loop
- * (pipelined, without blocking); vx_store_op_run sends it on this thread's
- * blocking connection. The vx_store_* calls above are op + run.
+ * A store operation as data: the Redis command of one load, write, read or
+ * replay check, and, once its reply is in, what it meant. The keys, the
+ * scripts, the conversation cache and the meaning of redirects stay in this
+ * module; who sends the command is up to the caller. voxcartd sends it on its
+ * worker's event loop (pipelined, without blocking); vx_store_op_run sends it
+ * on this thread's blocking connections. The vx_store_* calls above are op + run.
  *
  *     if (vx_store_op_load(&op, skill, user))   1: argv must be sent
- *         send op.argv; on the reply:
+ *         send op.argv (to vx_store_op_node's node, after ASKING when op.asking);
+ *         on the reply:
  *             while (vx_store_op_complete(&op, reply, errstr)) send op.argv again;
  *     op.rc, op.err and the result field of the kind are set now
  *     vx_store_op_release(&op);
  */
 enum vx_store_op_kind {
     VX_STORE_OP_LOAD,
-    VX_STORE_OP_SAVE,
+    VX_STORE_OP_WRITE,
     VX_STORE_OP_ORDER_GET,
     VX_STORE_OP_ORDERS_RECENT,
+    VX_STORE_OP_LEDGER,
     VX_STORE_OP_SEEN,
+    VX_STORE_OP_CERT_GET,
+    VX_STORE_OP_CERT_PUT,
+    VX_STORE_OP_PING,
+    VX_STORE_OP_SLOTS, /* CLUSTER SLOTS: refreshes the slot map */
+    VX_STORE_OP_RAW,   /* fixture helpers: the reply is kept in raw */
 };
 
-#define VX_STORE_ARGV_MAX 14
+#define VX_STORE_ARGV_INLINE 14
 
 struct redisReply;
 
 struct vx_store_op {
     enum vx_store_op_kind kind;
     int argc; /* 0 once complete without Redis (a cache hit, a bad argument) */
-    const char *argv[VX_STORE_ARGV_MAX];
-    size_t lens[VX_STORE_ARGV_MAX];
+    const char **argv;
+    size_t *lens;
     int idempotent; /* a read: may be sent again on a new connection if the old one broke */
+    /* routing: the key whose hash slot picks the node (NULL: any node) */
+    const char *route_key;
+    int asking;          /* send ASKING first (an ASK redirect) */
+    int redirected;      /* node holds where the last redirect said to go */
+    int redirects;       /* how many so far */
+    char node_host[128]; /* with redirected */
+    int node_port;
 
     /* the outcome: rc 0 or a VX_E* code with err; the result of the kind */
     int rc;
     struct vx_err err;
     struct vx_conv conv; /* LOAD */
-    long long version;   /* SAVE: the version written */
-    char *json;          /* ORDER_GET (rc VX_ENOTFOUND when there is none) */
-    char **ids;          /* ORDERS_RECENT, newest first */
-    size_t n_ids;        /* SEEN: rc VX_EEXISTS when the request ID was seen before */
+    uint64_t version;    /* WRITE: the tag written */
+    int guard;           /* WRITE refused: the index of the write set op whose guard failed */
+    char *json;          /* ORDER_GET (rc VX_ENOTFOUND when there is none), CERT_GET */
+    size_t json_len;
+    char **ids;   /* ORDERS_RECENT newest first; LEDGER oldest first */
+    size_t n_ids; /* SEEN: rc VX_EEXISTS when the request ID was seen before */
 
     /* private: what argv points into, what the reply is checked against */
     int script;
     int noscript_tried;
+    const char *argv_inline[VX_STORE_ARGV_INLINE];
+    size_t lens_inline[VX_STORE_ARGV_INLINE];
     char keys[4][480];
     char num[3][24];
-    const char *skill, *user, *state, *profile; /* the caller's; must outlive the op */
-    long long expect_version;
+    struct vx_buf arena;              /* WRITE: the keys and arguments argv points into */
+    const char *skill, *user, *state; /* the caller's; must outlive the op */
+    uint64_t expect_version;
+    int touches_profile;
+    int guard_map[2 * VX_WSET_MAX]; /* write script op -> write set op */
+    size_t n_lua_ops;
+    struct redisReply *raw;
 };
 
 /* Each returns 1 when argv must be sent, 0 when the op is complete already. */
 int vx_store_op_load(struct vx_store_op *op, const char *skill, const char *user);
-int vx_store_op_save(struct vx_store_op *op, const char *skill, const char *user,
-                     long long expect_version, const char *state, int ttl, const char *profile,
-                     const struct vx_store_order *order);
+/* w must outlive the op (the op keeps pointers to the conversation state). */
+int vx_store_op_write(struct vx_store_op *op, const struct vx_wset *w);
 int vx_store_op_order_get(struct vx_store_op *op, const char *skill, const char *user,
                           const char *id);
 int vx_store_op_orders_recent(struct vx_store_op *op, const char *skill, const char *user,
                               size_t max);
+int vx_store_op_ledger(struct vx_store_op *op, const char *skill, const char *user, const char *id);
 int vx_store_op_seen(struct vx_store_op *op, const char *request_id, int ttl);
+/* The shared certificate cache: vx:cert:<sha256(url)>. */
+int vx_store_op_cert_get(struct vx_store_op *op, const char *canon_url);
+int vx_store_op_cert_put(struct vx_store_op *op, const char *canon_url, const char *pem, size_t len,
+                         int ttl);
+int vx_store_op_ping(struct vx_store_op *op);
+int vx_store_op_slots(struct vx_store_op *op);
+
+/*
+ * The node op must go to: 1 and host/port (a redirect, or the slot map of a
+ * cluster), or 0 for the configured server.
+ */
+int vx_store_op_node(const struct vx_store_op *op, char *host, size_t hostsz, int *port);
 
 /*
  * Takes the reply (NULL when the connection failed; errstr then says why).
- * Returns 1 when argv must be sent again (Redis did not know the script: argv
- * now carries its text), else 0 with the outcome set. A save that failed or
- * conflicted drops the customer's cache entry; a failed save is never resent.
+ * Returns 1 when argv must be sent again: Redis did not know the script (argv
+ * now carries its text), or a cluster node redirected it (vx_store_op_node
+ * then names the node; asking says whether ASKING goes first). Else 0 with the
+ * outcome set. A write that failed or conflicted drops the customer's cache
+ * entry; a failed write is never resent.
  */
 int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *reply,
                          const char *errstr);
 
-/* Sends op on this thread's blocking connection; a read is tried once more on a stale one. */
+/* Sends op on this thread's blocking connections; a read is tried once more on a stale one. */
 void vx_store_op_run(struct vx_store_op *op);
 
 /* Frees the results op still holds. */

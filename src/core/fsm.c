@@ -25,12 +25,14 @@
  *   be parsed starts a fresh conversation (logged).
  */
 #include "voxcart/jscan.h"
+#include "voxcart/ledger.h"
 #include "voxcart/json.h"
 #include "voxcart/fsm.h"
 #include "voxcart/log.h"
 #include "voxcart/response.h"
 #include "voxcart/store.h"
 #include "voxcart/verify.h"
+#include "voxcart/wset.h"
 
 #include <json-c/json.h>
 #include <pthread.h>
@@ -441,23 +443,28 @@ int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_p
     return 0;
 }
 
-int vx_profile_json(const char *old, const struct vx_profile_set *set, struct vx_buf *out)
+/* The profile members a turn changes, each as its JSON value, into the write set. */
+int vx_profile_wset(const struct vx_profile_set *set, struct vx_wset *w)
 {
-    struct json_object *o = parse_object(old);
-    if (!o)
-        o = json_object_new_object();
-    if (!o)
-        return VX_ENOMEM;
-    if (set->fields & VX_PF_LOCALE)
-        json_object_object_add(o, "locale", json_object_new_string(set->locale));
-    if (set->fields & VX_PF_USUAL)
-        json_object_object_add(o, "usual", lines_json(&set->usual));
-    if (set->fields & VX_PF_LAST_ORDER)
-        json_object_object_add(o, "last_order", json_object_new_string(set->last_order));
-    /* the payments issue keeps the billing agreement here; the slot exists from the start */
-    if (!json_object_object_get_ex(o, "billing_agreement", NULL))
-        json_object_object_add(o, "billing_agreement", NULL);
-    return to_buf(o, out);
+    if (set->fields & VX_PF_LOCALE) {
+        struct json_object *v = json_object_new_string(set->locale);
+        vx_wset_profile_set(w, "locale",
+                            v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : NULL);
+        json_object_put(v);
+    }
+    if (set->fields & VX_PF_USUAL) {
+        struct json_object *v = lines_json(&set->usual);
+        vx_wset_profile_set(w, "usual",
+                            v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : NULL);
+        json_object_put(v);
+    }
+    if (set->fields & VX_PF_LAST_ORDER) {
+        struct json_object *v = json_object_new_string(set->last_order);
+        vx_wset_profile_set(w, "last_order",
+                            v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : NULL);
+        json_object_put(v);
+    }
+    return w->overflow ? VX_ENOMEM : 0;
 }
 
 int vx_order_json(const struct vx_order *ord, const char *merchant, struct vx_buf *out)
@@ -759,7 +766,8 @@ struct turn {
     struct vx_profile_set pset;
     struct vx_response resp;
     struct vx_conv conv;
-    struct vx_buf state_json, profile_json, order_json;
+    struct vx_wset wset;
+    struct vx_buf state_json, order_json, ledger_json;
     char text[VX_TEXT_MAX];
 };
 
@@ -768,9 +776,10 @@ static void turn_reset(struct turn *t)
     vx_response_release(&t->resp);
     vx_response_init(&t->resp);
     vx_conv_release(&t->conv);
+    vx_wset_release(&t->wset);
     t->state_json.len = 0;
-    t->profile_json.len = 0;
     t->order_json.len = 0;
+    t->ledger_json.len = 0;
 }
 
 static void append_text(char *dst, size_t size, const char *text)
@@ -1048,8 +1057,8 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
     ft->stateless = (event_flags(ft->ev) & VX_EVF_STATELESS) != 0;
     vx_response_init(&ft->t.resp);
     vx_buf_init(&ft->t.state_json);
-    vx_buf_init(&ft->t.profile_json);
     vx_buf_init(&ft->t.order_json);
+    vx_buf_init(&ft->t.ledger_json);
     if (!ft->stateless && (!req->user_id || !req->application_id)) {
         /* nothing to key a conversation by: answer, but remember nothing */
         vx_warn("fsm", "request %s has no user or skill ID: not keeping state", req->request_id);
@@ -1077,9 +1086,10 @@ void vx_fsm_turn_free(struct vx_fsm_turn *ft)
     vx_store_op_release(&ft->op);
     vx_response_release(&ft->t.resp);
     vx_conv_release(&ft->t.conv);
+    vx_wset_release(&ft->t.wset);
     vx_buf_release(&ft->t.state_json);
-    vx_buf_release(&ft->t.profile_json);
     vx_buf_release(&ft->t.order_json);
+    vx_buf_release(&ft->t.ledger_json);
     turn_recycle(ft);
 }
 
@@ -1166,21 +1176,24 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     interpret(&ft->d, t, &ft->order, &ft->cf);
     if (ft->stateless)
         return need(ft, 0, PH_RENDER, op);
-    if (vx_dstate_json(&t->next, &t->state_json) != 0 ||
-        (t->pset.fields && vx_profile_json(t->conv.profile, &t->pset, &t->profile_json) != 0) ||
-        (ft->order && vx_order_json(ft->order, f->cat->merchant_id, &t->order_json) != 0))
+    if (vx_dstate_json(&t->next, &t->state_json) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
+    /* the turn's changes as one write set: all of it lands, or none */
+    vx_wset_init(&t->wset, ft->req->application_id, ft->req->user_id);
+    vx_wset_conv(&t->wset, t->conv.version, t->state_json.data, f->ttl);
+    if (t->pset.fields && vx_profile_wset(&t->pset, &t->wset) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    if (ft->order) {
+        if (vx_order_json(ft->order, f->cat->merchant_id, &t->order_json) != 0 ||
+            vx_ledger_entry_json(vx_now_ms(), "customer", NULL, ft->order->state, ft->order->total,
+                                 ft->order->currency, 0, NULL, &t->ledger_json) != 0)
+            return vx_err_set(e, VX_ENOMEM, "out of memory");
+        vx_wset_order_create(&t->wset, ft->order->id, t->order_json.data);
+        vx_wset_ledger(&t->wset, ft->order->id, t->ledger_json.data);
+    }
     if (f->hook)
         f->hook(f->hook_ud);
-    {
-        struct vx_store_order so = {ft->order ? ft->order->id : NULL, t->order_json.data};
-        return need(ft,
-                    vx_store_op_save(&ft->op, ft->req->application_id, ft->req->user_id,
-                                     t->conv.version, t->state_json.data, f->ttl,
-                                     t->pset.fields ? t->profile_json.data : NULL,
-                                     ft->order ? &so : NULL),
-                    PH_SAVED, op);
-    }
+    return need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SAVED, op);
 }
 
 static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)

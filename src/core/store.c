@@ -8,13 +8,24 @@
  *   sooner than a backoff that doubles from 50 ms to 2 s, so a dead Redis costs a
  *   request one failed connect at most per backoff period instead of a timeout
  *   each. The server recovers by itself when Redis returns.
- * - Multi-key changes of one customer are one Lua script on one hash slot; the
- *   conversation carries a version, and the script writes only when the version
- *   is the one the caller read (optimistic concurrency).
+ * - Every change of a customer's data is a write set (wset.h) carried out by one
+ *   Lua script on the customer's hash slot: guards first (the conversation's
+ *   version tag, an order's state, an idempotency record), then all writes, or
+ *   nothing. Version tags are random, so they never repeat after a key expires.
+ * - Stored documents (profile, orders) are hashes of their top-level members,
+ *   so a write changes only the members it names.
  * - Scripts are sent with EVALSHA and fall back to EVAL once on NOSCRIPT.
+ * - Redis Cluster: commands are routed by the hash slot of their first key
+ *   (cluster.h); MOVED updates the slot map and resends, ASK resends once with
+ *   ASKING. A single server never redirects, so nothing changes there.
  */
 #include "voxcart/store.h"
+#include "voxcart/cluster.h"
+#include "voxcart/jscan.h"
+#include "voxcart/json.h"
+#include "voxcart/response.h"
 #include "voxcart/log.h"
+#include "voxcart/wset.h"
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
@@ -33,11 +44,20 @@ struct store_target {
 
 static struct store_target target;
 
-struct tconn {
+/* One blocking connection of a thread: to the configured server, or to a cluster node. */
+struct nconn {
+    char host[128]; /* "" for the configured server */
+    int port;
     redisContext *c;
     uint64_t next_try_ns;
     unsigned backoff_ms;
     int stale; /* an established connection just broke (Redis restarted, idle timeout) */
+};
+
+#define TCONN_NODES 16 /* n[0] is the configured server */
+
+struct tconn {
+    struct nconn n[TCONN_NODES];
 };
 
 static pthread_key_t conn_key;
@@ -46,8 +66,9 @@ static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
 static void tconn_free(void *p)
 {
     struct tconn *t = p;
-    if (t && t->c)
-        redisFree(t->c);
+    for (size_t i = 0; t && i < TCONN_NODES; i++)
+        if (t->n[i].c)
+            redisFree(t->n[i].c);
     free(t);
 }
 
@@ -119,6 +140,15 @@ void vx_store_target_get(struct vx_store_target *out)
     out->timeout_ms = target.timeout_ms;
 }
 
+/* --- this thread's blocking connections: the configured server, and cluster nodes --- */
+
+static void nconn_close(struct nconn *n)
+{
+    if (n->c)
+        redisFree(n->c);
+    n->c = NULL;
+}
+
 void vx_store_shutdown(void)
 {
     struct tconn *t = pthread_getspecific(conn_key);
@@ -128,18 +158,18 @@ void vx_store_shutdown(void)
     }
 }
 
-static void conn_drop(struct tconn *t, const char *why)
+static void conn_drop(struct nconn *n, const char *why)
 {
-    if (t->c) {
-        vx_warn("store", "dropping redis connection: %s", why);
-        redisFree(t->c);
-        t->c = NULL;
-        t->stale = 1;
+    if (n->c) {
+        vx_warn("store", "dropping redis connection to %s:%d: %s", n->host[0] ? n->host : "-",
+                n->port, why);
+        nconn_close(n);
+        n->stale = 1;
     }
-    t->backoff_ms = t->backoff_ms ? t->backoff_ms * 2 : 50;
-    if (t->backoff_ms > 2000)
-        t->backoff_ms = 2000;
-    t->next_try_ns = vx_mono_ns() + (uint64_t)t->backoff_ms * 1000000u;
+    n->backoff_ms = n->backoff_ms ? n->backoff_ms * 2 : 50;
+    if (n->backoff_ms > 2000)
+        n->backoff_ms = 2000;
+    n->next_try_ns = vx_mono_ns() + (uint64_t)n->backoff_ms * 1000000u;
 }
 
 static int simple_cmd_ok(redisContext *c, const char *fmt, const char *arg)
@@ -151,13 +181,9 @@ static int simple_cmd_ok(redisContext *c, const char *fmt, const char *arg)
     return ok;
 }
 
-/* This thread's live connection, or NULL with e set. */
-static redisContext *conn_get(struct vx_err *e)
+static struct tconn *tconn_get(struct vx_err *e)
 {
     struct tconn *t = pthread_getspecific(conn_key);
-    struct timeval tv;
-    redisContext *c;
-
     if (!t) {
         t = calloc(1, sizeof(*t));
         if (!t) {
@@ -166,28 +192,63 @@ static redisContext *conn_get(struct vx_err *e)
         }
         pthread_setspecific(conn_key, t);
     }
-    if (t->c)
-        return t->c;
-    if (t->next_try_ns && vx_mono_ns() < t->next_try_ns) {
+    return t;
+}
+
+/* The slot of this thread's connection to host:port (NULL host = the configured server). */
+static struct nconn *nconn_find(struct tconn *t, const char *host, int port)
+{
+    size_t free_i = TCONN_NODES;
+    if (!host)
+        return &t->n[0];
+    for (size_t i = 1; i < TCONN_NODES; i++) {
+        if (t->n[i].port == port && strcmp(t->n[i].host, host) == 0)
+            return &t->n[i];
+        if (!t->n[i].port && free_i == TCONN_NODES)
+            free_i = i;
+    }
+    if (free_i == TCONN_NODES) {
+        /* full: reuse the last slot (a cluster this large reshaping) */
+        free_i = TCONN_NODES - 1;
+        nconn_close(&t->n[free_i]);
+        memset(&t->n[free_i], 0, sizeof(t->n[free_i]));
+    }
+    vx_strlcpy(t->n[free_i].host, host, sizeof(t->n[free_i].host));
+    t->n[free_i].port = port;
+    return &t->n[free_i];
+}
+
+/* The live connection of n, or NULL with e set. */
+static redisContext *nconn_get(struct nconn *n, int configured, struct vx_err *e)
+{
+    struct timeval tv;
+    redisContext *c;
+
+    if (n->c)
+        return n->c;
+    if (n->next_try_ns && vx_mono_ns() < n->next_try_ns) {
         vx_err_set(e, VX_ESTORE, "redis unavailable (waiting before reconnecting)");
         return NULL;
     }
     tv.tv_sec = target.timeout_ms / 1000;
     tv.tv_usec = (target.timeout_ms % 1000) * 1000;
-    c = target.unix_path[0] ? redisConnectUnixWithTimeout(target.unix_path, tv)
-                            : redisConnectWithTimeout(target.host, target.port, tv);
+    if (configured)
+        c = target.unix_path[0] ? redisConnectUnixWithTimeout(target.unix_path, tv)
+                                : redisConnectWithTimeout(target.host, target.port, tv);
+    else
+        c = redisConnectWithTimeout(n->host, n->port, tv);
     if (!c || c->err) {
         vx_err_set(e, VX_ESTORE, "cannot connect to redis: %s", c ? c->errstr : "out of memory");
         if (c)
             redisFree(c);
-        conn_drop(t, e ? e->msg : "connect failed");
+        conn_drop(n, e ? e->msg : "connect failed");
         return NULL;
     }
     redisSetTimeout(c, tv);
     if (target.password[0] && !simple_cmd_ok(c, "AUTH %s", target.password)) {
         vx_err_set(e, VX_ESTORE, "redis refused AUTH");
         redisFree(c);
-        conn_drop(t, "auth failed");
+        conn_drop(n, "auth failed");
         return NULL;
     }
     if (target.db) {
@@ -198,87 +259,52 @@ static redisContext *conn_get(struct vx_err *e)
         if (!ok) {
             vx_err_set(e, VX_ESTORE, "redis refused SELECT %d", target.db);
             redisFree(c);
-            conn_drop(t, "select failed");
+            conn_drop(n, "select failed");
             return NULL;
         }
     }
-    t->c = c;
-    t->backoff_ms = 0;
-    t->next_try_ns = 0;
+    n->c = c;
+    n->backoff_ms = 0;
+    n->next_try_ns = 0;
     return c;
 }
 
-/*
- * The reply, or NULL with e set: a transport failure (no reply) also drops the
- * connection; an error reply is freed. Caller frees a returned reply.
- */
-static redisReply *reply_checked(redisContext *c, redisReply *r, struct vx_err *e)
+/* --- shared certificate cache (blocking, for callers without a loop) --- */
+
+static int cert_get(void *ud, const char *url, char **pem, size_t *len)
 {
-    if (!r) {
-        vx_err_set(e, VX_ESTORE, "redis command failed: %s", c->errstr);
-        conn_drop(pthread_getspecific(conn_key), c->errstr);
-        return NULL;
+    struct vx_store_op op;
+    int rc;
+    (void)ud;
+    if (vx_store_op_cert_get(&op, url))
+        vx_store_op_run(&op);
+    rc = op.rc;
+    if (rc == 0) {
+        *pem = op.json;
+        *len = op.json_len;
+        op.json = NULL;
     }
-    if (r->type == REDIS_REPLY_ERROR) {
-        vx_err_set(e, VX_ESTORE, "redis error: %s", r->str);
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
+    vx_store_op_release(&op);
+    return rc;
 }
 
-/*
- * True once after an established connection broke: a command that is safe to
- * repeat may then be tried again at once on a new connection. Each worker
- * thread only finds out that Redis restarted when it next uses its
- * connection; without this, every thread would fail one request first.
- */
-static int retry_after_stale(void)
+static void cert_put(void *ud, const char *url, const char *pem, size_t len, int ttl)
 {
-    struct tconn *t = pthread_getspecific(conn_key);
-    if (!t || !t->stale)
-        return 0;
-    t->stale = 0;
-    t->next_try_ns = 0;
-    t->backoff_ms = 0;
-    return 1;
+    struct vx_store_op op;
+    (void)ud;
+    if (vx_store_op_cert_put(&op, url, pem, len, ttl))
+        vx_store_op_run(&op);
+    if (op.rc)
+        vx_warn("store", "cannot share certificate chain for '%s': %s", url, op.err.msg);
+    vx_store_op_release(&op);
 }
 
-static redisReply *run_once(struct vx_err *e, int argc, const char **argv, const size_t *lens)
+static const struct vx_cert_shared cert_shared = {cert_get, cert_put, NULL};
+
+const struct vx_cert_shared *vx_store_cert_shared(void)
 {
-    redisContext *c = conn_get(e);
-    if (!c)
-        return NULL;
-    return reply_checked(c, redisCommandArgv(c, argc, argv, lens), e);
+    return &cert_shared;
 }
-
-/*
- * Runs a command that is safe to repeat; on a broken connection it is tried once
- * more on a new one. Caller frees the reply.
- */
-static redisReply *run(struct vx_err *e, int argc, const char **argv, const size_t *lens)
-{
-    redisReply *r;
-    struct tconn *t = pthread_getspecific(conn_key);
-    if (t)
-        t->stale = 0;
-    r = run_once(e, argc, argv, lens);
-    if (!r && retry_after_stale())
-        r = run_once(e, argc, argv, lens);
-    return r;
-}
-
-int vx_store_ping(struct vx_err *e)
-{
-    const char *argv[] = {"PING"};
-    redisReply *r = run(e, 1, argv, NULL);
-    if (!r)
-        return VX_ESTORE;
-    freeReplyObject(r);
-    return 0;
-}
-
-/* --- shared certificate cache --- */
 
 static void cert_key(const char *url, char *out, size_t outsz)
 {
@@ -294,74 +320,12 @@ static void cert_key(const char *url, char *out, size_t outsz)
     out[n] = '\0';
 }
 
-static int cert_get(void *ud, const char *url, char **pem, size_t *len)
-{
-    char key[80];
-    const char *argv[2];
-    redisReply *r;
-    int rc = VX_ENOTFOUND;
-    (void)ud;
-    cert_key(url, key, sizeof(key));
-    argv[0] = "GET";
-    argv[1] = key;
-    r = run(NULL, 2, argv, NULL);
-    if (!r)
-        return VX_ESTORE;
-    if (r->type == REDIS_REPLY_STRING) {
-        *pem = malloc(r->len + 1);
-        if (*pem) {
-            memcpy(*pem, r->str, r->len);
-            (*pem)[r->len] = '\0';
-            *len = r->len;
-            rc = 0;
-        } else {
-            rc = VX_ENOMEM;
-        }
-    }
-    freeReplyObject(r);
-    return rc;
-}
-
-static void cert_put(void *ud, const char *url, const char *pem, size_t len, int ttl)
-{
-    char key[80], ttls[16];
-    const char *argv[5];
-    size_t lens[5];
-    struct vx_err e;
-    redisReply *r;
-    (void)ud;
-    cert_key(url, key, sizeof(key));
-    snprintf(ttls, sizeof(ttls), "%d", ttl > 0 ? ttl : 3600);
-    argv[0] = "SET";
-    argv[1] = key;
-    argv[2] = pem;
-    argv[3] = "EX";
-    argv[4] = ttls;
-    for (int i = 0; i < 5; i++)
-        lens[i] = strlen(argv[i]);
-    lens[2] = len;
-    vx_err_clear(&e);
-    r = run(&e, 5, argv, lens);
-    if (!r) {
-        vx_warn("store", "cannot share certificate chain for '%s': %s", url, e.msg);
-        return;
-    }
-    freeReplyObject(r);
-}
-
-static const struct vx_cert_shared cert_shared = {cert_get, cert_put, NULL};
-
-const struct vx_cert_shared *vx_store_cert_shared(void)
-{
-    return &cert_shared;
-}
-
-/* --- conversations, profiles, orders --- */
+/* --- keys --- */
 
 int vx_store_customer_key(const char *skill, const char *user, const char *part, char *out,
                           size_t outsz)
 {
-    /* "vx:{<skill>:<user>}:<part>", built by hand: a turn makes six of these */
+    /* "vx:{<skill>:<user>}:<part>", built by hand: a turn makes several of these */
     const char *pieces[] = {"vx:{", skill ? skill : "-", ":", user ? user : "-", "}:", part};
     size_t n = 0;
     for (size_t i = 0; i < VX_ARRAY_LEN(pieces); i++) {
@@ -376,6 +340,16 @@ int vx_store_customer_key(const char *skill, const char *user, const char *part,
     }
     out[n] = '\0';
     return 0;
+}
+
+/* part "<prefix><id>" of a customer: order:<id>, ledger:<id>, idem:<key>, sched:<name> */
+static int customer_key2(const char *skill, const char *user, const char *prefix, const char *id,
+                         char *out, size_t outsz)
+{
+    char part[160];
+    if (vx_snprintf(part, sizeof(part), "%s%s", prefix, id ? id : "") != 0)
+        return VX_ERANGE;
+    return vx_store_customer_key(skill, user, part, out, outsz);
 }
 
 void vx_conv_release(struct vx_conv *c)
@@ -398,52 +372,118 @@ static char *dup_reply(const redisReply *r)
     return s;
 }
 
-/* KEYS[1]=conv KEYS[2]=profile -> {version, state, profile} */
-static const char load_script[] =
-    "local c = redis.call('HMGET', KEYS[1], 'v', 's')\n"
-    "return {c[1] or '0', c[2] or false, redis.call('GET', KEYS[2])}\n";
+/*
+ * A stored document is a hash of its top-level members, each value JSON text:
+ * the reply of HGETALL (name, value, name, value...) becomes the object again.
+ * NULL with *empty set when there are no members; NULL otherwise means no memory.
+ */
+static char *doc_from_pairs(const redisReply *r, int *empty)
+{
+    struct vx_buf b;
+    *empty = 0;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        *empty = 1;
+        return NULL;
+    }
+    vx_buf_init(&b);
+    vx_buf_appends(&b, "{");
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (b.len > 1)
+            vx_buf_appends(&b, ",");
+        vx_buf_appends(&b, "\"");
+        vx_json_escape(&b, k->str, k->len);
+        vx_buf_appends(&b, "\":");
+        vx_buf_append(&b, v->str, v->len);
+    }
+    if (vx_buf_appends(&b, "}") != 0 || !b.data) {
+        vx_buf_release(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+/* --- scripts --- */
+
+/* KEYS[1]=conv KEYS[2]=profile -> {tag, state, profile members} */
+static const char load_script[] = "local c = redis.call('HMGET', KEYS[1], 'v', 's')\n"
+                                  "return {c[1] or '', c[2] or false, "
+                                  "redis.call('HGETALL', KEYS[2])}\n";
 
 /*
- * KEYS: conv, profile, orders index, order. ARGV: expected version, state, ttl,
- * profile or '', order id or '', order json.
+ * The write-set interpreter. ARGV is a program of ops, each an opcode and its
+ * arguments; key arguments are indexes into KEYS (all on one slot). Guards are
+ * checked first (V: conversation tag, C: a hash member's value, I: a record
+ * that must not exist); any failure returns {'conflict'|'exists', op, found}
+ * having written nothing. Then the writes: V conversation, H/D hash members,
+ * O document created if absent (+ index), L list append, Z schedule, I record.
+ * The conversation also counts its writes in 'n' (for people and tests: the
+ * tag is what the check uses).
  */
-static const char save_script[] = "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')\n"
-                                  "if v ~= tonumber(ARGV[1]) then return -1 end\n"
-                                  "redis.call('HSET', KEYS[1], 'v', v + 1, 's', ARGV[2])\n"
-                                  "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-                                  "if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[4]) end\n"
-                                  "if ARGV[5] ~= '' then\n"
-                                  "  redis.call('SET', KEYS[4], ARGV[6])\n"
-                                  "  redis.call('LPUSH', KEYS[3], ARGV[5])\n"
-                                  "  redis.call('LTRIM', KEYS[3], 0, 999)\n"
-                                  "end\n"
-                                  "return v + 1\n";
+static const char write_script[] =
+    "local function k(i) return KEYS[tonumber(i)] end\n"
+    "local i, g = 1, 0\n"
+    "while i <= #ARGV do\n"
+    "  local op = ARGV[i]\n"
+    "  g = g + 1\n"
+    "  if op == 'V' then\n"
+    "    local v = redis.call('HGET', k(ARGV[i+1]), 'v') or ''\n"
+    "    if v ~= ARGV[i+2] then return {'conflict', g, v} end\n"
+    "    i = i + 6\n"
+    "  elseif op == 'C' then\n"
+    "    local v = redis.call('HGET', k(ARGV[i+1]), ARGV[i+2]) or ''\n"
+    "    if v ~= ARGV[i+3] then return {'conflict', g, v} end\n"
+    "    i = i + 4\n"
+    "  elseif op == 'I' then\n"
+    "    local v = redis.call('GET', k(ARGV[i+1]))\n"
+    "    if v then return {'exists', g, v} end\n"
+    "    i = i + 4\n"
+    "  elseif op == 'O' then i = i + 5 + 2 * tonumber(ARGV[i+4])\n"
+    "  elseif op == 'H' or op == 'Z' then i = i + 4\n"
+    "  elseif op == 'D' or op == 'L' then i = i + 3\n"
+    "  else return redis.error_reply('ERR bad write set op ' .. tostring(op)) end\n"
+    "end\n"
+    "i = 1\n"
+    "while i <= #ARGV do\n"
+    "  local op = ARGV[i]\n"
+    "  if op == 'V' then\n"
+    "    local key = k(ARGV[i+1])\n"
+    "    redis.call('HSET', key, 'v', ARGV[i+3], 's', ARGV[i+4])\n"
+    "    redis.call('HINCRBY', key, 'n', 1)\n"
+    "    redis.call('EXPIRE', key, ARGV[i+5])\n"
+    "    i = i + 6\n"
+    "  elseif op == 'C' then i = i + 4\n"
+    "  elseif op == 'I' then\n"
+    "    if tonumber(ARGV[i+3]) > 0 then\n"
+    "      redis.call('SET', k(ARGV[i+1]), ARGV[i+2], 'EX', ARGV[i+3])\n"
+    "    else redis.call('SET', k(ARGV[i+1]), ARGV[i+2]) end\n"
+    "    i = i + 4\n"
+    "  elseif op == 'H' then redis.call('HSET', k(ARGV[i+1]), ARGV[i+2], ARGV[i+3]); i = i + 4\n"
+    "  elseif op == 'D' then redis.call('HDEL', k(ARGV[i+1]), ARGV[i+2]); i = i + 3\n"
+    "  elseif op == 'L' then redis.call('RPUSH', k(ARGV[i+1]), ARGV[i+2]); i = i + 3\n"
+    "  elseif op == 'Z' then redis.call('ZADD', k(ARGV[i+1]), ARGV[i+2], ARGV[i+3]); i = i + 4\n"
+    "  elseif op == 'O' then\n"
+    "    local key, n = k(ARGV[i+1]), tonumber(ARGV[i+4])\n"
+    "    if redis.call('EXISTS', key) == 0 then\n"
+    "      for j = 0, n - 1 do redis.call('HSET', key, ARGV[i+5+2*j], ARGV[i+6+2*j]) end\n"
+    "      local idx = k(ARGV[i+2])\n"
+    "      redis.call('LPUSH', idx, ARGV[i+3])\n"
+    "      redis.call('LTRIM', idx, 0, 999)\n"
+    "    end\n"
+    "    i = i + 5 + 2 * n\n"
+    "  end\n"
+    "end\n"
+    "return {'ok'}\n";
 
 struct script {
     const char *text;
     char sha[41];
 };
 
-/* KEYS[1]=conv. ARGV: state, ttl. Bumps the version like a save, whatever it was. */
-static const char seed_script[] = "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')\n"
-                                  "redis.call('HSET', KEYS[1], 'v', v + 1, 's', ARGV[1])\n"
-                                  "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
-                                  "return v + 1\n";
-
-/*
- * KEYS[1]=conv KEYS[2]=profile. ARGV: profile JSON or '' to delete it. A profile
- * change bumps the conversation version, so the version covers both documents
- * and a writer holding an older profile conflicts (see the cache below).
- */
-static const char seed_profile_script[] =
-    "if ARGV[1] == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], ARGV[1]) "
-    "end\n"
-    "local v = redis.call('HINCRBY', KEYS[1], 'v', 1)\n"
-    "if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], 3600) end\n"
-    "return v\n";
-
-static struct script scripts[] = {
-    {load_script, ""}, {save_script, ""}, {seed_script, ""}, {seed_profile_script, ""}};
+enum { SCRIPT_LOAD, SCRIPT_WRITE };
+static struct script scripts[] = {{load_script, ""}, {write_script, ""}};
 
 static void sha_hex(const char *text, char out[41])
 {
@@ -465,50 +505,9 @@ static void sha_all(void)
         sha_hex(scripts[i].text, scripts[i].sha);
 }
 
-/* EVALSHA, and EVAL once if the server does not know the script yet. */
-static redisReply *eval(struct script *s, int nkeys, const char **keys, int nargs,
-                        const char **args, const size_t *arglens, struct vx_err *e)
-{
-    const char *argv[16];
-    size_t lens[16];
-    char nk[8];
-    redisContext *c = conn_get(e);
-    redisReply *r;
-    int argc = 0;
-
-    if (!c)
-        return NULL;
-    pthread_once(&sha_once, sha_all);
-    snprintf(nk, sizeof(nk), "%d", nkeys);
-    argv[argc] = "EVALSHA";
-    lens[argc++] = 7;
-    argv[argc] = s->sha;
-    lens[argc++] = 40;
-    argv[argc] = nk;
-    lens[argc++] = strlen(nk);
-    for (int i = 0; i < nkeys; i++) {
-        argv[argc] = keys[i];
-        lens[argc++] = strlen(keys[i]);
-    }
-    for (int i = 0; i < nargs; i++) {
-        argv[argc] = args[i];
-        lens[argc++] = arglens ? arglens[i] : strlen(args[i]);
-    }
-    r = redisCommandArgv(c, argc, argv, lens);
-    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-        freeReplyObject(r);
-        argv[0] = "EVAL";
-        lens[0] = 4;
-        argv[1] = s->text;
-        lens[1] = strlen(s->text);
-        r = redisCommandArgv(c, argc, argv, lens);
-    }
-    return reply_checked(c, r, e);
-}
-
 /*
  * The conversation cache. A turn reads the conversation and profile, decides,
- * and writes them back with a version check (save_script). The read can come
+ * and writes them back with a version check (the write script). The read can come
  * from this process's memory instead of Redis, because the write validates it:
  * if anything changed the conversation or the profile since (another thread,
  * another voxcartd, a profile writer, the key expiring), the version differs,
@@ -524,7 +523,7 @@ static redisReply *eval(struct script *s, int nkeys, const char **keys, int narg
 struct cache_slot {
     uint64_t hash;
     char *key; /* "skill\nuser" */
-    long long version;
+    uint64_t version;
     char *state;
     char *profile;
 };
@@ -600,12 +599,12 @@ static int cache_get(const char *skill, const char *user, struct vx_conv *out)
 }
 
 /*
- * Remembers what Redis holds now. With only_if_version >= 0 the entry is updated
- * only when it still holds that version (a save's result), and the profile is
- * kept when profile is NULL; otherwise it is replaced whole (a load's result).
+ * Remembers what Redis holds now. With keep_profile the entry is updated only
+ * when it still holds only_if_version (a write's result) and its profile is
+ * kept; otherwise it is replaced whole (a load's result).
  */
-static void cache_put(const char *skill, const char *user, long long version, const char *state,
-                      const char *profile, long long only_if_version)
+static void cache_put(const char *skill, const char *user, uint64_t version, const char *state,
+                      const char *profile, int keep_profile, uint64_t only_if_version)
 {
     uint64_t h = fnv1a(skill, user);
     struct cache_slot *cs = &cache[h % CACHE_SLOTS];
@@ -617,7 +616,7 @@ static void cache_put(const char *skill, const char *user, long long version, co
     if (profile)
         nprof = strdup(profile);
     pthread_mutex_lock(mu);
-    if (only_if_version >= 0) {
+    if (keep_profile) {
         if (!slot_is(cs, h, skill, user) || cs->version != only_if_version || (state && !nstate) ||
             (profile && !nprof)) {
             if (slot_is(cs, h, skill, user))
@@ -627,11 +626,6 @@ static void cache_put(const char *skill, const char *user, long long version, co
         free(cs->state);
         cs->state = nstate;
         nstate = NULL;
-        if (profile) {
-            free(cs->profile);
-            cs->profile = nprof;
-            nprof = NULL;
-        }
         cs->version = version;
         goto out;
     }
@@ -678,6 +672,10 @@ static void op_init(struct vx_store_op *op, enum vx_store_op_kind kind)
     memset(op, 0, sizeof(*op));
     op->kind = kind;
     op->script = -1;
+    op->guard = -1;
+    op->argv = op->argv_inline;
+    op->lens = op->lens_inline;
+    vx_buf_init(&op->arena);
     vx_err_clear(&op->err);
 }
 
@@ -691,6 +689,8 @@ static int op_fail(struct vx_store_op *op, int code, const char *msg)
 
 static void op_arg(struct vx_store_op *op, const char *s, size_t len)
 {
+    if (op->argc >= VX_STORE_ARGV_INLINE)
+        return; /* the inline forms never need more; a write set builds its own argv */
     op->argv[op->argc] = s;
     op->lens[op->argc++] = len;
 }
@@ -722,56 +722,272 @@ int vx_store_op_load(struct vx_store_op *op, const char *skill, const char *user
     if (vx_store_customer_key(skill, user, "conv", op->keys[0], sizeof(op->keys[0])) ||
         vx_store_customer_key(skill, user, "profile", op->keys[1], sizeof(op->keys[1])))
         return op_fail(op, VX_EINVAL, "skill or user ID too long");
+    op->route_key = op->keys[0];
     if (cache_get(skill, user, &op->conv))
         return 0;
-    op_script(op, 0, 2);
+    op_script(op, SCRIPT_LOAD, 2);
     return 1;
 }
 
-int vx_store_op_save(struct vx_store_op *op, const char *skill, const char *user,
-                     long long expect_version, const char *state, int ttl, const char *profile,
-                     const struct vx_store_order *order)
+/*
+ * A write set as the write script's program. Every key and argument is copied
+ * into one arena first and argv is pointed into it at the end (the arena may
+ * move while it grows): pieces are recorded as offsets.
+ */
+struct piece {
+    size_t off, len;
+};
+
+struct wbuild {
+    struct vx_store_op *op;
+    struct piece *p;
+    size_t n, cap;
+    size_t nkeys;
+    struct piece keys[3 * VX_WSET_MAX + 3];
+    int failed;
+};
+
+static size_t put_bytes(struct wbuild *b, const char *s, size_t len)
 {
-    op_init(op, VX_STORE_OP_SAVE);
-    op->skill = skill;
-    op->user = user;
-    op->expect_version = expect_version;
-    op->state = state ? state : "{}";
-    op->profile = profile;
-    if (vx_store_customer_key(skill, user, "conv", op->keys[0], sizeof(op->keys[0])) ||
-        vx_store_customer_key(skill, user, "profile", op->keys[1], sizeof(op->keys[1])) ||
-        vx_store_customer_key(skill, user, "orders", op->keys[2], sizeof(op->keys[2])))
-        return op_fail(op, VX_EINVAL, "skill or user ID too long");
-    if (order) {
-        char part[96];
-        if (vx_snprintf(part, sizeof(part), "order:%s", order->id) ||
-            vx_store_customer_key(skill, user, part, op->keys[3], sizeof(op->keys[3])))
-            return op_fail(op, VX_EINVAL, "order ID too long");
-    } else {
-        vx_store_customer_key(skill, user, "order:-", op->keys[3], sizeof(op->keys[3]));
+    size_t off = b->op->arena.len;
+    if (vx_buf_append(&b->op->arena, s, len) != 0 || vx_buf_append(&b->op->arena, "", 1) != 0)
+        b->failed = 1;
+    return off;
+}
+
+static void warg(struct wbuild *b, const char *s, size_t len)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 64;
+        struct piece *np = realloc(b->p, cap * sizeof(*np));
+        if (!np) {
+            b->failed = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
     }
-    snprintf(op->num[0], sizeof(op->num[0]), "%lld", expect_version);
-    snprintf(op->num[1], sizeof(op->num[1]), "%d", ttl > 0 ? ttl : 3600);
-    op_script(op, 1, 4);
-    op_args(op, op->num[0]);
-    op_args(op, op->state);
-    op_args(op, op->num[1]);
-    op_args(op, profile ? profile : "");
-    op_args(op, order ? order->id : "");
-    op_args(op, order ? order->json : "");
+    b->p[b->n].off = put_bytes(b, s, len);
+    b->p[b->n++].len = len;
+}
+
+static void wargs(struct wbuild *b, const char *s)
+{
+    warg(b, s, strlen(s));
+}
+
+static void wnum(struct wbuild *b, long long v)
+{
+    char num[24];
+    snprintf(num, sizeof(num), "%lld", v);
+    wargs(b, num);
+}
+
+/* The index (1-based, as a string argument) of key in KEYS, added when new. */
+static void wkey(struct wbuild *b, const char *skill, const char *user, const char *prefix,
+                 const char *id)
+{
+    char key[600];
+    const char *arena;
+    size_t len;
+    if (customer_key2(skill, user, prefix, id, key, sizeof(key)) != 0) {
+        b->failed = 1;
+        return;
+    }
+    len = strlen(key);
+    arena = b->op->arena.data;
+    for (size_t i = 0; i < b->nkeys; i++) {
+        if (b->keys[i].len == len && memcmp(arena + b->keys[i].off, key, len) == 0) {
+            wnum(b, (long long)i + 1);
+            return;
+        }
+    }
+    if (b->nkeys >= VX_ARRAY_LEN(b->keys)) {
+        b->failed = 1;
+        return;
+    }
+    b->keys[b->nkeys].off = put_bytes(b, key, len);
+    b->keys[b->nkeys++].len = len;
+    wnum(b, (long long)b->nkeys);
+}
+
+/* '"<text>"': a state name as the JSON value an order member holds. */
+static void wjson_str(struct wbuild *b, const char *s)
+{
+    struct vx_buf t;
+    vx_buf_init(&t);
+    vx_buf_appends(&t, "\"");
+    vx_json_escape(&t, s, strlen(s));
+    if (vx_buf_appends(&t, "\"") != 0 || !t.data)
+        b->failed = 1;
+    else
+        warg(b, t.data, t.len);
+    vx_buf_release(&t);
+}
+
+/* O: the order document's members become the hash's fields. */
+static void worder(struct wbuild *b, const struct vx_wset *w, const struct vx_wop *o)
+{
+    struct vx_jdoc doc;
+    const struct vx_jnode *root, *m;
+    if (!o->b || vx_jdoc_parse(&doc, o->b, strlen(o->b), NULL) != 0) {
+        b->failed = 1;
+        return;
+    }
+    root = vx_jroot(&doc);
+    if (root->type != VX_JOBJECT) {
+        vx_jdoc_free(&doc);
+        b->failed = 1;
+        return;
+    }
+    wargs(b, "O");
+    wkey(b, w->skill, w->user, "order:", o->a);
+    wkey(b, w->skill, w->user, "orders", NULL);
+    wargs(b, o->a);
+    wnum(b, (long long)root->count);
+    for (m = vx_jfirst(&doc, root); m; m = vx_jnext(&doc, m)) {
+        wargs(b, m->key);
+        warg(b, o->b + m->start, m->end - m->start);
+    }
+    vx_jdoc_free(&doc);
+}
+
+int vx_store_op_write(struct vx_store_op *op, const struct vx_wset *w)
+{
+    struct wbuild b;
+    char tag[17], expect[17];
+    size_t nargs, at = 0;
+
+    op_init(op, VX_STORE_OP_WRITE);
+    op->skill = w->skill;
+    op->user = w->user;
+    if (w->overflow)
+        return op_fail(op, VX_EINVAL, "write set too large or out of memory");
+    memset(&b, 0, sizeof(b));
+    b.op = op;
+    snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)w->tag);
+    if (w->expect)
+        snprintf(expect, sizeof(expect), "%016llx", (unsigned long long)w->expect);
+    else
+        expect[0] = '\0';
+    op->version = w->tag;
+    op->expect_version = w->expect;
+    for (size_t i = 0; i < w->n && !b.failed; i++) {
+        const struct vx_wop *o = &w->ops[i];
+        size_t before = b.n;
+        switch (o->kind) {
+        case VX_W_CONV:
+            op->state = o->a;
+            wargs(&b, "V");
+            wkey(&b, w->skill, w->user, "conv", NULL);
+            wargs(&b, expect);
+            wargs(&b, tag);
+            wargs(&b, o->a);
+            wnum(&b, o->n);
+            break;
+        case VX_W_PROFILE_SET:
+            op->touches_profile = 1;
+            wargs(&b, "H");
+            wkey(&b, w->skill, w->user, "profile", NULL);
+            wargs(&b, o->a);
+            wargs(&b, o->b);
+            break;
+        case VX_W_PROFILE_DEL:
+            op->touches_profile = 1;
+            wargs(&b, "D");
+            wkey(&b, w->skill, w->user, "profile", NULL);
+            wargs(&b, o->a);
+            break;
+        case VX_W_ORDER_CREATE:
+            worder(&b, w, o);
+            break;
+        case VX_W_ORDER_SET:
+            wargs(&b, "H");
+            wkey(&b, w->skill, w->user, "order:", o->a);
+            wargs(&b, o->b);
+            wargs(&b, o->c);
+            break;
+        case VX_W_ORDER_CAS:
+            wargs(&b, "C");
+            wkey(&b, w->skill, w->user, "order:", o->a);
+            wargs(&b, "state");
+            wjson_str(&b, o->b);
+            op->guard_map[op->n_lua_ops++] = (int)i;
+            wargs(&b, "H");
+            wkey(&b, w->skill, w->user, "order:", o->a);
+            wargs(&b, "state");
+            wjson_str(&b, o->c);
+            break;
+        case VX_W_LEDGER:
+            wargs(&b, "L");
+            wkey(&b, w->skill, w->user, "ledger:", o->a);
+            wargs(&b, o->b);
+            break;
+        case VX_W_IDEM:
+            wargs(&b, "I");
+            wkey(&b, w->skill, w->user, "idem:", o->a);
+            wargs(&b, o->b);
+            wnum(&b, o->n);
+            break;
+        case VX_W_SCHEDULE:
+            wargs(&b, "Z");
+            wkey(&b, w->skill, w->user, "sched:", o->a);
+            wnum(&b, o->n);
+            wargs(&b, o->b);
+            break;
+        }
+        if (b.n != before && op->n_lua_ops < VX_ARRAY_LEN(op->guard_map))
+            op->guard_map[op->n_lua_ops++] = (int)i;
+    }
+    if (b.failed || b.nkeys == 0) {
+        free(b.p);
+        return op_fail(op, VX_EINVAL,
+                       b.nkeys == 0 && !b.failed ? "empty write set"
+                                                 : "write set cannot be encoded");
+    }
+    pthread_once(&sha_once, sha_all);
+    nargs = 3 + b.nkeys + b.n;
+    op->argv = malloc(nargs * sizeof(*op->argv));
+    op->lens = malloc(nargs * sizeof(*op->lens));
+    if (!op->argv || !op->lens) {
+        free(b.p);
+        free(op->argv);
+        free(op->lens);
+        op->argv = op->argv_inline;
+        op->lens = op->lens_inline;
+        return op_fail(op, VX_ENOMEM, "out of memory");
+    }
+    op->script = SCRIPT_WRITE;
+    snprintf(op->num[2], sizeof(op->num[2]), "%zu", b.nkeys);
+    op->argv[at] = "EVALSHA";
+    op->lens[at++] = 7;
+    op->argv[at] = scripts[SCRIPT_WRITE].sha;
+    op->lens[at++] = 40;
+    op->argv[at] = op->num[2];
+    op->lens[at++] = strlen(op->num[2]);
+    for (size_t i = 0; i < b.nkeys; i++) {
+        op->argv[at] = op->arena.data + b.keys[i].off;
+        op->lens[at++] = b.keys[i].len;
+    }
+    for (size_t i = 0; i < b.n; i++) {
+        op->argv[at] = op->arena.data + b.p[i].off;
+        op->lens[at++] = b.p[i].len;
+    }
+    op->argc = (int)at;
+    op->route_key = op->argv[3];
+    free(b.p);
     return 1;
 }
 
 int vx_store_op_order_get(struct vx_store_op *op, const char *skill, const char *user,
                           const char *id)
 {
-    char part[96];
     op_init(op, VX_STORE_OP_ORDER_GET);
     op->idempotent = 1;
-    if (vx_snprintf(part, sizeof(part), "order:%s", id) ||
-        vx_store_customer_key(skill, user, part, op->keys[0], sizeof(op->keys[0])))
+    if (customer_key2(skill, user, "order:", id, op->keys[0], sizeof(op->keys[0])))
         return op_fail(op, VX_EINVAL, "order ID too long");
-    op_arg(op, "GET", 3);
+    op->route_key = op->keys[0];
+    op_arg(op, "HGETALL", 7);
     op_args(op, op->keys[0]);
     return 1;
 }
@@ -783,11 +999,26 @@ int vx_store_op_orders_recent(struct vx_store_op *op, const char *skill, const c
     op->idempotent = 1;
     if (vx_store_customer_key(skill, user, "orders", op->keys[0], sizeof(op->keys[0])))
         return op_fail(op, VX_EINVAL, "skill or user ID too long");
+    op->route_key = op->keys[0];
     snprintf(op->num[0], sizeof(op->num[0]), "%zu", max ? max - 1 : 0);
     op_arg(op, "LRANGE", 6);
     op_args(op, op->keys[0]);
     op_arg(op, "0", 1);
     op_args(op, op->num[0]);
+    return 1;
+}
+
+int vx_store_op_ledger(struct vx_store_op *op, const char *skill, const char *user, const char *id)
+{
+    op_init(op, VX_STORE_OP_LEDGER);
+    op->idempotent = 1;
+    if (customer_key2(skill, user, "ledger:", id, op->keys[0], sizeof(op->keys[0])))
+        return op_fail(op, VX_EINVAL, "order ID too long");
+    op->route_key = op->keys[0];
+    op_arg(op, "LRANGE", 6);
+    op_args(op, op->keys[0]);
+    op_arg(op, "0", 1);
+    op_arg(op, "-1", 2);
     return 1;
 }
 
@@ -798,6 +1029,7 @@ int vx_store_op_seen(struct vx_store_op *op, const char *request_id, int ttl)
     op->idempotent = 0;
     if (vx_snprintf(op->keys[0], sizeof(op->keys[0]), "vx:seen:%s", request_id) != 0)
         return op_fail(op, VX_EINVAL, "request ID too long");
+    op->route_key = op->keys[0];
     snprintf(op->num[0], sizeof(op->num[0]), "%d", ttl);
     op_arg(op, "SET", 3);
     op_args(op, op->keys[0]);
@@ -808,42 +1040,118 @@ int vx_store_op_seen(struct vx_store_op *op, const char *request_id, int ttl)
     return 1;
 }
 
+int vx_store_op_cert_get(struct vx_store_op *op, const char *canon_url)
+{
+    op_init(op, VX_STORE_OP_CERT_GET);
+    op->idempotent = 1;
+    cert_key(canon_url, op->keys[0], sizeof(op->keys[0]));
+    op->route_key = op->keys[0];
+    op_arg(op, "GET", 3);
+    op_args(op, op->keys[0]);
+    return 1;
+}
+
+int vx_store_op_cert_put(struct vx_store_op *op, const char *canon_url, const char *pem, size_t len,
+                         int ttl)
+{
+    op_init(op, VX_STORE_OP_CERT_PUT);
+    op->idempotent = 1;
+    cert_key(canon_url, op->keys[0], sizeof(op->keys[0]));
+    op->route_key = op->keys[0];
+    if (vx_buf_append(&op->arena, pem, len) != 0)
+        return op_fail(op, VX_ENOMEM, "out of memory");
+    snprintf(op->num[0], sizeof(op->num[0]), "%d", ttl > 0 ? ttl : 3600);
+    op_arg(op, "SET", 3);
+    op_args(op, op->keys[0]);
+    op_arg(op, op->arena.data, len);
+    op_arg(op, "EX", 2);
+    op_args(op, op->num[0]);
+    return 1;
+}
+
+int vx_store_op_ping(struct vx_store_op *op)
+{
+    op_init(op, VX_STORE_OP_PING);
+    op->idempotent = 1;
+    op_arg(op, "PING", 4);
+    return 1;
+}
+
+int vx_store_op_slots(struct vx_store_op *op)
+{
+    op_init(op, VX_STORE_OP_SLOTS);
+    op->idempotent = 1;
+    op_arg(op, "CLUSTER", 7);
+    op_arg(op, "SLOTS", 5);
+    return 1;
+}
+
+int vx_store_op_node(const struct vx_store_op *op, char *host, size_t hostsz, int *port)
+{
+    struct vx_node n;
+    if (op->redirected) {
+        vx_strlcpy(host, op->node_host, hostsz);
+        *port = op->node_port;
+        return 1;
+    }
+    if (!op->route_key || !vx_cluster_active())
+        return 0;
+    if (!vx_cluster_node_for(vx_cluster_slot(op->route_key, strlen(op->route_key)), &n))
+        return 0;
+    vx_strlcpy(host, n.host, hostsz);
+    *port = n.port;
+    return 1;
+}
+
 static void op_complete_load(struct vx_store_op *op, const redisReply *r)
 {
-    long long v = 0;
+    int empty;
+    uint64_t v = 0;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
         op->rc = vx_err_set(&op->err, VX_ESTORE, "unexpected reply to the load script");
         return;
     }
-    if (r->element[0]->type == REDIS_REPLY_STRING)
-        vx_parse_ll(r->element[0]->str, 0, INT64_MAX, &v);
+    if (r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len == 16)
+        v = strtoull(r->element[0]->str, NULL, 16);
     op->conv.version = v;
     op->conv.state = dup_reply(r->element[1]);
-    op->conv.profile = dup_reply(r->element[2]);
+    op->conv.profile = doc_from_pairs(r->element[2], &empty);
     if ((r->element[1]->type == REDIS_REPLY_STRING && !op->conv.state) ||
-        (r->element[2]->type == REDIS_REPLY_STRING && !op->conv.profile)) {
+        (!empty && !op->conv.profile)) {
         vx_conv_release(&op->conv);
         op->rc = vx_err_set(&op->err, VX_ENOMEM, "out of memory");
         return;
     }
-    cache_put(op->skill, op->user, op->conv.version, op->conv.state, op->conv.profile, -1);
+    cache_put(op->skill, op->user, op->conv.version, op->conv.state, op->conv.profile, 0, 0);
 }
 
-static void op_complete_save(struct vx_store_op *op, const redisReply *r)
+static void op_complete_write(struct vx_store_op *op, const redisReply *r)
 {
-    if (r->type != REDIS_REPLY_INTEGER)
-        op->rc = vx_err_set(&op->err, VX_ESTORE, "unexpected reply to the save script");
-    else if (r->integer < 0)
-        op->rc = vx_err_set(&op->err, VX_ECONFLICT, "conversation changed concurrently");
-    if (op->rc == 0) {
-        op->version = r->integer;
-        cache_put(op->skill, op->user, r->integer, op->state, op->profile, op->expect_version);
+    const redisReply *w;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        (w = r->element[0])->type != REDIS_REPLY_STRING) {
+        op->rc = vx_err_set(&op->err, VX_ESTORE, "unexpected reply to the write script");
+    } else if (strcmp(w->str, "ok") == 0) {
+        op->rc = 0;
     } else {
-        cache_drop(op->skill, op->user);
+        long long g = r->elements > 1 && r->element[1]->type == REDIS_REPLY_INTEGER
+                          ? r->element[1]->integer
+                          : 0;
+        op->guard = g >= 1 && (size_t)g <= op->n_lua_ops ? op->guard_map[g - 1] : -1;
+        if (strcmp(w->str, "exists") == 0)
+            op->rc =
+                vx_err_set(&op->err, VX_EEXISTS, "already recorded (write set op %d)", op->guard);
+        else
+            op->rc = vx_err_set(&op->err, VX_ECONFLICT, "changed concurrently (write set op %d)",
+                                op->guard);
     }
+    if (op->rc == 0 && op->state && !op->touches_profile)
+        cache_put(op->skill, op->user, op->version, op->state, NULL, 1, op->expect_version);
+    else
+        cache_drop(op->skill, op->user);
 }
 
-static void op_complete_recent(struct vx_store_op *op, const redisReply *r)
+static void op_complete_strings(struct vx_store_op *op, const redisReply *r)
 {
     size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
     op->ids = calloc(n ? n : 1, sizeof(*op->ids));
@@ -858,19 +1166,43 @@ static void op_complete_recent(struct vx_store_op *op, const redisReply *r)
     }
 }
 
+/* MOVED/ASK: 1 when op goes again to the node named (the slot map learns of MOVED). */
+static int op_redirect(struct vx_store_op *op, const char *err)
+{
+    struct vx_node node;
+    uint16_t slot;
+    int ask;
+    if (!vx_cluster_redirect_parse(err, &ask, &slot, &node))
+        return 0;
+    if (op->redirects++ >= VX_REDIRECTS_MAX)
+        return 0;
+    if (!ask)
+        vx_cluster_set_slot(slot, &node);
+    op->asking = ask;
+    op->redirected = 1;
+    vx_strlcpy(op->node_host, node.host, sizeof(op->node_host));
+    op->node_port = node.port;
+    return 1;
+}
+
 int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *r, const char *errstr)
 {
+    int was_asking = op->asking;
+    op->asking = 0;
     if (!r) {
         op->rc = vx_err_set(&op->err, VX_ESTORE, "redis command failed: %s",
                             errstr && *errstr ? errstr : "connection lost");
-        if (op->kind == VX_STORE_OP_SAVE)
+        if (op->kind == VX_STORE_OP_WRITE)
             cache_drop(op->skill, op->user);
         return 0;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        if (op->script >= 0 && !op->noscript_tried && r->str &&
-            strncmp(r->str, "NOSCRIPT", 8) == 0) {
-            /* Redis restarted or was flushed: send the script itself, once */
+        const char *s = r->str ? r->str : "?";
+        if (op_redirect(op, s))
+            return 1;
+        (void)was_asking;
+        if (op->script >= 0 && !op->noscript_tried && strncmp(s, "NOSCRIPT", 8) == 0) {
+            /* Redis restarted or was flushed, or a cluster node never saw it: send the text */
             op->noscript_tried = 1;
             op->argv[0] = "EVAL";
             op->lens[0] = 4;
@@ -878,8 +1210,8 @@ int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *r, con
             op->lens[1] = strlen(scripts[op->script].text);
             return 1;
         }
-        op->rc = vx_err_set(&op->err, VX_ESTORE, "redis error: %s", r->str ? r->str : "?");
-        if (op->kind == VX_STORE_OP_SAVE)
+        op->rc = vx_err_set(&op->err, VX_ESTORE, "redis error: %s", s);
+        if (op->kind == VX_STORE_OP_WRITE)
             cache_drop(op->skill, op->user);
         return 0;
     }
@@ -888,23 +1220,41 @@ int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *r, con
     case VX_STORE_OP_LOAD:
         op_complete_load(op, r);
         break;
-    case VX_STORE_OP_SAVE:
-        op_complete_save(op, r);
+    case VX_STORE_OP_WRITE:
+        op_complete_write(op, r);
         break;
-    case VX_STORE_OP_ORDER_GET:
-        op->json = dup_reply(r);
+    case VX_STORE_OP_ORDER_GET: {
+        int empty;
+        op->json = doc_from_pairs(r, &empty);
         if (!op->json)
-            op->rc = r->type == REDIS_REPLY_STRING
-                         ? vx_err_set(&op->err, VX_ENOMEM, "out of memory")
-                         : vx_err_set(&op->err, VX_ENOTFOUND, "no such order");
+            op->rc = empty ? vx_err_set(&op->err, VX_ENOTFOUND, "no such order")
+                           : vx_err_set(&op->err, VX_ENOMEM, "out of memory");
         break;
+    }
     case VX_STORE_OP_ORDERS_RECENT:
-        op_complete_recent(op, r);
+    case VX_STORE_OP_LEDGER:
+        op_complete_strings(op, r);
         break;
     case VX_STORE_OP_SEEN:
         op->rc = r->type == REDIS_REPLY_NIL
                      ? vx_err_set(&op->err, VX_EEXISTS, "request already seen")
                      : 0;
+        break;
+    case VX_STORE_OP_CERT_GET:
+        op->json = dup_reply(r);
+        op->json_len = op->json ? r->len : 0;
+        if (!op->json)
+            op->rc = r->type == REDIS_REPLY_STRING
+                         ? vx_err_set(&op->err, VX_ENOMEM, "out of memory")
+                         : vx_err_set(&op->err, VX_ENOTFOUND, "not in the shared cache");
+        break;
+    case VX_STORE_OP_CERT_PUT:
+    case VX_STORE_OP_PING:
+    case VX_STORE_OP_RAW:
+        break;
+    case VX_STORE_OP_SLOTS:
+        if (vx_cluster_load_slots(r) != 0)
+            op->rc = vx_err_set(&op->err, VX_ESTORE, "unexpected reply to CLUSTER SLOTS");
         break;
     default:
         op->rc = vx_err_set(&op->err, VX_EINVAL, "unknown store operation");
@@ -913,37 +1263,91 @@ int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *r, con
     return 0;
 }
 
+/* Fetches the slot map on this thread's connection to the configured server (after MOVED). */
+static void slots_refresh(struct tconn *t)
+{
+    struct vx_store_op s;
+    redisContext *c;
+    redisReply *r;
+    struct vx_err e;
+    if (!vx_cluster_refresh_due())
+        return;
+    vx_err_clear(&e);
+    c = nconn_get(&t->n[0], 1, &e);
+    if (!c)
+        return;
+    vx_store_op_slots(&s);
+    r = redisCommandArgv(c, s.argc, s.argv, s.lens);
+    if (!r) {
+        conn_drop(&t->n[0], c->errstr);
+        return;
+    }
+    vx_store_op_complete(&s, r, NULL);
+    if (s.rc)
+        vx_warn("store", "cannot read the cluster's slot map: %s", s.err.msg);
+    freeReplyObject(r);
+    vx_store_op_release(&s);
+}
+
 void vx_store_op_run(struct vx_store_op *op)
 {
-    struct tconn *t = pthread_getspecific(conn_key);
+    struct tconn *t;
+    int stale_retry = 1;
     if (op->argc == 0)
         return;
-    if (t)
-        t->stale = 0;
+    t = tconn_get(&op->err);
+    if (!t) {
+        op->rc = VX_ENOMEM;
+        return;
+    }
     for (;;) {
-        redisContext *c = conn_get(&op->err);
+        char host[128];
+        int port = 0, routed;
+        struct nconn *n;
+        redisContext *c;
         redisReply *r;
+
+        slots_refresh(t);
+        routed = vx_store_op_node(op, host, sizeof(host), &port);
+        n = nconn_find(t, routed ? host : NULL, port);
+        c = nconn_get(n, !routed, &op->err);
         if (!c) {
             op->rc = op->err.code ? op->err.code : VX_ESTORE;
-            if (op->kind == VX_STORE_OP_SAVE)
+            if (op->kind == VX_STORE_OP_WRITE)
                 cache_drop(op->skill, op->user);
             return;
+        }
+        if (op->asking) {
+            redisReply *a = redisCommand(c, "ASKING");
+            if (a)
+                freeReplyObject(a);
         }
         r = redisCommandArgv(c, op->argc, op->argv, op->lens);
         if (!r) {
             char why[128];
+            int was_stale;
             vx_strlcpy(why, c->errstr, sizeof(why));
-            conn_drop(pthread_getspecific(conn_key), why);
-            if (op->idempotent && retry_after_stale())
-                continue; /* a read on a connection that broke while idle: once more */
+            was_stale = n->c != NULL && stale_retry;
+            conn_drop(n, why);
+            if (op->idempotent && was_stale) {
+                /* a read on a connection that broke while idle: once more on a new one */
+                stale_retry = 0;
+                n->next_try_ns = 0;
+                n->backoff_ms = 0;
+                continue;
+            }
             vx_store_op_complete(op, NULL, why);
             return;
         }
+        stale_retry = 0;
         if (vx_store_op_complete(op, r, NULL)) {
             freeReplyObject(r);
             continue;
         }
-        freeReplyObject(r);
+        if (op->kind == VX_STORE_OP_RAW && op->rc == 0)
+            op->raw = r;
+        else
+            freeReplyObject(r);
         return;
     }
 }
@@ -956,6 +1360,30 @@ void vx_store_op_release(struct vx_store_op *op)
     vx_store_strings_free(op->ids, op->n_ids);
     op->ids = NULL;
     op->n_ids = 0;
+    if (op->argv != op->argv_inline)
+        free(op->argv);
+    if (op->lens != op->lens_inline)
+        free(op->lens);
+    op->argv = op->argv_inline;
+    op->lens = op->lens_inline;
+    op->argc = 0;
+    vx_buf_release(&op->arena);
+    if (op->raw)
+        freeReplyObject(op->raw);
+    op->raw = NULL;
+}
+
+int vx_store_ping(struct vx_err *e)
+{
+    struct vx_store_op op;
+    int rc;
+    vx_store_op_ping(&op);
+    vx_store_op_run(&op);
+    rc = op.rc;
+    if (rc && e)
+        *e = op.err;
+    vx_store_op_release(&op);
+    return rc ? VX_ESTORE : 0;
 }
 
 /* --- the blocking forms, for callers without an event loop --- */
@@ -978,65 +1406,83 @@ int vx_store_load(const char *skill, const char *user, struct vx_conv *out, stru
     return 0;
 }
 
-int vx_store_save(const char *skill, const char *user, long long expect_version, const char *state,
-                  int ttl, const char *profile, const struct vx_store_order *order,
-                  struct vx_err *e)
+int vx_store_write(const struct vx_wset *w, struct vx_err *e)
 {
     struct vx_store_op op;
-    if (vx_store_op_save(&op, skill, user, expect_version, state, ttl, profile, order))
+    int rc;
+    if (vx_store_op_write(&op, w))
         vx_store_op_run(&op);
-    if (op.rc && e)
+    rc = op.rc;
+    if (rc && e)
         *e = op.err;
     vx_store_op_release(&op);
-    return op.rc;
+    return rc;
 }
 
 int vx_store_seen(const char *request_id, int ttl, struct vx_err *e)
 {
     struct vx_store_op op;
+    int rc;
     if (vx_store_op_seen(&op, request_id, ttl))
         vx_store_op_run(&op);
-    if (op.rc && e)
+    rc = op.rc;
+    if (rc && e)
         *e = op.err;
     vx_store_op_release(&op);
-    return op.rc;
+    return rc;
 }
 
 int vx_store_order_get(const char *skill, const char *user, const char *id, char **json,
                        struct vx_err *e)
 {
     struct vx_store_op op;
+    int rc;
     *json = NULL;
     if (vx_store_op_order_get(&op, skill, user, id))
         vx_store_op_run(&op);
-    if (op.rc && op.rc != VX_ENOTFOUND && e)
+    rc = op.rc;
+    if (rc && rc != VX_ENOTFOUND && e)
         *e = op.err;
     *json = op.json;
     op.json = NULL;
     vx_store_op_release(&op);
-    return op.rc;
+    return rc;
+}
+
+static int strings_take(struct vx_store_op *op, char ***v, size_t *n, struct vx_err *e)
+{
+    int rc = op->rc;
+    *v = NULL;
+    *n = 0;
+    if (op->argc)
+        vx_store_op_run(op);
+    rc = op->rc;
+    if (rc == 0) {
+        *v = op->ids;
+        *n = op->n_ids;
+        op->ids = NULL;
+        op->n_ids = 0;
+    } else if (e) {
+        *e = op->err;
+    }
+    vx_store_op_release(op);
+    return rc;
 }
 
 int vx_store_orders_recent(const char *skill, const char *user, size_t max, char ***ids, size_t *n,
                            struct vx_err *e)
 {
     struct vx_store_op op;
-    *ids = NULL;
-    *n = 0;
-    if (vx_store_op_orders_recent(&op, skill, user, max))
-        vx_store_op_run(&op);
-    if (op.rc) {
-        if (e)
-            *e = op.err;
-        vx_store_op_release(&op);
-        return op.rc;
-    }
-    *ids = op.ids;
-    *n = op.n_ids;
-    op.ids = NULL;
-    op.n_ids = 0;
-    vx_store_op_release(&op);
-    return 0;
+    vx_store_op_orders_recent(&op, skill, user, max);
+    return strings_take(&op, ids, n, e);
+}
+
+int vx_store_ledger(const char *skill, const char *user, const char *id, char ***entries, size_t *n,
+                    struct vx_err *e)
+{
+    struct vx_store_op op;
+    vx_store_op_ledger(&op, skill, user, id);
+    return strings_take(&op, entries, n, e);
 }
 
 void vx_store_strings_free(char **v, size_t n)
@@ -1047,6 +1493,25 @@ void vx_store_strings_free(char **v, size_t n)
 }
 
 /* --- fixture helpers (voxcart replay) --- */
+
+/* One raw command routed by its first key; *reply for the caller to free, or an error. */
+static int raw(int argc, const char **argv, const size_t *lens, redisReply **reply,
+               struct vx_err *e)
+{
+    struct vx_store_op op;
+    op_init(&op, VX_STORE_OP_RAW);
+    op.idempotent = 1;
+    for (int i = 0; i < argc && i < VX_STORE_ARGV_INLINE; i++)
+        op_arg(&op, argv[i], lens ? lens[i] : strlen(argv[i]));
+    op.route_key = argc > 1 ? argv[1] : NULL;
+    vx_store_op_run(&op);
+    *reply = op.raw;
+    op.raw = NULL;
+    if (op.rc && e)
+        *e = op.err;
+    vx_store_op_release(&op);
+    return op.rc;
+}
 
 /* A key of one customer for a fixture part name; VX_EINVAL names a bad part. */
 static int fixture_key(const char *skill, const char *user, const char *part, int peek, char *out,
@@ -1066,94 +1531,143 @@ static int fixture_key(const char *skill, const char *user, const char *part, in
     return 0;
 }
 
-/* Runs a command that answers with a string or nil; *json gets a copy or NULL. */
-static int get_string(int argc, const char **argv, char **json, struct vx_err *e)
+/*
+ * KEYS[1]=conv KEYS[2]=profile. ARGV: a new tag, then member, value pairs (none:
+ * the profile is deleted). A profile change draws a new conversation tag, so a
+ * writer holding the older profile conflicts.
+ */
+static const char seed_profile_script[] =
+    "redis.call('DEL', KEYS[2])\n"
+    "for j = 2, #ARGV - 1, 2 do redis.call('HSET', KEYS[2], ARGV[j], ARGV[j+1]) end\n"
+    "redis.call('HSET', KEYS[1], 'v', ARGV[1])\n"
+    "if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], 3600) end\n"
+    "return 1\n";
+
+static int seed_profile(const char *skill, const char *user, const char *json, struct vx_err *e)
 {
-    redisReply *r = run(e, argc, argv, NULL);
-    if (!r)
-        return VX_ESTORE;
-    *json = dup_reply(r);
-    if (!*json && r->type == REDIS_REPLY_STRING) {
-        freeReplyObject(r);
-        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    char kconv[400], kprof[400], tag[17];
+    const char *argv[2 * 48 + 6];
+    size_t lens[VX_ARRAY_LEN(argv)];
+    struct vx_jdoc doc;
+    const struct vx_jnode *root = NULL;
+    redisReply *r = NULL;
+    struct vx_store_op op;
+    int argc = 0, rc;
+
+    if (vx_store_customer_key(skill, user, "conv", kconv, sizeof(kconv)) ||
+        vx_store_customer_key(skill, user, "profile", kprof, sizeof(kprof)))
+        return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
+    memset(&doc, 0, sizeof(doc));
+    if (json) {
+        if (vx_jdoc_parse(&doc, json, strlen(json), e) != 0)
+            return VX_EINVAL;
+        root = vx_jroot(&doc);
+        if (root->type != VX_JOBJECT || root->count > 48) {
+            vx_jdoc_free(&doc);
+            return vx_err_set(e, VX_EINVAL, "a profile is a JSON object of at most 48 members");
+        }
     }
-    freeReplyObject(r);
-    return 0;
+    snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)vx_wset_tag());
+    argv[argc++] = "EVAL";
+    argv[argc++] = seed_profile_script;
+    argv[argc++] = "2";
+    argv[argc++] = kconv;
+    argv[argc++] = kprof;
+    argv[argc++] = tag;
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    for (const struct vx_jnode *m = root ? vx_jfirst(&doc, root) : NULL; m; m = vx_jnext(&doc, m)) {
+        argv[argc] = m->key;
+        lens[argc++] = strlen(m->key);
+        argv[argc] = json + m->start;
+        lens[argc++] = m->end - m->start;
+    }
+    op_init(&op, VX_STORE_OP_RAW);
+    op.argv = argv;
+    op.lens = lens;
+    op.argc = argc;
+    op.route_key = kconv;
+    vx_store_op_run(&op);
+    r = op.raw;
+    op.raw = NULL;
+    rc = op.rc;
+    if (rc && e)
+        *e = op.err;
+    op.argv = op.argv_inline;
+    op.lens = op.lens_inline;
+    vx_store_op_release(&op);
+    if (r)
+        freeReplyObject(r);
+    vx_jdoc_free(&doc);
+    return rc;
 }
 
 int vx_store_seed(const char *skill, const char *user, const char *part, const char *json,
                   struct vx_err *e)
 {
-    char key[400];
-    const char *argv[3];
-    redisReply *r;
+    char key[400], tag[17];
+    redisReply *r = NULL;
     int rc = fixture_key(skill, user, part, 0, key, sizeof(key), e);
 
     if (rc)
         return rc;
-    if (strcmp(part, "profile") == 0) {
-        char kconv[400];
-        const char *keys[2] = {kconv, key};
-        const char *args[1] = {json ? json : ""};
-        if (vx_store_customer_key(skill, user, "conv", kconv, sizeof(kconv)))
-            return vx_err_set(e, VX_EINVAL, "skill or user ID too long");
-        r = eval(&scripts[3], 2, keys, 1, args, NULL, e);
-    } else if (!json) {
-        argv[0] = "DEL";
-        argv[1] = key;
-        r = run(e, 2, argv, NULL);
-    } else if (strcmp(part, "conversation") == 0) {
-        /* the TTL vx_store_save uses when the caller gives none */
-        const char *keys[1] = {key};
-        const char *args[2] = {json, "3600"};
-        r = eval(&scripts[2], 1, keys, 2, args, NULL, e);
+    cache_drop(skill, user); /* other processes find out by the new tag */
+    if (strcmp(part, "profile") == 0)
+        return seed_profile(skill, user, json, e);
+    if (!json) {
+        const char *argv[] = {"DEL", key};
+        rc = raw(2, argv, NULL, &r, e);
     } else {
-        argv[0] = "SET";
-        argv[1] = key;
-        argv[2] = json;
-        r = run(e, 3, argv, NULL);
+        /* a seeded conversation draws a new tag like any write: older copies conflict */
+        const char *argv[] = {"HSET", key, "v", tag, "s", json};
+        const char *exp[] = {"EXPIRE", key, "3600"};
+        snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)vx_wset_tag());
+        rc = raw(6, argv, NULL, &r, e);
+        if (rc == 0) {
+            if (r)
+                freeReplyObject(r);
+            r = NULL;
+            rc = raw(3, exp, NULL, &r, e);
+        }
     }
-    if (!r)
-        return VX_ESTORE;
-    freeReplyObject(r);
-    return 0;
+    if (r)
+        freeReplyObject(r);
+    return rc;
 }
 
 int vx_store_peek(const char *skill, const char *user, const char *part, char **json,
                   struct vx_err *e)
 {
-    char key[400], okey[480], part_id[96];
-    const char *argv[3];
+    char key[400];
+    redisReply *r = NULL;
     char *id = NULL;
-    int rc = fixture_key(skill, user, part, 1, key, sizeof(key), e);
+    int rc = fixture_key(skill, user, part, 1, key, sizeof(key), e), empty;
 
     *json = NULL;
     if (rc)
         return rc;
-    argv[1] = key;
     if (strcmp(part, "conversation") == 0) {
-        argv[0] = "HGET";
-        argv[2] = "s";
-        return get_string(3, argv, json, e);
+        const char *argv[] = {"HGET", key, "s"};
+        rc = raw(3, argv, NULL, &r, e);
+        if (rc == 0 && r && r->type == REDIS_REPLY_STRING && !(*json = dup_reply(r)))
+            rc = vx_err_set(e, VX_ENOMEM, "out of memory");
+    } else if (strcmp(part, "profile") == 0) {
+        const char *argv[] = {"HGETALL", key};
+        rc = raw(2, argv, NULL, &r, e);
+        if (rc == 0 && !(*json = doc_from_pairs(r, &empty)) && !empty)
+            rc = vx_err_set(e, VX_ENOMEM, "out of memory");
+    } else {
+        const char *argv[] = {"LINDEX", key, "0"};
+        rc = raw(3, argv, NULL, &r, e);
+        if (rc == 0 && r && r->type == REDIS_REPLY_STRING)
+            id = dup_reply(r);
+        if (id)
+            rc = vx_store_order_get(skill, user, id, json, e);
+        if (rc == VX_ENOTFOUND)
+            rc = 0;
+        free(id);
     }
-    if (strcmp(part, "profile") == 0) {
-        argv[0] = "GET";
-        return get_string(2, argv, json, e);
-    }
-    argv[0] = "LINDEX";
-    argv[2] = "0";
-    rc = get_string(3, argv, &id, e);
-    if (rc || !id)
-        return rc;
-    if (vx_snprintf(part_id, sizeof(part_id), "order:%s", id) ||
-        vx_store_customer_key(skill, user, part_id, okey, sizeof(okey))) {
-        rc = vx_err_set(e, VX_EINVAL, "order ID too long");
-        goto out;
-    }
-    argv[0] = "GET";
-    argv[1] = okey;
-    rc = get_string(2, argv, json, e);
-out:
-    free(id);
+    if (r)
+        freeReplyObject(r);
     return rc;
 }
