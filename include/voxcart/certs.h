@@ -71,6 +71,46 @@ enum vx_verify_reason vx_certs_get_key(struct vx_certs *c, const char *canon_url
                                        EVP_PKEY **key, struct vx_err *detail);
 
 /*
+ * The same cache for an event loop, where nothing may block: the caller drives
+ * a load step by step with its own connections.
+ *
+ *   vx_certs_begin: DONE with *r (and *key on OK) from memory; LOAD: the caller
+ *     now owns the load of url (one per URL, at most a few at once; more are
+ *     refused at once with VX_VR_CERT_FETCH); WAIT: another load of url is in
+ *     flight: call begin again once the wake callback ran (or after a while).
+ *   Owner: the shared cache (vx_store_op_cert_get), then vx_certs_map_read, else
+ *     the download (vx_certs_download_op, carried out by the loop, then
+ *     vx_certs_download_result); each chain found goes through vx_certs_check;
+ *     finally vx_certs_settle records the outcome (a failure is remembered for a
+ *     while, so a flood of requests naming a dead URL costs one download) and
+ *     wakes the waiters. A verified chain that was not from the shared cache is
+ *     offered to it (vx_certs_share_ttl seconds).
+ */
+enum vx_cert_begin { VX_CERT_DONE, VX_CERT_LOAD, VX_CERT_WAIT };
+struct vx_http_op;
+enum vx_cert_begin vx_certs_begin(struct vx_certs *c, const char *canon_url, int64_t now,
+                                  EVP_PKEY **key, enum vx_verify_reason *r, struct vx_err *detail);
+/* 1 when url is in the certificate map (*pem the chain, or NULL with detail), 0 when not. */
+int vx_certs_map_read(const struct vx_certs *c, const char *url, char **pem, size_t *len,
+                      struct vx_err *detail);
+void vx_certs_download_op(const struct vx_certs *c, const char *url, struct vx_http_op *op);
+/* 0 and the body (taken from op), or an error naming the URL. */
+int vx_certs_download_result(const struct vx_certs *c, const char *url, struct vx_http_op *op,
+                             char **pem, size_t *len, struct vx_err *e);
+enum vx_verify_reason vx_certs_check(struct vx_certs *c, const char *url, const char *pem,
+                                     size_t len, int64_t now, const char *from, EVP_PKEY **key,
+                                     int64_t *nb, int64_t *na, struct vx_err *detail);
+int vx_certs_share_ttl(const struct vx_certs *c, int64_t now, int64_t not_after);
+/* Takes over k; on OK *key gets a reference for the caller. */
+enum vx_verify_reason vx_certs_settle(struct vx_certs *c, const char *url, int64_t now,
+                                      enum vx_verify_reason r, EVP_PKEY *k, int64_t nb, int64_t na,
+                                      EVP_PKEY **key, struct vx_err *detail);
+/* Ends a load that will not finish (its turn went away) without recording anything. */
+void vx_certs_abandon(struct vx_certs *c, const char *url);
+/* Called (from whichever thread) each time a load ends. */
+void vx_certs_set_wake(struct vx_certs *c, void (*wake)(void *ud), void *ud);
+
+/*
  * The pure chain check used by the cache: parses every certificate in pem (the
  * first is the signing one), checks the SAN, validity at `now` for every
  * certificate, and the path to a root in store (intermediates come from the PEM,

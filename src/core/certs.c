@@ -55,6 +55,7 @@
  * full, the oldest entry goes.
  */
 #include "voxcart/certs.h"
+#include "voxcart/httpop.h"
 #include "voxcart/log.h"
 
 #include <errno.h>
@@ -77,6 +78,7 @@
 #define MAX_ENTRIES        64  /* verified chains kept in memory */
 #define MAX_NEG            128 /* failed URLs kept in memory */
 #define MAX_CHAIN_CERTS    10  /* real chains carry 4 */
+#define MAX_INFLIGHT       8   /* chains loading at once (an attacker can name any URL) */
 #define DEFAULT_TIMEOUT_MS 2000L
 #define DEFAULT_CACHE_TTL  3600
 
@@ -432,9 +434,9 @@ struct neg_entry {
     char detail[200];
 };
 
-/* A URL some thread is loading; the node lives on that thread's stack. */
+/* A URL being loaded, by a blocking caller or by an event loop's turn. */
 struct inflight {
-    const char *url;
+    char *url;
     struct inflight *next;
 };
 
@@ -463,8 +465,29 @@ struct vx_certs {
     pthread_mutex_t fetch_mu; /* guards inflight; lock order: fetch_mu, then lock */
     pthread_cond_t fetch_cv;
     struct inflight *inflight;
+    size_t n_inflight;
+    char *connect_to_str;
+    void (*wake)(void *ud); /* a load ended: loops re-check the turns that wait for one */
+    void *wake_ud;
     int locks_ready;
 };
+
+/* "2026-12-01T10:00:00Z" for the log (a struct, so it can be used twice in one call). */
+struct iso {
+    char s[24];
+};
+
+static struct iso iso_time(int64_t t)
+{
+    struct iso out;
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm))
+        strftime(out.s, sizeof(out.s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    else
+        snprintf(out.s, sizeof(out.s), "%lld", (long long)t);
+    return out;
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
@@ -612,88 +635,46 @@ static int cache_lookup(struct vx_certs *c, const char *url, int64_t now, int ac
 
 /* ---- sources ---------------------------------------------------------------------------- */
 
-struct download {
-    struct vx_buf buf;
-    size_t max;
-    int too_big;
-};
-
-static size_t download_write(char *ptr, size_t size, size_t nmemb, void *ud)
+void vx_certs_download_op(const struct vx_certs *c, const char *url, struct vx_http_op *op)
 {
-    struct download *d = ud;
-    size_t n = size * nmemb;
+    vx_http_op_init(op, "GET", url);
+    op->https_only = 1;
+    op->connect_timeout_ms = (int)c->fetch_timeout_ms;
+    op->timeout_ms = (int)c->fetch_timeout_ms;
+    op->max_resp = c->fetch_max_bytes;
+    op->ca_file = c->fetch_ca_file;
+    op->connect_to = c->connect_to_str;
+}
 
-    /* Returning less than n makes libcurl abort the transfer with CURLE_WRITE_ERROR. */
-    if (n > d->max - d->buf.len) {
-        d->too_big = 1;
-        return 0;
-    }
-    if (vx_buf_append(&d->buf, ptr, n) != 0)
-        return 0;
-    return n;
+int vx_certs_download_result(const struct vx_certs *c, const char *url, struct vx_http_op *op,
+                             char **pem, size_t *len, struct vx_err *e)
+{
+    *pem = NULL;
+    *len = 0;
+    if (op->rc == VX_ERANGE)
+        return vx_err_set(e, VX_ERANGE, "download of '%s' is larger than %zu bytes", url,
+                          c->fetch_max_bytes);
+    if (op->rc)
+        return vx_err_set(e, op->rc == VX_ETIMEOUT ? VX_ETIMEOUT : VX_EUPSTREAM,
+                          "download of '%s' failed: %s", url, op->err.msg);
+    if (op->status != 200)
+        return vx_err_set(e, VX_EUPSTREAM, "download of '%s' answered HTTP %ld", url, op->status);
+    if (op->resp.len == 0)
+        return vx_err_set(e, VX_EUPSTREAM, "download of '%s' is empty", url);
+    *pem = op->resp.data;
+    *len = op->resp.len;
+    vx_buf_init(&op->resp);
+    return 0;
 }
 
 static int download(struct vx_certs *c, const char *url, char **pem, size_t *len, struct vx_err *e)
 {
-    struct download d;
-    CURL *h = NULL;
-    CURLcode cc;
-    long status = 0;
-    char ebuf[CURL_ERROR_SIZE] = "";
-    int rc = 0;
-
-    vx_buf_init(&d.buf);
-    d.max = c->fetch_max_bytes;
-    d.too_big = 0;
-    h = curl_easy_init();
-    if (!h) {
-        rc = vx_err_set(e, VX_ENOMEM, "cannot create a download handle for '%s'", url);
-        goto out;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->fetch_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->fetch_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->fetch_max_bytes);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "voxcart/" VX_VERSION);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, download_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-    if (c->connect_to)
-        curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
-    if (c->fetch_ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->fetch_ca_file);
-    cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        if (d.too_big || cc == CURLE_FILESIZE_EXCEEDED)
-            rc = vx_err_set(e, VX_ERANGE, "download of '%s' is larger than %zu bytes", url,
-                            c->fetch_max_bytes);
-        else
-            rc = vx_err_set(e, VX_EUPSTREAM, "download of '%s' failed: %s", url,
-                            ebuf[0] ? ebuf : curl_easy_strerror(cc));
-        goto out;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 200) {
-        rc = vx_err_set(e, VX_EUPSTREAM, "download of '%s' answered HTTP %ld", url, status);
-        goto out;
-    }
-    if (d.buf.len == 0) {
-        rc = vx_err_set(e, VX_EUPSTREAM, "download of '%s' is empty", url);
-        goto out;
-    }
-    *pem = d.buf.data;
-    *len = d.buf.len;
-    vx_buf_init(&d.buf);
-out:
-    if (h)
-        curl_easy_cleanup(h);
-    vx_buf_release(&d.buf);
+    struct vx_http_op op;
+    int rc;
+    vx_certs_download_op(c, url, &op);
+    vx_http_op_run(&op);
+    rc = vx_certs_download_result(c, url, &op, pem, len, e);
+    vx_http_op_release(&op);
     return rc;
 }
 
@@ -772,19 +753,12 @@ static enum vx_verify_reason load_chain(struct vx_certs *c, const char *url, int
         goto out;
     }
 
-    r = vx_chain_verify(c->store, pem, len, now, key, nb, na, detail);
-    if (r != VX_VR_OK) {
-        vx_warn(COMPONENT, "chain for '%s' from %s rejected (%s): %s", url, me ? me->file : "https",
-                vx_verify_reason_name(r), detail->msg);
+    r = vx_certs_check(c, url, pem, len, now, me ? me->file : "https", key, nb, na, detail);
+    if (r != VX_VR_OK)
         goto out;
-    }
-    vx_info(COMPONENT, "chain for '%s' from %s verified, valid %lld..%lld", url,
-            me ? me->file : "https", (long long)*nb, (long long)*na);
     if (sh.put) {
         /* The shared copy must not outlive the chain itself. */
-        ttl = c->cache_ttl;
-        if (*na - now < ttl)
-            ttl = (int)(*na - now);
+        ttl = vx_certs_share_ttl(c, now, *na);
         if (ttl > 0)
             sh.put(sh.ud, url, pem, len, ttl);
     }
@@ -793,16 +767,12 @@ out:
     return r;
 }
 
-/* Loads url, then records the outcome in the caches; runs with url marked in flight. */
-static enum vx_verify_reason refresh(struct vx_certs *c, const char *url, int64_t now,
-                                     EVP_PKEY **key, struct vx_err *detail)
+/* Records the outcome of a load of url in the caches: key (taken over) on OK. */
+static enum vx_verify_reason record(struct vx_certs *c, const char *url, int64_t now,
+                                    enum vx_verify_reason r, EVP_PKEY *k, int64_t nb, int64_t na,
+                                    EVP_PKEY **key, struct vx_err *detail)
 {
-    enum vx_verify_reason r;
     struct cert_entry *ce;
-    EVP_PKEY *k = NULL;
-    int64_t nb = 0, na = 0;
-
-    r = load_chain(c, url, now, &k, &nb, &na, detail);
     pthread_rwlock_wrlock(&c->lock);
     if (r == VX_VR_OK) {
         neg_remove(c, url);
@@ -812,6 +782,7 @@ static enum vx_verify_reason refresh(struct vx_certs *c, const char *url, int64_
         *key = k;
         goto out;
     }
+    EVP_PKEY_free(k);
     ce = entry_find(c, url);
     if (r == VX_VR_CERT_FETCH && ce && now >= ce->not_before && now < ce->not_after) {
         /* The source is unreachable but our verified copy is still valid: keep using it. */
@@ -840,23 +811,68 @@ static int inflight_has(const struct vx_certs *c, const char *url)
     return 0;
 }
 
-static void inflight_remove(struct vx_certs *c, const struct inflight *me)
+/* Marks url in flight (fetch_mu held): 0, or VX_ENOMEM. */
+static int inflight_add(struct vx_certs *c, const char *url)
 {
+    struct inflight *f = malloc(sizeof(*f));
+    if (!f || !(f->url = strdup(url))) {
+        free(f);
+        return VX_ENOMEM;
+    }
+    f->next = c->inflight;
+    c->inflight = f;
+    c->n_inflight++;
+    return 0;
+}
+
+/* Ends the load of url and tells whoever waits for one. */
+static void inflight_end(struct vx_certs *c, const char *url)
+{
+    void (*wake)(void *);
+    void *ud;
+    pthread_mutex_lock(&c->fetch_mu);
     for (struct inflight **pp = &c->inflight; *pp; pp = &(*pp)->next) {
-        if (*pp == me) {
-            *pp = me->next;
-            return;
+        if (strcmp((*pp)->url, url) == 0) {
+            struct inflight *f = *pp;
+            *pp = f->next;
+            free(f->url);
+            free(f);
+            c->n_inflight--;
+            break;
         }
     }
+    pthread_cond_broadcast(&c->fetch_cv);
+    wake = c->wake;
+    ud = c->wake_ud;
+    pthread_mutex_unlock(&c->fetch_mu);
+    if (wake)
+        wake(ud);
+}
+
+/* The URL rules again (this cache downloads what it is given) and the canonical form. */
+static enum vx_verify_reason url_ok(const char *canon_url, struct vx_err *detail)
+{
+    char canon[URL_MAX];
+    enum vx_verify_reason r = vx_cert_url_check(canon_url, canon, sizeof(canon));
+    if (r != VX_VR_OK) {
+        vx_err_set(detail, VX_EVERIFY, "invalid certificate url '%s'", canon_url ? canon_url : "");
+        return r;
+    }
+    if (strcmp(canon, canon_url) != 0) {
+        vx_err_set(detail, VX_EVERIFY, "certificate url '%s' is not canonical ('%s')", canon_url,
+                   canon);
+        return VX_VR_CERT_URL_MALFORMED;
+    }
+    return VX_VR_OK;
 }
 
 enum vx_verify_reason vx_certs_get_key(struct vx_certs *c, const char *canon_url, int64_t now,
                                        EVP_PKEY **key, struct vx_err *detail)
 {
     enum vx_verify_reason r;
-    char canon[URL_MAX];
-    struct inflight me;
     struct vx_err scratch;
+    EVP_PKEY *k = NULL;
+    int64_t nb = 0, na = 0;
 
     /* The detail also feeds the log and the negative cache, so there always is one. */
     if (!detail)
@@ -867,48 +883,134 @@ enum vx_verify_reason vx_certs_get_key(struct vx_certs *c, const char *canon_url
         return VX_VR_CERT_FETCH;
     }
     *key = NULL;
-    /* This function downloads what it is given: enforce the URL rules here as well. */
-    r = vx_cert_url_check(canon_url, canon, sizeof(canon));
-    if (r != VX_VR_OK) {
-        vx_err_set(detail, VX_EVERIFY, "invalid certificate url '%s'", canon_url ? canon_url : "");
+    r = url_ok(canon_url, detail);
+    if (r != VX_VR_OK)
         return r;
-    }
-    if (strcmp(canon, canon_url) != 0) {
-        vx_err_set(detail, VX_EVERIFY, "certificate url '%s' is not canonical ('%s')", canon_url,
-                   canon);
-        return VX_VR_CERT_URL_MALFORMED;
-    }
-
-    if (cache_lookup(c, canon, now, 0, key, &r, detail))
+    if (cache_lookup(c, canon_url, now, 0, key, &r, detail))
         return r;
 
     pthread_mutex_lock(&c->fetch_mu);
     for (;;) {
-        if (cache_lookup(c, canon, now, 0, key, &r, detail)) {
+        if (cache_lookup(c, canon_url, now, 0, key, &r, detail)) {
             pthread_mutex_unlock(&c->fetch_mu);
             return r;
         }
-        if (!inflight_has(c, canon))
+        if (!inflight_has(c, canon_url))
             break;
-        /* Another thread is refreshing: a chain still inside its window serves meanwhile. */
-        if (cache_lookup(c, canon, now, 1, key, &r, detail)) {
+        /* Another caller is refreshing: a chain still inside its window serves meanwhile. */
+        if (cache_lookup(c, canon_url, now, 1, key, &r, detail)) {
             pthread_mutex_unlock(&c->fetch_mu);
             return r;
         }
         pthread_cond_wait(&c->fetch_cv, &c->fetch_mu);
     }
-    me.url = canon;
-    me.next = c->inflight;
-    c->inflight = &me;
+    if (inflight_add(c, canon_url) != 0) {
+        pthread_mutex_unlock(&c->fetch_mu);
+        vx_err_set(detail, VX_ENOMEM, "out of memory");
+        return VX_VR_CERT_FETCH;
+    }
     pthread_mutex_unlock(&c->fetch_mu);
 
-    r = refresh(c, canon, now, key, detail);
-
-    pthread_mutex_lock(&c->fetch_mu);
-    inflight_remove(c, &me);
-    pthread_cond_broadcast(&c->fetch_cv);
-    pthread_mutex_unlock(&c->fetch_mu);
+    r = load_chain(c, canon_url, now, &k, &nb, &na, detail);
+    r = record(c, canon_url, now, r, k, nb, na, key, detail);
+    inflight_end(c, canon_url);
     return r;
+}
+
+/* ---- the same cache for an event loop --------------------------------------------------- */
+
+enum vx_cert_begin vx_certs_begin(struct vx_certs *c, const char *canon_url, int64_t now,
+                                  EVP_PKEY **key, enum vx_verify_reason *r, struct vx_err *detail)
+{
+    enum vx_cert_begin b = VX_CERT_LOAD;
+    *key = NULL;
+    *r = url_ok(canon_url, detail);
+    if (*r != VX_VR_OK)
+        return VX_CERT_DONE;
+    if (cache_lookup(c, canon_url, now, 0, key, r, detail))
+        return VX_CERT_DONE;
+    pthread_mutex_lock(&c->fetch_mu);
+    if (cache_lookup(c, canon_url, now, 0, key, r, detail)) {
+        b = VX_CERT_DONE;
+    } else if (inflight_has(c, canon_url)) {
+        /* someone loads it: a chain still inside its window serves meanwhile */
+        b = cache_lookup(c, canon_url, now, 1, key, r, detail) ? VX_CERT_DONE : VX_CERT_WAIT;
+    } else if (c->n_inflight >= MAX_INFLIGHT) {
+        *r = VX_VR_CERT_FETCH;
+        vx_err_set(detail, VX_EVERIFY,
+                   "too many certificate chains loading at once (%d): '%s' not loaded",
+                   MAX_INFLIGHT, canon_url);
+        b = VX_CERT_DONE;
+    } else if (inflight_add(c, canon_url) != 0) {
+        *r = VX_VR_CERT_FETCH;
+        vx_err_set(detail, VX_ENOMEM, "out of memory");
+        b = VX_CERT_DONE;
+    }
+    pthread_mutex_unlock(&c->fetch_mu);
+    return b;
+}
+
+int vx_certs_map_read(const struct vx_certs *c, const char *url, char **pem, size_t *len,
+                      struct vx_err *detail)
+{
+    const struct map_entry *me = map_find(c, url);
+    struct vx_err ferr;
+    *pem = NULL;
+    *len = 0;
+    if (!me)
+        return 0;
+    vx_err_clear(&ferr);
+    if (vx_file_read(me->file, c->fetch_max_bytes, pem, len, &ferr) != 0) {
+        vx_err_set(detail, VX_EVERIFY, "certificate map file for '%s': %s", url, ferr.msg);
+        vx_warn(COMPONENT, "%s", detail->msg);
+        *pem = NULL;
+    }
+    return 1;
+}
+
+enum vx_verify_reason vx_certs_check(struct vx_certs *c, const char *url, const char *pem,
+                                     size_t len, int64_t now, const char *from, EVP_PKEY **key,
+                                     int64_t *nb, int64_t *na, struct vx_err *detail)
+{
+    enum vx_verify_reason r = vx_chain_verify(c->store, pem, len, now, key, nb, na, detail);
+    if (r != VX_VR_OK)
+        vx_warn(COMPONENT, "chain for '%s' from %s rejected (%s): %s", url, from,
+                vx_verify_reason_name(r), detail->msg);
+    else
+        vx_info(COMPONENT, "chain for '%s' from %s verified, valid %s..%s", url, from,
+                iso_time(*nb).s, iso_time(*na).s);
+    return r;
+}
+
+int vx_certs_share_ttl(const struct vx_certs *c, int64_t now, int64_t not_after)
+{
+    int ttl = c->cache_ttl;
+    if (not_after - now < ttl)
+        ttl = (int)(not_after - now);
+    return ttl;
+}
+
+enum vx_verify_reason vx_certs_settle(struct vx_certs *c, const char *url, int64_t now,
+                                      enum vx_verify_reason r, EVP_PKEY *k, int64_t nb, int64_t na,
+                                      EVP_PKEY **key, struct vx_err *detail)
+{
+    *key = NULL;
+    r = record(c, url, now, r, k, nb, na, key, detail);
+    inflight_end(c, url);
+    return r;
+}
+
+void vx_certs_abandon(struct vx_certs *c, const char *url)
+{
+    inflight_end(c, url);
+}
+
+void vx_certs_set_wake(struct vx_certs *c, void (*wake)(void *ud), void *ud)
+{
+    pthread_mutex_lock(&c->fetch_mu);
+    c->wake = wake;
+    c->wake_ud = ud;
+    pthread_mutex_unlock(&c->fetch_mu);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
@@ -1017,7 +1119,8 @@ int vx_certs_new(const struct vx_certs_config *cfg, struct vx_certs **out, struc
 
     if (cfg->fetch_connect_to && *cfg->fetch_connect_to) {
         c->connect_to = curl_slist_append(NULL, cfg->fetch_connect_to);
-        if (!c->connect_to) {
+        c->connect_to_str = strdup(cfg->fetch_connect_to);
+        if (!c->connect_to || !c->connect_to_str) {
             rc = vx_err_set(e, VX_ENOMEM, "out of memory");
             goto out;
         }
@@ -1058,6 +1161,13 @@ void vx_certs_free(struct vx_certs *c)
     }
     free(c->map);
     curl_slist_free_all(c->connect_to);
+    free(c->connect_to_str);
+    while (c->inflight) {
+        struct inflight *f = c->inflight;
+        c->inflight = f->next;
+        free(f->url);
+        free(f);
+    }
     free(c->fetch_ca_file);
     X509_STORE_free(c->store);
     if (c->locks_ready) {

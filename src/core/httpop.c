@@ -190,14 +190,13 @@ void vx_http_op_finish(struct vx_http_op *op, int curl_code)
     if (!h) {
         op->rc = vx_err_set(&op->err, VX_ENOMEM, "cannot make a transfer handle");
     } else if (op->too_large) {
-        op->rc = vx_err_set(&op->err, VX_ERANGE, "response from %.200s is larger than %zu bytes",
-                            op->url, op->max_resp ? op->max_resp : (size_t)1 << 20);
+        op->rc = vx_err_set(&op->err, VX_ERANGE, "response larger than %zu bytes",
+                            op->max_resp ? op->max_resp : (size_t)1 << 20);
     } else if (curl_code == CURLE_OPERATION_TIMEDOUT) {
-        op->rc = vx_err_set(&op->err, VX_ETIMEOUT, "%.200s: %s", op->url,
-                            curl_easy_strerror((CURLcode)curl_code));
+        op->rc = vx_err_set(&op->err, VX_ETIMEOUT, "timed out after %d ms",
+                            op->timeout_ms > 0 ? op->timeout_ms : 5000);
     } else if (curl_code != CURLE_OK) {
-        op->rc = vx_err_set(&op->err, VX_EUPSTREAM, "%.200s: %s", op->url,
-                            curl_easy_strerror((CURLcode)curl_code));
+        op->rc = vx_err_set(&op->err, VX_EUPSTREAM, "%s", curl_easy_strerror((CURLcode)curl_code));
     } else {
         op->rc = 0;
     }

@@ -1,36 +1,46 @@
 /*
- * libmicrohttpd glue: sockets, TLS, the worker event loops, body collection
- * with the 128 KiB limit, routing, and the orderly shutdown.
+ * libmicrohttpd glue: sockets, TLS, the worker event loops, routing, body
+ * collection, and the orderly shutdown.
  *
  * DESIGN
  * - One worker thread per core, each a complete server: its own listening
- *   socket (SO_REUSEPORT, so the kernel spreads connections over workers), its
- *   own MHD daemon driven from its own epoll loop, its own Redis connection.
- *   Nothing is handed between threads on the request path.
- * - A turn never blocks its worker on Redis. When the dialog needs the store,
- *   the command goes out on the worker's asynchronous hiredis connection, the
- *   HTTP connection is suspended, and the loop serves other connections; the
- *   reply resumes it. Commands of many turns share one write and one read
- *   (pipelining). Replies come back in order, so the oldest waiting turn is the
- *   head of a FIFO, which is how a Redis that stops answering is noticed: after
- *   redis.timeout_ms the connection is dropped and every waiting turn gets the
- *   apology. Without a live asynchronous connection (Redis down, reconnect
- *   backoff) the operation runs on the blocking connection of store.c, which
- *   fails fast while Redis is away.
- * - Routes live in one table: path, method, handler. A path that matches with
- *   another method is a 405 with Allow, no match is a 404.
- * - Bodies are collected into a per-request buffer. A Content-Length over the
- *   limit is refused before any byte is read; a chunked body that grows past it
- *   is drained and refused with 413.
+ *   socket (SO_REUSEPORT between the workers of this process), its own MHD
+ *   daemon driven from its own epoll loop, its own Redis connections and its
+ *   own libcurl multi handle. Nothing is handed between threads on the request
+ *   path.
+ * - Nothing blocks a worker. A Redis command, a certificate download (and, with
+ *   the payment work, a provider call) is an operation the loop starts and
+ *   resumes: the HTTP connection of the turn that waits is suspended and the
+ *   loop serves others. Redis commands go out on the worker's asynchronous
+ *   connection to the node that owns the key's hash slot (one node for a single
+ *   server; MOVED/ASK followed), pipelined: commands of one iteration share one
+ *   write. Replies come back in order per connection, so the oldest waiting
+ *   command heads a FIFO, which is how a Redis that stops answering is noticed:
+ *   after redis.timeout_ms the connection is dropped and everything waiting on
+ *   it fails at once (the customer hears the apology). Without a connection
+ *   (Redis down, reconnect backoff) an operation fails at once: there is no
+ *   blocking fallback. Downloads run on libcurl's multi socket API on the same
+ *   epoll.
+ * - /readyz answers from the health state the loop keeps: a connection that is
+ *   up, nothing waiting past a short bound, and a reply (a PING when idle) seen
+ *   within the last 1.5 s.
+ * - Routes are one table with flags the dispatcher enforces before a handler
+ *   runs: path (with {parameters}), methods, auth kind, body limit. A path that
+ *   matches with another method is a 405 with Allow, no match is a 404, a body
+ *   over the row's limit a 413 (refused before it is read when Content-Length
+ *   says so; drained and refused when chunked).
  * - SIGTERM/SIGINT: every worker stops accepting (quiesce), answers the requests
  *   in flight (at most 10 s), then stops its daemon.
  */
 #include "server.h"
+#include "loop.h"
 
+#include "voxcart/cluster.h"
 #include "voxcart/log.h"
 #include "voxcart/store.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/async.h>
@@ -50,12 +60,41 @@
 
 /* How much of an oversized body is read and thrown away so the client sees the 413. */
 #define VX_DRAIN_MAX (1024 * 1024)
+#define NODES_MAX    16 /* Redis nodes one worker talks to */
+#define PING_NS      500000000ull
+#define STALE_NS     1500000000ull
+#define PARK_MAX_NS  3000000000ull /* a turn waits this long at most for another's download */
+
+enum watch_kind { W_MHD, W_WAKE, W_REDIS, W_CURL };
+
+/* What an epoll event is about: its data.ptr points at one of these. */
+struct watch {
+    enum watch_kind kind;
+    void *p;
+};
 
 struct worker;
+
+/* An asynchronous Redis connection to one node. */
+struct anode {
+    struct worker *w;
+    struct watch watch;
+    char host[128]; /* "" = the configured server */
+    int port;
+    redisAsyncContext *ac;
+    int fd, events; /* registered with epfd, and for what */
+    int want_write; /* commands wait in hiredis's buffer */
+    uint64_t next_try_ns;
+    unsigned backoff_ms;
+    struct asend *head, *tail; /* waiting for a reply, oldest first */
+};
+
+struct route;
 
 struct req_ctx {
     struct worker *w;
     struct MHD_Connection *conn;
+    const struct route *route;
     struct vx_buf body;
     uint64_t start_ns;
     size_t drained;
@@ -65,19 +104,19 @@ struct req_ctx {
     int pending_status;
     const char *pending_code, *pending_msg, *pending_allow;
     enum vx_outcome pending_outcome;
-    /* POST /alexa: the turn, its answer, and the store operation it waits for */
+    /* POST /alexa: the turn, its answer, and what it waits for */
     int started;
+    int suspended;
     struct skill_turn st;
     struct server_reply out;
-    struct vx_store_op *op;
-    uint64_t sent_ns;
-    struct req_ctx *next_waiting;
+    struct asend as;
+    struct hsend hs;
+    uint64_t parked_ns;
+    struct req_ctx *next_parked;
+    char allow[64];
 };
 
-/*
- * One worker: an MHD daemon, the epoll loop that drives it, and the
- * asynchronous Redis connection of its turns.
- */
+/* One worker: an MHD daemon, the epoll loop that drives it, its Redis and HTTP clients. */
 struct worker {
     struct server *s;
     unsigned id;
@@ -85,57 +124,557 @@ struct worker {
     int listen_fd;
     struct MHD_Daemon *d;
     int epfd;
-    int wakefd; /* written by the main thread to stop the worker */
+    int wakefd; /* written to stop the worker, or when a certificate load ended */
+    struct watch w_mhd, w_wake;
     int inflight;
+    int resumed; /* connections resumed: MHD must run */
+    int mhd_due; /* MHD has work without a socket event */
     /* Redis */
-    redisAsyncContext *ac;
-    int ac_fd, ac_events; /* registered with epfd, and for what */
-    int ac_want_write;    /* commands wait in hiredis's buffer */
-    uint64_t ac_next_try_ns;
-    unsigned ac_backoff_ms;
-    struct req_ctx *wait_head, *wait_tail; /* turns waiting for a reply, oldest first */
-    int resumed;                           /* connections resumed: MHD must run */
-    int mhd_due;                           /* MHD has work without a socket event */
+    struct anode nodes[NODES_MAX];
+    size_t n_nodes;
+    uint64_t redis_ok_ns; /* last reply */
+    uint64_t ping_ns;     /* last health ping sent */
+    int ping_out, slots_out;
+    struct vx_store_op ping_op, slots_op;
+    struct asend ping_as, slots_as;
+    /* outbound HTTP */
+    CURLM *multi;
+    long curl_timeout_ms; /* -1: none */
+    uint64_t curl_set_ns;
+    int curl_running;
+    /* turns waiting for another's certificate load */
+    struct req_ctx *parked;
 };
-
-enum { EV_MHD = 1, EV_WAKE = 2, EV_REDIS = 3 };
 
 static atomic_int stopping;
+static struct worker *all_workers;
+static unsigned n_all_workers;
 
-struct route {
-    const char *path;
-    const char *method;
-    void (*handler)(struct server *s, struct MHD_Connection *c, struct req_ctx *rc,
-                    struct server_reply *out);
-    int timed; /* counted in the request metrics */
-};
+/* --- the asynchronous Redis connections of a worker --- */
 
-static const char *mhd_header(void *ud, const char *name)
+static void node_watch(struct anode *n, int events)
 {
-    return MHD_lookup_connection_value((struct MHD_Connection *)ud, MHD_HEADER_KIND, name);
+    struct epoll_event ev;
+    int op;
+    if (n->fd < 0 || events == n->events)
+        return;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = (uint32_t)events;
+    ev.data.ptr = &n->watch;
+    if (events == 0)
+        op = EPOLL_CTL_DEL;
+    else if (n->events == 0)
+        op = EPOLL_CTL_ADD;
+    else
+        op = EPOLL_CTL_MOD;
+    if (epoll_ctl(n->w->epfd, op, n->fd, &ev) != 0)
+        vx_warn("http", "worker %u: epoll_ctl on the redis socket: %s", n->w->id, strerror(errno));
+    n->events = events;
 }
 
-static void route_healthz(struct server *s, struct MHD_Connection *c, struct req_ctx *rc,
-                          struct server_reply *out)
+static void ac_add_read(void *p)
 {
-    (void)s;
-    (void)c;
+    struct anode *n = p;
+    node_watch(n, n->events | EPOLLIN);
+}
+
+static void ac_del_read(void *p)
+{
+    struct anode *n = p;
+    node_watch(n, n->events & ~EPOLLIN);
+}
+
+/*
+ * Commands are not written as they are made: the loop writes whatever the
+ * turns of one iteration queued in one go at its end (nodes_flush). Only a
+ * connection still connecting, or a socket that would block, waits for
+ * EPOLLOUT.
+ */
+static void ac_add_write(void *p)
+{
+    struct anode *n = p;
+    n->want_write = 1;
+    if (n->ac && !(n->ac->c.flags & REDIS_CONNECTED))
+        node_watch(n, n->events | EPOLLOUT);
+}
+
+static void ac_del_write(void *p)
+{
+    struct anode *n = p;
+    n->want_write = 0;
+    node_watch(n, n->events & ~EPOLLOUT);
+}
+
+static void ac_cleanup(void *p)
+{
+    struct anode *n = p;
+    node_watch(n, 0);
+    n->fd = -1;
+}
+
+static void node_backoff(struct anode *n)
+{
+    n->backoff_ms = n->backoff_ms ? n->backoff_ms * 2 : 50;
+    if (n->backoff_ms > 2000)
+        n->backoff_ms = 2000;
+    n->next_try_ns = vx_mono_ns() + (uint64_t)n->backoff_ms * 1000000u;
+}
+
+static const char *node_name(const struct anode *n, char *buf, size_t sz)
+{
+    struct vx_store_target t;
+    if (n->host[0]) {
+        snprintf(buf, sz, "%s:%d", n->host, n->port);
+    } else {
+        vx_store_target_get(&t);
+        if (t.unix_path)
+            snprintf(buf, sz, "%s", t.unix_path);
+        else
+            snprintf(buf, sz, "%s:%d", t.host, t.port);
+    }
+    return buf;
+}
+
+static void ac_on_connect(const redisAsyncContext *ac, int status)
+{
+    struct anode *n = ac->ev.data;
+    char name[160];
+    if (status != REDIS_OK) {
+        vx_warn("http", "worker %u: cannot connect to redis %s: %s", n->w->id,
+                node_name(n, name, sizeof(name)), ac->errstr);
+        n->ac = NULL; /* hiredis frees it */
+        node_backoff(n);
+        return;
+    }
+    n->backoff_ms = 0;
+    vx_debug("http", "worker %u: redis connection to %s up", n->w->id,
+             node_name(n, name, sizeof(name)));
+}
+
+static void ac_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct anode *n = ac->ev.data;
+    char name[160];
+    if (status != REDIS_OK)
+        vx_warn("http", "worker %u: redis connection to %s lost: %s", n->w->id,
+                node_name(n, name, sizeof(name)), ac->errstr);
+    n->ac = NULL; /* hiredis frees it */
+    node_backoff(n);
+}
+
+static void ac_on_setup(redisAsyncContext *ac, void *reply, void *priv)
+{
+    redisReply *r = reply;
+    (void)priv;
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        struct anode *n = ac->ev.data;
+        vx_warn("http", "worker %u: redis refused the connection set-up: %s", n->w->id, r->str);
+        redisAsyncDisconnect(ac);
+    }
+}
+
+/* The live (or connecting) connection of n, or NULL. */
+static redisAsyncContext *node_conn(struct anode *n)
+{
+    struct vx_store_target t;
+    redisAsyncContext *ac;
+    char name[160];
+
+    if (n->ac)
+        return (n->ac->c.flags & REDIS_DISCONNECTING) ? NULL : n->ac;
+    if (atomic_load(&stopping) || vx_mono_ns() < n->next_try_ns)
+        return NULL;
+    vx_store_target_get(&t);
+    if (n->host[0])
+        ac = redisAsyncConnect(n->host, n->port);
+    else
+        ac = t.unix_path ? redisAsyncConnectUnix(t.unix_path) : redisAsyncConnect(t.host, t.port);
+    if (!ac || ac->err) {
+        vx_warn("http", "worker %u: cannot connect to redis %s: %s", n->w->id,
+                node_name(n, name, sizeof(name)), ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        node_backoff(n);
+        return NULL;
+    }
+    ac->ev.data = n;
+    ac->ev.addRead = ac_add_read;
+    ac->ev.delRead = ac_del_read;
+    ac->ev.addWrite = ac_add_write;
+    ac->ev.delWrite = ac_del_write;
+    ac->ev.cleanup = ac_cleanup;
+    n->fd = ac->c.fd;
+    n->events = 0;
+    n->want_write = 0;
+    n->ac = ac;
+    redisAsyncSetConnectCallback(ac, ac_on_connect);
+    redisAsyncSetDisconnectCallback(ac, ac_on_disconnect);
+    ac_add_write(n); /* the connect completes when the socket is writable */
+    if (t.password[0])
+        redisAsyncCommand(ac, ac_on_setup, NULL, "AUTH %s", t.password);
+    if (t.db)
+        redisAsyncCommand(ac, ac_on_setup, NULL, "SELECT %d", t.db);
+    return n->ac;
+}
+
+/* The node for host:port (NULL host: the configured server), added when new. */
+static struct anode *node_get(struct worker *w, const char *host, int port)
+{
+    struct anode *n;
+    if (!host)
+        return &w->nodes[0];
+    for (size_t i = 1; i < w->n_nodes; i++)
+        if (w->nodes[i].port == port && strcmp(w->nodes[i].host, host) == 0)
+            return &w->nodes[i];
+    if (w->n_nodes >= NODES_MAX)
+        return NULL;
+    n = &w->nodes[w->n_nodes++];
+    memset(n, 0, sizeof(*n));
+    n->w = w;
+    n->fd = -1;
+    n->watch.kind = W_REDIS;
+    n->watch.p = n;
+    vx_strlcpy(n->host, host, sizeof(n->host));
+    n->port = port;
+    return n;
+}
+
+static void queue_remove(struct anode *n, struct asend *a)
+{
+    struct asend **pp = &n->head, *prev = NULL;
+    while (*pp && *pp != a) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (!*pp)
+        return;
+    *pp = a->next;
+    if (n->tail == a)
+        n->tail = prev;
+    a->next = NULL;
+    a->node = NULL;
+}
+
+static void on_store_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct asend *a = priv;
+    struct anode *n = a->node;
+    struct worker *w = n ? n->w : NULL;
+
+    if (n)
+        queue_remove(n, a);
+    if (reply && w)
+        w->redis_ok_ns = vx_mono_ns();
+    if (vx_store_op_complete(a->op, reply, reply ? NULL : ac->errstr)) {
+        /* the script's text, or another node (a cluster redirect): send it again */
+        if (w) {
+            loop_store_send(w, a);
+            return;
+        }
+        vx_store_op_complete(a->op, NULL, "cannot send again");
+    }
+    a->done(a);
+}
+
+static void fail_now(struct asend *a, const char *why)
+{
+    vx_store_op_complete(a->op, NULL, why);
+    a->done(a);
+}
+
+void loop_store_send(struct worker *w, struct asend *a)
+{
+    char host[128];
+    int port = 0;
+    struct anode *n;
+    redisAsyncContext *ac;
+
+    if (a->op->argc == 0) { /* complete already (a cache hit) */
+        a->done(a);
+        return;
+    }
+    n = vx_store_op_node(a->op, host, sizeof(host), &port) ? node_get(w, host, port)
+                                                           : node_get(w, NULL, 0);
+    ac = n ? node_conn(n) : NULL;
+    if (!ac) {
+        fail_now(a, "redis unavailable (reconnecting)");
+        return;
+    }
+    if (a->op->asking)
+        redisAsyncCommand(ac, NULL, NULL, "ASKING");
+    if (redisAsyncCommandArgv(ac, on_store_reply, a, a->op->argc, a->op->argv, a->op->lens) !=
+        REDIS_OK) {
+        fail_now(a, "cannot queue the command");
+        return;
+    }
+    a->sent_ns = 0; /* stamped when it is written (nodes_flush) */
+    a->node = n;
+    a->next = NULL;
+    if (n->tail)
+        n->tail->next = a;
+    else
+        n->head = a;
+    n->tail = a;
+}
+
+static void node_drop(struct anode *n)
+{
+    if (!n->ac)
+        return;
+    redisAsyncFree(n->ac); /* calls on_store_reply(NULL) for each waiting command */
+    n->ac = NULL;
+    n->fd = -1;
+    n->events = 0;
+}
+
+/* A Redis that stops answering: drop the connection, which fails everything waiting on it. */
+static void nodes_check_timeout(struct worker *w)
+{
+    uint64_t limit = (uint64_t)w->s->cfg.redis_timeout_ms * 1000000u, now = vx_mono_ns();
+    for (size_t i = 0; i < w->n_nodes; i++) {
+        struct anode *n = &w->nodes[i];
+        char name[160];
+        if (!n->ac || !n->head || !n->head->sent_ns || now - n->head->sent_ns < limit)
+            continue;
+        /* a busy loop may not have read what did come: read first, then judge */
+        if (n->ac->c.flags & REDIS_CONNECTED)
+            redisAsyncHandleRead(n->ac);
+        if (!n->ac || !n->head || !n->head->sent_ns || now - n->head->sent_ns < limit)
+            continue;
+        vx_warn("http",
+                "worker %u: redis %s did not answer within %d ms (%s, kind %d): dropping the "
+                "connection",
+                w->id, node_name(n, name, sizeof(name)), w->s->cfg.redis_timeout_ms,
+                n->head->op->argc ? n->head->op->argv[0] : "-", (int)n->head->op->kind);
+        node_drop(n);
+        node_backoff(n);
+    }
+}
+
+static void nodes_flush(struct worker *w)
+{
+    uint64_t now = vx_mono_ns();
+    for (size_t i = 0; i < w->n_nodes; i++) {
+        struct anode *n = &w->nodes[i];
+        /* the wait for an answer starts when the command goes out */
+        for (struct asend *a = n->head; a; a = a->next)
+            if (!a->sent_ns)
+                a->sent_ns = now;
+        if (!n->ac || !n->want_write || !(n->ac->c.flags & REDIS_CONNECTED))
+            continue;
+        redisAsyncHandleWrite(n->ac); /* calls ac_del_write once all is written */
+        if (n->ac && n->want_write)
+            node_watch(n, n->events | EPOLLOUT);
+    }
+}
+
+static void ping_done(struct asend *a)
+{
+    struct worker *w = a->ud;
+    w->ping_out = 0;
+    vx_store_op_release(a->op);
+}
+
+static void slots_done(struct asend *a)
+{
+    struct worker *w = a->ud;
+    w->slots_out = 0;
+    if (a->op->rc)
+        vx_warn("http", "worker %u: cannot read the cluster's slot map: %s", w->id, a->op->err.msg);
+    vx_store_op_release(a->op);
+}
+
+/* The loop's own Redis traffic: a PING when idle (health), the slot map after a MOVED. */
+static void nodes_tick(struct worker *w)
+{
+    uint64_t now = vx_mono_ns();
+    if (atomic_load(&stopping))
+        return;
+    if (!w->slots_out && vx_cluster_refresh_due()) {
+        w->slots_out = 1;
+        vx_store_op_slots(&w->slots_op);
+        w->slots_as.op = &w->slots_op;
+        w->slots_as.done = slots_done;
+        w->slots_as.ud = w;
+        loop_store_send(w, &w->slots_as);
+    }
+    if (!w->ping_out && now - w->ping_ns >= PING_NS && now - w->redis_ok_ns >= PING_NS) {
+        w->ping_out = 1;
+        w->ping_ns = now;
+        vx_store_op_ping(&w->ping_op);
+        w->ping_as.op = &w->ping_op;
+        w->ping_as.done = ping_done;
+        w->ping_as.ud = w;
+        loop_store_send(w, &w->ping_as);
+    }
+}
+
+int loop_store_ready(struct worker *w, char *why, size_t whysz)
+{
+    uint64_t now = vx_mono_ns();
+    uint64_t bound = (uint64_t)w->s->cfg.redis_timeout_ms * 1000000u / 2;
+    struct anode *n = &w->nodes[0];
+    if (!n->ac || !(n->ac->c.flags & REDIS_CONNECTED)) {
+        snprintf(why, whysz, "no connection to redis");
+        return 0;
+    }
+    for (size_t i = 0; i < w->n_nodes; i++) {
+        if (w->nodes[i].head && w->nodes[i].head->sent_ns &&
+            now - w->nodes[i].head->sent_ns > bound) {
+            snprintf(why, whysz, "redis has not answered for %llu ms",
+                     (unsigned long long)((now - w->nodes[i].head->sent_ns) / 1000000u));
+            return 0;
+        }
+    }
+    if (now - w->redis_ok_ns > STALE_NS) {
+        snprintf(why, whysz, "no answer from redis for %llu ms",
+                 (unsigned long long)((now - w->redis_ok_ns) / 1000000u));
+        return 0;
+    }
+    return 1;
+}
+
+/* --- outbound HTTP: libcurl multi, socket API, on the worker's epoll --- */
+
+struct csock {
+    struct watch watch;
+    curl_socket_t fd;
+    int registered;
+};
+
+static int curl_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct worker *w = userp;
+    struct csock *cs = socketp;
+    struct epoll_event ev;
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        if (cs) {
+            if (cs->registered)
+                epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+            curl_multi_assign(w->multi, fd, NULL);
+            free(cs);
+        }
+        return 0;
+    }
+    if (!cs) {
+        cs = calloc(1, sizeof(*cs));
+        if (!cs)
+            return -1;
+        cs->watch.kind = W_CURL;
+        cs->watch.p = cs;
+        cs->fd = fd;
+        curl_multi_assign(w->multi, fd, cs);
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    ev.data.ptr = &cs->watch;
+    if (epoll_ctl(w->epfd, cs->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) == 0)
+        cs->registered = 1;
+    else
+        vx_warn("http", "worker %u: epoll_ctl on a download socket: %s", w->id, strerror(errno));
+    return 0;
+}
+
+static int curl_on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct worker *w = userp;
+    (void)multi;
+    w->curl_timeout_ms = timeout_ms;
+    w->curl_set_ns = vx_mono_ns();
+    return 0;
+}
+
+static void curl_reap(struct worker *w)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
+        struct hsend *h = NULL;
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&h);
+        curl_multi_remove_handle(w->multi, m->easy_handle);
+        if (h) {
+            vx_http_op_finish(h->op, (int)m->data.result);
+            h->done(h);
+        }
+    }
+}
+
+static void curl_action(struct worker *w, curl_socket_t fd, int events)
+{
+    curl_multi_socket_action(w->multi, fd, events, &w->curl_running);
+    curl_reap(w);
+}
+
+static void curl_check_timer(struct worker *w)
+{
+    if (w->curl_timeout_ms < 0)
+        return;
+    if (vx_mono_ns() - w->curl_set_ns >= (uint64_t)w->curl_timeout_ms * 1000000u) {
+        w->curl_timeout_ms = -1;
+        curl_action(w, CURL_SOCKET_TIMEOUT, 0);
+    }
+}
+
+void loop_http_send(struct worker *w, struct hsend *h)
+{
+    CURL *easy = vx_http_op_easy(h->op);
+    if (!easy || curl_easy_setopt(easy, CURLOPT_PRIVATE, h) != CURLE_OK ||
+        curl_multi_add_handle(w->multi, easy) != CURLM_OK) {
+        vx_http_op_finish(h->op, CURLE_FAILED_INIT);
+        h->done(h);
+    }
+}
+
+/* A certificate load ended somewhere: every worker re-checks the turns that wait for one. */
+static void certs_wake(void *ud)
+{
+    uint64_t one = 1;
+    (void)ud;
+    for (unsigned i = 0; i < n_all_workers; i++)
+        if (all_workers[i].wakefd >= 0 && write(all_workers[i].wakefd, &one, sizeof(one)) < 0 &&
+            errno != EAGAIN)
+            vx_warn("http", "cannot wake worker %u: %s", i, strerror(errno));
+}
+
+/* --- routes --- */
+
+enum route_auth {
+    AUTH_NONE,     /* health and metrics */
+    AUTH_PLATFORM, /* the voice platform's signature (verification runs before the handler) */
+};
+
+enum { M_GET = 1u << 0, M_POST = 1u << 1, M_PUT = 1u << 2, M_DELETE = 1u << 3, M_PATCH = 1u << 4 };
+
+static const char *const method_names[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};
+
+struct route {
+    const char *path; /* segments; "{name}" matches any one segment */
+    unsigned methods;
+    enum route_auth auth;
+    size_t body_max;
+    /* AUTH_NONE rows answer at once; AUTH_PLATFORM rows run the skill pipeline */
+    void (*handler)(struct worker *w, struct req_ctx *rc, struct server_reply *out);
+    int timed; /* counted in the request duration metrics */
+};
+
+static void route_healthz(struct worker *w, struct req_ctx *rc, struct server_reply *out)
+{
+    (void)w;
     (void)rc;
     out->status = 200;
     out->content_type = "application/json";
     vx_buf_appends(&out->body, "{\"status\":\"ok\",\"version\":\"" VX_VERSION "\"}");
 }
 
-static void route_readyz(struct server *s, struct MHD_Connection *c, struct req_ctx *rc,
-                         struct server_reply *out)
+static void route_readyz(struct worker *w, struct req_ctx *rc, struct server_reply *out)
 {
-    struct vx_err e;
-    (void)s;
-    (void)c;
+    char why[128];
     (void)rc;
-    vx_err_clear(&e);
-    if (vx_store_ping(&e) != 0) {
-        server_reply_error(out, 503, "store_unavailable", e.msg);
+    if (!loop_store_ready(w, why, sizeof(why))) {
+        server_reply_error(out, 503, "store_unavailable", why);
         return;
     }
     out->status = 200;
@@ -143,11 +682,9 @@ static void route_readyz(struct server *s, struct MHD_Connection *c, struct req_
     vx_buf_appends(&out->body, "{\"status\":\"ready\",\"redis\":\"ok\"}");
 }
 
-static void route_metrics(struct server *s, struct MHD_Connection *c, struct req_ctx *rc,
-                          struct server_reply *out)
+static void route_metrics(struct worker *w, struct req_ctx *rc, struct server_reply *out)
 {
-    (void)s;
-    (void)c;
+    (void)w;
     (void)rc;
     out->status = 200;
     out->content_type = "text/plain; version=0.0.4";
@@ -155,11 +692,71 @@ static void route_metrics(struct server *s, struct MHD_Connection *c, struct req
 }
 
 static const struct route routes[] = {
-    {"/alexa", "POST", NULL, 1}, /* alexa(): may wait for Redis */
-    {"/healthz", "GET", route_healthz, 0},
-    {"/readyz", "GET", route_readyz, 0},
-    {"/metrics", "GET", route_metrics, 0},
+    {"/alexa", M_POST, AUTH_PLATFORM, VX_MAX_BODY, NULL, 1},
+    {"/healthz", M_GET, AUTH_NONE, 0, route_healthz, 0},
+    {"/readyz", M_GET, AUTH_NONE, 0, route_readyz, 0},
+    {"/metrics", M_GET, AUTH_NONE, 0, route_metrics, 0},
 };
+
+static unsigned method_bit(const char *m)
+{
+    for (size_t i = 0; i < VX_ARRAY_LEN(method_names); i++)
+        if (strcmp(method_names[i], m) == 0)
+            return 1u << i;
+    return 0;
+}
+
+/* 1 when url's path matches pattern segment by segment ({x} matches any one segment). */
+static int path_match(const char *pattern, const char *url)
+{
+    const char *p = pattern, *u = url;
+    size_t ulen = strcspn(url, "?");
+    while (*p && (size_t)(u - url) <= ulen) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            size_t seg = strcspn(u, "/?");
+            if (!close || seg == 0)
+                return 0;
+            p = close + 1;
+            u += seg;
+        } else if (*p == *u) {
+            p++;
+            u++;
+        } else {
+            return 0;
+        }
+    }
+    return *p == '\0' && (size_t)(u - url) == ulen;
+}
+
+/* The row for url and method, or NULL with allow set ("GET, POST") when the path exists. */
+static const struct route *route_find(const char *url, const char *method, char *allow,
+                                      size_t allowsz)
+{
+    unsigned bit = method_bit(method), others = 0;
+    allow[0] = '\0';
+    for (size_t i = 0; i < VX_ARRAY_LEN(routes); i++) {
+        if (!path_match(routes[i].path, url))
+            continue;
+        if (routes[i].methods & bit)
+            return &routes[i];
+        others |= routes[i].methods;
+    }
+    for (size_t i = 0; others && i < VX_ARRAY_LEN(method_names); i++) {
+        if (others & (1u << i)) {
+            size_t n = strlen(allow);
+            snprintf(allow + n, allowsz - n, "%s%s", n ? ", " : "", method_names[i]);
+        }
+    }
+    return NULL;
+}
+
+/* --- requests --- */
+
+static const char *mhd_header(void *ud, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)ud, MHD_HEADER_KIND, name);
+}
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct server_reply *out)
 {
@@ -207,7 +804,9 @@ static void pend(struct req_ctx *rc, int status, const char *code, const char *m
     rc->pending_status = status;
     rc->pending_code = code;
     rc->pending_msg = msg;
-    rc->pending_allow = allow;
+    if (allow && allow != rc->allow)
+        vx_strlcpy(rc->allow, allow, sizeof(rc->allow));
+    rc->pending_allow = allow ? rc->allow : NULL;
     rc->pending_outcome = outcome;
 }
 
@@ -224,242 +823,6 @@ static int has_chunked_body(struct MHD_Connection *c)
     return te && strstr(te, "chunked") != NULL;
 }
 
-static const struct route *route_find(const char *url, const char *method, const char **allow)
-{
-    const struct route *path_match = NULL;
-    for (size_t i = 0; i < VX_ARRAY_LEN(routes); i++) {
-        if (strcmp(routes[i].path, url) != 0)
-            continue;
-        if (strcmp(routes[i].method, method) == 0)
-            return &routes[i];
-        path_match = &routes[i];
-    }
-    *allow = path_match ? path_match->method : NULL;
-    return NULL;
-}
-
-/* --- the asynchronous Redis connection of a worker --- */
-
-static void ac_watch(struct worker *w, int events)
-{
-    struct epoll_event ev;
-    int op;
-    if (w->ac_fd < 0 || events == w->ac_events)
-        return;
-    memset(&ev, 0, sizeof(ev));
-    ev.events = (uint32_t)events;
-    ev.data.u32 = EV_REDIS;
-    if (events == 0)
-        op = EPOLL_CTL_DEL;
-    else if (w->ac_events == 0)
-        op = EPOLL_CTL_ADD;
-    else
-        op = EPOLL_CTL_MOD;
-    if (epoll_ctl(w->epfd, op, w->ac_fd, &ev) != 0)
-        vx_warn("http", "worker %u: epoll_ctl on the redis socket: %s", w->id, strerror(errno));
-    w->ac_events = events;
-}
-
-static void ac_add_read(void *p)
-{
-    struct worker *w = p;
-    ac_watch(w, w->ac_events | EPOLLIN);
-}
-
-static void ac_del_read(void *p)
-{
-    struct worker *w = p;
-    ac_watch(w, w->ac_events & ~EPOLLIN);
-}
-
-/*
- * Commands are not written as they are made: the loop writes whatever the
- * turns of one iteration queued in one go at its end (ac_flush). Only a
- * connection still connecting, or a socket that would block, waits for
- * EPOLLOUT.
- */
-static void ac_add_write(void *p)
-{
-    struct worker *w = p;
-    w->ac_want_write = 1;
-    if (w->ac && !(w->ac->c.flags & REDIS_CONNECTED))
-        ac_watch(w, w->ac_events | EPOLLOUT);
-}
-
-static void ac_del_write(void *p)
-{
-    struct worker *w = p;
-    w->ac_want_write = 0;
-    ac_watch(w, w->ac_events & ~EPOLLOUT);
-}
-
-static void ac_flush(struct worker *w)
-{
-    if (!w->ac || !w->ac_want_write || !(w->ac->c.flags & REDIS_CONNECTED))
-        return;
-    redisAsyncHandleWrite(w->ac); /* calls ac_del_write once all is written */
-    if (w->ac && w->ac_want_write)
-        ac_watch(w, w->ac_events | EPOLLOUT);
-}
-
-static void ac_cleanup(void *p)
-{
-    struct worker *w = p;
-    ac_watch(w, 0);
-    w->ac_fd = -1;
-}
-
-static void ac_backoff(struct worker *w)
-{
-    w->ac_backoff_ms = w->ac_backoff_ms ? w->ac_backoff_ms * 2 : 50;
-    if (w->ac_backoff_ms > 2000)
-        w->ac_backoff_ms = 2000;
-    w->ac_next_try_ns = vx_mono_ns() + (uint64_t)w->ac_backoff_ms * 1000000u;
-}
-
-static void ac_on_connect(const redisAsyncContext *ac, int status)
-{
-    struct worker *w = ac->ev.data;
-    if (status != REDIS_OK) {
-        vx_warn("http", "worker %u: cannot connect to redis: %s", w->id, ac->errstr);
-        w->ac = NULL; /* hiredis frees it */
-        ac_backoff(w);
-        return;
-    }
-    w->ac_backoff_ms = 0;
-    vx_debug("http", "worker %u: redis connection up", w->id);
-}
-
-static void ac_on_disconnect(const redisAsyncContext *ac, int status)
-{
-    struct worker *w = ac->ev.data;
-    if (status != REDIS_OK)
-        vx_warn("http", "worker %u: redis connection lost: %s", w->id, ac->errstr);
-    w->ac = NULL; /* hiredis frees it */
-    ac_backoff(w);
-}
-
-static void ac_on_setup(redisAsyncContext *ac, void *reply, void *priv)
-{
-    redisReply *r = reply;
-    (void)priv;
-    if (r && r->type == REDIS_REPLY_ERROR) {
-        struct worker *w = ac->ev.data;
-        vx_warn("http", "worker %u: redis refused the connection set-up: %s", w->id, r->str);
-        redisAsyncDisconnect(ac);
-    }
-}
-
-/* The live (or connecting) connection, or NULL: then the caller goes the blocking way. */
-static redisAsyncContext *ac_get(struct worker *w)
-{
-    struct vx_store_target t;
-    redisAsyncContext *ac;
-
-    if (w->ac)
-        return (w->ac->c.flags & REDIS_DISCONNECTING) ? NULL : w->ac;
-    if (atomic_load(&stopping) || vx_mono_ns() < w->ac_next_try_ns)
-        return NULL;
-    vx_store_target_get(&t);
-    ac = t.unix_path ? redisAsyncConnectUnix(t.unix_path) : redisAsyncConnect(t.host, t.port);
-    if (!ac || ac->err) {
-        vx_warn("http", "worker %u: cannot connect to redis: %s", w->id,
-                ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree(ac);
-        ac_backoff(w);
-        return NULL;
-    }
-    ac->ev.data = w;
-    ac->ev.addRead = ac_add_read;
-    ac->ev.delRead = ac_del_read;
-    ac->ev.addWrite = ac_add_write;
-    ac->ev.delWrite = ac_del_write;
-    ac->ev.cleanup = ac_cleanup;
-    w->ac_fd = ac->c.fd;
-    w->ac_events = 0;
-    w->ac_want_write = 0;
-    w->ac = ac;
-    redisAsyncSetConnectCallback(ac, ac_on_connect);
-    redisAsyncSetDisconnectCallback(ac, ac_on_disconnect);
-    ac_add_write(w); /* the connect completes when the socket is writable */
-    if (t.password[0])
-        redisAsyncCommand(ac, ac_on_setup, NULL, "AUTH %s", t.password);
-    if (t.db)
-        redisAsyncCommand(ac, ac_on_setup, NULL, "SELECT %d", t.db);
-    return w->ac;
-}
-
-static void wait_remove(struct worker *w, struct req_ctx *rc)
-{
-    struct req_ctx **pp = &w->wait_head, *prev = NULL;
-    while (*pp && *pp != rc) {
-        prev = *pp;
-        pp = &(*pp)->next_waiting;
-    }
-    if (!*pp)
-        return;
-    *pp = rc->next_waiting;
-    if (w->wait_tail == rc)
-        w->wait_tail = prev;
-    rc->next_waiting = NULL;
-}
-
-static int op_send(struct worker *w, struct req_ctx *rc);
-
-static void on_store_reply(redisAsyncContext *ac, void *reply, void *priv)
-{
-    struct req_ctx *rc = priv;
-    struct worker *w = rc->w;
-
-    wait_remove(w, rc);
-    if (vx_store_op_complete(rc->op, reply, reply ? NULL : ac->errstr)) {
-        /* Redis did not know the script: send it with its text, once */
-        if (op_send(w, rc) == 0)
-            return;
-        vx_store_op_complete(rc->op, NULL, "cannot send the script");
-    }
-    rc->op = NULL;
-    MHD_resume_connection(rc->conn);
-    w->resumed = 1;
-}
-
-/* Sends the turn's store operation on the worker's connection: 0, or -1 when there is none. */
-static int op_send(struct worker *w, struct req_ctx *rc)
-{
-    redisAsyncContext *ac = ac_get(w);
-    if (!ac)
-        return -1;
-    if (redisAsyncCommandArgv(ac, on_store_reply, rc, rc->op->argc, rc->op->argv, rc->op->lens) !=
-        REDIS_OK)
-        return -1;
-    rc->sent_ns = vx_mono_ns();
-    rc->next_waiting = NULL;
-    if (w->wait_tail)
-        w->wait_tail->next_waiting = rc;
-    else
-        w->wait_head = rc;
-    w->wait_tail = rc;
-    return 0;
-}
-
-/* A Redis that stops answering: drop the connection, which fails every waiting turn. */
-static void ac_check_timeout(struct worker *w)
-{
-    uint64_t limit = (uint64_t)w->s->cfg.redis_timeout_ms * 1000000u;
-    if (!w->ac || !w->wait_head || vx_mono_ns() - w->wait_head->sent_ns < limit)
-        return;
-    vx_warn("http", "worker %u: redis did not answer within %d ms: dropping the connection", w->id,
-            w->s->cfg.redis_timeout_ms);
-    redisAsyncFree(w->ac); /* calls on_store_reply(NULL) for each waiting turn */
-    w->ac = NULL;
-    w->ac_fd = -1;
-    w->ac_events = 0;
-    ac_backoff(w);
-}
-
-/* --- requests --- */
-
 static enum MHD_Result send_reply_timed(struct req_ctx *rc, int timed)
 {
     enum MHD_Result ret;
@@ -472,34 +835,107 @@ static enum MHD_Result send_reply_timed(struct req_ctx *rc, int timed)
     return ret;
 }
 
+/* What a turn waited for is in: MHD calls on_request again, which goes on with the turn. */
+static void turn_resume(struct req_ctx *rc)
+{
+    if (!rc->suspended)
+        return; /* finished before the connection was put aside: alexa() goes on */
+    rc->suspended = 0;
+    MHD_resume_connection(rc->conn);
+    rc->w->resumed = 1;
+}
+
+static void turn_store_done(struct asend *a)
+{
+    turn_resume(a->ud);
+}
+
+static void turn_http_done(struct hsend *h)
+{
+    turn_resume(h->ud);
+}
+
+static void park(struct worker *w, struct req_ctx *rc)
+{
+    if (!rc->parked_ns)
+        rc->parked_ns = vx_mono_ns();
+    rc->next_parked = w->parked;
+    w->parked = rc;
+}
+
+static void unpark(struct worker *w, struct req_ctx *rc)
+{
+    for (struct req_ctx **pp = &w->parked; *pp; pp = &(*pp)->next_parked) {
+        if (*pp == rc) {
+            *pp = rc->next_parked;
+            rc->next_parked = NULL;
+            return;
+        }
+    }
+}
+
+/* Every parked turn looks again (a load ended, or time passed). */
+static void parked_retry(struct worker *w)
+{
+    struct req_ctx *rc = w->parked;
+    w->parked = NULL;
+    while (rc) {
+        struct req_ctx *next = rc->next_parked;
+        rc->next_parked = NULL;
+        rc->st.park_expired = vx_mono_ns() - rc->parked_ns > PARK_MAX_NS;
+        turn_resume(rc);
+        rc = next;
+    }
+}
+
 /*
  * POST /alexa, first call or resumed: runs the turn until it answers, or until
- * it waits for Redis (the connection is suspended; the reply resumes it).
+ * it waits for Redis, a download or another turn's download (the connection is
+ * suspended; the outcome resumes it).
  */
 static enum MHD_Result alexa(struct worker *w, struct req_ctx *rc)
 {
     struct server_headers h = {mhd_header, rc->conn};
     struct vx_store_op *op = NULL;
-    int more;
+    enum skill_wait wait;
 
     if (!rc->started) {
         rc->started = 1;
-        more = skill_start(w->s, &h, rc->body.data ? rc->body.data : "", rc->body.len, &rc->st,
+        wait = skill_start(w->s, &h, rc->body.data ? rc->body.data : "", rc->body.len, &rc->st,
                            &rc->out, &op);
     } else {
-        more = skill_continue(w->s, &rc->st, &rc->out, &op);
+        wait = skill_continue(w->s, &rc->st, &rc->out, &op);
     }
-    while (more) {
-        rc->op = op;
-        if (op_send(w, rc) == 0) {
-            MHD_suspend_connection(rc->conn);
-            return MHD_YES;
+    for (;;) {
+        switch (wait) {
+        case SKILL_DONE:
+            return send_reply_timed(rc, 1);
+        case SKILL_WAIT_STORE:
+            rc->as.op = op;
+            rc->as.done = turn_store_done;
+            rc->as.ud = rc;
+            loop_store_send(w, &rc->as);
+            break;
+        case SKILL_WAIT_HTTP:
+            rc->hs.op = &rc->st.http;
+            rc->hs.done = turn_http_done;
+            rc->hs.ud = rc;
+            loop_http_send(w, &rc->hs);
+            break;
+        case SKILL_WAIT_CERT:
+            park(w, rc);
+            break;
         }
-        rc->op = NULL;
-        vx_store_op_run(op); /* no asynchronous connection: the blocking one */
-        more = skill_continue(w->s, &rc->st, &rc->out, &op);
+        /* done already (a cache hit, no connection, a refused transfer): go on at once */
+        if (wait != SKILL_WAIT_CERT && ((wait == SKILL_WAIT_STORE && rc->as.node == NULL) ||
+                                        (wait == SKILL_WAIT_HTTP && rc->st.http.easy == NULL))) {
+            wait = skill_continue(w->s, &rc->st, &rc->out, &op);
+            continue;
+        }
+        rc->suspended = 1;
+        MHD_suspend_connection(rc->conn);
+        return MHD_YES;
     }
-    return send_reply_timed(rc, 1);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -508,8 +944,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     struct worker *w = cls;
     struct req_ctx *rc = *con_cls;
-    const struct route *route;
-    const char *allow = NULL;
     (void)version;
 
     if (!rc) {
@@ -533,18 +967,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
          * kernel reset the connection and the client never sees the answer, so the
          * body is drained (up to VX_DRAIN_MAX) and the error sent after.
          */
-        route = route_find(url, method, &allow);
+        rc->route = route_find(url, method, rc->allow, sizeof(rc->allow));
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
         if (cl && vx_parse_ll(cl, 0, INT64_MAX, &n) != 0)
             n = 0;
-        if (!route && allow)
-            pend(rc, 405, "method_not_allowed", "use the method in Allow", allow,
+        if (!rc->route && rc->allow[0])
+            pend(rc, 405, "method_not_allowed", "use a method in Allow", rc->allow,
                  VX_OUT_BAD_METHOD);
-        else if (!route)
+        else if (!rc->route)
             pend(rc, 404, "not_found", "no such path", NULL, VX_OUT_NOT_FOUND);
-        else if (n > VX_MAX_BODY)
-            pend(rc, 413, "too_large", "the body is larger than 128 KiB", NULL, VX_OUT_TOO_LARGE);
+        else if ((unsigned long long)n > rc->route->body_max)
+            pend(rc, 413, "too_large",
+                 rc->route->body_max ? "the body is larger than 128 KiB"
+                                     : "this path takes no body",
+                 NULL, VX_OUT_TOO_LARGE);
         if (rc->pending_status && ((expect && vx_strcaseeq(expect, "100-continue")) ||
                                    n > VX_DRAIN_MAX || (n == 0 && !has_chunked_body(c))))
             return reply_pending(c, rc);
@@ -556,8 +993,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!rc->pending_status && rc->body.len + *upload_data_size > VX_MAX_BODY) {
-            pend(rc, 413, "too_large", "the body is larger than 128 KiB", NULL, VX_OUT_TOO_LARGE);
+        if (!rc->pending_status && rc->body.len + *upload_data_size > rc->route->body_max) {
+            pend(rc, 413, "too_large",
+                 rc->route->body_max ? "the body is larger than 128 KiB"
+                                     : "this path takes no body",
+                 NULL, VX_OUT_TOO_LARGE);
             vx_buf_release(&rc->body);
         }
         if (rc->pending_status) {
@@ -574,15 +1014,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (rc->pending_status)
         return reply_pending(c, rc);
-    route = route_find(url, method, &allow);
-    if (!route) /* cannot happen: the first call answered already */
-        return MHD_NO;
-    if (!route->handler)
+    if (rc->route->auth == AUTH_PLATFORM)
         return alexa(w, rc);
     rc->out.status = 500;
     rc->out.outcome = VX_OUT_OK;
-    route->handler(w->s, c, rc, &rc->out);
-    return send_reply_timed(rc, route->timed);
+    rc->route->handler(w, rc, &rc->out);
+    return send_reply_timed(rc, rc->route->timed);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -594,9 +1031,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     if (!rc)
         return;
-    wait_remove(w, rc);
+    unpark(w, rc);
+    if (rc->as.node)
+        queue_remove(rc->as.node, &rc->as);
+    if (rc->st.http.easy) {
+        curl_multi_remove_handle(w->multi, rc->st.http.easy);
+        vx_http_op_finish(&rc->st.http, CURLE_ABORTED_BY_CALLBACK);
+    }
     if (rc->started)
-        skill_turn_release(&rc->st);
+        skill_turn_release(w->s, &rc->st);
     vx_buf_release(&rc->out.body);
     vx_buf_release(&rc->body);
     free(rc);
@@ -681,78 +1124,107 @@ static int worker_start_daemon(struct worker *w, unsigned flags, const char *cer
     return 0;
 }
 
-static int epoll_watch(int epfd, int fd, uint32_t tag)
+static int epoll_watch(int epfd, int fd, struct watch *wt)
 {
     struct epoll_event ev;
     memset(&ev, 0, sizeof(ev));
     ev.events = EPOLLIN;
-    ev.data.u32 = tag;
+    ev.data.ptr = wt;
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-/* Milliseconds the loop may sleep: MHD's next connection timeout, Redis's, at most 1 s. */
+/* Milliseconds the loop may sleep: MHD's next timeout, Redis's, curl's, the health ping. */
 static int loop_timeout(struct worker *w)
 {
     MHD_UNSIGNED_LONG_LONG t;
-    int ms = 1000;
+    int ms = (int)(PING_NS / 1000000u);
+    uint64_t now = vx_mono_ns();
     w->mhd_due = 0;
     if (MHD_get_timeout(w->d, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)ms) {
         ms = (int)t;
         w->mhd_due = t == 0;
     }
-    if (w->wait_head) {
-        uint64_t waited = (vx_mono_ns() - w->wait_head->sent_ns) / 1000000u;
-        int left = w->s->cfg.redis_timeout_ms - (int)waited;
+    for (size_t i = 0; i < w->n_nodes; i++) {
+        const struct asend *head = w->nodes[i].head;
+        if (head && head->sent_ns) {
+            uint64_t waited = (now - head->sent_ns) / 1000000u;
+            int left = w->s->cfg.redis_timeout_ms - (int)waited;
+            if (left < 0)
+                left = 0;
+            if (left < ms)
+                ms = left + 1;
+        }
+    }
+    if (w->curl_timeout_ms >= 0) {
+        uint64_t gone = (now - w->curl_set_ns) / 1000000u;
+        long left = w->curl_timeout_ms - (long)gone;
         if (left < 0)
             left = 0;
         if (left < ms)
-            ms = left + 1;
+            ms = (int)left;
     }
+    if (w->parked && ms > 100)
+        ms = 100; /* parked turns look again now and then, wake-up or not */
     return ms;
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    struct epoll_event evs[16];
+    struct epoll_event evs[32];
     uint64_t deadline = 0;
     int quiesced = 0;
 
+    nodes_tick(w); /* connect and ask at once, so /readyz soon knows */
     for (;;) {
         int n = epoll_wait(w->epfd, evs, (int)VX_ARRAY_LEN(evs), loop_timeout(w));
-        int run_mhd = 0;
+        int run_mhd = 0, woken = 0;
         if (n < 0 && errno != EINTR) {
             vx_error("http", "worker %u: epoll_wait: %s", w->id, strerror(errno));
             break;
         }
         for (int i = 0; i < n; i++) {
-            switch (evs[i].data.u32) {
-            case EV_MHD:
+            struct watch *wt = evs[i].data.ptr;
+            switch (wt->kind) {
+            case W_MHD:
                 run_mhd = 1;
                 break;
-            case EV_WAKE: {
+            case W_WAKE: {
                 uint64_t v;
                 if (read(w->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
                     vx_warn("http", "worker %u: wake-up read: %s", w->id, strerror(errno));
+                woken = 1;
                 break;
             }
-            case EV_REDIS:
-                if (w->ac && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-                    redisAsyncHandleRead(w->ac);
-                if (w->ac && (evs[i].events & EPOLLOUT))
-                    redisAsyncHandleWrite(w->ac);
+            case W_REDIS: {
+                struct anode *nd = wt->p;
+                if (nd->ac && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+                    redisAsyncHandleRead(nd->ac);
+                if (nd->ac && (evs[i].events & EPOLLOUT))
+                    redisAsyncHandleWrite(nd->ac);
                 break;
-            default:
+            }
+            case W_CURL: {
+                struct csock *cs = wt->p;
+                int ev = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                         (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                         (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+                curl_action(w, cs->fd, ev);
                 break;
+            }
             }
         }
-        ac_check_timeout(w);
+        curl_check_timer(w);
+        nodes_check_timeout(w);
+        if (w->parked && (woken || n == 0 || atomic_load(&stopping)))
+            parked_retry(w);
+        nodes_tick(w);
         /* MHD runs for its sockets, its timeouts, and the connections resumed above */
         if (run_mhd || w->resumed || w->mhd_due || n == 0 || atomic_load(&stopping)) {
             w->resumed = 0;
             MHD_run(w->d);
         }
-        ac_flush(w);
+        nodes_flush(w);
         if (atomic_load(&stopping)) {
             if (!quiesced) {
                 MHD_socket ls = MHD_quiesce_daemon(w->d);
@@ -770,11 +1242,9 @@ static void *worker_main(void *arg)
             }
         }
     }
-    if (w->ac) {
-        redisAsyncFree(w->ac); /* fails what still waits; MHD_stop_daemon closes those */
-        w->ac = NULL;
-        MHD_run(w->d);
-    }
+    for (size_t i = 0; i < w->n_nodes; i++)
+        node_drop(&w->nodes[i]); /* fails what still waits; MHD_stop_daemon closes those */
+    MHD_run(w->d);
     MHD_stop_daemon(w->d);
     w->d = NULL;
     vx_store_shutdown();
@@ -788,12 +1258,39 @@ static void workers_free(struct worker *ws, unsigned n)
             MHD_stop_daemon(ws[i].d);
         if (ws[i].listen_fd >= 0)
             close(ws[i].listen_fd);
+        if (ws[i].multi)
+            curl_multi_cleanup(ws[i].multi);
         if (ws[i].epfd >= 0)
             close(ws[i].epfd);
         if (ws[i].wakefd >= 0)
             close(ws[i].wakefd);
     }
     free(ws);
+}
+
+static int worker_setup(struct worker *w)
+{
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->w_mhd.kind = W_MHD;
+    w->w_wake.kind = W_WAKE;
+    w->nodes[0].w = w;
+    w->nodes[0].fd = -1;
+    w->nodes[0].watch.kind = W_REDIS;
+    w->nodes[0].watch.p = &w->nodes[0];
+    w->n_nodes = 1;
+    w->curl_timeout_ms = -1;
+    w->multi = curl_multi_init();
+    if (w->epfd < 0 || w->wakefd < 0 || !w->multi ||
+        epoll_watch(w->epfd, MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd,
+                    &w->w_mhd) != 0 ||
+        epoll_watch(w->epfd, w->wakefd, &w->w_wake) != 0)
+        return -1;
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, curl_on_socket);
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, curl_on_timer);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+    return 0;
 }
 
 int http_run(struct server *s)
@@ -825,6 +1322,7 @@ int http_run(struct server *s)
         vx_warn("http", "serving plain HTTP on loopback %s:%d: for local development only",
                 s->cfg.listen_address, s->cfg.listen_port);
     }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
 
     /* worker threads inherit this mask; only the main thread takes the signals */
     sigemptyset(&set);
@@ -842,7 +1340,6 @@ int http_run(struct server *s)
         struct worker *w = &ws[i];
         w->s = s;
         w->id = i;
-        w->ac_fd = -1;
         w->epfd = -1;
         w->wakefd = -1;
         w->listen_fd = listen_socket(&ss, ipv6);
@@ -861,16 +1358,15 @@ int http_run(struct server *s)
                      s->cfg.listen_address, s->cfg.listen_port);
             goto fail;
         }
-        w->epfd = epoll_create1(EPOLL_CLOEXEC);
-        w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (w->epfd < 0 || w->wakefd < 0 ||
-            epoll_watch(w->epfd, MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd,
-                        EV_MHD) != 0 ||
-            epoll_watch(w->epfd, w->wakefd, EV_WAKE) != 0) {
+        if (worker_setup(w) != 0) {
             vx_error("http", "cannot set up the event loop: %s", strerror(errno));
             goto fail;
         }
     }
+    all_workers = ws;
+    n_all_workers = s->threads;
+    if (s->certs)
+        vx_certs_set_wake(s->certs, certs_wake, NULL);
     for (started = 0; started < s->threads; started++) {
         if (pthread_create(&ws[started].thread, NULL, worker_main, &ws[started]) != 0) {
             vx_error("http", "cannot start worker thread %u", started);
@@ -898,6 +1394,10 @@ int http_run(struct server *s)
     if (code == 0)
         vx_info("http", "stopped");
 fail:
+    if (s->certs)
+        vx_certs_set_wake(s->certs, NULL, NULL);
+    all_workers = NULL;
+    n_all_workers = 0;
     workers_free(ws, s->threads);
 out:
     free(cert);

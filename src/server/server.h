@@ -12,6 +12,7 @@
 #include "voxcart/config.h"
 #include "voxcart/certs.h"
 #include "voxcart/envelope.h"
+#include "voxcart/httpop.h"
 #include "voxcart/metrics.h"
 #include "voxcart/store.h"
 
@@ -47,27 +48,51 @@ void skill_handle(struct server *s, const struct server_headers *h, const char *
                   struct server_reply *out);
 
 /*
- * The same pipeline for an event loop: skill_start returns 0 when out holds
- * the answer, or 1 with *op a store operation to carry out (vx_store_op_run,
- * or sent asynchronously and completed with vx_store_op_complete); then
- * skill_continue, which answers the same way. body must stay alive until
+ * The same pipeline for an event loop: skill_start and skill_continue return
+ * SKILL_DONE when out holds the answer, or what the turn waits for: a store
+ * operation (*op; carried out on the loop's Redis connection and completed with
+ * vx_store_op_complete), an HTTP request (st->http: a certificate download), or
+ * another turn's certificate download (SKILL_WAIT_CERT: call skill_continue
+ * again when it ended; st->park_expired tells the turn it waited too long).
+ * Then skill_continue, which answers the same way. body must stay alive until
  * skill_turn_release, which every started turn gets.
  */
-enum skill_phase { SKILL_VERIFY, SKILL_REPLAY_GUARD, SKILL_DIALOG };
+enum skill_wait { SKILL_DONE, SKILL_WAIT_STORE, SKILL_WAIT_HTTP, SKILL_WAIT_CERT };
+
+enum skill_phase {
+    SKILL_CERT,          /* the signing key: memory, or a load this turn drives */
+    SKILL_CERT_SHARED,   /* waiting for the shared cache */
+    SKILL_CERT_DOWNLOAD, /* waiting for the download */
+    SKILL_CERT_SHARE,    /* offering the verified chain to the shared cache */
+    SKILL_REPLAY_GUARD,
+    SKILL_DIALOG
+};
 
 struct skill_turn {
     enum skill_phase phase;
     int parsed;
     struct vx_request req;
     struct vx_fsm_turn *turn;
-    struct vx_store_op op; /* the replay guard's */
+    struct vx_store_op op; /* the replay guard's, the shared certificate cache's */
+    struct vx_http_op http;
+    /* verification in progress */
+    const char *body;
+    size_t len;
+    int64_t now;
+    char cert_url[1024]; /* canonical */
+    char sig[1024];
+    int loading; /* this turn owns the load of cert_url */
+    int park_expired;
+    char *pem;
+    size_t pem_len;
 };
 
-int skill_start(struct server *s, const struct server_headers *h, const char *body, size_t len,
-                struct skill_turn *st, struct server_reply *out, struct vx_store_op **op);
-int skill_continue(struct server *s, struct skill_turn *st, struct server_reply *out,
-                   struct vx_store_op **op);
-void skill_turn_release(struct skill_turn *st);
+enum skill_wait skill_start(struct server *s, const struct server_headers *h, const char *body,
+                            size_t len, struct skill_turn *st, struct server_reply *out,
+                            struct vx_store_op **op);
+enum skill_wait skill_continue(struct server *s, struct skill_turn *st, struct server_reply *out,
+                               struct vx_store_op **op);
+void skill_turn_release(struct server *s, struct skill_turn *st);
 
 /* Runs the HTTP server until SIGTERM/SIGINT, then drains. Returns the process exit code. */
 int http_run(struct server *s);

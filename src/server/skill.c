@@ -83,32 +83,26 @@ static void reject(struct server_reply *out, enum vx_verify_reason reason, const
     out->outcome = VX_OUT_REJECTED;
 }
 
-/* Certificate URL, chain and Signature-256: everything that works on raw bytes. */
-static enum vx_verify_reason check_signature(struct server *s, const struct server_headers *h,
-                                             const char *body, size_t len, int64_t now,
-                                             struct vx_err *detail)
+/* The signature headers and the certificate URL rules: what needs no key yet. */
+static enum vx_verify_reason check_headers(const struct server_headers *h, struct skill_turn *st,
+                                           struct vx_err *detail)
 {
     const char *url = h->get(h->ud, "SignatureCertChainUrl");
     const char *sig = h->get(h->ud, "Signature-256");
-    char canon[1024];
-    EVP_PKEY *key = NULL;
     enum vx_verify_reason r;
 
     if (!url || !*url)
         return VX_VR_MISSING_CERT_URL;
     if (!sig || !*sig)
         return VX_VR_MISSING_SIGNATURE;
-    r = vx_cert_url_check(url, canon, sizeof(canon));
+    r = vx_cert_url_check(url, st->cert_url, sizeof(st->cert_url));
     if (r != VX_VR_OK) {
         vx_err_set(detail, VX_EVERIFY, "'%.200s'", url);
         return r;
     }
-    r = vx_certs_get_key(s->certs, canon, now, &key, detail);
-    if (r != VX_VR_OK)
-        return r;
-    r = vx_signature_check(key, sig, body, len);
-    EVP_PKEY_free(key);
-    return r;
+    if (vx_strlcpy(st->sig, sig, sizeof(st->sig)) != 0)
+        return VX_VR_SIGNATURE_ENCODING;
+    return VX_VR_OK;
 }
 
 /* Timestamp window, skill ID, replay guard: the checks that need the parsed envelope. */
@@ -211,9 +205,9 @@ static void dialog_answer(struct skill_turn *st, int rc, const struct vx_err *e,
     out->outcome = VX_OUT_OK;
 }
 
-/* Runs the dialog turn until it needs the store (1) or has answered (0). */
-static int dialog_step(struct server *s, struct skill_turn *st, struct server_reply *out,
-                       struct vx_store_op **op)
+/* Runs the dialog turn until it needs the store or has answered. */
+static enum skill_wait dialog_step(struct server *s, struct skill_turn *st,
+                                   struct server_reply *out, struct vx_store_op **op)
 {
     struct vx_err e;
     int warn = 0, rc;
@@ -222,14 +216,14 @@ static int dialog_step(struct server *s, struct skill_turn *st, struct server_re
     out->body.len = 0;
     rc = vx_fsm_turn_step(st->turn, op, &out->body, &warn, &e);
     if (rc == 1)
-        return 1;
+        return SKILL_WAIT_STORE;
     dialog_answer(st, rc, &e, warn, out);
     record_turn(s, &st->req, out);
-    return 0;
+    return SKILL_DONE;
 }
 
-static int dialog_start(struct server *s, struct skill_turn *st, struct server_reply *out,
-                        struct vx_store_op **op)
+static enum skill_wait dialog_start(struct server *s, struct skill_turn *st,
+                                    struct server_reply *out, struct vx_store_op **op)
 {
     struct vx_err e;
     int rc;
@@ -239,74 +233,250 @@ static int dialog_start(struct server *s, struct skill_turn *st, struct server_r
     rc = vx_fsm_turn_new(s->fsm, &st->req, &st->turn, &e);
     if (rc) {
         dialog_answer(st, rc, &e, 0, out);
-        return 0;
+        return SKILL_DONE;
     }
     return dialog_step(s, st, out, op);
 }
 
-int skill_start(struct server *s, const struct server_headers *h, const char *body, size_t len,
-                struct skill_turn *st, struct server_reply *out, struct vx_store_op **op)
+/* The key is known: the signature over the raw bytes, then the envelope and what follows. */
+static enum skill_wait verified_key(struct server *s, struct skill_turn *st, EVP_PKEY *key,
+                                    struct server_reply *out, struct vx_store_op **op);
+
+static enum skill_wait after_signature(struct server *s, struct skill_turn *st,
+                                       struct server_reply *out, struct vx_store_op **op)
 {
     struct vx_err detail;
     enum vx_verify_reason r;
-    int64_t now = vx_now();
 
-    memset(st, 0, sizeof(*st));
     vx_err_clear(&detail);
-    *op = NULL;
-    if (!s->cfg.development) {
-        r = check_signature(s, h, body, len, now, &detail);
-        if (r != VX_VR_OK) {
-            reject(out, r, detail.msg, NULL);
-            return 0;
-        }
-    }
-    if (vx_request_parse(body, len, &st->req, &detail) != 0) {
+    if (vx_request_parse(st->body, st->len, &st->req, &detail) != 0) {
         reject(out, VX_VR_BODY_MALFORMED, detail.msg, NULL);
-        return 0;
+        return SKILL_DONE;
     }
     st->parsed = 1;
-    r = check_envelope(s, &st->req, now, &detail);
+    r = check_envelope(s, &st->req, st->now, &detail);
     if (r != VX_VR_OK) {
         reject(out, r, detail.msg, st->req.request_id);
-        return 0;
+        return SKILL_DONE;
     }
     if (s->cfg.replay_guard) {
         /* a request older than the window is refused by the timestamp check anyway */
         int tolerance = vx_is_skill_event(st->req.type_name) ? VX_TS_TOLERANCE_SKILL_EVENT
                                                              : s->cfg.timestamp_tolerance;
         st->phase = SKILL_REPLAY_GUARD;
-        if (vx_store_op_seen(&st->op, st->req.request_id, 2 * tolerance + 1)) {
-            *op = &st->op;
-            return 1;
-        }
-        return skill_continue(s, st, out, op);
+        vx_store_op_seen(&st->op, st->req.request_id, 2 * tolerance + 1);
+        *op = &st->op;
+        return SKILL_WAIT_STORE;
     }
     return dialog_start(s, st, out, op);
 }
 
-int skill_continue(struct server *s, struct skill_turn *st, struct server_reply *out,
-                   struct vx_store_op **op)
+static enum skill_wait verified_key(struct server *s, struct skill_turn *st, EVP_PKEY *key,
+                                    struct server_reply *out, struct vx_store_op **op)
+{
+    enum vx_verify_reason r = vx_signature_check(key, st->sig, st->body, st->len);
+    EVP_PKEY_free(key);
+    if (r != VX_VR_OK) {
+        reject(out, r, "", NULL);
+        return SKILL_DONE;
+    }
+    return after_signature(s, st, out, op);
+}
+
+/* Ends this turn's load with verdict r (key k on OK) and goes on with the request. */
+static enum skill_wait settle(struct server *s, struct skill_turn *st, enum vx_verify_reason r,
+                              EVP_PKEY *k, int64_t nb, int64_t na, int share, struct vx_err *detail,
+                              struct server_reply *out, struct vx_store_op **op)
+{
+    EVP_PKEY *key = NULL;
+    st->loading = 0;
+    r = vx_certs_settle(s->certs, st->cert_url, st->now, r, k, nb, na, &key, detail);
+    if (r != VX_VR_OK) {
+        free(st->pem);
+        st->pem = NULL;
+        reject(out, r, detail->msg, NULL);
+        return SKILL_DONE;
+    }
+    if (share && st->pem) {
+        int ttl = vx_certs_share_ttl(s->certs, st->now, na);
+        if (ttl > 0 && vx_store_op_cert_put(&st->op, st->cert_url, st->pem, st->pem_len, ttl)) {
+            /* the key waits in the op's turn: keep it until the put is answered */
+            free(st->pem);
+            st->pem = (char *)key;
+            st->pem_len = 0;
+            st->phase = SKILL_CERT_SHARE;
+            *op = &st->op;
+            return SKILL_WAIT_STORE;
+        }
+        vx_store_op_release(&st->op);
+    }
+    free(st->pem);
+    st->pem = NULL;
+    return verified_key(s, st, key, out, op);
+}
+
+/* A chain from the map or the download: verify, settle, share. */
+static enum skill_wait chain_found(struct server *s, struct skill_turn *st, const char *from,
+                                   struct server_reply *out, struct vx_store_op **op)
+{
+    struct vx_err detail;
+    EVP_PKEY *k = NULL;
+    int64_t nb = 0, na = 0;
+    enum vx_verify_reason r;
+    vx_err_clear(&detail);
+    r = vx_certs_check(s->certs, st->cert_url, st->pem, st->pem_len, st->now, from, &k, &nb, &na,
+                       &detail);
+    return settle(s, st, r, k, nb, na, 1, &detail, out, op);
+}
+
+/* The shared cache had nothing usable: the map file, else the download. */
+static enum skill_wait load_source(struct server *s, struct skill_turn *st,
+                                   struct server_reply *out, struct vx_store_op **op)
+{
+    struct vx_err detail;
+    vx_err_clear(&detail);
+    if (vx_certs_map_read(s->certs, st->cert_url, &st->pem, &st->pem_len, &detail)) {
+        if (!st->pem)
+            return settle(s, st, VX_VR_CERT_FETCH, NULL, 0, 0, 0, &detail, out, op);
+        return chain_found(s, st, "the certificate map", out, op);
+    }
+    vx_certs_download_op(s->certs, st->cert_url, &st->http);
+    st->phase = SKILL_CERT_DOWNLOAD;
+    return SKILL_WAIT_HTTP;
+}
+
+static enum skill_wait cert_step(struct server *s, struct skill_turn *st, struct server_reply *out,
+                                 struct vx_store_op **op)
+{
+    struct vx_err detail;
+    EVP_PKEY *key = NULL, *k = NULL;
+    enum vx_verify_reason r;
+    int64_t nb = 0, na = 0;
+
+    vx_err_clear(&detail);
+    switch (st->phase) {
+    case SKILL_CERT:
+        switch (vx_certs_begin(s->certs, st->cert_url, st->now, &key, &r, &detail)) {
+        case VX_CERT_DONE:
+            if (r != VX_VR_OK) {
+                reject(out, r, detail.msg, NULL);
+                return SKILL_DONE;
+            }
+            return verified_key(s, st, key, out, op);
+        case VX_CERT_WAIT:
+            if (st->park_expired) {
+                reject(out, VX_VR_CERT_FETCH, "waited too long for the chain's download", NULL);
+                return SKILL_DONE;
+            }
+            return SKILL_WAIT_CERT;
+        case VX_CERT_LOAD:
+            st->loading = 1;
+            st->phase = SKILL_CERT_SHARED;
+            vx_store_op_cert_get(&st->op, st->cert_url);
+            *op = &st->op;
+            return SKILL_WAIT_STORE;
+        }
+        break;
+    case SKILL_CERT_SHARED:
+        if (st->op.rc == 0 && st->op.json) {
+            r = vx_certs_check(s->certs, st->cert_url, st->op.json, st->op.json_len, st->now,
+                               "the shared cache", &k, &nb, &na, &detail);
+            vx_store_op_release(&st->op);
+            if (r == VX_VR_OK)
+                return settle(s, st, r, k, nb, na, 0, &detail, out, op);
+            vx_warn("verify", "shared cache chain for '%s' not used: loading it again",
+                    st->cert_url);
+        } else {
+            vx_store_op_release(&st->op);
+        }
+        return load_source(s, st, out, op);
+    case SKILL_CERT_DOWNLOAD: {
+        int rc = vx_certs_download_result(s->certs, st->cert_url, &st->http, &st->pem, &st->pem_len,
+                                          &detail);
+        vx_http_op_release(&st->http);
+        if (rc != 0) {
+            vx_warn("verify", "%s", detail.msg);
+            return settle(s, st, VX_VR_CERT_FETCH, NULL, 0, 0, 0, &detail, out, op);
+        }
+        return chain_found(s, st, "https", out, op);
+    }
+    case SKILL_CERT_SHARE:
+        if (st->op.rc)
+            vx_warn("store", "cannot share certificate chain for '%s': %s", st->cert_url,
+                    st->op.err.msg);
+        vx_store_op_release(&st->op);
+        key = (EVP_PKEY *)st->pem;
+        st->pem = NULL;
+        return verified_key(s, st, key, out, op);
+    default:
+        break;
+    }
+    reject(out, VX_VR_CERT_FETCH, "internal: unknown verification step", NULL);
+    return SKILL_DONE;
+}
+
+enum skill_wait skill_start(struct server *s, const struct server_headers *h, const char *body,
+                            size_t len, struct skill_turn *st, struct server_reply *out,
+                            struct vx_store_op **op)
+{
+    struct vx_err detail;
+    enum vx_verify_reason r;
+
+    memset(st, 0, sizeof(*st));
+    vx_err_clear(&detail);
+    *op = NULL;
+    st->body = body;
+    st->len = len;
+    st->now = vx_now();
+    if (s->cfg.development)
+        return after_signature(s, st, out, op);
+    r = check_headers(h, st, &detail);
+    if (r != VX_VR_OK) {
+        reject(out, r, detail.msg, NULL);
+        return SKILL_DONE;
+    }
+    st->phase = SKILL_CERT;
+    return cert_step(s, st, out, op);
+}
+
+enum skill_wait skill_continue(struct server *s, struct skill_turn *st, struct server_reply *out,
+                               struct vx_store_op **op)
 {
     *op = NULL;
-    if (st->phase == SKILL_REPLAY_GUARD) {
+    switch (st->phase) {
+    case SKILL_REPLAY_GUARD: {
         int rc = st->op.rc;
-        vx_store_op_release(&st->op);
         if (rc == VX_EEXISTS) {
+            vx_store_op_release(&st->op);
             reject(out, VX_VR_REPLAY, "", st->req.request_id);
-            return 0;
+            return SKILL_DONE;
         }
         if (rc != 0) {
             apologise(&st->req, out, st->op.err.msg);
-            return 0;
+            vx_store_op_release(&st->op);
+            return SKILL_DONE;
         }
+        vx_store_op_release(&st->op);
         return dialog_start(s, st, out, op);
     }
-    return dialog_step(s, st, out, op);
+    case SKILL_DIALOG:
+        return dialog_step(s, st, out, op);
+    default:
+        return cert_step(s, st, out, op);
+    }
 }
 
-void skill_turn_release(struct skill_turn *st)
+void skill_turn_release(struct server *s, struct skill_turn *st)
 {
+    if (st->loading)
+        vx_certs_abandon(s->certs, st->cert_url); /* a turn that went away ends its load */
+    st->loading = 0;
+    if (st->phase == SKILL_CERT_SHARE && st->pem)
+        EVP_PKEY_free((EVP_PKEY *)st->pem);
+    else
+        free(st->pem);
+    st->pem = NULL;
+    vx_http_op_release(&st->http);
     vx_fsm_turn_free(st->turn);
     st->turn = NULL;
     vx_store_op_release(&st->op);
@@ -320,10 +490,15 @@ void skill_handle(struct server *s, const struct server_headers *h, const char *
 {
     struct skill_turn st;
     struct vx_store_op *op;
-    int more = skill_start(s, h, body, len, &st, out, &op);
-    while (more) {
-        vx_store_op_run(op);
-        more = skill_continue(s, &st, out, &op);
+    enum skill_wait wait = skill_start(s, h, body, len, &st, out, &op);
+    while (wait != SKILL_DONE) {
+        if (wait == SKILL_WAIT_STORE)
+            vx_store_op_run(op);
+        else if (wait == SKILL_WAIT_HTTP)
+            vx_http_op_run(&st.http);
+        else
+            st.park_expired = 1; /* blocking callers do not wait for another's download */
+        wait = skill_continue(s, &st, out, &op);
     }
-    skill_turn_release(&st);
+    skill_turn_release(s, &st);
 }

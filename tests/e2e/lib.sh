@@ -21,7 +21,7 @@ cleanup() {
   if [ "$FAILS" -ne 0 ] && [ -f "$T/voxcartd.log" ]; then
     echo "--- voxcartd log ---"; tail -n 60 "$T/voxcartd.log"
   fi
-  rm -rf "$T"
+  [ -n "${KEEP_T:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 
