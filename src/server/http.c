@@ -59,11 +59,12 @@
 #include <unistd.h>
 
 /* How much of an oversized body is read and thrown away so the client sees the 413. */
-#define VX_DRAIN_MAX (1024 * 1024)
-#define NODES_MAX    16 /* Redis nodes one worker talks to */
-#define PING_NS      500000000ull
-#define STALE_NS     1500000000ull
-#define PARK_MAX_NS  3000000000ull /* a turn waits this long at most for another's download */
+#define VX_DRAIN_MAX  (1024 * 1024)
+#define NODES_MAX     16 /* Redis nodes one worker talks to */
+#define PING_NS       500000000ull
+#define STALE_NS      1500000000ull
+#define READY_WAIT_NS 200000000ull
+#define PARK_MAX_NS   3000000000ull /* a turn waits this long at most for another's download */
 
 enum watch_kind { W_MHD, W_WAKE, W_REDIS, W_CURL };
 
@@ -512,7 +513,9 @@ static void nodes_tick(struct worker *w)
 int loop_store_ready(struct worker *w, char *why, size_t whysz)
 {
     uint64_t now = vx_mono_ns();
-    uint64_t bound = (uint64_t)w->s->cfg.redis_timeout_ms * 1000000u / 2;
+    /* a healthy Redis answers in well under a millisecond: a command waiting this long
+     * means it is not answering now, whatever the timeout that will drop it later */
+    uint64_t bound = READY_WAIT_NS;
     struct anode *n = &w->nodes[0];
     if (!n->ac || !(n->ac->c.flags & REDIS_CONNECTED)) {
         snprintf(why, whysz, "no connection to redis");

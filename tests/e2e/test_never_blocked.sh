@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Nothing blocks a worker: on a one-worker server, /healthz is answered within
+# 50 ms while a signing-chain download hangs (a local TLS server that accepts and
+# never answers) and while Redis does not answer (CLIENT PAUSE); /readyz turns
+# red quickly while Redis is paused; a flood of unsigned requests naming new
+# chain URLs costs at most a few downloads, and a failed URL is not fetched again
+# at once.
+. "$(dirname "$0")/lib.sh" "$1"
+make_devca
+start_redis
+
+openssl req -new -newkey rsa:2048 -nodes -keyout "$T/s3.key" -subj /CN=s3.amazonaws.com \
+  -addext subjectAltName=DNS:s3.amazonaws.com -out "$T/s3.csr" 2>/dev/null
+openssl x509 -req -in "$T/s3.csr" -CA "$CA/root.pem" -CAkey "$CA/root.key" -CAcreateserial \
+  -days 2 -copy_extensions copy -out "$T/s3.pem" 2>/dev/null
+mkfifo "$T/hold"
+exec 4<>"$T/hold" # keeps its input open, so it never answers and never hangs up
+for _ in 1 2 3 4 5; do
+  SLOW_PORT=$(free_port)
+  openssl s_server -accept "$SLOW_PORT" -cert "$T/s3.pem" -key "$T/s3.key" \
+    <"$T/hold" >"$T/slow.log" 2>&1 &
+  SLOW_PID=$!
+  PIDS+=("$SLOW_PID")
+  wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SLOW_PORT" && kill -0 "$SLOW_PID" 2>/dev/null && break
+done
+export VOXCART_FETCH_CONNECT_TO="s3.amazonaws.com:443:127.0.0.1:$SLOW_PORT"
+export VOXCART_FETCH_CA_FILE="$CA/root.pem"
+export VOXCART_THREADS=1 VOXCART_REDIS_TIMEOUT_MS=1000
+start_voxcartd
+
+# healthz_ms: the time one /healthz takes, in milliseconds
+healthz_ms() {
+  curl -s -o /dev/null -w '%{time_total}\n' --cacert "$CA/root.pem" "$BASE/healthz" |
+    awk '{printf "%d\n", $1 * 1000}'
+}
+worst() { # worst N: the slowest of N /healthz in a row
+  local w=0 ms
+  for _ in $(seq 1 "$1"); do
+    ms=$(healthz_ms)
+    [ "$ms" -gt "$w" ] && w=$ms
+  done
+  echo "$w"
+}
+
+# 1. a chain download that hangs
+launch=$(make_request launch LaunchRequest)
+"$VOXCART" sign --dir "$CA" --url "$BASE/alexa" --restamp \
+  --cert-url https://s3.amazonaws.com/echo.api/hangs.pem "$launch" >"$T/hang.out" 2>&1 &
+HANG=$!
+wait_for 5 grep -q ACCEPT "$T/slow.log"
+sleep 0.2
+ms=$(worst 10)
+check "/healthz answers within 50 ms while a chain download hangs (worst of 10: ${ms} ms)" \
+  [ "$ms" -lt 50 ]
+signed "$launch" --restamp
+check "a signed turn with a known chain is served meanwhile" [ "$STATUS" = 200 ]
+wait "$HANG"
+check "the hanging download ends in a refusal" grep -q cert_fetch "$T/hang.out"
+
+# 2. the same dead URL again: remembered, not downloaded again
+accepts=$(grep -c ACCEPT "$T/slow.log")
+t0=$(date +%s%N)
+signed "$launch" --restamp --cert-url https://s3.amazonaws.com/echo.api/hangs.pem
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "a failed URL is refused at once from memory (${ms} ms)" [ "$ms" -lt 500 ]
+check "... without another download" [ "$(grep -c ACCEPT "$T/slow.log")" = "$accepts" ]
+
+# 3. a flood of unsigned requests naming new URLs: a bounded number of downloads
+flooders=()
+for i in $(seq 1 20); do
+  curl -s -o /dev/null --cacert "$CA/root.pem" -H "SignatureCertChainUrl: https://s3.amazonaws.com/echo.api/n$i.pem" \
+    -H "Signature-256: AAAA" -d '{}' "$BASE/alexa" &
+  flooders+=($!)
+done
+sleep 0.3
+ms=$(worst 5)
+check "/healthz answers within 50 ms during the flood (worst of 5: ${ms} ms)" [ "$ms" -lt 50 ]
+wait "${flooders[@]}"
+loads=$(grep -c "verify: download of 'https://s3.amazonaws.com/echo.api/n[0-9]*.pem' failed" "$T/voxcartd.log")
+refused=$(grep -c 'too many certificate chains loading at once' "$T/voxcartd.log")
+check "the flood of 20 new URLs started at most 8 downloads ($loads)" [ "$loads" -le 8 ]
+check "... and the others were refused at once ($refused)" [ "$refused" -ge 12 ]
+
+# 4. Redis does not answer
+redis-cli -p "$REDIS_PORT" client pause 3000 all >/dev/null
+order=$(make_request tmpl OrderIntent)
+"$VOXCART" sign --dir "$CA" --url "$BASE/alexa" --restamp "$order" >"$T/paused.out" 2>&1 &
+PAUSED=$!
+sleep 0.3
+ms=$(worst 10)
+check "/healthz answers within 50 ms while redis is paused (worst of 10: ${ms} ms)" [ "$ms" -lt 50 ]
+t0=$(date +%s%N)
+code=$(curl -s -o "$T/ready.json" -w '%{http_code}' --cacert "$CA/root.pem" "$BASE/readyz")
+rms=$((($(date +%s%N) - t0) / 1000000))
+check "/readyz is red while redis is paused ($code)" [ "$code" = 503 ]
+check "... and says so at once (${rms} ms)" [ "$rms" -lt 50 ]
+wait "$PAUSED"
+check "the turn that waited on the paused redis got the apology" grep -q "Sorry, I can" "$T/paused.out"
+sleep 3
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA/root.pem" "$BASE/readyz")
+check "/readyz is green again after the pause" [ "$code" = 200 ]
+finish
