@@ -57,6 +57,55 @@ start_redis() { # tests run in parallel: if another one took the port first, tak
   echo "redis did not start"; exit 1
 }
 
+# start_cluster: a real Redis Cluster of three masters on free ports (the bus port is
+# the port + 10000, so ports stay below 55536); VOXCART_REDIS_URL names one node.
+start_cluster() {
+  local ports=() p i
+  for _ in 1 2 3 4 5; do
+    ports=()
+    for i in 1 2 3; do
+      for _ in $(seq 1 50); do
+        p=$(( 20000 + RANDOM % 30000 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
+          ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 10000))") 2>/dev/null; then break; fi
+      done
+      ports+=("$p")
+    done
+    local ok=1
+    for p in "${ports[@]}"; do
+      mkdir -p "$T/cluster-$p"
+      redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes \
+        --cluster-config-file "$T/cluster-$p/nodes.conf" --cluster-node-timeout 2000 \
+        --save '' --appendonly no --dir "$T/cluster-$p" --logfile "$T/cluster-$p/redis.log" &
+      PIDS+=($!)
+      CLUSTER_PIDS+=($!)
+    done
+    for p in "${ports[@]}"; do
+      wait_for 10 redis-cli -p "$p" ping || ok=0
+    done
+    if [ "$ok" = 1 ] && redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 \
+      --cluster-yes >"$T/cluster-create.log" 2>&1 &&
+      wait_for 15 bash -c "redis-cli -p ${ports[0]} cluster info | grep -q cluster_state:ok"; then
+      CLUSTER_PORTS=("${ports[@]}")
+      REDIS_PORT=${ports[0]}
+      export VOXCART_REDIS_URL="redis://127.0.0.1:${ports[0]}/0"
+      return 0
+    fi
+    for p in "${CLUSTER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    CLUSTER_PIDS=()
+  done
+  echo "redis cluster did not start"; cat "$T/cluster-create.log"; exit 1
+}
+CLUSTER_PIDS=()
+
+# start_store: a single redis-server, or the cluster when VX_STORE=cluster
+start_store() {
+  if [ "${VX_STORE:-single}" = cluster ]; then start_cluster; else start_redis; fi
+}
+
+# rcli ARGS...: redis-cli against the store, following cluster redirects
+rcli() { redis-cli -c -p "$REDIS_PORT" "$@"; }
+
 stop_redis() {
   kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null
 }

@@ -7,12 +7,14 @@
  */
 #include "voxcart/store.h"
 #include "voxcart/wset.h"
+#include "voxcart/cluster.h"
 #include "it_redis.h"
 #include "vxtest.h"
 
 #include <hiredis/hiredis.h>
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -186,27 +188,54 @@ static void test_concurrent_writers(void)
     VX_CHECK(a.rc == VX_ECONFLICT || b.rc == VX_ECONFLICT);
 }
 
+/* One command on its own connection, following a cluster's MOVED once. */
+static void raw_cmd(const char *host, int port, int db, const char *fmt, const char *key,
+                    const char *value)
+{
+    for (int hop = 0; hop < 3; hop++) {
+        redisContext *c = redisConnect(host, port);
+        redisReply *r;
+        struct vx_node node;
+        uint16_t slot;
+        int ask;
+        VX_CHECK(c && !c->err);
+        if (!c || c->err) {
+            redisFree(c);
+            return;
+        }
+        if (db)
+            freeReplyObject(redisCommand(c, "SELECT %d", db));
+        r = redisCommand(c, fmt, key, value);
+        if (r && r->type == REDIS_REPLY_ERROR &&
+            vx_cluster_redirect_parse(r->str, &ask, &slot, &node)) {
+            static char h[128];
+            snprintf(h, sizeof(h), "%s", node.host);
+            host = h;
+            port = node.port;
+            freeReplyObject(r);
+            redisFree(c);
+            continue;
+        }
+        VX_CHECK(r && r->type != REDIS_REPLY_ERROR);
+        if (r)
+            freeReplyObject(r);
+        redisFree(c);
+        return;
+    }
+}
+
 /* Another voxcartd's write: on its own connection, so this process's cache does not know. */
-static void foreign(const char *user, const char *cmd1, const char *cmd2)
+static void foreign(const char *user, const char *part, const char *value)
 {
     struct vx_store_target t;
-    redisContext *c;
-    char key[400];
+    char key[400], tag[17];
     vx_store_target_get(&t);
-    c = redisConnect(t.host, t.port);
-    VX_CHECK(c && !c->err);
-    if (!c || c->err)
-        return;
-    if (t.db)
-        freeReplyObject(redisCommand(c, "SELECT %d", t.db));
-    vx_store_customer_key("skill", user, cmd1, key, sizeof(key));
-    if (strcmp(cmd1, "profile") == 0)
-        freeReplyObject(redisCommand(c, "HSET %s p %s", key, cmd2));
-    else
-        freeReplyObject(redisCommand(c, "HSET %s s %s", key, cmd2));
+    vx_store_customer_key("skill", user, part, key, sizeof(key));
+    raw_cmd(t.host, t.port, t.db, strcmp(part, "profile") == 0 ? "HSET %s p %s" : "HSET %s s %s",
+            key, value);
     vx_store_customer_key("skill", user, "conv", key, sizeof(key));
-    freeReplyObject(redisCommand(c, "HSET %s v %016llx", key, (unsigned long long)vx_wset_tag()));
-    redisFree(c);
+    snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)vx_wset_tag());
+    raw_cmd(t.host, t.port, t.db, "HSET %s v %s", key, tag);
 }
 
 /*
