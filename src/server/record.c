@@ -17,6 +17,13 @@
  *   `voxcart replay --import` uses. The session ID stays: replay maps every
  *   session ID to a fresh one anyway, and it keeps the turns of a session
  *   together.
+ * - Values the run made (order and payment IDs, times, dates near today)
+ *   become run variables (vx_runvars_templatize): %ORDER_ID% where an answer
+ *   first shows an order, and the same %ORDER_ID% wherever that order comes
+ *   back, in a later answer or in a request (a token naming it). Which real
+ *   value got which name must outlive one request and a restart of voxcartd,
+ *   and must not be in the fixture, so it is kept beside it in a hidden file
+ *   ".DATE-HASH.vars.json" that replay's directory walk skips.
  * - A failure to record is logged and nothing else: the customer's answer
  *   never depends on it.
  */
@@ -118,7 +125,7 @@ static int session_file(const char *dir, const char *hash, char *out, size_t out
 static struct json_object *new_fixture(const char *hash, const char *skill_id)
 {
     struct json_object *doc = json_object_new_object();
-    char name[64], desc[160], when[32];
+    char name[64], desc[224], when[32];
     time_t now = (time_t)vx_now();
     struct tm tm;
 
@@ -128,7 +135,8 @@ static struct json_object *new_fixture(const char *hash, const char *skill_id)
         vx_strlcpy(when, "an unknown time", sizeof(when));
     vx_snprintf(name, sizeof(name), "recorded session %s", hash);
     vx_snprintf(desc, sizeof(desc),
-                "recorded by voxcartd %s from %s; personal data replaced by placeholders",
+                "recorded by voxcartd %s from %s; personal data replaced by placeholders, "
+                "values of the run by run variables",
                 VX_VERSION, when);
     json_object_object_add(doc, "name", json_object_new_string(name));
     json_object_object_add(doc, "description", json_object_new_string(desc));
@@ -159,9 +167,64 @@ static int load_fixture(const char *path, struct json_object **doc, struct vx_er
     return 0;
 }
 
-/* The turn to append: redacted request, and the status and response it got. */
+/* The sidecar of a fixture path: "dir/.NAME.vars.json" for "dir/NAME.json". */
+static int names_path(const char *fixture, char *out, size_t outsz)
+{
+    const char *slash = strrchr(fixture, '/');
+    const char *base = slash ? slash + 1 : fixture;
+    size_t stem = strlen(base) - strlen(".json");
+
+    return vx_snprintf(out, outsz, "%.*s.%.*s.vars.json", (int)(base - fixture), fixture, (int)stem,
+                       base);
+}
+
+/* The names the session's earlier turns gave; none when there is no sidecar yet. */
+static void names_load(const char *path, struct vx_runvar_names *names)
+{
+    struct json_object *doc;
+    struct vx_err e = {0};
+    char *text = NULL;
+
+    vx_runvar_names_init(names);
+    if (access(path, F_OK) != 0 || vx_file_read(path, RECORD_MAX_FILE, &text, NULL, &e) != 0)
+        return;
+    doc = json_tokener_parse(text);
+    free(text);
+    if (json_object_is_type(doc, json_type_object)) {
+        json_object_object_foreach(doc, name, val)
+        {
+            if (json_object_is_type(val, json_type_string))
+                vx_runvar_names_set(names, name, json_object_get_string(val));
+        }
+    }
+    json_object_put(doc);
+}
+
+static int names_save(const char *path, const struct vx_runvar_names *names, struct vx_err *e)
+{
+    struct json_object *doc;
+    int rc;
+
+    if (names->n == 0)
+        return 0;
+    doc = json_object_new_object();
+    if (!doc)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < names->n; i++)
+        json_object_object_add(doc, names->v[i].name, json_object_new_string(names->v[i].value));
+    rc = vx_json_write_atomic(path, doc, 0600, e);
+    json_object_put(doc);
+    return rc;
+}
+
+/*
+ * The turn to append: the request and the status and response it got, with
+ * personal data redacted and run values named. In the request only values
+ * already named (and dates) are replaced: a new ID the platform sends is not
+ * voxcart's to name; the answer names what it shows first.
+ */
 static struct json_object *make_turn(const struct vx_request *req, const struct server_reply *out,
-                                     struct vx_err *e)
+                                     struct vx_runvar_names *names, struct vx_err *e)
 {
     struct json_object *request = NULL, *response = NULL, *turn = NULL, *expect;
     char label[160];
@@ -179,7 +242,12 @@ static struct json_object *make_turn(const struct vx_request *req, const struct 
     }
     if (out->body.len)
         response = json_tokener_parse(out->body.data);
-    if (vx_redact_exchange(request, response, e) != 0)
+    if (vx_redact_exchange(request, response, e) != 0 ||
+        vx_runvars_templatize(request, names, VX_RUNVARS_DATES, vx_now(), e) != 0 ||
+        (response &&
+         vx_runvars_templatize(response, names,
+                               VX_RUNVARS_DISCOVER | VX_RUNVARS_SHAPES | VX_RUNVARS_DATES, vx_now(),
+                               e) != 0))
         goto out;
     vx_recording_label(request, label, sizeof(label));
     turn = json_object_new_object();
@@ -211,7 +279,8 @@ void record_turn(const struct server *s, const struct vx_request *req,
 {
     const char *dir = s->cfg.record_dir;
     struct json_object *turn = NULL, *doc = NULL, *turns = NULL;
-    char hash[RECORD_HASH_HEX + 1], path[PATH_MAX];
+    char hash[RECORD_HASH_HEX + 1], path[PATH_MAX], vars[PATH_MAX];
+    struct vx_runvar_names *names = NULL;
     struct vx_err e = {0};
     int exists = 0, locked = 0;
 
@@ -219,17 +288,25 @@ void record_turn(const struct server *s, const struct vx_request *req,
         return;
     if (!atomic_load(&announced) && record_init(&s->cfg, &e) != 0)
         goto out;
-    turn = make_turn(req, out, &e);
-    if (!turn)
-        goto out;
     /* sessionless requests (skill events) get a file each */
     id_hash(req->session_id ? req->session_id : req->request_id, hash);
     pthread_mutex_lock(&record_lock);
     locked = 1;
-    if (session_file(dir, hash, path, sizeof(path), &exists) != 0) {
+    if (session_file(dir, hash, path, sizeof(path), &exists) != 0 ||
+        names_path(path, vars, sizeof(vars)) != 0) {
         vx_err_set(&e, VX_EIO, "cannot name a file in '%s'", dir);
         goto out;
     }
+    /* about 35 KiB: on the heap, not on a worker's stack */
+    names = malloc(sizeof(*names));
+    if (!names) {
+        vx_err_set(&e, VX_ENOMEM, "out of memory");
+        goto out;
+    }
+    names_load(vars, names);
+    turn = make_turn(req, out, names, &e);
+    if (!turn)
+        goto out;
     if (exists && load_fixture(path, &doc, &e) != 0)
         goto out;
     if (!exists) {
@@ -245,9 +322,11 @@ void record_turn(const struct server *s, const struct vx_request *req,
         goto out;
     }
     turn = NULL;
-    if (vx_json_write_atomic(path, doc, 0600, &e) == 0)
+    /* the names first: a fixture naming a value its sidecar does not know would get it again */
+    if (names_save(vars, names, &e) == 0 && vx_json_write_atomic(path, doc, 0600, &e) == 0)
         vx_debug("record", "recorded request %s into '%s'", req->request_id, path);
 out:
+    free(names);
     if (locked)
         pthread_mutex_unlock(&record_lock);
     if (e.msg[0])
