@@ -568,43 +568,52 @@ static int tokens_regex(const char *s, struct run_token *t, size_t n, struct vx_
     return rc ? VX_ENOMEM : 0;
 }
 
-/* Captures the tokens' values from subject; 1 when it matched and they agree. */
+/*
+ * Captures the tokens' values from subject: 1 when it matched and the values
+ * count (the checks of their kinds, one value per name), 0 when the regex did
+ * not match, -1 when it matched but the values do not count. Nothing is
+ * captured unless all of them do.
+ */
 static int tokens_capture(struct cli_vars *v, const char *s, const struct run_token *t, size_t n,
                           const char *re_text, const char *subject)
 {
+    char values[RUN_TOKENS_MAX][VX_RUNVAR_VALUE_MAX];
     regmatch_t m[64];
     regex_t re;
-    int ok;
+    int matched;
 
     if (regcomp(&re, re_text, REG_EXTENDED) != 0)
         return 0;
-    ok = regexec(&re, subject, VX_ARRAY_LEN(m), m, 0) == 0;
+    matched = regexec(&re, subject, VX_ARRAY_LEN(m), m, 0) == 0;
     regfree(&re);
-    for (size_t i = 0; i < n && ok; i++) {
-        const char *name = s + t[i].at + 1, *had;
-        size_t len = (size_t)(m[t[i].group].rm_eo - m[t[i].group].rm_so);
-        char value[VX_RUNVAR_VALUE_MAX], nm[VX_RUNVAR_NAME_MAX];
-
-        if (t[i].group >= VX_ARRAY_LEN(m) || m[t[i].group].rm_so < 0 || len >= sizeof(value)) {
-            ok = 0;
-            break;
-        }
-        memcpy(value, subject + m[t[i].group].rm_so, len);
-        value[len] = '\0';
-        if (t[i].kind->check && !t[i].kind->check(value, len, vars_now(v)))
-            ok = 0;
-        if (!ok || t[i].kind->mode != VX_RUNVAR_CAPTURE)
-            continue;
+    if (!matched)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t g = t[i].group, len;
+        if (g >= VX_ARRAY_LEN(m) || m[g].rm_so < 0)
+            return -1;
+        len = (size_t)(m[g].rm_eo - m[g].rm_so);
+        if (len >= sizeof(values[i]))
+            return -1;
+        memcpy(values[i], subject + m[g].rm_so, len);
+        values[i][len] = '\0';
+        if (t[i].kind->check && !t[i].kind->check(values[i], len, vars_now(v)))
+            return -1;
         /* the same variable twice in one string must be the same value */
-        had = vx_runvar_names_value(&v->run, name, t[i].len - 2);
-        if (had) {
-            ok = strcmp(had, value) == 0;
-            continue;
-        }
-        vx_snprintf(nm, sizeof(nm), "%.*s", (int)(t[i].len - 2), name);
-        ok = vx_runvar_names_set(&v->run, nm, value) == 0;
+        for (size_t k = 0; k < i; k++)
+            if (t[k].len == t[i].len && strncmp(s + t[k].at, s + t[i].at, t[i].len) == 0 &&
+                strcmp(values[k], values[i]) != 0)
+                return -1;
     }
-    return ok;
+    for (size_t i = 0; i < n; i++) {
+        char name[VX_RUNVAR_NAME_MAX];
+        if (t[i].kind->mode != VX_RUNVAR_CAPTURE)
+            continue;
+        vx_snprintf(name, sizeof(name), "%.*s", (int)(t[i].len - 2), s + t[i].at + 1);
+        if (vx_runvar_names_set(&v->run, name, values[i]) != 0)
+            return -1;
+    }
+    return 1;
 }
 
 static int resolve_string(struct cli_vars *v, struct json_object *str, struct json_object *actual,
@@ -647,9 +656,13 @@ static int resolve_string(struct cli_vars *v, struct json_object *str, struct js
     if (present && actual && !json_object_is_type(actual, json_type_object) &&
         !json_object_is_type(actual, json_type_array))
         subject = json_object_get_string(actual);
-    matched = subject && tokens_capture(v, s, t, n, re.data, subject);
-    if (matched && json_object_is_type(actual, json_type_string)) {
+    matched = subject ? tokens_capture(v, s, t, n, re.data, subject) : 0;
+    if (matched > 0 && json_object_is_type(actual, json_type_string)) {
         if (json_object_set_string(str, subject) != 1)
+            rc = VX_ENOMEM;
+    } else if (matched < 0) {
+        /* of the right shape, but not this run's: stays as written, which matches nothing */
+        if (json_object_set_string(str, s) != 1)
             rc = VX_ENOMEM;
     } else {
         /* a number matched, or nothing did: the pattern, which matches (and shows) the same */

@@ -529,41 +529,52 @@ struct runvar_scan {
     int rc;
 };
 
-/* Replaces every known value in s (longest first, so one containing another goes whole). */
+/*
+ * Replaces every known value in cur where it stands alone, longest first, so
+ * a charge ID is not taken for the charge permission it starts with.
+ */
 static int replace_known(struct runvar_scan *sc, struct vx_buf *cur)
 {
+    size_t order[VX_RUNVARS_MAX], n = sc->names->n;
     int rc = 0;
 
-    for (;;) {
-        const char *best = NULL, *best_name = NULL;
-        size_t best_len = 0;
-        for (size_t i = 0; i < sc->names->n; i++) {
-            const char *v = sc->names->v[i].value;
-            size_t n = strlen(v);
-            if (n > best_len && strstr(cur->data, v)) {
-                best = v;
-                best_len = n;
-                best_name = sc->names->v[i].name;
-            }
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i;
+        /* insertion sort by length, longest first: a few dozen names at most */
+        while (k > 0 && strlen(sc->names->v[order[k - 1]].value) < strlen(sc->names->v[i].value)) {
+            order[k] = order[k - 1];
+            k--;
         }
-        if (!best)
-            return rc;
-        {
-            struct vx_buf next;
-            const char *p = cur->data, *hit;
-            vx_buf_init(&next);
-            while ((hit = strstr(p, best)) != NULL) {
-                rc |= vx_buf_append(&next, p, (size_t)(hit - p));
-                rc |= vx_buf_appendf(&next, "%%%s%%", best_name);
-                p = hit + best_len;
-            }
-            rc |= vx_buf_appends(&next, p);
+        order[k] = i;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *value = sc->names->v[order[i]].value;
+        size_t len = strlen(value), hits = 0;
+        const char *p = cur->data, *hit;
+        struct vx_buf next;
+
+        if (!len || !strstr(cur->data, value))
+            continue;
+        vx_buf_init(&next);
+        while ((hit = strstr(p, value)) != NULL) {
+            int alone = vx_runvar_bounded(cur->data, (size_t)(hit - cur->data), len);
+            rc |= vx_buf_append(&next, p, (size_t)(hit - p));
+            if (alone)
+                rc |= vx_buf_appendf(&next, "%%%s%%", sc->names->v[order[i]].name);
+            else
+                rc |= vx_buf_append(&next, hit, len);
+            hits += alone != 0;
+            p = hit + len;
+        }
+        rc |= vx_buf_appends(&next, p);
+        if (rc == 0 && hits) {
             vx_buf_release(cur);
             *cur = next;
+        } else {
+            vx_buf_release(&next);
         }
-        if (rc)
-            return VX_ENOMEM;
     }
+    return rc ? VX_ENOMEM : 0;
 }
 
 /* The placeholder for one match, or NULL to leave it. */
