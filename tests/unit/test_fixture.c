@@ -619,6 +619,18 @@ static void test_runvar_templatize(void)
     json_object_put(resp);
 }
 
+/* Whether the expectation, resolved against the answer, matches it (m says where not). */
+static int resolved_match(struct cli_vars *v, const char *want_text, const char *got_text,
+                          struct cli_mismatch *m)
+{
+    struct json_object *want = js(want_text), *got = js(got_text);
+    int ok = cli_vars_resolve(v, want, got, 1) == 0 && cli_match(want, got, 1, "", m);
+
+    json_object_put(want);
+    json_object_put(got);
+    return ok;
+}
+
 static void test_runvar_resolve(void)
 {
     static struct cli_vars v;
@@ -646,37 +658,22 @@ static void test_runvar_resolve(void)
     json_object_put(req);
 
     /* once captured, another order in its place is a mismatch */
-    want = js("{\"card\":\"Order %ORDER_ID%\"}");
-    got = js("{\"card\":\"Order o20261201-bbbbbbbbbb\"}");
-    VX_CHECK_INT(cli_vars_resolve(&v, want, got, 1), 0);
-    VX_CHECK(!cli_match(want, got, 1, "", &m));
+    VX_CHECK(!resolved_match(&v, "{\"card\":\"Order %ORDER_ID%\"}",
+                             "{\"card\":\"Order o20261201-bbbbbbbbbb\"}", &m));
     VX_CHECK_STR(m.expected, "\"Order o20261201-aaaaaaaaaa\"");
-    json_object_put(want);
-    json_object_put(got);
 
     /* no ID where one is expected: the report shows what would have matched */
-    want = js("{\"card\":\"Order %ORDER_ID_2%.\",\"created\":\"%EPOCH%\"}");
-    got = js("{\"card\":\"Order 42.\",\"created\":1000000000}");
-    VX_CHECK_INT(cli_vars_resolve(&v, want, got, 1), 0);
-    VX_CHECK(!cli_match(want, got, 1, "", &m));
+    VX_CHECK(
+        !resolved_match(&v, "{\"card\":\"Order %ORDER_ID_2%.\"}", "{\"card\":\"Order 42.\"}", &m));
     VX_CHECK_STR(m.path, "card");
     VX_CHECK_STR(m.expected, "\"/^Order (o[0-9]{8}-[0-9a-f]{10})\\\\.$/\"");
     VX_CHECK(vx_runvar_names_value(&v.run, "ORDER_ID_2", 10) == NULL);
     /* a time far from the run's is no run's time */
-    json_object_object_del(want, "card");
-    json_object_object_del(got, "card");
-    VX_CHECK(!cli_match(want, got, 1, "", &m));
-    json_object_put(want);
-    json_object_put(got);
-
+    VX_CHECK(!resolved_match(&v, "{\"created\":\"%EPOCH%\"}", "{\"created\":1000000000}", &m));
     /* the same variable twice in one string must be one value */
-    want = js("\"%ORDER_ID_3% and %ORDER_ID_3%\"");
-    got = js("\"o20261201-cccccccccc and o20261201-dddddddddd\"");
-    VX_CHECK_INT(cli_vars_resolve(&v, want, got, 1), 0);
-    VX_CHECK(!cli_match(want, got, 1, "", &m));
+    VX_CHECK(!resolved_match(&v, "\"%ORDER_ID_3% and %ORDER_ID_3%\"",
+                             "\"o20261201-cccccccccc and o20261201-dddddddddd\"", &m));
     VX_CHECK(vx_runvar_names_value(&v.run, "ORDER_ID_3", 10) == NULL);
-    json_object_put(want);
-    json_object_put(got);
 }
 
 static void test_runvar_rebase(void)
@@ -717,28 +714,32 @@ static void test_runvar_rebase(void)
 
 static void test_clock_offset(void)
 {
-    int64_t s = 0;
+    static const struct {
+        const char *text;
+        int64_t seconds; /* 0: refused */
+    } cases[] = {
+        {"86400", 86400},
+        {"+1d", 86400},
+        {"-2h", -7200},
+        {"90m", 5400},
+        {"30s", 30},
+        {"", 0},
+        {"d", 0},
+        {"+", 0},
+        {"1dd", 0},
+        {"1 d", 0},
+        {"tomorrow", 0},
+        {"3661d", 0},
+        {"99999999999999999999", 0},
+    };
     int64_t before;
 
-    VX_CHECK_INT(vx_clock_offset_parse("86400", &s), 0);
-    VX_CHECK_INT(s, 86400);
-    VX_CHECK_INT(vx_clock_offset_parse("+1d", &s), 0);
-    VX_CHECK_INT(s, 86400);
-    VX_CHECK_INT(vx_clock_offset_parse("-2h", &s), 0);
-    VX_CHECK_INT(s, -7200);
-    VX_CHECK_INT(vx_clock_offset_parse("90m", &s), 0);
-    VX_CHECK_INT(s, 5400);
-    VX_CHECK_INT(vx_clock_offset_parse("30s", &s), 0);
-    VX_CHECK_INT(s, 30);
-    VX_CHECK(vx_clock_offset_parse("", &s) != 0);
-    VX_CHECK(vx_clock_offset_parse("d", &s) != 0);
-    VX_CHECK(vx_clock_offset_parse("+", &s) != 0);
-    VX_CHECK(vx_clock_offset_parse("1dd", &s) != 0);
-    VX_CHECK(vx_clock_offset_parse("1 d", &s) != 0);
-    VX_CHECK(vx_clock_offset_parse("tomorrow", &s) != 0);
-    VX_CHECK(vx_clock_offset_parse("3661d", &s) != 0);
-    VX_CHECK(vx_clock_offset_parse("99999999999999999999", &s) != 0);
-
+    for (size_t i = 0; i < VX_ARRAY_LEN(cases); i++) {
+        int64_t s = 0;
+        int rc = vx_clock_offset_parse(cases[i].text, &s);
+        VX_CHECK_INT(rc == 0, cases[i].seconds != 0);
+        VX_CHECK_INT(s, cases[i].seconds);
+    }
     before = vx_now();
     vx_clock_set_offset(86400);
     VX_CHECK(vx_now() - before >= 86400 && vx_now() - before <= 86401);
