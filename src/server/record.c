@@ -24,6 +24,11 @@
  *   value got which name must outlive one request and a restart of voxcartd,
  *   and must not be in the fixture, so it is kept beside it in a hidden file
  *   ".DATE-HASH.vars.json" that replay's directory walk skips.
+ * - The platform answers a payment directive in a new session. A session
+ *   without a file of its own that names a value a recording named (the
+ *   directive's token) is recorded into that recording, and listed in its
+ *   sidecar so that its further turns follow: replay plays both sessions for
+ *   one customer, so the order the token names exists.
  * - A failure to record is logged and nothing else: the customer's answer
  *   never depends on it.
  */
@@ -167,8 +172,22 @@ static int load_fixture(const char *path, struct json_object **doc, struct vx_er
     return 0;
 }
 
+/*
+ * What the recorder remembers of a fixture beside it: which value got which
+ * name, and the sessions (by hash) recorded into it besides the one it is
+ * named after. The platform answers a payment directive in a new session;
+ * that session belongs to the conversation whose answer named what it carries.
+ */
+#define RECORD_SESSIONS_MAX 16
+
+struct sidecar {
+    struct vx_runvar_names names;
+    char sessions[RECORD_SESSIONS_MAX][RECORD_HASH_HEX + 1];
+    size_t nsessions;
+};
+
 /* The sidecar of a fixture path: "dir/.NAME.vars.json" for "dir/NAME.json". */
-static int names_path(const char *fixture, char *out, size_t outsz)
+static int sidecar_path(const char *fixture, char *out, size_t outsz)
 {
     const char *slash = strrchr(fixture, '/');
     const char *base = slash ? slash + 1 : fixture;
@@ -178,43 +197,120 @@ static int names_path(const char *fixture, char *out, size_t outsz)
                        base);
 }
 
-/* The names the session's earlier turns gave; none when there is no sidecar yet. */
-static void names_load(const char *path, struct vx_runvar_names *names)
+/* The sidecar as stored; empty when there is none yet. */
+static void sidecar_load(const char *path, struct sidecar *sc)
 {
-    struct json_object *doc;
+    struct json_object *doc, *names = NULL, *sessions = NULL;
     struct vx_err e = {0};
     char *text = NULL;
 
-    vx_runvar_names_init(names);
+    vx_runvar_names_init(&sc->names);
+    sc->nsessions = 0;
     if (access(path, F_OK) != 0 || vx_file_read(path, RECORD_MAX_FILE, &text, NULL, &e) != 0)
         return;
     doc = json_tokener_parse(text);
     free(text);
-    if (json_object_is_type(doc, json_type_object)) {
-        json_object_object_foreach(doc, name, val)
+    if (json_object_object_get_ex(doc, "names", &names) &&
+        json_object_is_type(names, json_type_object)) {
+        json_object_object_foreach(names, name, val)
         {
             if (json_object_is_type(val, json_type_string))
-                vx_runvar_names_set(names, name, json_object_get_string(val));
+                vx_runvar_names_set(&sc->names, name, json_object_get_string(val));
+        }
+    }
+    if (json_object_object_get_ex(doc, "sessions", &sessions) &&
+        json_object_is_type(sessions, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(sessions); i++) {
+            const char *h = json_object_get_string(json_object_array_get_idx(sessions, i));
+            if (sc->nsessions < RECORD_SESSIONS_MAX && h && strlen(h) == RECORD_HASH_HEX)
+                vx_strlcpy(sc->sessions[sc->nsessions++], h, RECORD_HASH_HEX + 1);
         }
     }
     json_object_put(doc);
 }
 
-static int names_save(const char *path, const struct vx_runvar_names *names, struct vx_err *e)
+static int sidecar_has_session(const struct sidecar *sc, const char *hash)
 {
-    struct json_object *doc;
+    for (size_t i = 0; i < sc->nsessions; i++)
+        if (strcmp(sc->sessions[i], hash) == 0)
+            return 1;
+    return 0;
+}
+
+static int sidecar_save(const char *path, const struct sidecar *sc, struct vx_err *e)
+{
+    struct json_object *doc = json_object_new_object(), *names = json_object_new_object();
+    struct json_object *sessions = json_object_new_array();
     int rc;
 
-    if (names->n == 0)
-        return 0;
-    doc = json_object_new_object();
-    if (!doc)
+    if (!doc || !names || !sessions) {
+        json_object_put(doc);
+        json_object_put(names);
+        json_object_put(sessions);
         return vx_err_set(e, VX_ENOMEM, "out of memory");
-    for (size_t i = 0; i < names->n; i++)
-        json_object_object_add(doc, names->v[i].name, json_object_new_string(names->v[i].value));
+    }
+    for (size_t i = 0; i < sc->names.n; i++)
+        json_object_object_add(names, sc->names.v[i].name,
+                               json_object_new_string(sc->names.v[i].value));
+    for (size_t i = 0; i < sc->nsessions; i++)
+        json_object_array_add(sessions, json_object_new_string(sc->sessions[i]));
+    json_object_object_add(doc, "names", names);
+    json_object_object_add(doc, "sessions", sessions);
     rc = vx_json_write_atomic(path, doc, 0600, e);
     json_object_put(doc);
     return rc;
+}
+
+/* 1 when body names one of the values, standing alone. */
+static int body_names_one(const char *body, size_t len, const struct vx_runvar_names *names)
+{
+    for (size_t i = 0; i < names->n; i++) {
+        const char *v = names->v[i].value;
+        size_t n = strlen(v);
+        /* a JSON body ends in '}': a value never touches its end, so off + n + 1 < len */
+        for (size_t off = 0; n && off + n + 1 < len; off++)
+            if (body[off] == v[0] && memcmp(body + off, v, n) == 0 &&
+                vx_runvar_bounded(body, off, n))
+                return 1;
+    }
+    return 0;
+}
+
+/*
+ * For a session without a file of its own: the fixture of the conversation it
+ * continues, the newest one whose sidecar lists the session or names a value
+ * the request carries. *found stays 0 when there is none.
+ */
+static void follow_up_file(const char *dir, const char *hash, const struct vx_request *req,
+                           struct sidecar *tmp, char *out, size_t outsz, int *found)
+{
+    time_t newest = 0;
+    struct dirent *d;
+    DIR *dh = opendir(dir);
+
+    if (!dh)
+        return;
+    while ((d = readdir(dh)) != NULL) {
+        char side[PATH_MAX], fixture[PATH_MAX];
+        size_t n = strlen(d->d_name), tail = strlen(".vars.json");
+        struct stat st;
+
+        if (d->d_name[0] != '.' || n <= tail + 1 || strcmp(d->d_name + n - tail, ".vars.json") != 0)
+            continue;
+        if (vx_snprintf(side, sizeof(side), "%s/%s", dir, d->d_name) != 0 ||
+            vx_snprintf(fixture, sizeof(fixture), "%s/%.*s.json", dir, (int)(n - tail - 1),
+                        d->d_name + 1) != 0 ||
+            stat(fixture, &st) != 0 || (*found && st.st_mtime < newest))
+            continue;
+        sidecar_load(side, tmp);
+        if (sidecar_has_session(tmp, hash) ||
+            body_names_one(req->body, req->body_len, &tmp->names)) {
+            vx_strlcpy(out, fixture, outsz);
+            newest = st.st_mtime;
+            *found = 1;
+        }
+    }
+    closedir(dh);
 }
 
 /*
@@ -280,7 +376,7 @@ void record_turn(const struct server *s, const struct vx_request *req,
     const char *dir = s->cfg.record_dir;
     struct json_object *turn = NULL, *doc = NULL, *turns = NULL;
     char hash[RECORD_HASH_HEX + 1], path[PATH_MAX], vars[PATH_MAX];
-    struct vx_runvar_names *names = NULL;
+    struct sidecar *side = NULL;
     struct vx_err e = {0};
     int exists = 0, locked = 0;
 
@@ -288,23 +384,28 @@ void record_turn(const struct server *s, const struct vx_request *req,
         return;
     if (!atomic_load(&announced) && record_init(&s->cfg, &e) != 0)
         goto out;
+    /* about 35 KiB each: on the heap, not on a worker's stack */
+    side = malloc(2 * sizeof(*side));
+    if (!side) {
+        vx_err_set(&e, VX_ENOMEM, "out of memory");
+        goto out;
+    }
     /* sessionless requests (skill events) get a file each */
     id_hash(req->session_id ? req->session_id : req->request_id, hash);
     pthread_mutex_lock(&record_lock);
     locked = 1;
-    if (session_file(dir, hash, path, sizeof(path), &exists) != 0 ||
-        names_path(path, vars, sizeof(vars)) != 0) {
+    if (session_file(dir, hash, path, sizeof(path), &exists) != 0) {
         vx_err_set(&e, VX_EIO, "cannot name a file in '%s'", dir);
         goto out;
     }
-    /* about 35 KiB: on the heap, not on a worker's stack */
-    names = malloc(sizeof(*names));
-    if (!names) {
-        vx_err_set(&e, VX_ENOMEM, "out of memory");
+    if (!exists)
+        follow_up_file(dir, hash, req, &side[1], path, sizeof(path), &exists);
+    if (sidecar_path(path, vars, sizeof(vars)) != 0) {
+        vx_err_set(&e, VX_EIO, "cannot name a file in '%s'", dir);
         goto out;
     }
-    names_load(vars, names);
-    turn = make_turn(req, out, names, &e);
+    sidecar_load(vars, side);
+    turn = make_turn(req, out, &side->names, &e);
     if (!turn)
         goto out;
     if (exists && load_fixture(path, &doc, &e) != 0)
@@ -316,6 +417,8 @@ void record_turn(const struct server *s, const struct vx_request *req,
             goto out;
         }
     }
+    if (!sidecar_has_session(side, hash) && side->nsessions < RECORD_SESSIONS_MAX)
+        vx_strlcpy(side->sessions[side->nsessions++], hash, RECORD_HASH_HEX + 1);
     json_object_object_get_ex(doc, "turns", &turns);
     if (json_object_array_add(turns, turn) != 0) {
         vx_err_set(&e, VX_ENOMEM, "out of memory");
@@ -323,10 +426,10 @@ void record_turn(const struct server *s, const struct vx_request *req,
     }
     turn = NULL;
     /* the names first: a fixture naming a value its sidecar does not know would get it again */
-    if (names_save(vars, names, &e) == 0 && vx_json_write_atomic(path, doc, 0600, &e) == 0)
+    if (sidecar_save(vars, side, &e) == 0 && vx_json_write_atomic(path, doc, 0600, &e) == 0)
         vx_debug("record", "recorded request %s into '%s'", req->request_id, path);
 out:
-    free(names);
+    free(side);
     if (locked)
         pthread_mutex_unlock(&record_lock);
     if (e.msg[0])

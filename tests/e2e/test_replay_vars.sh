@@ -3,7 +3,8 @@
 # mode replays at once, and again "a day later" with the clock of voxcartd and
 # of replay moved by a day: the order voxcart makes (its ID carries the date) is
 # a run variable captured from the answer that first shows it and sent back in a
-# later request that names it. --update on the passing recording changes nothing;
+# later request that names it (the platform's answer to a directive, in a new
+# session recorded into the same conversation). --update on the passing recording changes nothing;
 # on a fixture holding a literal order ID it writes the variable.
 . "$(dirname "$0")/lib.sh" "$1"
 
@@ -18,14 +19,16 @@ has() { grep -qE -- "$2" <<<"$1"; }
 USER_ID=amzn1.ask.account.E2EVARSUSER
 SESSION=amzn1.echo-api.session.E2E-VARS
 N=0
-# send NEW REQUEST_JSON: one turn of the live session (the platform's request around it)
+# send NEW REQUEST_JSON [SESSION]: one turn of the live conversation (the platform's request
+# around it)
 send() {
+  local session=${3:-$SESSION}
   N=$((N + 1))
   local ts; ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   local req=${2/@TS@/$ts}
   req=${req/@RID@/amzn1.echo-api.request.E2EVARS$N}
   cat >"$T/turn$N.json" <<JSON
-{"version":"1.0","session":{"new":$1,"sessionId":"$SESSION","application":{"applicationId":"amzn1.ask.skill.test"},"user":{"userId":"$USER_ID"}},"context":{"System":{"application":{"applicationId":"amzn1.ask.skill.test"},"user":{"userId":"$USER_ID"},"device":{"deviceId":"amzn1.ask.device.E2EVARSDEVICE","supportedInterfaces":{}}}},"request":$req}
+{"version":"1.0","session":{"new":$1,"sessionId":"$session","application":{"applicationId":"amzn1.ask.skill.test"},"user":{"userId":"$USER_ID"}},"context":{"System":{"application":{"applicationId":"amzn1.ask.skill.test"},"user":{"userId":"$USER_ID"},"device":{"deviceId":"amzn1.ask.device.E2EVARSDEVICE","supportedInterfaces":{}}}},"request":$req}
 JSON
   post "$T/turn$N.json"
 }
@@ -57,20 +60,21 @@ check "the receipt card names the order" [ -n "$order" ]
 check "the order ID carries today's date" [ "${order:1:8}" = "$(date -u +%Y%m%d)" ]
 send false "$(intent OrderStatusIntent)"
 check "what did I order is answered" contains "$BODY" "Your last order"
-# the platform answers a payment directive with a request whose token names the order
-send false "{\"type\":\"Connections.Response\",\"requestId\":\"@RID@\",\"timestamp\":\"@TS@\",\"locale\":\"en-US\",\"name\":\"Charge\",\"status\":{\"code\":\"200\",\"message\":\"OK\"},\"payload\":{},\"token\":\"$order\"}"
+# the platform answers a payment directive in a new session, with the token naming the order
+send true "{\"type\":\"Connections.Response\",\"requestId\":\"@RID@\",\"timestamp\":\"@TS@\",\"locale\":\"en-US\",\"name\":\"Charge\",\"status\":{\"code\":\"200\",\"message\":\"OK\"},\"payload\":{},\"token\":\"$order\"}" "$SESSION-2"
 check "the connection response is answered" [ "$STATUS" = 200 ]
-send false "$(intent AMAZON.NoIntent)"
+send false "$(intent AMAZON.NoIntent)" "$SESSION-2"
 check "no ends the conversation" contains "$BODY" "Goodbye"
 
 recs=("$T"/rec/*.json)
-check "one fixture for the session" [ "${#recs[@]}" = 1 ]
+check "one fixture for the conversation, the session the token opened included" [ "${#recs[@]}" = 1 ]
 rec=${recs[0]}
 check "the receipt's order is a run variable" grep -q 'Order %ORDER_ID%' "$rec"
 check "the token naming the order carries the same variable" grep -q '"token": "%ORDER_ID%"' "$rec"
 check "no literal order ID is left in the recording" bash -c "! grep -qE 'o[0-9]{8}-[0-9a-f]{10}' \"\$1\"" _ "$rec"
 check "the names are kept beside the fixture, hidden" grep -q "\"ORDER_ID\": \"$order\"" "$T/rec/.$(basename "$rec" .json).vars.json"
 check "all six turns are recorded" [ "$(grep -c '"requestId": "%REQUEST_ID%"' "$rec")" = 6 ]
+check "in two sessions" [ "$(grep -c "\"sessionId\": \"$SESSION-2\"" "$rec")" = 2 ]
 
 # --- replayed at once (by a server that no longer records) ---
 kill -TERM "$VX_PID"; wait "$VX_PID" 2>/dev/null
@@ -79,7 +83,8 @@ VX_PLAIN=1 start_voxcartd --development
 replay "$T/rec"
 check "the recording replays at once" [ "$RC" = 0 ]
 check "as one conversation (the names file is not one)" has "$OUT" '^1 passed, 0 failed$'
-# the request that names the order carries this run's order: made to fail there, -v shows it
+# the request that names the order carries this run's order, in the second session of the same
+# customer: made to fail there, -v shows it
 sed 's/match that to an order/match NOTHING/' "$rec" >"$T/token.json"
 replay -v "$T/token.json"
 check "the changed answer fails at the connection response" has "$OUT" '^      turn 5 \(Connections.Response\): '
