@@ -100,6 +100,12 @@ check "--update on a passing recording exits 0" [ "$RC" = 0 ]
 check "--update reports no change" bash -c "! grep -q 'updated' <<<\"\$1\"" _ "$OUT"
 check "--update left the file byte for byte" cmp -s "$rec" "$T/upd/session.json"
 
+# ... nor on any fixture of the tree (their patterns and %ANY% stay)
+cp -r "$SRC/tests/fixtures" "$T/tree"
+replay --update "$T/tree"
+check "--update on every fixture of the tree exits 0" [ "$RC" = 0 ]
+check "--update changed no fixture of the tree" diff -r "$SRC/tests/fixtures" "$T/tree"
+
 # --- --update on an old fixture with a literal order ID writes the variable ---
 sed 's/Order %ORDER_ID%/Order o20261130-0123456789/' "$rec" >"$T/upd/literal.json"
 replay "$T/upd/literal.json"
