@@ -34,7 +34,9 @@ static void usage(FILE *out)
             "  -h, --help           this text\n"
             "\n"
             "Every field can also be set with an environment variable (VOXCART_*); flags win\n"
-            "over the environment, which wins over the file.\n");
+            "over the environment, which wins over the file. Development mode also honours\n"
+            "VOXCART_CLOCK_OFFSET (86400, +1d, -2h): the server's clock moved that far, to\n"
+            "replay a recording \"a day later\" at once (voxcart replay --clock-offset).\n");
 }
 
 /*
