@@ -3,8 +3,10 @@
  * carry who the customer is, yet must still replay: so values are replaced by
  * placeholders that `voxcart replay` knows how to fill (%USER%, %DEVICE_ID%, a
  * token), and only what replay cannot need (addresses, names, e-mail, phone,
- * location) becomes %REDACTED%. The recorder in voxcartd and `voxcart replay`
- * also share the turn names and the atomic, readable way fixtures are written.
+ * location) becomes %REDACTED%. A fixture must also replay on a later run, so
+ * the values a run makes (order and payment IDs, times, dates) become run
+ * variables. The recorder in voxcartd and `voxcart replay` also share the turn
+ * names and the atomic, readable way fixtures are written.
  *
  * DESIGN
  * - Two passes. The first walks the request and replaces fields by their key,
@@ -18,6 +20,13 @@
  * - "name" is far more often an intent, slot or directive name than a person's;
  *   it counts as personal only inside an object that is personal by its other
  *   keys or by the key it sits under (an address, a buyer, a contact).
+ * - Run variables are recognised by their form, not by the key they sit
+ *   under: an order ID is spoken, put on a card, echoed in a token, and the
+ *   engine that makes it is not this file's to know. The kinds are data
+ *   (runvars.def), tried in order, so a payment ID is one more row. A match
+ *   counts only where it stands alone, so a UUID inside a platform session ID
+ *   is left alone. Known values are replaced before new ones are looked for,
+ *   longest first, so a charge ID is not read as the permission it starts with.
  */
 #include "voxcart/json.h"
 #include "voxcart/recording.h"
