@@ -78,9 +78,18 @@ int vx_buf_appends(struct vx_buf *b, const char *s);
 /* Reads a whole file (at most max bytes) into a NUL-terminated heap buffer. */
 int vx_file_read(const char *path, size_t max, char **out, size_t *len, struct vx_err *e);
 
-/* Wall-clock time in seconds and milliseconds; a test hook can override "now". */
+/* Wall-clock time in seconds and milliseconds, moved by the clock offset below. */
 int64_t vx_now(void);
 int64_t vx_now_ms(void);
+/*
+ * A development-only shift of vx_now()/vx_now_ms() (voxcartd's
+ * VOXCART_CLOCK_OFFSET, `voxcart replay --clock-offset`): "a day later" can be
+ * tried at once. The log keeps the real time.
+ */
+void vx_clock_set_offset(int64_t seconds);
+int64_t vx_clock_offset(void);
+/* "86400", "+1d", "-2h", "90m", "30s": seconds, or a count of days, hours or minutes. */
+int vx_clock_offset_parse(const char *s, int64_t *seconds);
 /* Monotonic clock in nanoseconds (latency measurement). */
 uint64_t vx_mono_ns(void);
 

@@ -345,6 +345,12 @@ void cli_fixture_release(struct cli_fixture *f)
 void cli_vars_init(struct cli_vars *v)
 {
     memset(v, 0, sizeof(*v));
+    vx_runvar_names_init(&v->run);
+}
+
+static int64_t vars_now(const struct cli_vars *v)
+{
+    return v->now ? v->now : vx_now();
 }
 
 int cli_vars_set(struct cli_vars *v, const char *name, const char *value, int reversible)
@@ -384,6 +390,34 @@ static const struct cli_var *var_at(const struct cli_vars *v, const char *p, siz
     return NULL;
 }
 
+/* The length of the name of a "%NAME%" token at p (p[0] == '%'), or 0 when there is none. */
+static size_t token_len(const char *p)
+{
+    size_t n = 1;
+    while (n <= VX_RUNVAR_NAME_MAX &&
+           ((p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= '0' && p[n] <= '9') || p[n] == '_' ||
+            p[n] == '+' || p[n] == '-'))
+        n++;
+    return n > 1 && p[n] == '%' ? n - 1 : 0;
+}
+
+/* The value of a run variable at p: captured in this run, or a relative date. */
+static const char *run_value_at(const struct cli_vars *v, const char *p, size_t *len, char *buf,
+                                size_t bufsz)
+{
+    size_t n = token_len(p);
+    const char *val;
+
+    if (!n)
+        return NULL;
+    val = vx_runvar_names_value(&v->run, p + 1, n);
+    if (!val && vx_runvar_relative(p + 1, n, vars_now(v), buf, bufsz) == 0)
+        val = buf;
+    if (val)
+        *len = n + 2;
+    return val;
+}
+
 int cli_vars_expand(const struct cli_vars *v, const char *s, struct vx_buf *out)
 {
     const char *p = s, *run = s;
@@ -391,13 +425,15 @@ int cli_vars_expand(const struct cli_vars *v, const char *s, struct vx_buf *out)
 
     while ((p = strchr(p, '%')) != NULL) {
         size_t n;
+        char date[16];
         const struct cli_var *var = var_at(v, p, &n);
-        if (!var) {
+        const char *val = var ? var->value : run_value_at(v, p, &n, date, sizeof(date));
+        if (!val) {
             p++;
             continue;
         }
         rc |= vx_buf_append(out, run, (size_t)(p - run));
-        rc |= vx_buf_appends(out, var->value);
+        rc |= vx_buf_appends(out, val);
         p += n;
         run = p;
     }
@@ -480,9 +516,200 @@ static int unapply_one(const struct cli_vars *v, struct json_object *str)
     return rc ? VX_ENOMEM : 0;
 }
 
-int cli_vars_unapply(const struct cli_vars *v, struct json_object *o)
+int cli_vars_unapply(struct cli_vars *v, struct json_object *o)
 {
-    return each_string(o, unapply_one, v);
+    struct vx_err e = {0};
+    int rc = each_string(o, unapply_one, v);
+
+    if (rc == 0)
+        rc = vx_runvars_templatize(o, &v->run,
+                                   VX_RUNVARS_DISCOVER | VX_RUNVARS_SHAPES | VX_RUNVARS_DATES,
+                                   vars_now(v), &e);
+    return rc;
+}
+
+/* --- resolving run variables against an answer --- */
+
+/* A run variable still in an expected string after substitution. */
+struct run_token {
+    size_t at, len; /* of "%NAME%" in the string */
+    const struct vx_runvar_kind *kind;
+    size_t group; /* its group in the combined regex */
+};
+
+#define RUN_TOKENS_MAX 8
+
+static int append_escaped(struct vx_buf *b, const char *p, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(".[]()*+?{}|^$\\", p[i]))
+            rc |= vx_buf_append(b, "\\", 1);
+        rc |= vx_buf_append(b, p + i, 1);
+    }
+    return rc;
+}
+
+/* The anchored regex that s stands for, with a group per token. */
+static int tokens_regex(const char *s, struct run_token *t, size_t n, struct vx_buf *re)
+{
+    size_t at = 0, group = 1;
+    int rc = vx_buf_appends(re, "^");
+
+    for (size_t i = 0; i < n; i++) {
+        rc |= append_escaped(re, s + at, t[i].at - at);
+        rc |= vx_buf_appendf(re, "(%s)", t[i].kind->regex);
+        t[i].group = group;
+        group += 1 + vx_runvar_groups(t[i].kind);
+        at = t[i].at + t[i].len;
+    }
+    rc |= append_escaped(re, s + at, strlen(s + at));
+    rc |= vx_buf_appends(re, "$");
+    return rc ? VX_ENOMEM : 0;
+}
+
+/*
+ * Captures the tokens' values from subject: 1 when it matched and the values
+ * count (the checks of their kinds, one value per name), 0 when the regex did
+ * not match, -1 when it matched but the values do not count. Nothing is
+ * captured unless all of them do.
+ */
+static int tokens_capture(struct cli_vars *v, const char *s, const struct run_token *t, size_t n,
+                          const char *re_text, const char *subject)
+{
+    char values[RUN_TOKENS_MAX][VX_RUNVAR_VALUE_MAX];
+    regmatch_t m[64];
+    regex_t re;
+    int matched;
+
+    if (regcomp(&re, re_text, REG_EXTENDED) != 0)
+        return 0;
+    matched = regexec(&re, subject, VX_ARRAY_LEN(m), m, 0) == 0;
+    regfree(&re);
+    if (!matched)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t g = t[i].group, len;
+        if (g >= VX_ARRAY_LEN(m) || m[g].rm_so < 0)
+            return -1;
+        len = (size_t)(m[g].rm_eo - m[g].rm_so);
+        if (len >= sizeof(values[i]))
+            return -1;
+        memcpy(values[i], subject + m[g].rm_so, len);
+        values[i][len] = '\0';
+        if (t[i].kind->check && !t[i].kind->check(values[i], len, vars_now(v)))
+            return -1;
+        /* the same variable twice in one string must be the same value */
+        for (size_t k = 0; k < i; k++)
+            if (t[k].len == t[i].len && strncmp(s + t[k].at, s + t[i].at, t[i].len) == 0 &&
+                strcmp(values[k], values[i]) != 0)
+                return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char name[VX_RUNVAR_NAME_MAX];
+        if (t[i].kind->mode != VX_RUNVAR_CAPTURE)
+            continue;
+        vx_snprintf(name, sizeof(name), "%.*s", (int)(t[i].len - 2), s + t[i].at + 1);
+        if (vx_runvar_names_set(&v->run, name, values[i]) != 0)
+            return -1;
+    }
+    return 1;
+}
+
+static int resolve_string(struct cli_vars *v, struct json_object *str, struct json_object *actual,
+                          int present)
+{
+    struct run_token t[RUN_TOKENS_MAX];
+    const char *s, *subject = NULL;
+    struct vx_buf b, re;
+    size_t n = 0;
+    int rc = 0, matched = 0;
+
+    vx_buf_init(&b);
+    vx_buf_init(&re);
+    /* substitute first: what the turns before captured is a literal here */
+    rc = cli_vars_expand(v, json_object_get_string(str), &b);
+    if (rc)
+        goto out;
+    s = b.data;
+    if (!cli_is_pattern(s) && strcmp(s, CLI_PATTERN_ANY) != 0) {
+        for (const char *p = strchr(s, '%'); p && n < RUN_TOKENS_MAX; p = strchr(p + 1, '%')) {
+            size_t len = token_len(p);
+            const struct vx_runvar_kind *k = len ? vx_runvar_kind_of(p + 1, len) : NULL;
+            if (!k)
+                continue;
+            t[n].at = (size_t)(p - s);
+            t[n].len = len + 2;
+            t[n].kind = k;
+            n++;
+            p += len + 1;
+        }
+    }
+    if (n == 0) {
+        if (strcmp(s, json_object_get_string(str)) != 0 && json_object_set_string(str, s) != 1)
+            rc = VX_ENOMEM;
+        goto out;
+    }
+    rc = tokens_regex(s, t, n, &re);
+    if (rc)
+        goto out;
+    if (present && actual && !json_object_is_type(actual, json_type_object) &&
+        !json_object_is_type(actual, json_type_array))
+        subject = json_object_get_string(actual);
+    matched = subject ? tokens_capture(v, s, t, n, re.data, subject) : 0;
+    if (matched > 0 && json_object_is_type(actual, json_type_string)) {
+        if (json_object_set_string(str, subject) != 1)
+            rc = VX_ENOMEM;
+    } else if (matched < 0) {
+        /* of the right shape, but not this run's: stays as written, which matches nothing */
+        if (json_object_set_string(str, s) != 1)
+            rc = VX_ENOMEM;
+    } else {
+        /* a number matched, or nothing did: the pattern, which matches (and shows) the same */
+        struct vx_buf pat;
+        vx_buf_init(&pat);
+        rc = vx_buf_appendf(&pat, "/%s/", re.data) ? VX_ENOMEM : 0;
+        if (rc == 0 && json_object_set_string(str, pat.data) != 1)
+            rc = VX_ENOMEM;
+        vx_buf_release(&pat);
+    }
+out:
+    vx_buf_release(&b);
+    vx_buf_release(&re);
+    return rc;
+}
+
+int cli_vars_resolve(struct cli_vars *v, struct json_object *expected, struct json_object *actual,
+                     int present)
+{
+    int rc = 0;
+
+    switch (json_object_get_type(expected)) {
+    case json_type_string:
+        return resolve_string(v, expected, actual, present);
+    case json_type_array: {
+        size_t na = json_object_is_type(actual, json_type_array) && present
+                        ? json_object_array_length(actual)
+                        : 0;
+        for (size_t i = 0; i < json_object_array_length(expected) && rc == 0; i++)
+            rc = cli_vars_resolve(v, json_object_array_get_idx(expected, i),
+                                  i < na ? json_object_array_get_idx(actual, i) : NULL, i < na);
+        return rc;
+    }
+    case json_type_object: {
+        json_object_object_foreach(expected, key, val)
+        {
+            struct json_object *a = NULL;
+            int has = present && json_object_is_type(actual, json_type_object) &&
+                      json_object_object_get_ex(actual, key, &a);
+            if (rc == 0)
+                rc = cli_vars_resolve(v, val, a, has);
+        }
+        return rc;
+    }
+    default:
+        return 0;
+    }
 }
 
 /* --- matching --- */
@@ -734,12 +961,12 @@ static int copy_json(struct json_object *src, struct json_object **dst)
 
 /* Whether the expected node, with variables substituted, matches actual. */
 static int still_matches(struct json_object *expected, struct json_object *actual, int present,
-                         const struct cli_vars *vars, int *ok)
+                         struct cli_vars *vars, int *ok)
 {
     struct json_object *sub = NULL;
     int rc = copy_json(expected, &sub);
     if (rc == 0)
-        rc = cli_vars_apply(vars, sub);
+        rc = cli_vars_resolve(vars, sub, actual, present);
     if (rc == 0)
         *ok = cli_match(sub, actual, present, "", NULL);
     json_object_put(sub);
@@ -747,7 +974,7 @@ static int still_matches(struct json_object *expected, struct json_object *actua
 }
 
 static int rebase_object(struct json_object *expected, struct json_object *actual,
-                         const struct cli_vars *vars, struct json_object **out, int *changed)
+                         struct cli_vars *vars, struct json_object **out, int *changed)
 {
     struct json_object *o = json_object_new_object();
     int rc = o ? 0 : VX_ENOMEM;
@@ -774,7 +1001,7 @@ static int rebase_object(struct json_object *expected, struct json_object *actua
 }
 
 static int rebase_array(struct json_object *expected, struct json_object *actual,
-                        const struct cli_vars *vars, struct json_object **out, int *changed)
+                        struct cli_vars *vars, struct json_object **out, int *changed)
 {
     size_t n = json_object_array_length(expected);
     struct json_object *o = json_object_new_array_ext((int)n);
@@ -798,7 +1025,7 @@ static int rebase_array(struct json_object *expected, struct json_object *actual
 }
 
 int cli_rebase(struct json_object *expected, struct json_object *actual, int present,
-               const struct cli_vars *vars, struct json_object **out, int *changed)
+               struct cli_vars *vars, struct json_object **out, int *changed)
 {
     int ok = 0, rc;
 

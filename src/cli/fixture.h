@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "voxcart/common.h"
+#include "voxcart/recording.h"
 
 struct json_object;
 
@@ -59,7 +60,12 @@ void cli_fixture_release(struct cli_fixture *f);
 int cli_json_parse(const char *name, const char *text, size_t len, struct json_object **out,
                    struct vx_err *e);
 
-/* Run-time variables: %NAME% in requests and expectations. */
+/*
+ * Run-time variables: %NAME% in requests and expectations. Besides the fixed
+ * ones (%USER%, %NOW%, ...) there are the run variables of recording.h: IDs
+ * captured from this run's answers (%ORDER_ID%), shapes (%TIMESTAMP%) and
+ * dates relative to now (%TODAY+1%).
+ */
 #define CLI_VARS_MAX 16
 
 struct cli_var {
@@ -71,6 +77,8 @@ struct cli_var {
 struct cli_vars {
     struct cli_var v[CLI_VARS_MAX];
     size_t n;
+    struct vx_runvar_names run; /* captured so far in this conversation */
+    int64_t now;                /* what %TODAY% is relative to; 0: vx_now() */
 };
 
 void cli_vars_init(struct cli_vars *v);
@@ -80,8 +88,22 @@ const char *cli_vars_get(const struct cli_vars *v, const char *name);
 int cli_vars_expand(const struct cli_vars *v, const char *s, struct vx_buf *out);
 /* Substitutes in every string value of o, in place. */
 int cli_vars_apply(const struct cli_vars *v, struct json_object *o);
-/* The reverse, for values copied from a response: this run's IDs become %NAME% again. */
-int cli_vars_unapply(const struct cli_vars *v, struct json_object *o);
+/*
+ * An expectation (a copy: it is changed) made ready to match actual: variables
+ * substituted, and where a string still names a run variable that is not
+ * captured yet, or a shape, the string is matched against the actual value in
+ * the same place; a CAPTURE variable there is captured from it for the rest
+ * of the conversation. Such a string then reads as the actual value when it
+ * matched, and as the regular expression it stands for when it did not.
+ */
+int cli_vars_resolve(struct cli_vars *v, struct json_object *expected, struct json_object *actual,
+                     int present);
+/*
+ * The reverse, for values copied from a response: this run's IDs become
+ * %NAME% again, new IDs of a run-variable kind get the next name (and are
+ * captured), times their shape, dates near today %TODAY±N%.
+ */
+int cli_vars_unapply(struct cli_vars *v, struct json_object *o);
 
 /* The first difference found, for the report. */
 struct cli_mismatch {
@@ -110,7 +132,7 @@ int cli_patterns_check(struct json_object *expected, const char *file, const cha
  * *out is a new reference (NULL for JSON null); *changed is set when different.
  */
 int cli_rebase(struct json_object *expected, struct json_object *actual, int present,
-               const struct cli_vars *vars, struct json_object **out, int *changed);
+               struct cli_vars *vars, struct json_object **out, int *changed);
 
 /* What the platform would refuse or mishandle later; returns how many were found. */
 struct cli_warning {

@@ -14,6 +14,11 @@
  *   and signed with the development CA (cli_sign_request) unless --unsigned.
  *   %USER% is fresh for every conversation of every run, so runs never share
  *   Redis state and conversations do not see each other's.
+ * - Values the run makes (order IDs, times) are run variables (fixture.c):
+ *   each expectation is resolved against the answer before it is matched,
+ *   which captures %ORDER_ID% where it first appears; requests and later
+ *   expectations then carry the captured value. --clock-offset moves vx_now(),
+ *   so timestamps and %TODAY% follow a server whose clock was moved too.
  * - Seeds and store expectations go through vx_store_seed/vx_store_peek; this
  *   file never forms a Redis key.
  * - --update rewrites only expectations, from the original (unsubstituted)
@@ -52,6 +57,7 @@ struct replay_opts {
     const char *url;
     const char *dir;
     int no_signature;
+    const char *clock_offset;
     const char *redis;
     const char *keyword;
     int update;
@@ -612,7 +618,7 @@ static int check_turn(struct conv_run *c, size_t i, struct json_object *req, lon
         int ok;
         if (want && !sub)
             return VX_ENOMEM;
-        cli_vars_apply(&c->vars, sub);
+        cli_vars_resolve(&c->vars, sub, resp, resp != NULL);
         if (!resp) {
             report_error(c, i, "response: the answer is not json");
             json_object_put(sub);
@@ -639,7 +645,7 @@ static int check_turn(struct conv_run *c, size_t i, struct json_object *req, lon
             json_object_put(sub);
             return 1;
         }
-        cli_vars_apply(&c->vars, sub);
+        cli_vars_resolve(&c->vars, sub, doc, present);
         vx_snprintf(root, sizeof(root), "store.%s", part);
         ok = cli_match(sub, doc, present, root, &m);
         json_object_put(sub);
@@ -662,7 +668,7 @@ static int rebase_into(struct conv_run *c, size_t i, struct json_object *parent,
 
     if (old && !sub)
         return VX_ENOMEM;
-    cli_vars_apply(&c->vars, sub);
+    cli_vars_resolve(&c->vars, sub, actual, present);
     if (!cli_match(sub, actual, present, root, &m)) {
         char title[160];
         turn_title(c, i, title, sizeof(title));
@@ -1122,6 +1128,10 @@ static const char replay_usage[] =
     "  -u, --url URL        the skill endpoint (default " REPLAY_DEFAULT_URL ")\n"
     "  -d, --dir DIR        development CA directory (default " REPLAY_DEFAULT_DIR ")\n"
     "      --unsigned       send no signature headers (voxcartd in development mode)\n"
+    "      --clock-offset OFFSET\n"
+    "                       stamp requests as if the clock were moved by OFFSET (86400,\n"
+    "                       +1d, -2h, 90m): for voxcartd in development mode with the\n"
+    "                       same VOXCART_CLOCK_OFFSET\n"
     "      --redis URL      Redis for seeds and store expectations (default $VOXCART_REDIS_URL,\n"
     "                       else " REPLAY_DEFAULT_REDIS ")\n"
     "      --keyword WORD   only conversations whose file path or name contains WORD\n"
@@ -1145,6 +1155,7 @@ static const char replay_usage[] =
 
 enum {
     OPT_UNSIGNED = 256,
+    OPT_CLOCK_OFFSET,
     OPT_REDIS,
     OPT_KEYWORD,
     OPT_UPDATE,
@@ -1158,6 +1169,7 @@ static const struct option replay_options[] = {
     {"url", required_argument, NULL, 'u'},
     {"dir", required_argument, NULL, 'd'},
     {"unsigned", no_argument, NULL, OPT_UNSIGNED},
+    {"clock-offset", required_argument, NULL, OPT_CLOCK_OFFSET},
     {"redis", required_argument, NULL, OPT_REDIS},
     {"keyword", required_argument, NULL, OPT_KEYWORD},
     {"update", no_argument, NULL, OPT_UPDATE},
@@ -1191,6 +1203,9 @@ static int replay_parse(int argc, char **argv, struct replay_opts *o)
             break;
         case OPT_UNSIGNED:
             o->no_signature = 1;
+            break;
+        case OPT_CLOCK_OFFSET:
+            o->clock_offset = optarg;
             break;
         case OPT_REDIS:
             o->redis = optarg;
@@ -1231,6 +1246,16 @@ static int replay_parse(int argc, char **argv, struct replay_opts *o)
     if (o->import_dir && (o->update || o->junit || o->keyword))
         return cli_usage_error("replay", "--import only converts: it takes no --update, --junit "
                                          "or --keyword");
+    if (o->clock_offset) {
+        int64_t off;
+        if (vx_clock_offset_parse(o->clock_offset, &off) != 0)
+            return cli_usage_error("replay",
+                                   "--clock-offset: '%s' is not seconds, or a number with s, m, "
+                                   "h or d (at most ten years)",
+                                   o->clock_offset);
+        /* timestamps, %NOW% and %TODAY% of every turn follow the moved clock */
+        vx_clock_set_offset(off);
+    }
     if (o->keyword && !*o->keyword)
         return cli_usage_error("replay", "--keyword needs a non-empty word");
     if (optind >= argc)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,16 +229,55 @@ out:
     return rc;
 }
 
+/* Set once at start-up, read by every thread: atomic only so that reading it is defined. */
+static _Atomic int64_t clock_offset;
+
+void vx_clock_set_offset(int64_t seconds)
+{
+    atomic_store(&clock_offset, seconds);
+}
+
+int64_t vx_clock_offset(void)
+{
+    return atomic_load(&clock_offset);
+}
+
+int vx_clock_offset_parse(const char *s, int64_t *seconds)
+{
+    /* at most ten years either way: enough for any calendar test, far from overflow */
+    static const struct {
+        char unit;
+        long long scale;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+    char num[24];
+    size_t n = s ? strlen(s) : 0;
+    long long scale = 1, v;
+
+    if (n == 0 || n >= sizeof(num))
+        return VX_EPARSE;
+    memcpy(num, s, n + 1);
+    for (size_t i = 0; i < VX_ARRAY_LEN(units); i++)
+        if (num[n - 1] == units[i].unit) {
+            scale = units[i].scale;
+            num[--n] = '\0';
+        }
+    if (vx_parse_ll(num[0] == '+' ? num + 1 : num, -3660LL * 86400 / scale, 3660LL * 86400 / scale,
+                    &v) != 0)
+        return VX_EPARSE;
+    *seconds = (int64_t)(v * scale);
+    return 0;
+}
+
 int64_t vx_now(void)
 {
-    return (int64_t)time(NULL);
+    return (int64_t)time(NULL) + atomic_load(&clock_offset);
 }
 
 int64_t vx_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return ((int64_t)ts.tv_sec + atomic_load(&clock_offset)) * 1000 + ts.tv_nsec / 1000000;
 }
 
 uint64_t vx_mono_ns(void)

@@ -3,8 +3,10 @@
  * carry who the customer is, yet must still replay: so values are replaced by
  * placeholders that `voxcart replay` knows how to fill (%USER%, %DEVICE_ID%, a
  * token), and only what replay cannot need (addresses, names, e-mail, phone,
- * location) becomes %REDACTED%. The recorder in voxcartd and `voxcart replay`
- * also share the turn names and the atomic, readable way fixtures are written.
+ * location) becomes %REDACTED%. A fixture must also replay on a later run, so
+ * the values a run makes (order and payment IDs, times, dates) become run
+ * variables. The recorder in voxcartd and `voxcart replay` also share the turn
+ * names and the atomic, readable way fixtures are written.
  *
  * DESIGN
  * - Two passes. The first walks the request and replaces fields by their key,
@@ -18,18 +20,28 @@
  * - "name" is far more often an intent, slot or directive name than a person's;
  *   it counts as personal only inside an object that is personal by its other
  *   keys or by the key it sits under (an address, a buyer, a contact).
+ * - Run variables are recognised by their form, not by the key they sit
+ *   under: an order ID is spoken, put on a card, echoed in a token, and the
+ *   engine that makes it is not this file's to know. The kinds are data
+ *   (runvars.def), tried in order, so a payment ID is one more row. A match
+ *   counts only where it stands alone, so a UUID inside a platform session ID
+ *   is left alone. Known values are replaced before new ones are looked for,
+ *   longest first, so a charge ID is not read as the permission it starts with.
  */
 #include "voxcart/json.h"
 #include "voxcart/recording.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -299,6 +311,458 @@ out:
     for (size_t i = 0; i < r.n; i++)
         free(r.items[i].value);
     return rc;
+}
+
+/* --- run variables --- */
+
+static int runvar_near(const char *s, size_t len, int64_t now, int64_t scale)
+{
+    char num[24];
+    long long v;
+    int64_t span = (int64_t)VX_RUNVAR_MAX_DAYS * 86400 * scale;
+
+    if (len >= sizeof(num))
+        return 0;
+    memcpy(num, s, len);
+    num[len] = '\0';
+    if (vx_parse_ll(num, 0, LLONG_MAX, &v) != 0)
+        return 0;
+    return v >= now * scale - span && v <= now * scale + span;
+}
+
+static int runvar_near_now_s(const char *s, size_t len, int64_t now)
+{
+    return runvar_near(s, len, now, 1);
+}
+
+static int runvar_near_now_ms(const char *s, size_t len, int64_t now)
+{
+    return runvar_near(s, len, now, 1000);
+}
+
+static const struct vx_runvar_kind runvar_kinds[] = {
+#define VX_RUNVAR(name, mode, regex, check, meaning) {#name, mode, regex, check, meaning},
+#include "runvars.def"
+#undef VX_RUNVAR
+};
+
+const struct vx_runvar_kind *vx_runvar_kind_at(size_t i)
+{
+    return i < VX_ARRAY_LEN(runvar_kinds) ? &runvar_kinds[i] : NULL;
+}
+
+const struct vx_runvar_kind *vx_runvar_kind_of(const char *name, size_t len)
+{
+    for (size_t i = 0; i < VX_ARRAY_LEN(runvar_kinds); i++) {
+        const struct vx_runvar_kind *k = &runvar_kinds[i];
+        size_t n = strlen(k->name), d;
+        if (len < n || strncmp(name, k->name, n) != 0)
+            continue;
+        if (len == n)
+            return k;
+        /* KIND_2, KIND_3, ...: a CAPTURE kind's further values */
+        if (k->mode != VX_RUNVAR_CAPTURE || name[n] != '_' || len == n + 1 || name[n + 1] == '0')
+            continue;
+        for (d = n + 1; d < len && name[d] >= '0' && name[d] <= '9'; d++)
+            ;
+        if (d == len)
+            return k;
+    }
+    return NULL;
+}
+
+size_t vx_runvar_groups(const struct vx_runvar_kind *k)
+{
+    size_t n = 0;
+    for (const char *p = k->regex; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+        } else if (*p == '[') {
+            /* a bracket expression: a ']' first (after '^') is a member, [:class:] nests */
+            p++;
+            if (*p == '^')
+                p++;
+            if (*p == ']')
+                p++;
+            while (*p && *p != ']') {
+                if (p[0] == '[' && p[1] == ':') {
+                    const char *end = strstr(p + 2, ":]");
+                    p = end ? end + 1 : p + 1;
+                }
+                p++;
+            }
+            if (!*p)
+                break;
+        } else if (*p == '(') {
+            n++;
+        }
+    }
+    return n;
+}
+
+static int name_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+}
+
+int vx_runvar_bounded(const char *s, size_t off, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t end = off + len;
+
+    if (off > 0 &&
+        (name_byte(u[off - 1]) || (u[off - 1] == '.' && off > 1 && name_byte(u[off - 2]))))
+        return 0;
+    /* "... order o2026...-ab." ends a sentence; "x.y" continues a name */
+    if (name_byte(u[end]) || (u[end] == '.' && name_byte(u[end + 1])))
+        return 0;
+    return 1;
+}
+
+/* Days from the epoch of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int64_t day_of(int64_t epoch_s)
+{
+    return epoch_s >= 0 ? epoch_s / 86400 : -((-epoch_s + 86399) / 86400);
+}
+
+int vx_runvar_relative(const char *name, size_t len, int64_t now, char *out, size_t outsz)
+{
+    long long n = 0;
+    time_t t;
+    struct tm tm;
+
+    if (len < 5 || strncmp(name, "TODAY", 5) != 0)
+        return VX_ENOTFOUND;
+    if (len > 5) {
+        char num[8];
+        if (len - 5 < 2 || len - 5 >= sizeof(num) || (name[5] != '+' && name[5] != '-'))
+            return VX_ENOTFOUND;
+        memcpy(num, name + 6, len - 6);
+        num[len - 6] = '\0';
+        if (num[0] < '0' || num[0] > '9' || (num[0] == '0' && num[1]) ||
+            vx_parse_ll(num, 1, VX_RUNVAR_MAX_DAYS, &n) != 0)
+            return VX_ENOTFOUND;
+        if (name[5] == '-')
+            n = -n;
+    }
+    t = (time_t)((day_of(now) + n) * 86400);
+    if (!gmtime_r(&t, &tm) || strftime(out, outsz, "%Y-%m-%d", &tm) == 0)
+        return VX_ERANGE;
+    return 0;
+}
+
+void vx_runvar_names_init(struct vx_runvar_names *names)
+{
+    names->n = 0;
+}
+
+const char *vx_runvar_names_value(const struct vx_runvar_names *names, const char *name, size_t len)
+{
+    for (size_t i = 0; i < names->n; i++)
+        if (strlen(names->v[i].name) == len && strncmp(names->v[i].name, name, len) == 0)
+            return names->v[i].value;
+    return NULL;
+}
+
+const char *vx_runvar_names_name(const struct vx_runvar_names *names, const char *value)
+{
+    for (size_t i = 0; i < names->n; i++)
+        if (strcmp(names->v[i].value, value) == 0)
+            return names->v[i].name;
+    return NULL;
+}
+
+int vx_runvar_names_set(struct vx_runvar_names *names, const char *name, const char *value)
+{
+    size_t i;
+
+    for (i = 0; i < names->n; i++)
+        if (strcmp(names->v[i].name, name) == 0)
+            break;
+    if (i == VX_RUNVARS_MAX || strlen(name) >= VX_RUNVAR_NAME_MAX ||
+        strlen(value) >= VX_RUNVAR_VALUE_MAX)
+        return VX_ERANGE;
+    vx_strlcpy(names->v[i].name, name, sizeof(names->v[i].name));
+    vx_strlcpy(names->v[i].value, value, sizeof(names->v[i].value));
+    if (i == names->n)
+        names->n++;
+    return 0;
+}
+
+int vx_runvar_names_add(struct vx_runvar_names *names, const struct vx_runvar_kind *k,
+                        const char *value, const char **name)
+{
+    char candidate[VX_RUNVAR_NAME_MAX];
+    int rc;
+
+    for (unsigned i = 1; i <= VX_RUNVARS_MAX; i++) {
+        if (i == 1)
+            rc = vx_strlcpy(candidate, k->name, sizeof(candidate));
+        else
+            rc = vx_snprintf(candidate, sizeof(candidate), "%s_%u", k->name, i);
+        if (rc)
+            return rc;
+        if (vx_runvar_names_value(names, candidate, strlen(candidate)))
+            continue;
+        rc = vx_runvar_names_set(names, candidate, value);
+        if (rc == 0)
+            *name = names->v[names->n - 1].name;
+        return rc;
+    }
+    return VX_ERANGE;
+}
+
+/* The compiled recognisers of one templatize call. */
+struct runvar_scan {
+    regex_t re[VX_ARRAY_LEN(runvar_kinds)];
+    regex_t date;
+    size_t compiled;
+    int date_ok;
+    struct vx_runvar_names *names;
+    unsigned flags;
+    int64_t now;
+    int rc;
+};
+
+/*
+ * Replaces every known value in cur where it stands alone, longest first, so
+ * a charge ID is not taken for the charge permission it starts with.
+ */
+static int replace_known(struct runvar_scan *sc, struct vx_buf *cur)
+{
+    size_t order[VX_RUNVARS_MAX], n = sc->names->n;
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i;
+        /* insertion sort by length, longest first: a few dozen names at most */
+        while (k > 0 && strlen(sc->names->v[order[k - 1]].value) < strlen(sc->names->v[i].value)) {
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = i;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *value = sc->names->v[order[i]].value;
+        size_t len = strlen(value), hits = 0;
+        const char *p = cur->data, *hit;
+        struct vx_buf next;
+
+        if (!len || !strstr(cur->data, value))
+            continue;
+        vx_buf_init(&next);
+        while ((hit = strstr(p, value)) != NULL) {
+            int alone = vx_runvar_bounded(cur->data, (size_t)(hit - cur->data), len);
+            rc |= vx_buf_append(&next, p, (size_t)(hit - p));
+            if (alone)
+                rc |= vx_buf_appendf(&next, "%%%s%%", sc->names->v[order[i]].name);
+            else
+                rc |= vx_buf_append(&next, hit, len);
+            hits += alone != 0;
+            p = hit + len;
+        }
+        rc |= vx_buf_appends(&next, p);
+        if (rc == 0 && hits) {
+            vx_buf_release(cur);
+            *cur = next;
+        } else {
+            vx_buf_release(&next);
+        }
+    }
+    return rc ? VX_ENOMEM : 0;
+}
+
+/* The placeholder for one match, or NULL to leave it. */
+static const char *runvar_for(struct runvar_scan *sc, const struct vx_runvar_kind *k,
+                              const char *value, char *buf, size_t bufsz)
+{
+    const char *name = NULL;
+
+    if (k->mode == VX_RUNVAR_SHAPE) {
+        if (!(sc->flags & VX_RUNVARS_SHAPES))
+            return NULL;
+        name = k->name;
+    } else {
+        name = vx_runvar_names_name(sc->names, value);
+        if (!name && (sc->flags & VX_RUNVARS_DISCOVER) &&
+            vx_runvar_names_add(sc->names, k, value, &name) != 0)
+            name = NULL;
+    }
+    if (!name || vx_snprintf(buf, bufsz, "%%%s%%", name) != 0)
+        return NULL;
+    return buf;
+}
+
+/* A date near today as %TODAY±N%, or NULL. */
+static const char *date_for(struct runvar_scan *sc, const char *s, char *buf, size_t bufsz)
+{
+    unsigned y, m, d;
+    int64_t diff;
+
+    if (sscanf(s, "%4u-%2u-%2u", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
+        return NULL;
+    diff = days_from_civil(y, m, d) - day_of(sc->now);
+    if (diff < -VX_RUNVAR_MAX_DAYS || diff > VX_RUNVAR_MAX_DAYS)
+        return NULL;
+    if (diff == 0)
+        vx_strlcpy(buf, "%TODAY%", bufsz);
+    else
+        vx_snprintf(buf, bufsz, "%%TODAY%+lld%%", (long long)diff);
+    return buf;
+}
+
+/* One recogniser over cur: every bounded match that gets a placeholder is replaced. */
+static int scan_one(struct runvar_scan *sc, const regex_t *re, const struct vx_runvar_kind *k,
+                    struct vx_buf *cur)
+{
+    struct vx_buf next;
+    const char *p = cur->data;
+    regmatch_t m;
+    int rc = 0, hits = 0;
+
+    vx_buf_init(&next);
+    while (*p && regexec(re, p, 1, &m, p == cur->data ? 0 : REG_NOTBOL) == 0) {
+        size_t off = (size_t)(p - cur->data) + (size_t)m.rm_so;
+        size_t len = (size_t)(m.rm_eo - m.rm_so);
+        char value[VX_RUNVAR_VALUE_MAX], ph[VX_RUNVAR_NAME_MAX + 2];
+        const char *rep = NULL;
+
+        if (len == 0) {
+            rc |= vx_buf_append(&next, p, 1);
+            p++;
+            continue;
+        }
+        if (len < sizeof(value) && vx_runvar_bounded(cur->data, off, len) &&
+            (!k || !k->check || k->check(cur->data + off, len, sc->now))) {
+            memcpy(value, cur->data + off, len);
+            value[len] = '\0';
+            rep =
+                k ? runvar_for(sc, k, value, ph, sizeof(ph)) : date_for(sc, value, ph, sizeof(ph));
+        }
+        rc |= vx_buf_append(&next, p, (size_t)m.rm_so);
+        rc |= vx_buf_append(&next, p + m.rm_so, rep ? 0 : len);
+        if (rep) {
+            rc |= vx_buf_appends(&next, rep);
+            hits++;
+        }
+        p += m.rm_eo;
+    }
+    rc |= vx_buf_appends(&next, p);
+    if (rc == 0 && hits) {
+        vx_buf_release(cur);
+        *cur = next;
+    } else {
+        vx_buf_release(&next);
+    }
+    return rc ? VX_ENOMEM : 0;
+}
+
+/* The text s into cur, with every run value replaced. */
+static int templatize_text(struct runvar_scan *sc, const char *s, struct vx_buf *cur)
+{
+    int rc = vx_buf_appends(cur, s) ? VX_ENOMEM : 0;
+
+    if (rc == 0)
+        rc = replace_known(sc, cur);
+    for (size_t i = 0; i < sc->compiled && rc == 0; i++)
+        if (runvar_kinds[i].mode == VX_RUNVAR_SHAPE ? (sc->flags & VX_RUNVARS_SHAPES) != 0 : 1)
+            rc = scan_one(sc, &sc->re[i], &runvar_kinds[i], cur);
+    if (rc == 0 && sc->date_ok && (sc->flags & VX_RUNVARS_DATES))
+        rc = scan_one(sc, &sc->date, NULL, cur);
+    return rc;
+}
+
+static void templatize_node(struct runvar_scan *sc, struct json_object *parent, const char *key,
+                            size_t idx, struct json_object *o)
+{
+    struct vx_buf cur;
+    char num[32];
+    const char *text;
+
+    if (sc->rc)
+        return;
+    switch (json_object_get_type(o)) {
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(o); i++)
+            templatize_node(sc, o, NULL, i, json_object_array_get_idx(o, i));
+        return;
+    case json_type_object: {
+        json_object_object_foreach(o, k, v) templatize_node(sc, o, k, 0, v);
+        return;
+    }
+    case json_type_int:
+        /* a time as a number (an order's "created") becomes the name of its shape */
+        if (!parent || !(sc->flags & VX_RUNVARS_SHAPES))
+            return;
+        vx_snprintf(num, sizeof(num), "%" PRId64, json_object_get_int64(o));
+        text = num;
+        break;
+    case json_type_string:
+        text = json_object_get_string(o);
+        break;
+    default:
+        return;
+    }
+    vx_buf_init(&cur);
+    sc->rc = templatize_text(sc, text, &cur);
+    if (sc->rc == 0 && strcmp(cur.data, text) != 0) {
+        if (json_object_is_type(o, json_type_string)) {
+            if (json_object_set_string(o, cur.data) != 1)
+                sc->rc = VX_ENOMEM;
+        } else if (cur.data[0] == '%') {
+            /* only a whole number is replaced: a part of one is no time */
+            struct json_object *s = json_object_new_string(cur.data);
+            if (!s)
+                sc->rc = VX_ENOMEM;
+            else if (key)
+                json_object_object_add(parent, key, s);
+            else
+                json_object_array_put_idx(parent, idx, s);
+        }
+    }
+    vx_buf_release(&cur);
+}
+
+int vx_runvars_templatize(struct json_object *o, struct vx_runvar_names *names, unsigned flags,
+                          int64_t now, struct vx_err *e)
+{
+    struct runvar_scan sc;
+
+    memset(&sc, 0, sizeof(sc));
+    sc.names = names;
+    sc.flags = flags;
+    sc.now = now;
+    for (; sc.compiled < VX_ARRAY_LEN(runvar_kinds); sc.compiled++)
+        if (regcomp(&sc.re[sc.compiled], runvar_kinds[sc.compiled].regex, REG_EXTENDED) != 0) {
+            sc.rc = vx_err_set(e, VX_EINVAL, "run variable %s: bad regular expression",
+                               runvar_kinds[sc.compiled].name);
+            goto out;
+        }
+    sc.date_ok = regcomp(&sc.date, "[0-9]{4}-[0-9]{2}-[0-9]{2}", REG_EXTENDED) == 0;
+    templatize_node(&sc, NULL, NULL, 0, o);
+    if (sc.rc)
+        vx_err_set(e, sc.rc, "run variables: %s",
+                   sc.rc == VX_ERANGE ? "too many values" : "out of memory");
+out:
+    for (size_t i = 0; i < sc.compiled; i++)
+        regfree(&sc.re[i]);
+    if (sc.date_ok)
+        regfree(&sc.date);
+    return sc.rc;
 }
 
 /* --- naming and writing fixtures --- */

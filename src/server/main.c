@@ -34,7 +34,35 @@ static void usage(FILE *out)
             "  -h, --help           this text\n"
             "\n"
             "Every field can also be set with an environment variable (VOXCART_*); flags win\n"
-            "over the environment, which wins over the file.\n");
+            "over the environment, which wins over the file. Development mode also honours\n"
+            "VOXCART_CLOCK_OFFSET (86400, +1d, -2h): the server's clock moved that far, to\n"
+            "replay a recording \"a day later\" at once (voxcart replay --clock-offset).\n");
+}
+
+/*
+ * VOXCART_CLOCK_OFFSET moves the server's clock, so that a recording can be
+ * replayed "a day later" at once. Only development mode honours it: a moved
+ * clock in production would date orders wrongly and open the timestamp window
+ * to stale requests.
+ */
+static int clock_offset_init(int development, struct vx_err *e)
+{
+    const char *env = getenv("VOXCART_CLOCK_OFFSET");
+    int64_t off = 0;
+
+    if (!env || !*env)
+        return 0;
+    if (!development)
+        return vx_err_set(e, VX_ECONFIG,
+                          "VOXCART_CLOCK_OFFSET: honoured only in development mode "
+                          "(verify.development)");
+    if (vx_clock_offset_parse(env, &off) != 0)
+        return vx_err_set(e, VX_ECONFIG,
+                          "VOXCART_CLOCK_OFFSET: must be seconds, or a number with s, m, h or d, "
+                          "at most ten years (got '%s')",
+                          env);
+    vx_clock_set_offset(off);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -115,6 +143,8 @@ int main(int argc, char **argv)
         srv.cfg.development = 1;
     if (vx_config_validate(&srv.cfg, &e) != 0)
         goto fail;
+    if (clock_offset_init(srv.cfg.development, &e) != 0)
+        goto fail;
     vx_log_level_parse(srv.cfg.log_level, &lvl);
     vx_log_set_level(lvl);
 
@@ -146,6 +176,10 @@ int main(int argc, char **argv)
                 "DEVELOPMENT MODE: request signatures are NOT checked; listening on "
                 "loopback %s only",
                 srv.cfg.listen_address);
+    if (vx_clock_offset())
+        vx_warn("main",
+                "CLOCK MOVED: requests, orders and recordings see now %+lld s (development only)",
+                (long long)vx_clock_offset());
     if (srv.cfg.skill_ids_len == 0)
         vx_warn("main", "no skill IDs configured: any skill ID is accepted (development only)");
     if (vx_store_ping(&e) != 0)

@@ -17,6 +17,18 @@
  *   `voxcart replay --import` uses. The session ID stays: replay maps every
  *   session ID to a fresh one anyway, and it keeps the turns of a session
  *   together.
+ * - Values the run made (order and payment IDs, times, dates near today)
+ *   become run variables (vx_runvars_templatize): %ORDER_ID% where an answer
+ *   first shows an order, and the same %ORDER_ID% wherever that order comes
+ *   back, in a later answer or in a request (a token naming it). Which real
+ *   value got which name must outlive one request and a restart of voxcartd,
+ *   and must not be in the fixture, so it is kept beside it in a hidden file
+ *   ".DATE-HASH.vars.json" that replay's directory walk skips.
+ * - The platform answers a payment directive in a new session. A session
+ *   without a file of its own that names a value a recording named (the
+ *   directive's token) is recorded into that recording, and listed in its
+ *   sidecar so that its further turns follow: replay plays both sessions for
+ *   one customer, so the order the token names exists.
  * - A failure to record is logged and nothing else: the customer's answer
  *   never depends on it.
  */
@@ -118,7 +130,7 @@ static int session_file(const char *dir, const char *hash, char *out, size_t out
 static struct json_object *new_fixture(const char *hash, const char *skill_id)
 {
     struct json_object *doc = json_object_new_object();
-    char name[64], desc[160], when[32];
+    char name[64], desc[224], when[32];
     time_t now = (time_t)vx_now();
     struct tm tm;
 
@@ -128,7 +140,8 @@ static struct json_object *new_fixture(const char *hash, const char *skill_id)
         vx_strlcpy(when, "an unknown time", sizeof(when));
     vx_snprintf(name, sizeof(name), "recorded session %s", hash);
     vx_snprintf(desc, sizeof(desc),
-                "recorded by voxcartd %s from %s; personal data replaced by placeholders",
+                "recorded by voxcartd %s from %s; personal data replaced by placeholders, "
+                "values of the run by run variables",
                 VX_VERSION, when);
     json_object_object_add(doc, "name", json_object_new_string(name));
     json_object_object_add(doc, "description", json_object_new_string(desc));
@@ -159,9 +172,155 @@ static int load_fixture(const char *path, struct json_object **doc, struct vx_er
     return 0;
 }
 
-/* The turn to append: redacted request, and the status and response it got. */
+/*
+ * What the recorder remembers of a fixture beside it: which value got which
+ * name, and the sessions (by hash) recorded into it besides the one it is
+ * named after. The platform answers a payment directive in a new session;
+ * that session belongs to the conversation whose answer named what it carries.
+ */
+#define RECORD_SESSIONS_MAX 16
+
+struct sidecar {
+    struct vx_runvar_names names;
+    char sessions[RECORD_SESSIONS_MAX][RECORD_HASH_HEX + 1];
+    size_t nsessions;
+};
+
+/* The sidecar of a fixture path: "dir/.NAME.vars.json" for "dir/NAME.json". */
+static int sidecar_path(const char *fixture, char *out, size_t outsz)
+{
+    const char *slash = strrchr(fixture, '/');
+    const char *base = slash ? slash + 1 : fixture;
+    size_t stem = strlen(base) - strlen(".json");
+
+    return vx_snprintf(out, outsz, "%.*s.%.*s.vars.json", (int)(base - fixture), fixture, (int)stem,
+                       base);
+}
+
+/* The sidecar as stored; empty when there is none yet. */
+static void sidecar_load(const char *path, struct sidecar *sc)
+{
+    struct json_object *doc, *names = NULL, *sessions = NULL;
+    struct vx_err e = {0};
+    char *text = NULL;
+
+    vx_runvar_names_init(&sc->names);
+    sc->nsessions = 0;
+    if (access(path, F_OK) != 0 || vx_file_read(path, RECORD_MAX_FILE, &text, NULL, &e) != 0)
+        return;
+    doc = json_tokener_parse(text);
+    free(text);
+    if (json_object_object_get_ex(doc, "names", &names) &&
+        json_object_is_type(names, json_type_object)) {
+        json_object_object_foreach(names, name, val)
+        {
+            if (json_object_is_type(val, json_type_string))
+                vx_runvar_names_set(&sc->names, name, json_object_get_string(val));
+        }
+    }
+    if (json_object_object_get_ex(doc, "sessions", &sessions) &&
+        json_object_is_type(sessions, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(sessions); i++) {
+            const char *h = json_object_get_string(json_object_array_get_idx(sessions, i));
+            if (sc->nsessions < RECORD_SESSIONS_MAX && h && strlen(h) == RECORD_HASH_HEX)
+                vx_strlcpy(sc->sessions[sc->nsessions++], h, RECORD_HASH_HEX + 1);
+        }
+    }
+    json_object_put(doc);
+}
+
+static int sidecar_has_session(const struct sidecar *sc, const char *hash)
+{
+    for (size_t i = 0; i < sc->nsessions; i++)
+        if (strcmp(sc->sessions[i], hash) == 0)
+            return 1;
+    return 0;
+}
+
+static int sidecar_save(const char *path, const struct sidecar *sc, struct vx_err *e)
+{
+    struct json_object *doc = json_object_new_object(), *names = json_object_new_object();
+    struct json_object *sessions = json_object_new_array();
+    int rc;
+
+    if (!doc || !names || !sessions) {
+        json_object_put(doc);
+        json_object_put(names);
+        json_object_put(sessions);
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < sc->names.n; i++)
+        json_object_object_add(names, sc->names.v[i].name,
+                               json_object_new_string(sc->names.v[i].value));
+    for (size_t i = 0; i < sc->nsessions; i++)
+        json_object_array_add(sessions, json_object_new_string(sc->sessions[i]));
+    json_object_object_add(doc, "names", names);
+    json_object_object_add(doc, "sessions", sessions);
+    rc = vx_json_write_atomic(path, doc, 0600, e);
+    json_object_put(doc);
+    return rc;
+}
+
+/* 1 when body names one of the values, standing alone. */
+static int body_names_one(const char *body, size_t len, const struct vx_runvar_names *names)
+{
+    for (size_t i = 0; i < names->n; i++) {
+        const char *v = names->v[i].value;
+        size_t n = strlen(v);
+        /* a JSON body ends in '}': a value never touches its end, so off + n + 1 < len */
+        for (size_t off = 0; n && off + n + 1 < len; off++)
+            if (body[off] == v[0] && memcmp(body + off, v, n) == 0 &&
+                vx_runvar_bounded(body, off, n))
+                return 1;
+    }
+    return 0;
+}
+
+/*
+ * For a session without a file of its own: the fixture of the conversation it
+ * continues, the newest one whose sidecar lists the session or names a value
+ * the request carries. *found stays 0 when there is none.
+ */
+static void follow_up_file(const char *dir, const char *hash, const struct vx_request *req,
+                           struct sidecar *tmp, char *out, size_t outsz, int *found)
+{
+    time_t newest = 0;
+    struct dirent *d;
+    DIR *dh = opendir(dir);
+
+    if (!dh)
+        return;
+    while ((d = readdir(dh)) != NULL) {
+        char side[PATH_MAX], fixture[PATH_MAX];
+        size_t n = strlen(d->d_name), tail = strlen(".vars.json");
+        struct stat st;
+
+        if (d->d_name[0] != '.' || n <= tail + 1 || strcmp(d->d_name + n - tail, ".vars.json") != 0)
+            continue;
+        if (vx_snprintf(side, sizeof(side), "%s/%s", dir, d->d_name) != 0 ||
+            vx_snprintf(fixture, sizeof(fixture), "%s/%.*s.json", dir, (int)(n - tail - 1),
+                        d->d_name + 1) != 0 ||
+            stat(fixture, &st) != 0 || (*found && st.st_mtime < newest))
+            continue;
+        sidecar_load(side, tmp);
+        if (sidecar_has_session(tmp, hash) ||
+            body_names_one(req->body, req->body_len, &tmp->names)) {
+            vx_strlcpy(out, fixture, outsz);
+            newest = st.st_mtime;
+            *found = 1;
+        }
+    }
+    closedir(dh);
+}
+
+/*
+ * The turn to append: the request and the status and response it got, with
+ * personal data redacted and run values named. In the request only values
+ * already named (and dates) are replaced: a new ID the platform sends is not
+ * voxcart's to name; the answer names what it shows first.
+ */
 static struct json_object *make_turn(const struct vx_request *req, const struct server_reply *out,
-                                     struct vx_err *e)
+                                     struct vx_runvar_names *names, struct vx_err *e)
 {
     struct json_object *request = NULL, *response = NULL, *turn = NULL, *expect;
     char label[160];
@@ -179,7 +338,12 @@ static struct json_object *make_turn(const struct vx_request *req, const struct 
     }
     if (out->body.len)
         response = json_tokener_parse(out->body.data);
-    if (vx_redact_exchange(request, response, e) != 0)
+    if (vx_redact_exchange(request, response, e) != 0 ||
+        vx_runvars_templatize(request, names, VX_RUNVARS_DATES, vx_now(), e) != 0 ||
+        (response &&
+         vx_runvars_templatize(response, names,
+                               VX_RUNVARS_DISCOVER | VX_RUNVARS_SHAPES | VX_RUNVARS_DATES, vx_now(),
+                               e) != 0))
         goto out;
     vx_recording_label(request, label, sizeof(label));
     turn = json_object_new_object();
@@ -211,7 +375,8 @@ void record_turn(const struct server *s, const struct vx_request *req,
 {
     const char *dir = s->cfg.record_dir;
     struct json_object *turn = NULL, *doc = NULL, *turns = NULL;
-    char hash[RECORD_HASH_HEX + 1], path[PATH_MAX];
+    char hash[RECORD_HASH_HEX + 1], path[PATH_MAX], vars[PATH_MAX];
+    struct sidecar *side = NULL;
     struct vx_err e = {0};
     int exists = 0, locked = 0;
 
@@ -219,9 +384,12 @@ void record_turn(const struct server *s, const struct vx_request *req,
         return;
     if (!atomic_load(&announced) && record_init(&s->cfg, &e) != 0)
         goto out;
-    turn = make_turn(req, out, &e);
-    if (!turn)
+    /* about 35 KiB each: on the heap, not on a worker's stack */
+    side = malloc(2 * sizeof(*side));
+    if (!side) {
+        vx_err_set(&e, VX_ENOMEM, "out of memory");
         goto out;
+    }
     /* sessionless requests (skill events) get a file each */
     id_hash(req->session_id ? req->session_id : req->request_id, hash);
     pthread_mutex_lock(&record_lock);
@@ -230,6 +398,16 @@ void record_turn(const struct server *s, const struct vx_request *req,
         vx_err_set(&e, VX_EIO, "cannot name a file in '%s'", dir);
         goto out;
     }
+    if (!exists)
+        follow_up_file(dir, hash, req, &side[1], path, sizeof(path), &exists);
+    if (sidecar_path(path, vars, sizeof(vars)) != 0) {
+        vx_err_set(&e, VX_EIO, "cannot name a file in '%s'", dir);
+        goto out;
+    }
+    sidecar_load(vars, side);
+    turn = make_turn(req, out, &side->names, &e);
+    if (!turn)
+        goto out;
     if (exists && load_fixture(path, &doc, &e) != 0)
         goto out;
     if (!exists) {
@@ -239,15 +417,19 @@ void record_turn(const struct server *s, const struct vx_request *req,
             goto out;
         }
     }
+    if (!sidecar_has_session(side, hash) && side->nsessions < RECORD_SESSIONS_MAX)
+        vx_strlcpy(side->sessions[side->nsessions++], hash, RECORD_HASH_HEX + 1);
     json_object_object_get_ex(doc, "turns", &turns);
     if (json_object_array_add(turns, turn) != 0) {
         vx_err_set(&e, VX_ENOMEM, "out of memory");
         goto out;
     }
     turn = NULL;
-    if (vx_json_write_atomic(path, doc, 0600, &e) == 0)
+    /* the names first: a fixture naming a value its sidecar does not know would get it again */
+    if (sidecar_save(vars, side, &e) == 0 && vx_json_write_atomic(path, doc, 0600, &e) == 0)
         vx_debug("record", "recorded request %s into '%s'", req->request_id, path);
 out:
+    free(side);
     if (locked)
         pthread_mutex_unlock(&record_lock);
     if (e.msg[0])

@@ -12,6 +12,7 @@
 #include "voxcart/recording.h"
 #include "vxtest.h"
 
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,6 +521,233 @@ static void test_redaction(void)
     json_object_put(resp);
 }
 
+/* 2026-12-01T12:00:00Z: the run's "now" in the run-variable tests */
+#define RUN_NOW 1796126400
+
+static const char *plain_json(struct json_object *o)
+{
+    return json_object_to_json_string_ext(o,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static void test_runvar_kinds(void)
+{
+    const struct vx_runvar_kind *k;
+    char date[16];
+
+    /* every recogniser compiles, and has a name replay can tell from the fixed variables */
+    for (size_t i = 0; (k = vx_runvar_kind_at(i)) != NULL; i++) {
+        regex_t re;
+        VX_CHECK(regcomp(&re, k->regex, REG_EXTENDED) == 0);
+        regfree(&re);
+        VX_CHECK(vx_runvar_kind_of(k->name, strlen(k->name)) == k);
+        VX_CHECK(k->meaning && *k->meaning);
+    }
+    VX_CHECK_STR(vx_runvar_kind_of("ORDER_ID_2", 10)->name, "ORDER_ID");
+    VX_CHECK_STR(vx_runvar_kind_of("ORDER_ID_12", 11)->name, "ORDER_ID");
+    VX_CHECK(vx_runvar_kind_of("ORDER_ID_", 9) == NULL);
+    VX_CHECK(vx_runvar_kind_of("ORDER_ID_02", 11) == NULL);
+    VX_CHECK(vx_runvar_kind_of("ORDER_IDX", 9) == NULL);
+    VX_CHECK(vx_runvar_kind_of("TIMESTAMP_2", 11) == NULL); /* shapes capture nothing to number */
+    VX_CHECK(vx_runvar_kind_of("USER", 4) == NULL);
+    /* groups inside brackets are no groups */
+    VX_CHECK_INT(vx_runvar_groups(vx_runvar_kind_of("PAY_LINK", 8)), 2);
+    VX_CHECK_INT(vx_runvar_groups(vx_runvar_kind_of("TIMESTAMP", 9)), 3);
+    VX_CHECK_INT(vx_runvar_groups(vx_runvar_kind_of("ORDER_ID", 8)), 0);
+
+    VX_CHECK(vx_runvar_bounded("Order o1.", 6, 2));
+    VX_CHECK(!vx_runvar_bounded("session.o1", 8, 2));
+    VX_CHECK(!vx_runvar_bounded("o1.x", 0, 2));
+    VX_CHECK(!vx_runvar_bounded("o1-2", 0, 2));
+
+    VX_CHECK_INT(vx_runvar_relative("TODAY", 5, RUN_NOW, date, sizeof(date)), 0);
+    VX_CHECK_STR(date, "2026-12-01");
+    VX_CHECK_INT(vx_runvar_relative("TODAY+1", 7, RUN_NOW, date, sizeof(date)), 0);
+    VX_CHECK_STR(date, "2026-12-02");
+    VX_CHECK_INT(vx_runvar_relative("TODAY-1", 7, RUN_NOW, date, sizeof(date)), 0);
+    VX_CHECK_STR(date, "2026-11-30");
+    VX_CHECK_INT(vx_runvar_relative("TODAY+31", 8, RUN_NOW, date, sizeof(date)), 0);
+    VX_CHECK_STR(date, "2027-01-01");
+    VX_CHECK_INT(vx_runvar_relative("TODAY+0", 7, RUN_NOW, date, sizeof(date)), VX_ENOTFOUND);
+    VX_CHECK_INT(vx_runvar_relative("TODAY+01", 8, RUN_NOW, date, sizeof(date)), VX_ENOTFOUND);
+    VX_CHECK_INT(vx_runvar_relative("TODAY+401", 9, RUN_NOW, date, sizeof(date)), VX_ENOTFOUND);
+    VX_CHECK_INT(vx_runvar_relative("TODAYS", 6, RUN_NOW, date, sizeof(date)), VX_ENOTFOUND);
+    VX_CHECK_INT(vx_runvar_relative("NOW", 3, RUN_NOW, date, sizeof(date)), VX_ENOTFOUND);
+}
+
+static void test_runvar_templatize(void)
+{
+    static struct vx_runvar_names names;
+    struct json_object *resp, *req;
+    struct vx_err e = {0};
+
+    vx_runvar_names_init(&names);
+    resp = js("{\"card\":\"Order o20261201-f66faddb1e.\\nAlso o20261201-0123456789\","
+              "\"again\":[\"o20261201-f66faddb1e\"],"
+              "\"session\":\"amzn1.echo-api.session.bd504926-f659-4ad7-a1a9-9a747aaf5275\","
+              "\"link\":\"Pay at https://pay.example:8080/checkout/bd504926-f659-4ad7-a1a9-"
+              "9a747aaf5275?x=1 now\",\"charge\":\"S01-5105180-3221187-C056351 of "
+              "S01-5105180-3221187\",\"image\":\"https://shop.example/"
+              "paycard.png\",\"at\":\"2026-12-01T11:59:58.123Z\",\"created\":1796126399,"
+              "\"total\":1150,\"due\":\"next on 2026-12-15, not 1999-01-01\","
+              "\"attempt\":\"o20261201-f66faddb1e-2\"}");
+    VX_CHECK_INT(vx_runvars_templatize(resp, &names,
+                                       VX_RUNVARS_DISCOVER | VX_RUNVARS_SHAPES | VX_RUNVARS_DATES,
+                                       RUN_NOW, &e),
+                 0);
+    VX_CHECK_STR(plain_json(resp),
+                 "{\"card\":\"Order %ORDER_ID%.\\nAlso %ORDER_ID_2%\",\"again\":[\"%ORDER_ID%\"],"
+                 "\"session\":\"amzn1.echo-api.session.bd504926-f659-4ad7-a1a9-9a747aaf5275\","
+                 "\"link\":\"Pay at %PAY_LINK% now\",\"charge\":\"%CHARGE_ID% of "
+                 "%CHARGE_PERMISSION_ID%\",\"image\":\"https://shop.example/"
+                 "paycard.png\",\"at\":\"%TIMESTAMP%\",\"created\":\"%EPOCH%\","
+                 "\"total\":1150,\"due\":\"next on %TODAY+14%, not 1999-01-01\","
+                 "\"attempt\":\"%ATTEMPT_ID%\"}");
+    VX_CHECK_STR(vx_runvar_names_value(&names, "ORDER_ID", 8), "o20261201-f66faddb1e");
+    VX_CHECK_STR(vx_runvar_names_value(&names, "ORDER_ID_2", 10), "o20261201-0123456789");
+    VX_CHECK_STR(vx_runvar_names_name(&names, "S01-5105180-3221187"), "CHARGE_PERMISSION_ID");
+
+    /* a request: what an answer named becomes its name, a new ID stays, shapes stay */
+    req = js("{\"token\":\"o20261201-f66faddb1e\",\"other\":\"o20261201-aaaaaaaaaa\","
+             "\"when\":\"2026-12-01T11:59:58Z\",\"slot\":\"2026-12-02\","
+             "\"charge\":\"S01-5105180-3221187-C056351\"}");
+    VX_CHECK_INT(vx_runvars_templatize(req, &names, VX_RUNVARS_DATES, RUN_NOW, &e), 0);
+    VX_CHECK_STR(plain_json(req), "{\"token\":\"%ORDER_ID%\",\"other\":\"o20261201-aaaaaaaaaa\","
+                                  "\"when\":\"2026-12-01T11:59:58Z\",\"slot\":\"%TODAY+1%\","
+                                  "\"charge\":\"%CHARGE_ID%\"}");
+    json_object_put(req);
+    json_object_put(resp);
+}
+
+/* Whether the expectation, resolved against the answer, matches it (m says where not). */
+static int resolved_match(struct cli_vars *v, const char *want_text, const char *got_text,
+                          struct cli_mismatch *m)
+{
+    struct json_object *want = js(want_text), *got = js(got_text);
+    int ok = cli_vars_resolve(v, want, got, 1) == 0 && cli_match(want, got, 1, "", m);
+
+    json_object_put(want);
+    json_object_put(got);
+    return ok;
+}
+
+static void test_runvar_resolve(void)
+{
+    static struct cli_vars v;
+    struct json_object *want, *got, *req;
+    struct cli_mismatch m;
+
+    cli_vars_init(&v);
+    v.now = RUN_NOW;
+    want = js("{\"card\":\"Order %ORDER_ID%\",\"when\":\"at %TIMESTAMP%\",\"created\":\"%EPOCH%\","
+              "\"list\":[\"%ORDER_ID%\"],\"due\":\"%TODAY+1%\",\"any\":\"%ANY%\"}");
+    got = js("{\"card\":\"Order o20261201-aaaaaaaaaa\",\"when\":\"at 2026-12-01T12:00:00Z\","
+             "\"created\":1796126400,\"list\":[\"o20261201-aaaaaaaaaa\"],\"due\":\"2026-12-02\","
+             "\"any\":3}");
+    VX_CHECK_INT(cli_vars_resolve(&v, want, got, 1), 0);
+    VX_CHECK(cli_match(want, got, 1, "", &m));
+    VX_CHECK_STR(vx_runvar_names_value(&v.run, "ORDER_ID", 8), "o20261201-aaaaaaaaaa");
+    json_object_put(want);
+    json_object_put(got);
+
+    /* what was captured goes out in the next request */
+    req = js("{\"request\":{\"token\":\"%ORDER_ID%\",\"unknown\":\"%ORDER_ID_2%\"}}");
+    VX_CHECK_INT(cli_vars_apply(&v, req), 0);
+    VX_CHECK_STR(plain_json(req),
+                 "{\"request\":{\"token\":\"o20261201-aaaaaaaaaa\",\"unknown\":\"%ORDER_ID_2%\"}}");
+    json_object_put(req);
+
+    /* once captured, another order in its place is a mismatch */
+    VX_CHECK(!resolved_match(&v, "{\"card\":\"Order %ORDER_ID%\"}",
+                             "{\"card\":\"Order o20261201-bbbbbbbbbb\"}", &m));
+    VX_CHECK_STR(m.expected, "\"Order o20261201-aaaaaaaaaa\"");
+
+    /* no ID where one is expected: the report shows what would have matched */
+    VX_CHECK(
+        !resolved_match(&v, "{\"card\":\"Order %ORDER_ID_2%.\"}", "{\"card\":\"Order 42.\"}", &m));
+    VX_CHECK_STR(m.path, "card");
+    VX_CHECK_STR(m.expected, "\"/^Order (o[0-9]{8}-[0-9a-f]{10})\\\\.$/\"");
+    VX_CHECK(vx_runvar_names_value(&v.run, "ORDER_ID_2", 10) == NULL);
+    /* a time far from the run's is no run's time */
+    VX_CHECK(!resolved_match(&v, "{\"created\":\"%EPOCH%\"}", "{\"created\":1000000000}", &m));
+    /* the same variable twice in one string must be one value */
+    VX_CHECK(!resolved_match(&v, "\"%ORDER_ID_3% and %ORDER_ID_3%\"",
+                             "\"o20261201-cccccccccc and o20261201-dddddddddd\"", &m));
+    VX_CHECK(vx_runvar_names_value(&v.run, "ORDER_ID_3", 10) == NULL);
+}
+
+static void test_runvar_rebase(void)
+{
+    static struct cli_vars v;
+    struct json_object *expected, *actual, *out = NULL;
+    int changed = 0;
+
+    cli_vars_init(&v);
+    v.now = RUN_NOW;
+    /* an old baseline with yesterday's literal order: --update writes the variables */
+    expected = js("{\"card\":\"Order o20261130-0123456789\",\"store\":{\"id\":\"x\"}}");
+    actual = js("{\"card\":\"Order o20261201-aaaaaaaaaa\",\"store\":{\"id\":"
+                "\"o20261201-aaaaaaaaaa\",\"created\":1796126400}}");
+    VX_CHECK_INT(cli_rebase(expected, actual, 1, &v, &out, &changed), 0);
+    VX_CHECK_INT(changed, 1);
+    VX_CHECK_STR(plain_json(out),
+                 "{\"card\":\"Order %ORDER_ID%\",\"store\":{\"id\":\"%ORDER_ID%\"}}");
+    json_object_put(expected);
+
+    /* re-based once, it passes the same run, and a later run, unchanged */
+    expected = out;
+    out = NULL;
+    changed = 0;
+    cli_vars_init(&v);
+    v.now = RUN_NOW + 86400;
+    json_object_put(actual);
+    actual = js("{\"card\":\"Order o20261202-bbbbbbbbbb\",\"store\":{\"id\":"
+                "\"o20261202-bbbbbbbbbb\"}}");
+    VX_CHECK_INT(cli_rebase(expected, actual, 1, &v, &out, &changed), 0);
+    VX_CHECK_INT(changed, 0);
+    VX_CHECK_STR(plain_json(out),
+                 "{\"card\":\"Order %ORDER_ID%\",\"store\":{\"id\":\"%ORDER_ID%\"}}");
+    json_object_put(out);
+    json_object_put(actual);
+    json_object_put(expected);
+}
+
+static void test_clock_offset(void)
+{
+    static const struct {
+        const char *text;
+        int64_t seconds; /* 0: refused */
+    } cases[] = {
+        {"86400", 86400},
+        {"+1d", 86400},
+        {"-2h", -7200},
+        {"90m", 5400},
+        {"30s", 30},
+        {"", 0},
+        {"d", 0},
+        {"+", 0},
+        {"1dd", 0},
+        {"1 d", 0},
+        {"tomorrow", 0},
+        {"3661d", 0},
+        {"99999999999999999999", 0},
+    };
+    int64_t before;
+
+    for (size_t i = 0; i < VX_ARRAY_LEN(cases); i++) {
+        int64_t s = 0;
+        int rc = vx_clock_offset_parse(cases[i].text, &s);
+        VX_CHECK_INT(rc == 0, cases[i].seconds != 0);
+        VX_CHECK_INT(s, cases[i].seconds);
+    }
+    before = vx_now();
+    vx_clock_set_offset(86400);
+    VX_CHECK(vx_now() - before >= 86400 && vx_now() - before <= 86401);
+    VX_CHECK(vx_now_ms() / 1000 - before >= 86400 && vx_now_ms() / 1000 - before <= 86401);
+    vx_clock_set_offset(0);
+    VX_CHECK(vx_now() - before <= 1);
+}
+
 int main(void)
 {
     VX_RUN(test_load_good);
@@ -534,5 +762,10 @@ int main(void)
     VX_RUN(test_xml_escape_and_junit);
     VX_RUN(test_import);
     VX_RUN(test_redaction);
+    VX_RUN(test_runvar_kinds);
+    VX_RUN(test_runvar_templatize);
+    VX_RUN(test_runvar_resolve);
+    VX_RUN(test_runvar_rebase);
+    VX_RUN(test_clock_offset);
     return VX_DONE();
 }
