@@ -187,6 +187,11 @@ struct vx_pending {
     struct vx_line item;
     int ask;     /* a VX_SLOT_* being elicited, or -1 */
     int replace; /* started while confirming: a said quantity replaces the cart's */
+    /* a change of a line already in the cart ("make it medium" when that size is not
+     * sold): the line of this product in edit_size is changed when the item is complete,
+     * instead of another line being added */
+    int edit;
+    char edit_size[VX_ID_MAX];
 };
 
 struct vx_dstate {

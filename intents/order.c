@@ -84,6 +84,36 @@ static int cart_put(struct vx_cart *cart, const struct vx_line *item, int replac
     return 0;
 }
 
+/* Merges a line that now equals an earlier one into it (the later one goes). */
+static void merge_line(struct vx_cart *cart, size_t changed)
+{
+    struct vx_line *l = &cart->lines[changed];
+    for (size_t i = 0; i < cart->n; i++) {
+        if (i == changed || strcmp(cart->lines[i].product, l->product) != 0 ||
+            strcmp(cart->lines[i].size, l->size) != 0)
+            continue;
+        cart->lines[i].qty = l->qty;
+        memmove(l, l + 1, (cart->n - changed - 1) * sizeof(*l));
+        cart->n--;
+        return;
+    }
+}
+
+/* The pending item was a change of a cart line: changes that line; 0 when it is gone. */
+static int cart_edit(struct vx_cart *cart, const struct vx_pending *p)
+{
+    for (size_t i = 0; i < cart->n; i++) {
+        struct vx_line *l = &cart->lines[i];
+        if (strcmp(l->product, p->item.product) != 0 || strcmp(l->size, p->edit_size) != 0)
+            continue;
+        vx_strlcpy(l->size, p->item.size, sizeof(l->size));
+        l->qty = p->item.qty;
+        merge_line(cart, i);
+        return 1;
+    }
+    return 0;
+}
+
 /* "make it large" / "make it three" while confirming: changes the last item of the cart. */
 static void change_last(const struct vx_dialog *d, const struct vx_cat_size *size, int qty,
                         const struct vx_slot *size_slot, struct vx_cmds *out)
@@ -97,6 +127,8 @@ static void change_last(const struct vx_dialog *d, const struct vx_cat_size *siz
             struct vx_pending pend;
             vx_dlg_pending_clear(&pend);
             pend.item = *l;
+            pend.edit = 1; /* the answer changes this line, it does not add one */
+            vx_strlcpy(pend.edit_size, l->size, sizeof(pend.edit_size));
             pend.item.size[0] = '\0';
             vx_cmd_say(out, VX_M_ORDER_UNKNOWN_SIZE, "heard", heard_text(size_slot), "product",
                        vx_dlg_product_name(d, l->product, 1), VX_END);
@@ -108,14 +140,7 @@ static void change_last(const struct vx_dialog *d, const struct vx_cat_size *siz
     if (qty > 0)
         l->qty = qty;
     /* the changed line may now equal another one: merge them */
-    for (size_t i = 0; i + 1 < cart.n; i++) {
-        if (strcmp(cart.lines[i].product, l->product) == 0 &&
-            strcmp(cart.lines[i].size, l->size) == 0) {
-            cart.lines[i].qty = l->qty;
-            cart.n--;
-            break;
-        }
-    }
+    merge_line(&cart, cart.n - 1);
     vx_dlg_summary(d, &cart, out);
 }
 
@@ -223,6 +248,10 @@ void vx_st_order(const struct vx_dialog *d, struct vx_cmds *out)
         p.item.qty = 1;
 
     cart = d->st->cart;
+    if (p.edit && strcmp(p.item.product, d->st->pending.item.product) == 0 && cart_edit(&cart, &p)) {
+        vx_dlg_summary(d, &cart, out);
+        return;
+    }
     if (cart_put(&cart, &p.item, replace) != 0) {
         snprintf(max, sizeof(max), "%d", VX_CART_MAX);
         vx_cmd_say(out, VX_M_ORDER_CART_FULL, "max", max, VX_END);

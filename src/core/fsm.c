@@ -383,7 +383,12 @@ int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_ds
             l->qty = 0;
         {
             const struct vx_jnode *r = vx_jget(&doc, p, "replace");
+            const char *es = vx_jget_str(&doc, p, "edit");
             out->pending.replace = r && r->type == VX_JTRUE;
+            if (es) {
+                out->pending.edit = 1;
+                vx_strlcpy(out->pending.edit_size, es, sizeof(out->pending.edit_size));
+            }
         }
         ask = js_str(&doc, p, "ask");
         for (int i = 0; i < VX_SLOT__COUNT; i++)
@@ -415,6 +420,8 @@ int vx_dstate_json(const struct vx_dstate *st, struct vx_buf *out)
         json_object_object_add(p, "quantity", json_object_new_int(st->pending.item.qty));
         if (st->pending.replace)
             json_object_object_add(p, "replace", json_object_new_boolean(1));
+        if (st->pending.edit)
+            json_object_object_add(p, "edit", json_object_new_string(st->pending.edit_size));
         if (st->pending.ask >= 0 && st->pending.ask < VX_SLOT__COUNT)
             json_object_object_add(p, "ask",
                                    json_object_new_string(vx_slot_defs[st->pending.ask].name));

@@ -513,6 +513,55 @@ static void test_order_elicitation(void)
     VX_CHECK_STR(arg(&t, 0, "items"), "1 espresso");
 }
 
+/*
+ * "2 small flat whites", "make it medium" (not sold in medium), "large": the answer
+ * changes the line being corrected; it does not add a second one.
+ */
+static void test_size_change_not_sold(void)
+{
+    struct turn t;
+    const struct vx_cmd *p;
+    const struct vx_cart *c;
+    struct vx_pending pend;
+
+    turn_init(&t, VX_ST_CONFIRMING);
+    add_line(&t.st.cart, "flat_white", "small", 2);
+    intent(&t, "OrderIntent", SLOT("size", "medium"));
+    VX_CHECK_INT(said(&t, 0), VX_M_ORDER_UNKNOWN_SIZE);
+    VX_CHECK_INT(elicited(&t), VX_SLOT_SIZE);
+    p = cmd(&t, VX_CMD_SET_PENDING, 0);
+    VX_CHECK(p != NULL);
+    if (!p)
+        return;
+    pend = p->u.pending;
+    VX_CHECK(pend.edit && strcmp(pend.edit_size, "small") == 0);
+
+    turn_init(&t, VX_ST_ORDERING);
+    add_line(&t.st.cart, "flat_white", "small", 2);
+    t.st.pending = pend;
+    intent(&t, "OrderIntent", SLOT("size", "large"));
+    VX_CHECK_INT(new_state(&t), VX_ST_CONFIRMING);
+    c = new_cart(&t);
+    VX_CHECK(c && c->n == 1);
+    if (c && c->n == 1)
+        VX_CHECK(strcmp(c->lines[0].size, "large") == 0 && c->lines[0].qty == 2);
+    VX_CHECK_STR(arg(&t, 0, "items"), "2 large flat whites");
+
+    /* the pending change survives the store */
+    {
+        struct vx_dstate st, back;
+        struct vx_buf b;
+        vx_dstate_init(&st);
+        st.state = VX_ST_ORDERING;
+        st.pending = pend;
+        vx_buf_init(&b);
+        VX_CHECK_INT(vx_dstate_json(&st, &b), 0);
+        VX_CHECK_INT(vx_dstate_parse(b.data, t.d.cat, &back), 0);
+        VX_CHECK(back.pending.edit && strcmp(back.pending.edit_size, "small") == 0);
+        vx_buf_release(&b);
+    }
+}
+
 static void test_unknown_product(void)
 {
     struct turn t;
@@ -1250,6 +1299,7 @@ int main(void)
     VX_RUN(test_launch);
     VX_RUN(test_order_complete);
     VX_RUN(test_order_elicitation);
+    VX_RUN(test_size_change_not_sold);
     VX_RUN(test_unknown_product);
     VX_RUN(test_change_while_confirming);
     VX_RUN(test_confirm);
