@@ -16,44 +16,75 @@ static void say_goodbye(const struct vx_dialog *d, struct vx_cmds *out)
     vx_cmd_end(out);
 }
 
+/* Help and Fallback: the state's row says what to say; then the state's question again. */
 void vx_st_help(const struct vx_dialog *d, struct vx_cmds *out)
 {
-    char a[1024], total[96];
-    switch (d->st->state) {
-    case VX_ST_OFFERING:
-        vx_dlg_items(d, &d->profile->usual, a, sizeof(a));
-        vx_cmd_say(out, VX_M_HELP_OFFERING, "items", a, VX_END);
-        break;
-    case VX_ST_ORDERING:
-        vx_cmd_say(out, VX_M_HELP_ORDERING, VX_END);
-        break;
-    case VX_ST_CONFIRMING:
-        vx_dlg_items(d, &d->st->cart, a, sizeof(a));
-        vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
-        vx_cmd_say(out, VX_M_HELP_CONFIRMING, "items", a, "total", total, VX_END);
-        break;
-    case VX_ST_DONE:
-        vx_cmd_say(out, VX_M_HELP_DONE, VX_END);
-        break;
-    default:
-        vx_dlg_products(d, a, sizeof(a));
-        vx_cmd_say(out, VX_M_HELP_IDLE, "products", a, VX_END);
-        break;
+    if ((unsigned)d->st->state >= VX_ST__COUNT || !vx_dialog_rows[d->st->state].help) {
+        vx_st_bug(d, out);
+        return;
     }
+    vx_dialog_rows[d->st->state].help(d, out);
     vx_dlg_ask(d, d->st->state, &d->st->pending, out);
 }
 
 void vx_st_fallback(const struct vx_dialog *d, struct vx_cmds *out)
 {
-    static const enum vx_msg by_state[VX_ST__COUNT] = {
-        [VX_ST_IDLE] = VX_M_FALLBACK_IDLE,           [VX_ST_OFFERING] = VX_M_FALLBACK_OFFERING,
-        [VX_ST_ORDERING] = VX_M_FALLBACK_ORDERING,   [VX_ST_CONFIRMING] = VX_M_FALLBACK_CONFIRMING,
-        [VX_ST_AWAITING_SETUP] = VX_M_FALLBACK_IDLE, [VX_ST_AWAITING_CHARGE] = VX_M_FALLBACK_IDLE,
-        [VX_ST_SUBSCRIBING] = VX_M_FALLBACK_IDLE,    [VX_ST_DONE] = VX_M_FALLBACK_DONE,
-    };
-    vx_cmd_say(out, by_state[d->st->state], VX_END);
+    if ((unsigned)d->st->state >= VX_ST__COUNT || !vx_dialog_rows[d->st->state].fallback) {
+        vx_st_bug(d, out);
+        return;
+    }
+    vx_dialog_rows[d->st->state].fallback(d, out);
     vx_dlg_ask(d, d->st->state, &d->st->pending, out);
 }
+
+/* The help of each state (rows.c). */
+void vx_help_idle(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    char a[1024];
+    vx_dlg_products(d, a, sizeof(a));
+    vx_cmd_say(out, VX_M_HELP_IDLE, "products", a, VX_END);
+}
+
+void vx_help_offering(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    char a[1024];
+    vx_dlg_items(d, &d->profile->usual, a, sizeof(a));
+    vx_cmd_say(out, VX_M_HELP_OFFERING, "items", a, VX_END);
+}
+
+void vx_help_ordering(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    (void)d;
+    vx_cmd_say(out, VX_M_HELP_ORDERING, VX_END);
+}
+
+void vx_help_confirming(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    char a[1024], total[96];
+    vx_dlg_items(d, &d->st->cart, a, sizeof(a));
+    vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
+    vx_cmd_say(out, VX_M_HELP_CONFIRMING, "items", a, "total", total, VX_END);
+}
+
+void vx_help_done(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    (void)d;
+    vx_cmd_say(out, VX_M_HELP_DONE, VX_END);
+}
+
+/* The fallback of each state (rows.c): one sentence, then the question. */
+#define FALLBACK(name, msg)                                                                        \
+    void vx_fallback_##name(const struct vx_dialog *d, struct vx_cmds *out)                        \
+    {                                                                                              \
+        (void)d;                                                                                   \
+        vx_cmd_say(out, msg, VX_END);                                                              \
+    }
+FALLBACK(idle, VX_M_FALLBACK_IDLE)
+FALLBACK(offering, VX_M_FALLBACK_OFFERING)
+FALLBACK(ordering, VX_M_FALLBACK_ORDERING)
+FALLBACK(confirming, VX_M_FALLBACK_CONFIRMING)
+FALLBACK(done, VX_M_FALLBACK_DONE)
+#undef FALLBACK
 
 void vx_st_repeat(const struct vx_dialog *d, struct vx_cmds *out)
 {
@@ -67,7 +98,7 @@ void vx_st_repeat(const struct vx_dialog *d, struct vx_cmds *out)
         vx_cmd_reprompt_text(out, d->st->reprompt);
     /* the answer must reach the same slot as before */
     if (d->st->state == VX_ST_ORDERING && d->st->pending.ask >= 0)
-        vx_cmd_elicit(out, (enum vx_slot_id)d->st->pending.ask);
+        vx_dlg_elicit(d, &d->st->pending, (enum vx_slot_id)d->st->pending.ask, out);
 }
 
 void vx_st_start_over(const struct vx_dialog *d, struct vx_cmds *out)

@@ -169,43 +169,89 @@ static void ask_ordering(const struct vx_dialog *d, const struct vx_pending *p, 
         vx_cmd_say(out, VX_M_ASK_PRODUCT, "products", a, VX_END);
         vx_cmd_reprompt(out, VX_M_ASK_PRODUCT, "products", a, VX_END);
     }
-    vx_cmd_elicit(out, slot);
+    vx_dlg_elicit(d, p, slot, out);
+}
+
+void vx_dlg_elicit(const struct vx_dialog *d, const struct vx_pending *p, enum vx_slot_id slot,
+                   struct vx_cmds *out)
+{
+    const struct vx_intent_def *in = &vx_intent_defs[VX_EV_ORDER];
+    struct vx_elicit *e = vx_cmd_elicit(out, (int)slot, in->name, vx_slot_defs[slot].name);
+    for (int s = 0; e && s < VX_SLOT__COUNT; s++) {
+        const char *value = NULL;
+        char num[16];
+        if (!(in->slots & (1u << s)))
+            continue;
+        if (vx_slot_defs[s].kind == VX_SK_PRODUCT && p->item.product[0]) {
+            value = vx_dlg_product_name(d, p->item.product, 1);
+        } else if (vx_slot_defs[s].kind == VX_SK_SIZE && p->item.size[0]) {
+            const struct vx_cat_size *z = vx_catalog_size(d->cat, p->item.size);
+            value = z ? vx_cat_names_for(z->names, z->nnames, d->lang)->words.one : NULL;
+        } else if (vx_slot_defs[s].kind == VX_SK_NUMBER && p->item.qty > 0) {
+            snprintf(num, sizeof(num), "%d", p->item.qty);
+            value = num;
+        }
+        vx_cmd_elicit_known(out, e, vx_slot_defs[s].name, value);
+    }
+}
+
+/* The questions each state asks (its row's ask: see rows.c). */
+void vx_ask_usual(const struct vx_dialog *d, const struct vx_pending *p, struct vx_cmds *out)
+{
+    char items[1024];
+    (void)p;
+    vx_dlg_items(d, &d->profile->usual, items, sizeof(items));
+    vx_cmd_say(out, VX_M_ASK_USUAL, "items", items, VX_END);
+    vx_cmd_reprompt(out, VX_M_ASK_USUAL, "items", items, VX_END);
+}
+
+void vx_ask_item(const struct vx_dialog *d, const struct vx_pending *p, struct vx_cmds *out)
+{
+    ask_ordering(d, p, out);
+}
+
+void vx_ask_confirm(const struct vx_dialog *d, const struct vx_pending *p, struct vx_cmds *out)
+{
+    char total[96];
+    (void)p;
+    vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
+    vx_cmd_say(out, VX_M_ASK_CONFIRM, "total", total, VX_END);
+    vx_cmd_reprompt(out, VX_M_ASK_CONFIRM, "total", total, VX_END);
+}
+
+void vx_ask_more(const struct vx_dialog *d, const struct vx_pending *p, struct vx_cmds *out)
+{
+    (void)d;
+    (void)p;
+    vx_cmd_say(out, VX_M_ASK_MORE, VX_END);
+    vx_cmd_reprompt(out, VX_M_ASK_MORE, VX_END);
+}
+
+void vx_ask_payment_pending(const struct vx_dialog *d, const struct vx_pending *p,
+                            struct vx_cmds *out)
+{
+    (void)d;
+    (void)p;
+    vx_cmd_say(out, VX_M_PAYMENT_PENDING, VX_END);
+    vx_cmd_end(out);
+}
+
+void vx_ask_order(const struct vx_dialog *d, const struct vx_pending *p, struct vx_cmds *out)
+{
+    (void)d;
+    (void)p;
+    vx_cmd_say(out, VX_M_ASK_ORDER, VX_END);
+    vx_cmd_reprompt(out, VX_M_ASK_ORDER, VX_END);
 }
 
 void vx_dlg_ask(const struct vx_dialog *d, enum vx_state s, const struct vx_pending *p,
                 struct vx_cmds *out)
 {
-    char items[1024], total[96];
-    switch (s) {
-    case VX_ST_OFFERING:
-        vx_dlg_items(d, &d->profile->usual, items, sizeof(items));
-        vx_cmd_say(out, VX_M_ASK_USUAL, "items", items, VX_END);
-        vx_cmd_reprompt(out, VX_M_ASK_USUAL, "items", items, VX_END);
-        break;
-    case VX_ST_ORDERING:
-        ask_ordering(d, p, out);
-        break;
-    case VX_ST_CONFIRMING:
-        vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
-        vx_cmd_say(out, VX_M_ASK_CONFIRM, "total", total, VX_END);
-        vx_cmd_reprompt(out, VX_M_ASK_CONFIRM, "total", total, VX_END);
-        break;
-    case VX_ST_DONE:
-        vx_cmd_say(out, VX_M_ASK_MORE, VX_END);
-        vx_cmd_reprompt(out, VX_M_ASK_MORE, VX_END);
-        break;
-    case VX_ST_AWAITING_SETUP:
-    case VX_ST_AWAITING_CHARGE:
-        vx_cmd_say(out, VX_M_PAYMENT_PENDING, VX_END);
-        vx_cmd_end(out);
-        break;
-    case VX_ST_IDLE:
-    case VX_ST_SUBSCRIBING:
-    default:
-        vx_cmd_say(out, VX_M_ASK_ORDER, VX_END);
-        vx_cmd_reprompt(out, VX_M_ASK_ORDER, VX_END);
-        break;
+    if ((unsigned)s >= VX_ST__COUNT || !vx_dialog_rows[s].ask) {
+        vx_st_bug(d, out);
+        return;
     }
+    vx_dialog_rows[s].ask(d, p, out);
 }
 
 /* The receipt card: one line per item with its written amount, then the total and the ID. */

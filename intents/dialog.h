@@ -26,7 +26,6 @@
 enum vx_intent_flag {
     VX_IF_BUILTIN = 1 << 0,    /* AMAZON.*: the platform supplies its samples */
     VX_IF_FULFILL = 1 << 1,    /* a CanFulfillIntentRequest for it may be answered YES */
-    VX_IF_PAYMENT = 1 << 2,    /* may commit a purchase: only these may emit RECORD_ORDER */
     VX_IF_NEEDS_LINK = 1 << 3, /* answered only for a linked account (user.accessToken) */
     VX_IF_LAST_ORDER = 1 << 4, /* the engine loads the customer's last order first */
 };
@@ -227,7 +226,7 @@ enum vx_cmd_type {
     VX_CMD_REPROMPT,      /* msg + args */
     VX_CMD_REPROMPT_TEXT, /* text as is */
     VX_CMD_CARD,          /* title msg + text, rendered */
-    VX_CMD_ELICIT_SLOT,   /* Dialog.ElicitSlot for slot, with the pending item as updatedIntent */
+    VX_CMD_ELICIT_SLOT,   /* Dialog.ElicitSlot: which intent's slot, and what is known so far */
     VX_CMD_NEW_STATE,     /* state */
     VX_CMD_SET_CART,      /* cart */
     VX_CMD_SET_PENDING,   /* pending */
@@ -284,9 +283,21 @@ struct vx_order {
     int64_t created; /* seconds since the epoch */
 };
 
+/* A slot to elicit: the engine renders the directive from this alone. */
+struct vx_elicit {
+    int slot;          /* the skill's slot ID (for its tests) */
+    const char *intent; /* the platform name of the intent whose slot is asked for */
+    const char *slot_name;
+    struct {
+        const char *name, *value; /* value NULL: not known yet */
+    } known[VX_MAX_SLOTS];
+    size_t nknown;
+};
+
 struct vx_cmd {
     enum vx_cmd_type type;
     union {
+        struct vx_elicit elicit;
         struct {
             enum vx_msg msg;
             struct vx_arg args[VX_CMD_ARGS];
@@ -294,7 +305,6 @@ struct vx_cmd {
             const char *text; /* SAY_TEXT, REPROMPT_TEXT; CARD: its text */
         } say;
         enum vx_state state;
-        enum vx_slot_id slot;
         struct vx_cart cart;
         struct vx_pending pending;
         struct vx_profile_set profile;
@@ -320,7 +330,12 @@ void vx_cmd_reprompt(struct vx_cmds *c, enum vx_msg m, ...) __attribute__((senti
 void vx_cmd_say_text(struct vx_cmds *c, const char *text);
 void vx_cmd_reprompt_text(struct vx_cmds *c, const char *text);
 void vx_cmd_card(struct vx_cmds *c, enum vx_msg title, const char *shop, const char *text);
-void vx_cmd_elicit(struct vx_cmds *c, enum vx_slot_id slot);
+/* Starts an ELICIT_SLOT command (NULL when the list is full); add what is known with
+ * vx_cmd_elicit_known. */
+struct vx_elicit *vx_cmd_elicit(struct vx_cmds *c, int slot, const char *intent,
+                                const char *slot_name);
+void vx_cmd_elicit_known(struct vx_cmds *c, struct vx_elicit *e, const char *name,
+                         const char *value);
 void vx_cmd_state(struct vx_cmds *c, enum vx_state s);
 void vx_cmd_cart(struct vx_cmds *c, const struct vx_cart *cart);
 void vx_cmd_pending(struct vx_cmds *c, const struct vx_pending *p);
@@ -354,11 +369,39 @@ struct vx_dialog {
 
 typedef void vx_state_fn(const struct vx_dialog *d, struct vx_cmds *out);
 
-extern vx_state_fn *const vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT];
-/* table[s][ev], or vx_st_bug when either is out of range or the cell is empty. */
+/*
+ * A cell of the table: its state function and the mask of command kinds it may
+ * emit. The engine refuses a cell's commands when one is outside its mask, so
+ * only the cells named for it may record an order (and, with the payment work,
+ * start a charge), whatever the event.
+ */
+#define VX_CK(type) (1u << (type))
+#define VX_CK_TALK  (~0u & ~VX_CK(VX_CMD_RECORD_ORDER))
+struct vx_cell {
+    vx_state_fn *fn;
+    unsigned may; /* VX_CK() bits */
+};
+
+extern const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT];
+/* &table[s][ev], or a cell of vx_st_bug when either is out of range or the cell is empty. */
+const struct vx_cell *vx_dialog_cell(int s, int ev);
 vx_state_fn *vx_dialog_lookup(int s, int ev);
 /* True when some state has a cell for ev other than vx_st_unexpected. */
 int vx_dialog_handles(enum vx_event ev);
+
+/* Per-state rows (rows.c): the state's question, its help, its fallback; no defaults. */
+typedef void vx_ask_fn(const struct vx_dialog *d, const struct vx_pending *p, struct vx_cmds *out);
+struct vx_state_row {
+    vx_ask_fn *ask;
+    vx_state_fn *help;
+    vx_state_fn *fallback;
+};
+extern const struct vx_state_row vx_dialog_rows[VX_ST__COUNT];
+vx_ask_fn vx_ask_order, vx_ask_usual, vx_ask_item, vx_ask_confirm, vx_ask_more,
+    vx_ask_payment_pending;
+vx_state_fn vx_help_idle, vx_help_offering, vx_help_ordering, vx_help_confirming, vx_help_done;
+vx_state_fn vx_fallback_idle, vx_fallback_offering, vx_fallback_ordering, vx_fallback_confirming,
+    vx_fallback_done;
 
 /* launch.c */
 vx_state_fn vx_st_launch, vx_st_session_ended, vx_st_session_keep, vx_st_skill_event;
@@ -396,6 +439,9 @@ void vx_dlg_summary(const struct vx_dialog *d, const struct vx_cart *cart, struc
 /* Asks the question of state s again (with pending p in ORDERING): SAY, REPROMPT, ELICIT_SLOT. */
 void vx_dlg_ask(const struct vx_dialog *d, enum vx_state s, const struct vx_pending *p,
                 struct vx_cmds *out);
+/* Asks the platform to elicit slot of OrderIntent, with what p holds of the item so far. */
+void vx_dlg_elicit(const struct vx_dialog *d, const struct vx_pending *p, enum vx_slot_id slot,
+                   struct vx_cmds *out);
 /* A pending item with nothing collected. */
 void vx_dlg_pending_clear(struct vx_pending *p);
 /* Empties the cart and the pending item and goes back to IDLE (cancel, start over). */

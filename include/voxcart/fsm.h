@@ -86,8 +86,9 @@ enum vx_event vx_fsm_classify(const struct vx_request *req);
 void vx_fsm_run(const struct vx_dialog *d, struct vx_cmds *out);
 /* The checks made before a state function runs: 1 when they answered (commands in out). */
 int vx_fsm_gate(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out);
-/* The checks made after: commands a cell may not give are replaced by an apology (returns 1). */
-int vx_fsm_police(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out);
+/* The checks made after: commands outside the cell's mask (may, VX_CK bits) are replaced by
+ * an apology (returns 1). */
+int vx_fsm_police(const struct vx_dialog *d, unsigned may, struct vx_cmds *out);
 
 /* Conversation state as stored; parsing drops what the catalog no longer sells. */
 int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_dstate *out);

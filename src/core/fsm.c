@@ -7,7 +7,8 @@
  *   decision testable without Redis and every side effect in one reviewed spot.
  * - Flags before handlers, as Redis checks a command's flags before calling
  *   it: an intent marked VX_IF_NEEDS_LINK is answered here when the account is
- *   not linked, and only an event marked VX_IF_PAYMENT may record an order; a
+ *   not linked; and every cell of the table carries the mask of command kinds
+ *   it may emit (only named cells may record an order), whatever the event; a
  *   state function that tries anyway is overruled and logged as a bug.
  * - One write per turn. The new conversation state, the profile changes and a
  *   confirmed order go to Redis in one Lua script (vx_store_save) that only
@@ -62,9 +63,6 @@ static unsigned event_flags(enum vx_event ev)
     case VX_EV_CAN_FULFILL:
     case VX_EV_SKILL_EVENT:
         return VX_EVF_STATELESS;
-    case VX_EV_CONNECTIONS_RESPONSE:
-        /* the answer to a payment directive settles an order */
-        return VX_IF_PAYMENT;
     default:
         return 0;
     }
@@ -167,11 +165,30 @@ void vx_cmd_card(struct vx_cmds *c, enum vx_msg title, const char *shop, const c
     cmd->u.say.text = keep(c, text);
 }
 
-void vx_cmd_elicit(struct vx_cmds *c, enum vx_slot_id slot)
+struct vx_elicit *vx_cmd_elicit(struct vx_cmds *c, int slot, const char *intent,
+                                const char *slot_name)
 {
     struct vx_cmd *cmd = cmd_add(c, VX_CMD_ELICIT_SLOT);
-    if (cmd)
-        cmd->u.slot = slot;
+    if (!cmd)
+        return NULL;
+    memset(&cmd->u.elicit, 0, sizeof(cmd->u.elicit));
+    cmd->u.elicit.slot = slot;
+    cmd->u.elicit.intent = keep(c, intent);
+    cmd->u.elicit.slot_name = keep(c, slot_name);
+    return &cmd->u.elicit;
+}
+
+void vx_cmd_elicit_known(struct vx_cmds *c, struct vx_elicit *e, const char *name,
+                         const char *value)
+{
+    if (!e)
+        return;
+    if (e->nknown >= VX_MAX_SLOTS) {
+        c->overflow = 1;
+        return;
+    }
+    e->known[e->nknown].name = keep(c, name);
+    e->known[e->nknown++].value = value ? keep(c, value) : NULL;
 }
 
 void vx_cmd_state(struct vx_cmds *c, enum vx_state s)
@@ -575,14 +592,18 @@ int vx_fsm_gate(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out)
     return 0;
 }
 
-int vx_fsm_police(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out)
+int vx_fsm_police(const struct vx_dialog *d, unsigned may, struct vx_cmds *out)
 {
+    size_t bad = out->n;
+    for (size_t i = 0; i < out->n && bad == out->n; i++)
+        if (!(may & VX_CK(out->v[i].type)))
+            bad = i;
     if (out->overflow) {
         vx_error("fsm", "cell %s/%s produced more commands than fit", vx_state_name(d->st->state),
                  vx_event_name(d->ev));
-    } else if (!(flags & VX_IF_PAYMENT) && vx_cmds_find(out, VX_CMD_RECORD_ORDER, 0)) {
-        vx_error("fsm", "cell %s/%s tried to record an order without a payment event: refused",
-                 vx_state_name(d->st->state), vx_event_name(d->ev));
+    } else if (bad < out->n) {
+        vx_error("fsm", "cell %s/%s emitted command %d, which it may not: refused",
+                 vx_state_name(d->st->state), vx_event_name(d->ev), (int)out->v[bad].type);
     } else {
         return 0;
     }
@@ -597,8 +618,11 @@ void vx_fsm_run(const struct vx_dialog *d, struct vx_cmds *out)
     vx_cmds_reset(out);
     if (vx_fsm_gate(d, flags, out))
         return;
-    vx_dialog_lookup((int)d->st->state, (int)d->ev)(d, out);
-    vx_fsm_police(d, flags, out);
+    {
+        const struct vx_cell *cell = vx_dialog_cell((int)d->st->state, (int)d->ev);
+        cell->fn(d, out);
+        vx_fsm_police(d, cell->may, out);
+    }
 }
 
 /* --- start-up --- */
@@ -819,34 +843,19 @@ static void slot_json(struct vx_buf *b, const char *name, const char *value, int
     vx_buf_appends(b, "}");
 }
 
-/* Dialog.ElicitSlot with what is known of the item, so the platform keeps it (alexa.md s. 3). */
-static int elicit_directive(const struct vx_dialog *d, const struct vx_pending *p,
-                            enum vx_slot_id slot, struct vx_response *resp)
+/* Dialog.ElicitSlot with what is known of the intent, so the platform keeps it (alexa.md s. 3). */
+static int elicit_directive(const struct vx_elicit *e, struct vx_response *resp)
 {
     struct vx_buf b;
-    int first = 1, rc;
+    int rc;
     vx_buf_init(&b);
-    vx_buf_appendf(&b,
-                   "{\"type\":\"Dialog.ElicitSlot\",\"slotToElicit\":\"%s\",\"updatedIntent\":{"
-                   "\"name\":\"%s\",\"confirmationStatus\":\"NONE\",\"slots\":{",
-                   vx_slot_defs[slot].name, vx_intent_defs[VX_EV_ORDER].name);
-    for (int s = 0; s < VX_SLOT__COUNT; s++) {
-        const char *value = NULL;
-        char num[16];
-        if (!(vx_intent_defs[VX_EV_ORDER].slots & (1u << s)))
-            continue;
-        if (vx_slot_defs[s].kind == VX_SK_PRODUCT && p->item.product[0]) {
-            value = vx_dlg_product_name(d, p->item.product, 1);
-        } else if (vx_slot_defs[s].kind == VX_SK_SIZE && p->item.size[0]) {
-            const struct vx_cat_size *z = vx_catalog_size(d->cat, p->item.size);
-            value = z ? vx_cat_names_for(z->names, z->nnames, d->lang)->words.one : NULL;
-        } else if (vx_slot_defs[s].kind == VX_SK_NUMBER && p->item.qty > 0) {
-            snprintf(num, sizeof(num), "%d", p->item.qty);
-            value = num;
-        }
-        slot_json(&b, vx_slot_defs[s].name, value, first);
-        first = 0;
-    }
+    vx_buf_appends(&b, "{\"type\":\"Dialog.ElicitSlot\",\"slotToElicit\":\"");
+    vx_json_escape(&b, e->slot_name, strlen(e->slot_name));
+    vx_buf_appends(&b, "\",\"updatedIntent\":{\"name\":\"");
+    vx_json_escape(&b, e->intent, strlen(e->intent));
+    vx_buf_appends(&b, "\",\"confirmationStatus\":\"NONE\",\"slots\":{");
+    for (size_t i = 0; i < e->nknown; i++)
+        slot_json(&b, e->known[i].name, e->known[i].value, i == 0);
     vx_buf_appends(&b, "}}}");
     rc = b.data ? vx_response_directive(resp, b.data) : VX_ENOMEM;
     vx_buf_release(&b);
@@ -857,7 +866,8 @@ static int elicit_directive(const struct vx_dialog *d, const struct vx_pending *
 static void interpret(const struct vx_dialog *d, struct turn *t, const struct vx_order **order,
                       const struct vx_can_fulfill **cf)
 {
-    int spoke = 0, reprompted = 0, end = 0, silent = 0, elicit = -1;
+    int spoke = 0, reprompted = 0, end = 0, silent = 0;
+    const struct vx_elicit *elicit = NULL;
     char title[256];
 
     t->next = t->st;
@@ -895,7 +905,7 @@ static void interpret(const struct vx_dialog *d, struct turn *t, const struct vx
             vx_response_card(&t->resp, format_msg(d, c, title, sizeof(title)), c->u.say.text);
             break;
         case VX_CMD_ELICIT_SLOT:
-            elicit = (int)c->u.slot;
+            elicit = &c->u.elicit;
             break;
         case VX_CMD_NEW_STATE:
             t->next.state = c->u.state;
@@ -935,8 +945,8 @@ static void interpret(const struct vx_dialog *d, struct turn *t, const struct vx
     t->resp.silent = silent;
     t->resp.end_session = silent ? -1 : end ? 1 : 0;
     /* dialog directives only answer intent requests, and never with the session ending */
-    if (elicit >= 0 && !end && !silent && d->req->type == VX_REQ_INTENT)
-        elicit_directive(d, &t->next.pending, (enum vx_slot_id)elicit, &t->resp);
+    if (elicit && !end && !silent && d->req->type == VX_REQ_INTENT)
+        elicit_directive(elicit, &t->resp);
 }
 
 static const char *cf_word(enum vx_cf_answer a)

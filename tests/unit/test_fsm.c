@@ -148,7 +148,7 @@ static const struct vx_cart *new_cart(const struct turn *t)
 static int elicited(const struct turn *t)
 {
     const struct vx_cmd *c = cmd(t, VX_CMD_ELICIT_SLOT, 0);
-    return c ? (int)c->u.slot : -1;
+    return c ? c->u.elicit.slot : -1;
 }
 
 static const char *arg(const struct turn *t, size_t nth, const char *name)
@@ -161,8 +161,24 @@ static const char *arg(const struct turn *t, size_t nth, const char *name)
 static void test_table_complete(void)
 {
     for (int s = 0; s < VX_ST__COUNT; s++) {
+        const struct vx_state_row *row = &vx_dialog_rows[s];
+        vxt_checks++;
+        if (!row->ask || !row->help || !row->fallback) {
+            vxt_failed++;
+            fprintf(stderr, "row of state %s has an empty question, help or fallback\n",
+                    vx_state_name((enum vx_state)s));
+        }
         for (int ev = 0; ev < VX_EV__COUNT; ev++) {
-            if (vx_dialog_table[s][ev] == NULL) {
+            const struct vx_cell *c = &vx_dialog_table[s][ev];
+            /* only CONFIRMING/YES may record an order */
+            vxt_checks++;
+            if (((c->may & VX_CK(VX_CMD_RECORD_ORDER)) != 0) !=
+                (s == VX_ST_CONFIRMING && ev == VX_EV_YES)) {
+                vxt_failed++;
+                fprintf(stderr, "cell %s/%s has the wrong mask for recording an order\n",
+                        vx_state_name((enum vx_state)s), vx_event_name((enum vx_event)ev));
+            }
+            if (c->fn == NULL) {
                 vxt_failed++;
                 fprintf(stderr, "table cell %s/%s is empty\n", vx_state_name((enum vx_state)s),
                         vx_event_name((enum vx_event)ev));
@@ -191,8 +207,6 @@ static void test_intents_handled(void)
     VX_CHECK_INT(vx_intent_find("OrderIntent"), VX_EV_ORDER);
     VX_CHECK_INT(vx_intent_find("AMAZON.YesIntent"), VX_EV_YES);
     VX_CHECK_INT(vx_intent_find("NoSuchIntent"), -1);
-    VX_CHECK(vx_intent_defs[VX_EV_YES].flags & VX_IF_PAYMENT);
-    VX_CHECK(!(vx_intent_defs[VX_EV_ORDER].flags & VX_IF_PAYMENT));
     VX_CHECK(vx_intent_defs[VX_EV_ORDER].slots & VX_SB(PRODUCT));
     VX_CHECK_STR(vx_state_name(VX_ST_AWAITING_CHARGE), "AWAITING_CHARGE");
     {
@@ -233,10 +247,13 @@ static void test_gates(void)
     struct turn t;
     turn_init(&t, VX_ST_CONFIRMING);
     add_line(&t.st.cart, "latte", "large", 2);
-    /* only an event flagged as a payment may record an order */
+    /* the YES cell of CONFIRMING records the order: its mask allows it */
     intent(&t, "AMAZON.YesIntent", NULL);
     VX_CHECK(cmd(&t, VX_CMD_RECORD_ORDER, 0) != NULL);
-    VX_CHECK_INT(vx_fsm_police(&t.d, 0, &t.cmds), 1);
+    VX_CHECK_INT(vx_fsm_police(&t.d, vx_dialog_cell(VX_ST_CONFIRMING, VX_EV_YES)->may, &t.cmds),
+                 0);
+    /* the same commands from a cell whose mask does not allow it are refused */
+    VX_CHECK_INT(vx_fsm_police(&t.d, vx_dialog_cell(VX_ST_DONE, VX_EV_YES)->may, &t.cmds), 1);
     VX_CHECK(cmd(&t, VX_CMD_RECORD_ORDER, 0) == NULL);
     VX_CHECK_INT(said(&t, 0), VX_M_SORRY);
     VX_CHECK(cmd(&t, VX_CMD_END_SESSION, 0) != NULL);
@@ -250,6 +267,26 @@ static void test_gates(void)
     vx_cmds_reset(&t.cmds);
     VX_CHECK_INT(vx_fsm_gate(&t.d, VX_IF_FULFILL, &t.cmds), 0);
     VX_CHECK_INT(t.cmds.n, 0);
+}
+
+/* Any YES cell but CONFIRMING's that tried to record an order would be refused by the engine. */
+static void test_mask_refuses_other_yes_cells(void)
+{
+    for (int s = 0; s < VX_ST__COUNT; s++) {
+        struct turn t;
+        struct vx_order *o;
+        if (s == VX_ST_CONFIRMING)
+            continue;
+        turn_init(&t, (enum vx_state)s);
+        t.d.st = &t.st;
+        t.d.ev = VX_EV_YES;
+        vx_cmds_reset(&t.cmds);
+        vx_cmd_say(&t.cmds, VX_M_ORDER_PLACED, "items", "x", "total", "y", VX_END);
+        o = vx_cmd_record_order(&t.cmds);
+        VX_CHECK(o != NULL);
+        VX_CHECK_INT(vx_fsm_police(&t.d, vx_dialog_cell(s, VX_EV_YES)->may, &t.cmds), 1);
+        VX_CHECK(cmd(&t, VX_CMD_RECORD_ORDER, 0) == NULL);
+    }
 }
 
 static void test_cmds_overflow(void)
@@ -1300,6 +1337,7 @@ int main(void)
     VX_RUN(test_order_complete);
     VX_RUN(test_order_elicitation);
     VX_RUN(test_size_change_not_sold);
+    VX_RUN(test_mask_refuses_other_yes_cells);
     VX_RUN(test_unknown_product);
     VX_RUN(test_change_while_confirming);
     VX_RUN(test_confirm);
