@@ -28,6 +28,7 @@ enum vx_intent_flag {
     VX_IF_FULFILL = 1 << 1,    /* a CanFulfillIntentRequest for it may be answered YES */
     VX_IF_NEEDS_LINK = 1 << 3, /* answered only for a linked account (user.accessToken) */
     VX_IF_LAST_ORDER = 1 << 4, /* the engine loads the customer's last order first */
+    VX_IF_STATELESS = 1 << 5,  /* neither loads nor writes a conversation (CanFulfill, events) */
 };
 
 enum vx_slot_kind { VX_SK_PRODUCT, VX_SK_SIZE, VX_SK_NUMBER };
@@ -285,7 +286,7 @@ struct vx_order {
 
 /* A slot to elicit: the engine renders the directive from this alone. */
 struct vx_elicit {
-    int slot;          /* the skill's slot ID (for its tests) */
+    int slot;           /* the skill's slot ID (for its tests) */
     const char *intent; /* the platform name of the intent whose slot is asked for */
     const char *slot_name;
     struct {
@@ -354,7 +355,10 @@ const char *vx_cmd_arg(const struct vx_cmd *cmd, const char *name);
 /* --- state functions --- */
 
 /* Everything a state function may read. */
+struct vx_skill;
+
 struct vx_dialog {
+    const struct vx_skill *skill; /* set by the engine: what the cell checks need */
     const struct vx_request *req;
     enum vx_event ev;
     const struct vx_dstate *st;
@@ -416,6 +420,55 @@ vx_state_fn vx_st_order_status;
 vx_state_fn vx_st_help, vx_st_fallback, vx_st_repeat, vx_st_start_over, vx_st_stop, vx_st_cancel,
     vx_st_cancel_done, vx_st_goodbye, vx_st_yes_nothing, vx_st_yes_more, vx_st_unexpected,
     vx_st_payment_pending, vx_st_connection_unexpected, vx_st_bug;
+
+/* --- events and stored documents: what the skill hands the engine (events.c, docs.c) --- */
+
+/* The event of a request; an intent intents.def does not list is AMAZON.FallbackIntent. */
+enum vx_event vx_dialog_classify(const struct vx_request *req);
+/* VX_IF_* flags of an event (VX_IF_STATELESS for those that neither load nor write). */
+unsigned vx_dialog_event_flags(enum vx_event ev);
+
+/* Conversation state as stored; parsing drops what the catalog no longer sells. */
+int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_dstate *out);
+int vx_dstate_json(const struct vx_dstate *st, struct vx_buf *out);
+void vx_dstate_init(struct vx_dstate *st);
+int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_profile *out);
+/* The profile members set changes, as write set ops (other members are left alone). */
+struct vx_wset;
+int vx_profile_wset(const struct vx_profile_set *set, struct vx_wset *w);
+int vx_order_json(const struct vx_order *o, const char *merchant, struct vx_buf *out);
+int vx_order_view_parse(const char *json, struct vx_order_view *out);
+/* "o20261124-1a2b3c4d5e": derived from the request, so a re-run after a conflict keeps it. */
+void vx_fsm_order_id(const struct vx_request *req, int64_t now, char *out, size_t outsz);
+
+/*
+ * Everything the engine needs of the skill, handed over at start-up
+ * (vx_fsm_config.skill): the table and its bug cell, the events, the messages
+ * the dialog speaks and the document codecs. The engine (src/core) calls the
+ * skill only through this table.
+ */
+struct vx_skill {
+    const char *name;
+    const struct vx_cell *(*cell)(int state, int ev);
+    vx_state_fn *bug; /* the apology when a cell misbehaves */
+    enum vx_event (*classify)(const struct vx_request *req);
+    unsigned (*event_flags)(enum vx_event ev);
+    const char *(*state_name)(enum vx_state s);
+    const char *(*event_name)(enum vx_event ev);
+    const struct vx_msg_def *msgs;
+    size_t nmsgs;
+    void (*state_init)(struct vx_dstate *st);
+    int (*state_parse)(const char *json, const struct vx_catalog *cat, struct vx_dstate *out);
+    int (*state_json)(const struct vx_dstate *st, struct vx_buf *out);
+    int (*profile_parse)(const char *json, const struct vx_catalog *cat, struct vx_profile *out);
+    int (*profile_wset)(const struct vx_profile_set *set, struct vx_wset *w);
+    int (*order_json)(const struct vx_order *o, const char *merchant, struct vx_buf *out);
+    int (*order_view_parse)(const char *json, struct vx_order_view *out);
+    void (*order_id)(const struct vx_request *req, int64_t now, char *out, size_t outsz);
+};
+
+/* The coffee shop (skill.c). */
+extern const struct vx_skill vx_coffee_skill;
 
 /* --- phrasing helpers the state functions share (checkout.c, builtin.c) --- */
 

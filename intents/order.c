@@ -248,7 +248,8 @@ void vx_st_order(const struct vx_dialog *d, struct vx_cmds *out)
         p.item.qty = 1;
 
     cart = d->st->cart;
-    if (p.edit && strcmp(p.item.product, d->st->pending.item.product) == 0 && cart_edit(&cart, &p)) {
+    if (p.edit && strcmp(p.item.product, d->st->pending.item.product) == 0 &&
+        cart_edit(&cart, &p)) {
         vx_dlg_summary(d, &cart, out);
         return;
     }

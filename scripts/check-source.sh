@@ -11,6 +11,22 @@ if hits=$(grep -nE "$banned" $files); then
   echo "$hits"
   status=1
 fi
+# The engine apart from the skill: no public header includes the skill's, and no
+# file of the engine calls one of the skill's functions (it gets them as struct vx_skill).
+if hits=$(grep -nE '#include "(dialog\.h|intents/)' include/voxcart/*.h); then
+  echo "a public header includes the skill (intents/):"
+  echo "$hits"
+  status=1
+fi
+skill_fns=$(grep -ohE '^(vx_state_fn|vx_ask_fn) +[a-z_, ]+|^[a-z].* (vx_(st|dlg|dialog|ask|help|fallback)_[a-z_]+|vx_dstate_[a-z]+|vx_profile_(parse|wset)|vx_order_(json|view_parse)|vx_fsm_order_id)\(' intents/*.c |
+  grep -oE 'vx_[a-z_]+' | sort -u | grep -vE '^vx_(state_fn|ask_fn)$')
+for fn in $skill_fns; do
+  if hits=$(grep -nE "(^|[^a-z_])$fn\(" src/core/*.c); then
+    echo "the engine calls the skill's $fn directly (use struct vx_skill):"
+    echo "$hits"
+    status=1
+  fi
+done
 if command -v clang-format >/dev/null 2>&1 && [ "${CHECK_FORMAT:-1}" = 1 ]; then
   for f in $files; do
     clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || { echo "not formatted: $f"; status=1; }

@@ -17,13 +17,16 @@
 #include "voxcart/envelope.h"
 #include "voxcart/i18n.h"
 
-#include "dialog.h"
-
 #define VX_CONV_TTL 3600 /* seconds a conversation (and its cart) is kept */
 
 struct vx_fsm;
+struct vx_dialog;
+struct vx_cmds;
+
+struct vx_skill;
 
 struct vx_fsm_config {
+    const struct vx_skill *skill; /* the skill's table, rows, events, messages and codecs */
     const char *intents_dir; /* messages/ and catalog.json; NULL or "" = vx_intents_dir_default() */
     const char *catalog;     /* merchant catalog; NULL or "" = <intents_dir>/catalog.json */
     int ttl;                 /* conversation TTL in seconds; 0 = VX_CONV_TTL */
@@ -65,6 +68,9 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
 int vx_fsm_turn_step(struct vx_fsm_turn *t, struct vx_store_op **op, struct vx_buf *body,
                      int *warnings, struct vx_err *e);
 void vx_fsm_turn_free(struct vx_fsm_turn *t);
+/* While the turn's write waits to be carried out: its write set (else NULL). */
+struct vx_wset;
+const struct vx_wset *vx_fsm_turn_wset(const struct vx_fsm_turn *t);
 
 /*
  * Calls report(ud, file, message) for every way the messages do not fit the
@@ -72,35 +78,21 @@ void vx_fsm_turn_free(struct vx_fsm_turn *t);
  * dialog does not fill, no names for the catalog's currency, a locale whose
  * language the catalog has no names in. Returns the number of problems.
  */
-size_t vx_fsm_check_messages(const struct vx_i18n *m, const struct vx_catalog *cat,
+size_t vx_fsm_check_messages(const struct vx_skill *skill, const struct vx_i18n *m,
+                             const struct vx_catalog *cat,
                              void (*report)(void *ud, const char *file, const char *msg), void *ud);
 
 /* Test seam: called just before each store write, to let a test write first. */
 void vx_fsm_set_save_hook(struct vx_fsm *f, void (*hook)(void *ud), void *ud);
 
-/* --- the pieces, for tests --- */
-
-/* The event of a request; an intent intents.def does not list is AMAZON.FallbackIntent. */
-enum vx_event vx_fsm_classify(const struct vx_request *req);
-/* Runs the cell for d (flags checked before and after), leaving the commands in out. */
+/*
+ * The checks around a cell, for tests: vx_fsm_gate answers before a state
+ * function runs (1 when it did); vx_fsm_police refuses commands outside the
+ * cell's mask (may, VX_CK bits of dialog.h): they are replaced by an apology
+ * (returns 1). vx_fsm_run runs the cell for d with both.
+ */
 void vx_fsm_run(const struct vx_dialog *d, struct vx_cmds *out);
-/* The checks made before a state function runs: 1 when they answered (commands in out). */
 int vx_fsm_gate(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out);
-/* The checks made after: commands outside the cell's mask (may, VX_CK bits) are replaced by
- * an apology (returns 1). */
 int vx_fsm_police(const struct vx_dialog *d, unsigned may, struct vx_cmds *out);
-
-/* Conversation state as stored; parsing drops what the catalog no longer sells. */
-int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_dstate *out);
-int vx_dstate_json(const struct vx_dstate *st, struct vx_buf *out);
-void vx_dstate_init(struct vx_dstate *st);
-int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_profile *out);
-/* The profile members set changes, as write set ops (other members are left alone). */
-struct vx_wset;
-int vx_profile_wset(const struct vx_profile_set *set, struct vx_wset *w);
-int vx_order_json(const struct vx_order *o, const char *merchant, struct vx_buf *out);
-int vx_order_view_parse(const char *json, struct vx_order_view *out);
-/* "o20261124-1a2b3c4d5e": derived from the request, so a re-run after a conflict keeps it. */
-void vx_fsm_order_id(const struct vx_request *req, int64_t now, char *out, size_t outsz);
 
 #endif

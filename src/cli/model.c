@@ -21,6 +21,7 @@
 
 #include "voxcart/catalog.h"
 #include "voxcart/fsm.h"
+#include "dialog.h"
 #include "voxcart/i18n.h"
 
 #include <dirent.h>
@@ -352,7 +353,7 @@ static void check_messages(struct check *c, const struct vx_i18n *m)
         free(all.keys[k]);
     free(all.keys);
     if (c->cat)
-        vx_fsm_check_messages(m, c->cat, report_message, c);
+        vx_fsm_check_messages(&vx_coffee_skill, m, c->cat, report_message, c);
 }
 
 /* --- the command --- */

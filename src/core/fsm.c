@@ -1,18 +1,22 @@
 /*
- * The dialog engine: table lookup plus command interpreter.
+ * The dialog engine: a turn as phases (load what the event reads, decide by
+ * the table, write the write set, render), the checks made around a cell, and
+ * start-up. The commands are built in cmds.c and carried out in interp.c; the
+ * skill's table, rows, events and documents are in intents/.
  *
  * DESIGN
- * - Decide, then do. A state function (in intents/) only appends commands; this
- *   file is the one place that acts on them. That split keeps every dialog
+ * - Decide, then do. A state function (in intents/) only appends commands; the
+ *   interpreter is the one place that acts on them. That split keeps every dialog
  *   decision testable without Redis and every side effect in one reviewed spot.
  * - Flags before handlers, as Redis checks a command's flags before calling
  *   it: an intent marked VX_IF_NEEDS_LINK is answered here when the account is
  *   not linked; and every cell of the table carries the mask of command kinds
  *   it may emit (only named cells may record an order), whatever the event; a
  *   state function that tries anyway is overruled and logged as a bug.
- * - One write per turn. The new conversation state, the profile changes and a
- *   confirmed order go to Redis in one Lua script (vx_store_save) that only
- *   writes when the conversation still has the version we read. Two requests of
+ * - One write per turn. The new conversation state, the profile members that
+ *   changed, a confirmed order and its first ledger entry are one write set
+ *   (wset.h), carried out by one Lua script that only writes when the
+ *   conversation still has the version tag we read. Two requests of
  *   one customer at once cannot both win: the loser loads again and re-runs its
  *   turn once (the order ID is derived from the request, so the re-run records
  *   the same order), and if it loses again it asks the customer to say that
@@ -21,11 +25,10 @@
  * - Stateless events (CanFulfillIntentRequest, skill events) neither load nor
  *   write: the platform may send them at any time and they must not change a
  *   conversation.
- * - The state in the store is data from the past: parsing it drops cart lines
- *   the catalog no longer sells rather than failing, and a document that cannot
- *   be parsed starts a fresh conversation (logged).
+ * - The state in the store is data from the past: a document that cannot be
+ *   parsed starts a fresh conversation (logged).
  */
-#include "voxcart/jscan.h"
+#include "turn.h"
 #include "voxcart/ledger.h"
 #include "voxcart/json.h"
 #include "voxcart/fsm.h"
@@ -35,7 +38,6 @@
 #include "voxcart/verify.h"
 #include "voxcart/wset.h"
 
-#include <json-c/json.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <openssl/sha.h>
@@ -45,542 +47,13 @@
 #include <time.h>
 
 struct vx_fsm {
+    const struct vx_skill *skill;
     struct vx_catalog *cat;
     struct vx_i18n *i18n;
     int ttl;
     void (*hook)(void *ud);
     void *hook_ud;
 };
-
-/* Flags of the events that are not intents (intents have theirs in intents.def). */
-#define VX_EVF_STATELESS (1u << 16)
-
-static unsigned event_flags(enum vx_event ev)
-{
-    if ((int)ev < VX_EV__INTENTS)
-        return vx_intent_defs[ev].flags;
-    switch (ev) {
-    case VX_EV_CAN_FULFILL:
-    case VX_EV_SKILL_EVENT:
-        return VX_EVF_STATELESS;
-    default:
-        return 0;
-    }
-}
-
-/* --- commands --- */
-
-void vx_cmds_reset(struct vx_cmds *c)
-{
-    c->n = 0;
-    c->used = 0;
-    c->overflow = 0;
-}
-
-static struct vx_cmd *cmd_add(struct vx_cmds *c, enum vx_cmd_type t)
-{
-    struct vx_cmd *cmd;
-    if (c->n == VX_CMDS_MAX) {
-        c->overflow = 1;
-        return NULL;
-    }
-    cmd = &c->v[c->n++];
-    memset(cmd, 0, sizeof(*cmd));
-    cmd->type = t;
-    return cmd;
-}
-
-/* A copy of s in the list's arena, so commands never point into a state function's stack. */
-static const char *keep(struct vx_cmds *c, const char *s)
-{
-    size_t n = strlen(s ? s : "") + 1;
-    char *p;
-    if (c->used + n > sizeof(c->arena)) {
-        c->overflow = 1;
-        return "";
-    }
-    p = c->arena + c->used;
-    memcpy(p, s ? s : "", n);
-    c->used += n;
-    return p;
-}
-
-static void say_v(struct vx_cmds *c, enum vx_cmd_type t, enum vx_msg m, va_list ap)
-{
-    struct vx_cmd *cmd = cmd_add(c, t);
-    const char *name;
-    if (!cmd)
-        return;
-    cmd->u.say.msg = m;
-    while ((name = va_arg(ap, const char *)) != NULL) {
-        const char *value = va_arg(ap, const char *);
-        if (cmd->u.say.nargs == VX_CMD_ARGS) {
-            c->overflow = 1;
-            return;
-        }
-        cmd->u.say.args[cmd->u.say.nargs].name = name;
-        cmd->u.say.args[cmd->u.say.nargs++].value = keep(c, value);
-    }
-}
-
-void vx_cmd_say(struct vx_cmds *c, enum vx_msg m, ...)
-{
-    va_list ap;
-    va_start(ap, m);
-    say_v(c, VX_CMD_SAY, m, ap);
-    va_end(ap);
-}
-
-void vx_cmd_reprompt(struct vx_cmds *c, enum vx_msg m, ...)
-{
-    va_list ap;
-    va_start(ap, m);
-    say_v(c, VX_CMD_REPROMPT, m, ap);
-    va_end(ap);
-}
-
-void vx_cmd_say_text(struct vx_cmds *c, const char *text)
-{
-    struct vx_cmd *cmd = cmd_add(c, VX_CMD_SAY_TEXT);
-    if (cmd)
-        cmd->u.say.text = keep(c, text);
-}
-
-void vx_cmd_reprompt_text(struct vx_cmds *c, const char *text)
-{
-    struct vx_cmd *cmd = cmd_add(c, VX_CMD_REPROMPT_TEXT);
-    if (cmd)
-        cmd->u.say.text = keep(c, text);
-}
-
-void vx_cmd_card(struct vx_cmds *c, enum vx_msg title, const char *shop, const char *text)
-{
-    struct vx_cmd *cmd = cmd_add(c, VX_CMD_CARD);
-    if (!cmd)
-        return;
-    cmd->u.say.msg = title;
-    cmd->u.say.args[0].name = "shop";
-    cmd->u.say.args[0].value = keep(c, shop);
-    cmd->u.say.nargs = 1;
-    cmd->u.say.text = keep(c, text);
-}
-
-struct vx_elicit *vx_cmd_elicit(struct vx_cmds *c, int slot, const char *intent,
-                                const char *slot_name)
-{
-    struct vx_cmd *cmd = cmd_add(c, VX_CMD_ELICIT_SLOT);
-    if (!cmd)
-        return NULL;
-    memset(&cmd->u.elicit, 0, sizeof(cmd->u.elicit));
-    cmd->u.elicit.slot = slot;
-    cmd->u.elicit.intent = keep(c, intent);
-    cmd->u.elicit.slot_name = keep(c, slot_name);
-    return &cmd->u.elicit;
-}
-
-void vx_cmd_elicit_known(struct vx_cmds *c, struct vx_elicit *e, const char *name,
-                         const char *value)
-{
-    if (!e)
-        return;
-    if (e->nknown >= VX_MAX_SLOTS) {
-        c->overflow = 1;
-        return;
-    }
-    e->known[e->nknown].name = keep(c, name);
-    e->known[e->nknown++].value = value ? keep(c, value) : NULL;
-}
-
-void vx_cmd_state(struct vx_cmds *c, enum vx_state s)
-{
-    struct vx_cmd *cmd = cmd_add(c, VX_CMD_NEW_STATE);
-    if (cmd)
-        cmd->u.state = s;
-}
-
-void vx_cmd_cart(struct vx_cmds *c, const struct vx_cart *cart)
-{
-    struct vx_cmd *cmd = cmd_add(c, VX_CMD_SET_CART);
-    if (cmd)
-        cmd->u.cart = *cart;
-}
-
-void vx_cmd_pending(struct vx_cmds *c, const struct vx_pending *p)
-{
-    struct vx_cmd *cmd = cmd_add(c, VX_CMD_SET_PENDING);
-    if (cmd)
-        cmd->u.pending = *p;
-}
-
-struct vx_profile_set *vx_cmd_profile(struct vx_cmds *c)
-{
-    struct vx_cmd *cmd = cmd_add(c, VX_CMD_SET_PROFILE);
-    return cmd ? &cmd->u.profile : NULL;
-}
-
-struct vx_order *vx_cmd_record_order(struct vx_cmds *c)
-{
-    struct vx_cmd *cmd = cmd_add(c, VX_CMD_RECORD_ORDER);
-    return cmd ? &cmd->u.order : NULL;
-}
-
-struct vx_can_fulfill *vx_cmd_can_fulfill(struct vx_cmds *c)
-{
-    struct vx_cmd *cmd = cmd_add(c, VX_CMD_CAN_FULFILL);
-    return cmd ? &cmd->u.cf : NULL;
-}
-
-void vx_cmd_end(struct vx_cmds *c)
-{
-    cmd_add(c, VX_CMD_END_SESSION);
-}
-
-void vx_cmd_silent(struct vx_cmds *c)
-{
-    cmd_add(c, VX_CMD_SILENT);
-}
-
-const struct vx_cmd *vx_cmds_find(const struct vx_cmds *c, enum vx_cmd_type t, size_t nth)
-{
-    for (size_t i = 0; i < c->n; i++)
-        if (c->v[i].type == t && nth-- == 0)
-            return &c->v[i];
-    return NULL;
-}
-
-const char *vx_cmd_arg(const struct vx_cmd *cmd, const char *name)
-{
-    for (size_t i = 0; cmd && i < cmd->u.say.nargs; i++)
-        if (strcmp(cmd->u.say.args[i].name, name) == 0)
-            return cmd->u.say.args[i].value;
-    return NULL;
-}
-
-/* --- the stored documents --- */
-
-static const char *jstr(struct json_object *o, const char *k)
-{
-    struct json_object *v = vx_json_get(o, k);
-    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-}
-
-static int64_t jint(struct json_object *o, const char *k)
-{
-    struct json_object *v = vx_json_get(o, k);
-    return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
-}
-
-static struct json_object *parse_object(const char *json)
-{
-    struct json_object *o = json ? json_tokener_parse(json) : NULL;
-    if (o && !json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
-        o = NULL;
-    }
-    return o;
-}
-
-/* A line the catalog still sells in that size, with a sane quantity. */
-static int line_valid(const struct vx_catalog *cat, const struct vx_line *l)
-{
-    const struct vx_cat_product *p = vx_catalog_product(cat, l->product);
-    int64_t price;
-    return p && l->qty >= 1 && l->qty <= VX_QTY_MAX && vx_catalog_price(p, l->size, &price) == 0;
-}
-
-static void lines_parse(struct json_object *a, const struct vx_catalog *cat, struct vx_cart *out)
-{
-    memset(out, 0, sizeof(*out));
-    if (!a || !json_object_is_type(a, json_type_array))
-        return;
-    for (size_t i = 0; i < json_object_array_length(a) && out->n < VX_CART_MAX; i++) {
-        struct json_object *o = json_object_array_get_idx(a, i);
-        struct vx_line *l = &out->lines[out->n];
-        memset(l, 0, sizeof(*l));
-        vx_strlcpy(l->product, jstr(o, "product"), sizeof(l->product));
-        vx_strlcpy(l->size, jstr(o, "size"), sizeof(l->size));
-        l->qty = (int)jint(o, "quantity");
-        if (!cat || line_valid(cat, l))
-            out->n++;
-    }
-}
-
-static struct json_object *lines_json(const struct vx_cart *c)
-{
-    struct json_object *a = json_object_new_array();
-    for (size_t i = 0; a && i < c->n; i++) {
-        struct json_object *o = json_object_new_object();
-        json_object_object_add(o, "product", json_object_new_string(c->lines[i].product));
-        if (c->lines[i].size[0])
-            json_object_object_add(o, "size", json_object_new_string(c->lines[i].size));
-        json_object_object_add(o, "quantity", json_object_new_int(c->lines[i].qty));
-        json_object_array_add(a, o);
-    }
-    return a;
-}
-
-static int to_buf(struct json_object *o, struct vx_buf *out)
-{
-    const char *s = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
-    int rc = s ? vx_buf_appends(out, s) : VX_ENOMEM;
-    json_object_put(o);
-    return rc ? VX_ENOMEM : 0;
-}
-
-void vx_dstate_init(struct vx_dstate *st)
-{
-    memset(st, 0, sizeof(*st));
-    st->state = VX_ST_IDLE;
-    st->pending.ask = -1;
-}
-
-/* The conversation state is read on every turn: with jscan, not a json-c tree. */
-static const char *js_str(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k)
-{
-    const char *v = vx_jget_str(d, o, k);
-    return v ? v : "";
-}
-
-static int js_int(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k)
-{
-    int64_t v;
-    if (vx_jint64(vx_jget(d, o, k), &v) != 0 || v < INT32_MIN || v > INT32_MAX)
-        return 0;
-    return (int)v;
-}
-
-static void js_lines(const struct vx_jdoc *d, const struct vx_jnode *a,
-                     const struct vx_catalog *cat, struct vx_cart *out)
-{
-    memset(out, 0, sizeof(*out));
-    if (!a || a->type != VX_JARRAY)
-        return;
-    for (const struct vx_jnode *o = vx_jfirst(d, a); o && out->n < VX_CART_MAX;
-         o = vx_jnext(d, o)) {
-        struct vx_line *l = &out->lines[out->n];
-        memset(l, 0, sizeof(*l));
-        vx_strlcpy(l->product, js_str(d, o, "product"), sizeof(l->product));
-        vx_strlcpy(l->size, js_str(d, o, "size"), sizeof(l->size));
-        l->qty = js_int(d, o, "quantity");
-        if (!cat || line_valid(cat, l))
-            out->n++;
-    }
-}
-
-int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_dstate *out)
-{
-    struct vx_jdoc doc;
-    const struct vx_jnode *o, *p;
-    const char *ask;
-
-    vx_dstate_init(out);
-    if (!json)
-        return 0;
-    if (vx_jdoc_parse(&doc, json, strlen(json), NULL) != 0)
-        return VX_EPARSE;
-    o = vx_jroot(&doc);
-    if (o->type != VX_JOBJECT) {
-        vx_jdoc_free(&doc);
-        return VX_EPARSE;
-    }
-    if (vx_state_parse(js_str(&doc, o, "state"), &out->state) != 0)
-        out->state = VX_ST_IDLE;
-    js_lines(&doc, vx_jget(&doc, o, "cart"), cat, &out->cart);
-    p = vx_jget(&doc, o, "pending");
-    if (p && p->type == VX_JOBJECT) {
-        const struct vx_cat_product *prod = vx_catalog_product(cat, js_str(&doc, p, "product"));
-        struct vx_line *l = &out->pending.item;
-        if (prod) {
-            vx_strlcpy(l->product, prod->id, sizeof(l->product));
-            if (vx_catalog_option(prod, js_str(&doc, p, "size")))
-                vx_strlcpy(l->size, js_str(&doc, p, "size"), sizeof(l->size));
-        }
-        l->qty = js_int(&doc, p, "quantity");
-        if (l->qty < 0 || l->qty > VX_QTY_MAX)
-            l->qty = 0;
-        {
-            const struct vx_jnode *r = vx_jget(&doc, p, "replace");
-            const char *es = vx_jget_str(&doc, p, "edit");
-            out->pending.replace = r && r->type == VX_JTRUE;
-            if (es) {
-                out->pending.edit = 1;
-                vx_strlcpy(out->pending.edit_size, es, sizeof(out->pending.edit_size));
-            }
-        }
-        ask = js_str(&doc, p, "ask");
-        for (int i = 0; i < VX_SLOT__COUNT; i++)
-            if (strcmp(vx_slot_defs[i].name, ask) == 0)
-                out->pending.ask = i;
-    }
-    /* ORDERING without a question to come back to would strand the customer */
-    if (out->state == VX_ST_ORDERING && out->pending.ask < 0)
-        out->pending.ask = VX_SLOT_PRODUCT;
-    if (out->state == VX_ST_CONFIRMING && out->cart.n == 0)
-        out->state = VX_ST_IDLE;
-    vx_strlcpy(out->say, js_str(&doc, o, "say"), sizeof(out->say));
-    vx_strlcpy(out->reprompt, js_str(&doc, o, "reprompt"), sizeof(out->reprompt));
-    vx_jdoc_free(&doc);
-    return 0;
-}
-
-int vx_dstate_json(const struct vx_dstate *st, struct vx_buf *out)
-{
-    struct json_object *o = json_object_new_object();
-    if (!o)
-        return VX_ENOMEM;
-    json_object_object_add(o, "state", json_object_new_string(vx_state_name(st->state)));
-    json_object_object_add(o, "cart", lines_json(&st->cart));
-    if (st->pending.ask >= 0 || st->pending.item.product[0]) {
-        struct json_object *p = json_object_new_object();
-        json_object_object_add(p, "product", json_object_new_string(st->pending.item.product));
-        json_object_object_add(p, "size", json_object_new_string(st->pending.item.size));
-        json_object_object_add(p, "quantity", json_object_new_int(st->pending.item.qty));
-        if (st->pending.replace)
-            json_object_object_add(p, "replace", json_object_new_boolean(1));
-        if (st->pending.edit)
-            json_object_object_add(p, "edit", json_object_new_string(st->pending.edit_size));
-        if (st->pending.ask >= 0 && st->pending.ask < VX_SLOT__COUNT)
-            json_object_object_add(p, "ask",
-                                   json_object_new_string(vx_slot_defs[st->pending.ask].name));
-        json_object_object_add(o, "pending", p);
-    }
-    if (st->say[0])
-        json_object_object_add(o, "say", json_object_new_string(st->say));
-    if (st->reprompt[0])
-        json_object_object_add(o, "reprompt", json_object_new_string(st->reprompt));
-    return to_buf(o, out);
-}
-
-int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_profile *out)
-{
-    struct json_object *o = parse_object(json);
-    memset(out, 0, sizeof(*out));
-    if (!json)
-        return 0;
-    if (!o)
-        return VX_EPARSE;
-    out->exists = 1;
-    vx_strlcpy(out->locale, jstr(o, "locale"), sizeof(out->locale));
-    vx_strlcpy(out->last_order, jstr(o, "last_order"), sizeof(out->last_order));
-    lines_parse(vx_json_get(o, "usual"), cat, &out->usual);
-    json_object_put(o);
-    return 0;
-}
-
-/* The profile members a turn changes, each as its JSON value, into the write set. */
-int vx_profile_wset(const struct vx_profile_set *set, struct vx_wset *w)
-{
-    if (set->fields & VX_PF_LOCALE) {
-        struct json_object *v = json_object_new_string(set->locale);
-        vx_wset_profile_set(w, "locale",
-                            v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : NULL);
-        json_object_put(v);
-    }
-    if (set->fields & VX_PF_USUAL) {
-        struct json_object *v = lines_json(&set->usual);
-        vx_wset_profile_set(w, "usual",
-                            v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : NULL);
-        json_object_put(v);
-    }
-    if (set->fields & VX_PF_LAST_ORDER) {
-        struct json_object *v = json_object_new_string(set->last_order);
-        vx_wset_profile_set(w, "last_order",
-                            v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : NULL);
-        json_object_put(v);
-    }
-    return w->overflow ? VX_ENOMEM : 0;
-}
-
-int vx_order_json(const struct vx_order *ord, const char *merchant, struct vx_buf *out)
-{
-    struct json_object *o = json_object_new_object(), *a = json_object_new_array();
-    if (!o || !a) {
-        json_object_put(o);
-        json_object_put(a);
-        return VX_ENOMEM;
-    }
-    json_object_object_add(o, "id", json_object_new_string(ord->id));
-    json_object_object_add(o, "state", json_object_new_string(ord->state ? ord->state : ""));
-    json_object_object_add(o, "merchant", json_object_new_string(merchant ? merchant : ""));
-    json_object_object_add(o, "created", json_object_new_int64(ord->created));
-    json_object_object_add(o, "locale", json_object_new_string(ord->locale));
-    json_object_object_add(o, "currency", json_object_new_string(ord->currency));
-    for (size_t i = 0; i < ord->n; i++) {
-        struct json_object *l = json_object_new_object();
-        json_object_object_add(l, "product", json_object_new_string(ord->lines[i].product));
-        if (ord->lines[i].size[0])
-            json_object_object_add(l, "size", json_object_new_string(ord->lines[i].size));
-        json_object_object_add(l, "quantity", json_object_new_int(ord->lines[i].qty));
-        json_object_object_add(l, "unit_price", json_object_new_int64(ord->lines[i].unit_price));
-        json_object_object_add(l, "amount", json_object_new_int64(ord->lines[i].amount));
-        json_object_array_add(a, l);
-    }
-    json_object_object_add(o, "lines", a);
-    json_object_object_add(o, "total", json_object_new_int64(ord->total));
-    return to_buf(o, out);
-}
-
-int vx_order_view_parse(const char *json, struct vx_order_view *out)
-{
-    struct json_object *o = parse_object(json);
-    memset(out, 0, sizeof(*out));
-    if (!o)
-        return VX_EPARSE;
-    vx_strlcpy(out->id, jstr(o, "id"), sizeof(out->id));
-    vx_strlcpy(out->state, jstr(o, "state"), sizeof(out->state));
-    vx_strlcpy(out->currency, jstr(o, "currency"), sizeof(out->currency));
-    out->total = jint(o, "total");
-    lines_parse(vx_json_get(o, "lines"), NULL, &out->lines);
-    json_object_put(o);
-    return 0;
-}
-
-void vx_fsm_order_id(const struct vx_request *req, int64_t now, char *out, size_t outsz)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    char seed[1024];
-    char h[11];
-    time_t t = (time_t)now;
-    struct tm tm;
-
-    snprintf(seed, sizeof(seed), "%s\n%s\n%s", req->application_id ? req->application_id : "",
-             req->user_id ? req->user_id : "", req->request_id ? req->request_id : "");
-    if (vx_sha256(seed, strlen(seed), md) != 0)
-        memset(md, 0, sizeof(md));
-    for (int i = 0; i < 5; i++) {
-        h[2 * i] = hex[md[i] >> 4];
-        h[2 * i + 1] = hex[md[i] & 15];
-    }
-    h[10] = '\0';
-    gmtime_r(&t, &tm);
-    snprintf(out, outsz, "o%04d%02d%02d-%s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, h);
-}
-
-/* --- classification, flags, lookup --- */
-
-enum vx_event vx_fsm_classify(const struct vx_request *req)
-{
-    int i;
-    switch (req->type) {
-    case VX_REQ_LAUNCH:
-        return VX_EV_LAUNCH;
-    case VX_REQ_SESSION_ENDED:
-        return VX_EV_SESSION_ENDED;
-    case VX_REQ_CAN_FULFILL:
-        return VX_EV_CAN_FULFILL;
-    case VX_REQ_CONNECTIONS_RESPONSE:
-        return VX_EV_CONNECTIONS_RESPONSE;
-    case VX_REQ_INTENT:
-        /* an intent the models gained before the code did: answer it like unclear speech */
-        i = vx_intent_find(req->intent_name);
-        return i >= 0 ? (enum vx_event)i : VX_EV_FALLBACK;
-    case VX_REQ_SKILL_EVENT:
-    case VX_REQ_OTHER:
-    default:
-        return VX_EV_SKILL_EVENT;
-    }
-}
 
 int vx_fsm_gate(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out)
 {
@@ -599,27 +72,28 @@ int vx_fsm_police(const struct vx_dialog *d, unsigned may, struct vx_cmds *out)
         if (!(may & VX_CK(out->v[i].type)))
             bad = i;
     if (out->overflow) {
-        vx_error("fsm", "cell %s/%s produced more commands than fit", vx_state_name(d->st->state),
-                 vx_event_name(d->ev));
+        vx_error("fsm", "cell %s/%s produced more commands than fit",
+                 d->skill->state_name(d->st->state), d->skill->event_name(d->ev));
     } else if (bad < out->n) {
         vx_error("fsm", "cell %s/%s emitted command %d, which it may not: refused",
-                 vx_state_name(d->st->state), vx_event_name(d->ev), (int)out->v[bad].type);
+                 d->skill->state_name(d->st->state), d->skill->event_name(d->ev),
+                 (int)out->v[bad].type);
     } else {
         return 0;
     }
     vx_cmds_reset(out);
-    vx_st_bug(d, out);
+    d->skill->bug(d, out);
     return 1;
 }
 
 void vx_fsm_run(const struct vx_dialog *d, struct vx_cmds *out)
 {
-    unsigned flags = event_flags(d->ev);
+    unsigned flags = d->skill->event_flags(d->ev);
     vx_cmds_reset(out);
     if (vx_fsm_gate(d, flags, out))
         return;
     {
-        const struct vx_cell *cell = vx_dialog_cell((int)d->st->state, (int)d->ev);
+        const struct vx_cell *cell = d->skill->cell((int)d->st->state, (int)d->ev);
         cell->fn(d, out);
         vx_fsm_police(d, cell->may, out);
     }
@@ -671,7 +145,8 @@ static void check_placeholder(void *ud, const char *name, size_t len)
             *c->allowed ? c->allowed : "none");
 }
 
-size_t vx_fsm_check_messages(const struct vx_i18n *m, const struct vx_catalog *cat,
+size_t vx_fsm_check_messages(const struct vx_skill *sk, const struct vx_i18n *m,
+                             const struct vx_catalog *cat,
                              void (*report)(void *ud, const char *file, const char *msg), void *ud)
 {
     struct check c = {report, ud, NULL, NULL, NULL, 0};
@@ -680,14 +155,14 @@ size_t vx_fsm_check_messages(const struct vx_i18n *m, const struct vx_catalog *c
         static const char *const cur_forms[] = {"one", "other", "minor_one", "minor_other"};
         size_t forms = vx_currency_digits(cat->currency) > 0 ? 4 : 2, k;
         c.file = vx_locale_file(l);
-        for (int msg = 0; msg < VX_M__COUNT; msg++) {
-            const char *t = vx_locale_text(l, vx_msg_defs[msg].key);
+        for (size_t msg = 0; msg < sk->nmsgs; msg++) {
+            const char *t = vx_locale_text(l, sk->msgs[msg].key);
             if (!t) {
-                problem(&c, "missing message '%s'", vx_msg_defs[msg].key);
+                problem(&c, "missing message '%s'", sk->msgs[msg].key);
                 continue;
             }
-            c.key = vx_msg_defs[msg].key;
-            c.allowed = vx_msg_defs[msg].args;
+            c.key = sk->msgs[msg].key;
+            c.allowed = sk->msgs[msg].args;
             vx_placeholders(t, check_placeholder, &c);
         }
         for (size_t f = 0; f < forms; f++) {
@@ -725,7 +200,12 @@ int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_e
     *out = NULL;
     if (!f)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
-    f->ttl = cfg && cfg->ttl > 0 ? cfg->ttl : VX_CONV_TTL;
+    if (!cfg || !cfg->skill) {
+        free(f);
+        return vx_err_set(e, VX_EINVAL, "no skill given to the dialog engine");
+    }
+    f->skill = cfg->skill;
+    f->ttl = cfg->ttl > 0 ? cfg->ttl : VX_CONV_TTL;
     if (cfg && cfg->catalog && *cfg->catalog)
         rc = vx_snprintf(path, sizeof(path), "%s", cfg->catalog);
     else
@@ -750,7 +230,7 @@ int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_e
         goto out;
     }
     vx_err_clear(&ce);
-    if (vx_fsm_check_messages(f->i18n, f->cat, first_problem, &ce) > 0) {
+    if (vx_fsm_check_messages(f->skill, f->i18n, f->cat, first_problem, &ce) > 0) {
         rc = vx_err_set(e, VX_ECONFIG, "intents_dir: %s", ce.msg);
         goto out;
     }
@@ -786,22 +266,6 @@ void vx_fsm_set_save_hook(struct vx_fsm *f, void (*hook)(void *ud), void *ud)
     f->hook_ud = ud;
 }
 
-/* --- the interpreter --- */
-
-/* Everything one turn needs; on the heap, because commands and texts are several KiB. */
-struct turn {
-    struct vx_cmds cmds;
-    struct vx_dstate st, next;
-    struct vx_profile prof;
-    struct vx_order_view last;
-    struct vx_profile_set pset;
-    struct vx_response resp;
-    struct vx_conv conv;
-    struct vx_wset wset;
-    struct vx_buf state_json, order_json, ledger_json;
-    char text[VX_TEXT_MAX];
-};
-
 static void turn_reset(struct turn *t)
 {
     vx_response_release(&t->resp);
@@ -811,163 +275,6 @@ static void turn_reset(struct turn *t)
     t->state_json.len = 0;
     t->order_json.len = 0;
     t->ledger_json.len = 0;
-}
-
-static void append_text(char *dst, size_t size, const char *text)
-{
-    size_t n = strlen(dst);
-    if (n && n + 1 < size)
-        dst[n++] = ' ';
-    vx_strlcpy(dst + n, text, size - n);
-}
-
-static const char *format_msg(const struct vx_dialog *d, const struct vx_cmd *cmd, char *out,
-                              size_t outsz)
-{
-    const char *key = vx_msg_defs[cmd->u.say.msg].key;
-    int rc = vx_locale_format(d->loc, key, cmd->u.say.args, cmd->u.say.nargs, out, outsz);
-    if (rc)
-        vx_warn("fsm", "message '%s' in %s: %s", key, vx_locale_name(d->loc), vx_strerror(rc));
-    return out;
-}
-
-static void slot_json(struct vx_buf *b, const char *name, const char *value, int first)
-{
-    vx_buf_appendf(b, "%s\"%s\":{\"name\":\"%s\",\"confirmationStatus\":\"NONE\"", first ? "" : ",",
-                   name, name);
-    if (value && *value) {
-        vx_buf_appends(b, ",\"value\":\"");
-        vx_json_escape(b, value, strlen(value));
-        vx_buf_appends(b, "\"");
-    }
-    vx_buf_appends(b, "}");
-}
-
-/* Dialog.ElicitSlot with what is known of the intent, so the platform keeps it (alexa.md s. 3). */
-static int elicit_directive(const struct vx_elicit *e, struct vx_response *resp)
-{
-    struct vx_buf b;
-    int rc;
-    vx_buf_init(&b);
-    vx_buf_appends(&b, "{\"type\":\"Dialog.ElicitSlot\",\"slotToElicit\":\"");
-    vx_json_escape(&b, e->slot_name, strlen(e->slot_name));
-    vx_buf_appends(&b, "\",\"updatedIntent\":{\"name\":\"");
-    vx_json_escape(&b, e->intent, strlen(e->intent));
-    vx_buf_appends(&b, "\",\"confirmationStatus\":\"NONE\",\"slots\":{");
-    for (size_t i = 0; i < e->nknown; i++)
-        slot_json(&b, e->known[i].name, e->known[i].value, i == 0);
-    vx_buf_appends(&b, "}}}");
-    rc = b.data ? vx_response_directive(resp, b.data) : VX_ENOMEM;
-    vx_buf_release(&b);
-    return rc;
-}
-
-/* Applies the commands to t->next and t->resp; profile and order changes are left in t. */
-static void interpret(const struct vx_dialog *d, struct turn *t, const struct vx_order **order,
-                      const struct vx_can_fulfill **cf)
-{
-    int spoke = 0, reprompted = 0, end = 0, silent = 0;
-    const struct vx_elicit *elicit = NULL;
-    char title[256];
-
-    t->next = t->st;
-    memset(&t->pset, 0, sizeof(t->pset));
-    *order = NULL;
-    *cf = NULL;
-    for (size_t i = 0; i < t->cmds.n; i++) {
-        const struct vx_cmd *c = &t->cmds.v[i];
-        switch (c->type) {
-        case VX_CMD_SAY:
-        case VX_CMD_SAY_TEXT: {
-            const char *text = c->type == VX_CMD_SAY_TEXT
-                                   ? c->u.say.text
-                                   : format_msg(d, c, t->text, sizeof(t->text));
-            if (!spoke)
-                t->next.say[0] = '\0';
-            spoke = 1;
-            vx_response_say(&t->resp, text);
-            append_text(t->next.say, sizeof(t->next.say), text);
-            break;
-        }
-        case VX_CMD_REPROMPT:
-        case VX_CMD_REPROMPT_TEXT: {
-            const char *text = c->type == VX_CMD_REPROMPT_TEXT
-                                   ? c->u.say.text
-                                   : format_msg(d, c, t->text, sizeof(t->text));
-            if (!reprompted)
-                t->next.reprompt[0] = '\0';
-            reprompted = 1;
-            vx_response_reprompt(&t->resp, text);
-            append_text(t->next.reprompt, sizeof(t->next.reprompt), text);
-            break;
-        }
-        case VX_CMD_CARD:
-            vx_response_card(&t->resp, format_msg(d, c, title, sizeof(title)), c->u.say.text);
-            break;
-        case VX_CMD_ELICIT_SLOT:
-            elicit = &c->u.elicit;
-            break;
-        case VX_CMD_NEW_STATE:
-            t->next.state = c->u.state;
-            break;
-        case VX_CMD_SET_CART:
-            t->next.cart = c->u.cart;
-            break;
-        case VX_CMD_SET_PENDING:
-            t->next.pending = c->u.pending;
-            break;
-        case VX_CMD_SET_PROFILE:
-            /* several changes in one turn add up */
-            if (c->u.profile.fields & VX_PF_LOCALE)
-                vx_strlcpy(t->pset.locale, c->u.profile.locale, sizeof(t->pset.locale));
-            if (c->u.profile.fields & VX_PF_USUAL)
-                t->pset.usual = c->u.profile.usual;
-            if (c->u.profile.fields & VX_PF_LAST_ORDER)
-                vx_strlcpy(t->pset.last_order, c->u.profile.last_order, sizeof(t->pset.last_order));
-            t->pset.fields |= c->u.profile.fields;
-            break;
-        case VX_CMD_RECORD_ORDER:
-            *order = &c->u.order;
-            break;
-        case VX_CMD_CAN_FULFILL:
-            *cf = &c->u.cf;
-            break;
-        case VX_CMD_END_SESSION:
-            end = 1;
-            break;
-        case VX_CMD_SILENT:
-            silent = 1;
-            break;
-        }
-    }
-    if (spoke && !reprompted)
-        t->next.reprompt[0] = '\0';
-    t->resp.silent = silent;
-    t->resp.end_session = silent ? -1 : end ? 1 : 0;
-    /* dialog directives only answer intent requests, and never with the session ending */
-    if (elicit && !end && !silent && d->req->type == VX_REQ_INTENT)
-        elicit_directive(elicit, &t->resp);
-}
-
-static const char *cf_word(enum vx_cf_answer a)
-{
-    return a == VX_CF_YES ? "YES" : a == VX_CF_MAYBE ? "MAYBE" : "NO";
-}
-
-static int render_can_fulfill(const struct vx_can_fulfill *cf, struct vx_buf *body)
-{
-    int rc = vx_buf_appendf(body,
-                            "{\"version\":\"1.0\",\"response\":{\"canFulfillIntent\":{"
-                            "\"canFulfill\":\"%s\",\"slots\":{",
-                            cf_word(cf->intent));
-    for (size_t i = 0; i < cf->nslots && rc == 0; i++) {
-        rc |= vx_buf_appendf(body, "%s\"", i ? "," : "");
-        rc |= vx_json_escape(body, cf->slots[i].name, strlen(cf->slots[i].name));
-        rc |= vx_buf_appendf(body, "\":{\"canUnderstand\":\"%s\",\"canFulfill\":\"%s\"}",
-                             cf_word(cf->slots[i].understand), cf_word(cf->slots[i].fulfill));
-    }
-    rc |= vx_buf_appends(body, "}}}}");
-    return rc ? VX_ENOMEM : 0;
 }
 
 /*
@@ -1070,8 +377,8 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
     }
     ft->f = f;
     ft->req = req;
-    ft->ev = vx_fsm_classify(req);
-    ft->stateless = (event_flags(ft->ev) & VX_EVF_STATELESS) != 0;
+    ft->ev = f->skill->classify(req);
+    ft->stateless = (f->skill->event_flags(ft->ev) & VX_IF_STATELESS) != 0;
     vx_response_init(&ft->t.resp);
     vx_buf_init(&ft->t.state_json);
     vx_buf_init(&ft->t.order_json);
@@ -1081,19 +388,25 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
         vx_warn("fsm", "request %s has no user or skill ID: not keeping state", req->request_id);
         ft->stateless = 1;
     }
+    ft->d.skill = f->skill;
     ft->d.req = req;
     ft->d.ev = ft->ev;
     ft->d.cat = f->cat;
     ft->d.loc = vx_i18n_get(f->i18n, req->locale);
     ft->d.lang = vx_locale_lang(ft->d.loc);
     ft->d.now = vx_now();
-    vx_fsm_order_id(req, ft->d.now, ft->order_id, sizeof(ft->order_id));
+    f->skill->order_id(req, ft->d.now, ft->order_id, sizeof(ft->order_id));
     ft->d.order_id = ft->order_id;
     ft->d.st = &ft->t.st;
     ft->d.profile = &ft->t.prof;
     ft->phase = PH_ATTEMPT;
     *out = ft;
     return 0;
+}
+
+const struct vx_wset *vx_fsm_turn_wset(const struct vx_fsm_turn *ft)
+{
+    return ft->phase == PH_SAVED ? &ft->t.wset : NULL;
 }
 
 void vx_fsm_turn_free(struct vx_fsm_turn *ft)
@@ -1138,11 +451,11 @@ static int phase_loaded(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     t->conv = ft->op.conv;
     memset(&ft->op.conv, 0, sizeof(ft->op.conv));
     vx_store_op_release(&ft->op);
-    if (vx_dstate_parse(t->conv.state, ft->f->cat, &t->st) != 0)
+    if (ft->f->skill->state_parse(t->conv.state, ft->f->cat, &t->st) != 0)
         vx_warn("fsm", "conversation of %s is not valid JSON: starting afresh", ft->req->user_id);
-    if (vx_profile_parse(t->conv.profile, ft->f->cat, &t->prof) != 0)
+    if (ft->f->skill->profile_parse(t->conv.profile, ft->f->cat, &t->prof) != 0)
         vx_warn("fsm", "profile of %s is not valid JSON: treating it as empty", ft->req->user_id);
-    if (!(event_flags(ft->ev) & VX_IF_LAST_ORDER))
+    if (!(ft->f->skill->event_flags(ft->ev) & VX_IF_LAST_ORDER))
         return need(ft, 0, PH_DECIDE, op);
     if (t->prof.last_order[0]) {
         vx_strlcpy(ft->last_id, t->prof.last_order, sizeof(ft->last_id));
@@ -1177,7 +490,7 @@ static int phase_last_order(struct vx_fsm_turn *ft, struct vx_err *e)
     int rc = op_outcome(ft, e);
     if (rc == VX_ENOTFOUND)
         rc = 0;
-    else if (rc == 0 && vx_order_view_parse(ft->op.json, &ft->t.last) == 0)
+    else if (rc == 0 && ft->f->skill->order_view_parse(ft->op.json, &ft->t.last) == 0)
         ft->have_last = 1;
     vx_store_op_release(&ft->op);
     ft->phase = PH_DECIDE;
@@ -1190,18 +503,18 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     struct vx_fsm *f = ft->f;
     ft->d.last_order = ft->have_last ? &t->last : NULL;
     vx_fsm_run(&ft->d, &t->cmds);
-    interpret(&ft->d, t, &ft->order, &ft->cf);
+    vx_interpret(&ft->d, t, &ft->order, &ft->cf);
     if (ft->stateless)
         return need(ft, 0, PH_RENDER, op);
-    if (vx_dstate_json(&t->next, &t->state_json) != 0)
+    if (f->skill->state_json(&t->next, &t->state_json) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     /* the turn's changes as one write set: all of it lands, or none */
     vx_wset_init(&t->wset, ft->req->application_id, ft->req->user_id);
     vx_wset_conv(&t->wset, t->conv.version, t->state_json.data, f->ttl);
-    if (t->pset.fields && vx_profile_wset(&t->pset, &t->wset) != 0)
+    if (t->pset.fields && f->skill->profile_wset(&t->pset, &t->wset) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     if (ft->order) {
-        if (vx_order_json(ft->order, f->cat->merchant_id, &t->order_json) != 0 ||
+        if (f->skill->order_json(ft->order, f->cat->merchant_id, &t->order_json) != 0 ||
             vx_ledger_entry_json(vx_now_ms(), "customer", NULL, ft->order->state, ft->order->total,
                                  ft->order->currency, 0, NULL, &t->ledger_json) != 0)
             return vx_err_set(e, VX_ENOMEM, "out of memory");
@@ -1220,8 +533,8 @@ static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)
     int rc = op_outcome(ft, e);
     vx_store_op_release(&ft->op);
     if (rc == 0) {
-        vx_debug("fsm", "%s: %s/%s -> %s", req->user_id, vx_state_name(t->st.state),
-                 vx_event_name(ft->ev), vx_state_name(t->next.state));
+        vx_debug("fsm", "%s: %s/%s -> %s", req->user_id, ft->f->skill->state_name(t->st.state),
+                 ft->f->skill->event_name(ft->ev), ft->f->skill->state_name(t->next.state));
         ft->phase = PH_RENDER;
         return 0;
     }
@@ -1240,7 +553,7 @@ static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)
     vx_cmds_reset(&t->cmds);
     vx_cmd_say(&t->cmds, VX_M_RETRY, VX_END);
     vx_cmd_reprompt(&t->cmds, VX_M_RETRY, VX_END);
-    interpret(&ft->d, t, &ft->order, &ft->cf);
+    vx_interpret(&ft->d, t, &ft->order, &ft->cf);
     ft->phase = PH_RENDER;
     return 0;
 }
@@ -1258,7 +571,7 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
         switch (ft->phase) {
         case PH_ATTEMPT:
             turn_reset(t);
-            vx_dstate_init(&t->st);
+            ft->f->skill->state_init(&t->st);
             memset(&t->prof, 0, sizeof(t->prof));
             ft->have_last = 0;
             if (ft->stateless) {
@@ -1285,7 +598,7 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
             rc = phase_saved(ft, e);
             break;
         case PH_RENDER:
-            rc = ft->cf ? render_can_fulfill(ft->cf, body)
+            rc = ft->cf ? vx_render_can_fulfill(ft->cf, body)
                         : vx_response_render(&t->resp, body, warnings);
             if (rc)
                 return vx_err_set(e, rc, "cannot render the response");

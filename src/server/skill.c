@@ -11,6 +11,7 @@
 
 #include "voxcart/envelope.h"
 #include "voxcart/fsm.h"
+#include "dialog.h"
 #include "voxcart/log.h"
 #include "voxcart/response.h"
 #include "voxcart/store.h"
@@ -37,7 +38,7 @@ int skill_init(struct server *s, struct vx_err *e)
     vx_certs_set_shared(s->certs, vx_store_cert_shared());
     {
         /* the dialog: a bad catalog or messages file stops start-up, naming the field */
-        struct vx_fsm_config fc = {s->cfg.models_dir, s->cfg.catalog, 0};
+        struct vx_fsm_config fc = {&vx_coffee_skill, s->cfg.models_dir, s->cfg.catalog, 0};
         rc = vx_fsm_new(&fc, &s->fsm, e);
         if (rc) {
             vx_certs_free(s->certs);

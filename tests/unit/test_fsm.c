@@ -13,7 +13,9 @@
  * run again once and then ask for a repeat, and Redis going away.
  */
 #include "voxcart/fsm.h"
+#include "dialog.h"
 #include "voxcart/wset.h"
+#include "voxcart/store.h"
 #include "voxcart/store.h"
 #include "vxtest.h"
 
@@ -82,6 +84,7 @@ struct turn {
 static void turn_init(struct turn *t, enum vx_state s)
 {
     memset(t, 0, sizeof(*t));
+    t->d.skill = &vx_coffee_skill;
     vx_dstate_init(&t->st);
     t->st.state = s;
 }
@@ -102,8 +105,9 @@ static void run(struct turn *t, const char *type, const char *intent, const char
     if (make_req(&t->req, "u", type, intent, slots, locale) != 0)
         return;
     memset(&t->d, 0, sizeof(t->d));
+    t->d.skill = &vx_coffee_skill;
     t->d.req = &t->req;
-    t->d.ev = vx_fsm_classify(&t->req);
+    t->d.ev = vx_dialog_classify(&t->req);
     t->d.st = &t->st;
     t->d.profile = &t->prof;
     t->d.last_order = t->have_last ? &t->last : NULL;
@@ -219,7 +223,7 @@ static void test_intents_handled(void)
 
 static void test_messages_complete(void)
 {
-    VX_CHECK_INT(vx_fsm_check_messages(vx_fsm_i18n(fsm), cat, NULL, NULL), 0);
+    VX_CHECK_INT(vx_fsm_check_messages(&vx_coffee_skill, vx_fsm_i18n(fsm), cat, NULL, NULL), 0);
 }
 
 static void test_classify(void)
@@ -227,15 +231,15 @@ static void test_classify(void)
     struct vx_request r;
     if (make_req(&r, "u", "IntentRequest", "AMAZON.PauseIntent", NULL, NULL) == 0) {
         /* an intent intents.def does not know is unclear speech */
-        VX_CHECK_INT(vx_fsm_classify(&r), VX_EV_FALLBACK);
+        VX_CHECK_INT(vx_dialog_classify(&r), VX_EV_FALLBACK);
         vx_request_release(&r);
     }
     if (make_req(&r, "u", "AlexaSkillEvent.SkillEnabled", NULL, NULL, NULL) == 0) {
-        VX_CHECK_INT(vx_fsm_classify(&r), VX_EV_SKILL_EVENT);
+        VX_CHECK_INT(vx_dialog_classify(&r), VX_EV_SKILL_EVENT);
         vx_request_release(&r);
     }
     if (make_req(&r, "u", "LaunchRequest", NULL, NULL, NULL) == 0) {
-        VX_CHECK_INT(vx_fsm_classify(&r), VX_EV_LAUNCH);
+        VX_CHECK_INT(vx_dialog_classify(&r), VX_EV_LAUNCH);
         vx_request_release(&r);
     }
 }
@@ -250,8 +254,7 @@ static void test_gates(void)
     /* the YES cell of CONFIRMING records the order: its mask allows it */
     intent(&t, "AMAZON.YesIntent", NULL);
     VX_CHECK(cmd(&t, VX_CMD_RECORD_ORDER, 0) != NULL);
-    VX_CHECK_INT(vx_fsm_police(&t.d, vx_dialog_cell(VX_ST_CONFIRMING, VX_EV_YES)->may, &t.cmds),
-                 0);
+    VX_CHECK_INT(vx_fsm_police(&t.d, vx_dialog_cell(VX_ST_CONFIRMING, VX_EV_YES)->may, &t.cmds), 0);
     /* the same commands from a cell whose mask does not allow it are refused */
     VX_CHECK_INT(vx_fsm_police(&t.d, vx_dialog_cell(VX_ST_DONE, VX_EV_YES)->may, &t.cmds), 1);
     VX_CHECK(cmd(&t, VX_CMD_RECORD_ORDER, 0) == NULL);
@@ -267,6 +270,63 @@ static void test_gates(void)
     vx_cmds_reset(&t.cmds);
     VX_CHECK_INT(vx_fsm_gate(&t.d, VX_IF_FULFILL, &t.cmds), 0);
     VX_CHECK_INT(t.cmds.n, 0);
+}
+
+/*
+ * The write set of a turn, without Redis: the turn's store operations are data,
+ * so the test completes the load itself (a conversation in CONFIRMING with a
+ * known tag) and reads what the engine would write.
+ */
+static void test_turn_write_set(void)
+{
+    struct vx_request r;
+    struct vx_fsm_turn *ft = NULL;
+    struct vx_store_op *op = NULL;
+    struct vx_buf body;
+    struct vx_err e;
+    const struct vx_wset *w;
+    const struct vx_wop *o;
+    int warn;
+
+    if (make_req(&r, "wset-user", "IntentRequest", "AMAZON.YesIntent", NULL, "en-US") != 0)
+        return;
+    vx_buf_init(&body);
+    vx_store_cache_enable(0);
+    VX_CHECK_INT(vx_fsm_turn_new(fsm, &r, &ft, &e), 0);
+    VX_CHECK_INT(vx_fsm_turn_step(ft, &op, &body, &warn, &e), 1);
+    VX_CHECK(op && op->kind == VX_STORE_OP_LOAD);
+    if (!op)
+        goto out;
+    op->rc = 0;
+    op->conv.version = 0x1234;
+    op->conv.state = strdup("{\"state\":\"CONFIRMING\",\"cart\":[{\"product\":\"latte\","
+                            "\"size\":\"large\",\"quantity\":2}]}");
+    op->conv.profile = NULL;
+    VX_CHECK_INT(vx_fsm_turn_step(ft, &op, &body, &warn, &e), 1);
+    VX_CHECK(op && op->kind == VX_STORE_OP_WRITE);
+    w = vx_fsm_turn_wset(ft);
+    VX_CHECK(w != NULL);
+    if (!w)
+        goto out;
+    VX_CHECK(w->expect == 0x1234 && w->tag != 0 && w->tag != 0x1234);
+    o = vx_wset_find(w, VX_W_CONV, 0);
+    VX_CHECK(o && strstr(o->a, "\"state\":\"DONE\"") != NULL);
+    o = vx_wset_find(w, VX_W_ORDER_CREATE, 0);
+    VX_CHECK(o && strncmp(o->a, "o2", 2) == 0 && strstr(o->b, "\"state\":\"CONFIRMED\"") &&
+             strstr(o->b, "\"total\":900") && strstr(o->b, "\"currency\":\"EUR\""));
+    {
+        const struct vx_wop *l = vx_wset_find(w, VX_W_LEDGER, 0);
+        VX_CHECK(l && o && strcmp(l->a, o->a) == 0 && strstr(l->b, "\"to\":\"CONFIRMED\"") &&
+                 strstr(l->b, "\"amount\":900") && strstr(l->b, "\"actor\":\"customer\""));
+    }
+    VX_CHECK(vx_wset_find(w, VX_W_PROFILE_SET, 0) != NULL);
+    VX_CHECK(vx_wset_find(w, VX_W_ORDER_CAS, 0) == NULL); /* nothing is paid yet */
+    VX_CHECK(vx_wset_find(w, VX_W_IDEM, 0) == NULL);
+out:
+    vx_fsm_turn_free(ft);
+    vx_store_cache_enable(1);
+    vx_buf_release(&body);
+    vx_request_release(&r);
 }
 
 /* Any YES cell but CONFIRMING's that tried to record an order would be refused by the engine. */
@@ -1315,7 +1375,7 @@ static void test_store_down(void)
 
 int main(void)
 {
-    struct vx_fsm_config fc = {VX_SOURCE_DIR "/intents", NULL, 0};
+    struct vx_fsm_config fc = {&vx_coffee_skill, VX_SOURCE_DIR "/intents", NULL, 0};
     struct vx_err e;
 
     /* as in voxcartd: a write to a Redis that went away is an error, not a signal */
@@ -1338,6 +1398,7 @@ int main(void)
     VX_RUN(test_order_elicitation);
     VX_RUN(test_size_change_not_sold);
     VX_RUN(test_mask_refuses_other_yes_cells);
+    VX_RUN(test_turn_write_set);
     VX_RUN(test_unknown_product);
     VX_RUN(test_change_while_confirming);
     VX_RUN(test_confirm);
