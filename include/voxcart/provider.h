@@ -47,6 +47,12 @@ struct vx_provider_config {
 
 struct vx_provider;
 
+struct vx_config;
+/* The provider part of voxcartd's configuration (provider.* fields); its strings stay the
+ * config's. VX_ECONFIG when provider.algorithm is unknown. */
+int vx_provider_config_from(const struct vx_config *c, struct vx_provider_config *out,
+                            struct vx_err *e);
+
 /* Reads the key and checks the configuration; VX_ECONFIG naming the field. */
 int vx_provider_new(const struct vx_provider_config *cfg, struct vx_provider **out,
                     struct vx_err *e);

@@ -35,6 +35,7 @@
  * minor units with the currency's digits by integer arithmetic only.
  */
 #include "voxcart/provider.h"
+#include "voxcart/config.h"
 #include "voxcart/i18n.h"
 #include "voxcart/json.h"
 #include "voxcart/pki.h"
@@ -289,6 +290,24 @@ static int provider_configure(struct vx_provider *p, const struct vx_provider_co
     if (!EVP_PKEY_is_a(p->key, "RSA"))
         return vx_err_set(e, VX_ECONFIG, "provider.private_key: '%s' is not an RSA key",
                           c->private_key);
+    return 0;
+}
+
+int vx_provider_config_from(const struct vx_config *c, struct vx_provider_config *out,
+                            struct vx_err *e)
+{
+    memset(out, 0, sizeof(*out));
+    out->url = c->provider_url;
+    out->key_id = c->provider_key_id;
+    out->private_key = c->provider_private_key;
+    out->region = c->provider_region;
+    out->connect_timeout_ms = c->provider_connect_timeout_ms;
+    out->timeout_ms = c->provider_timeout_ms;
+    out->retries = -1;
+    out->ca_file = c->provider_ca_file[0] ? c->provider_ca_file : NULL;
+    if (vx_paysign_alg_parse(c->provider_algorithm, &out->alg) != 0)
+        return vx_err_set(e, VX_ECONFIG, "provider.algorithm: '%s' is unknown",
+                          c->provider_algorithm);
     return 0;
 }
 

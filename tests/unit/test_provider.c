@@ -5,6 +5,7 @@
  * outcome, the retry decisions and backoff (Retry-After, the same key and body
  * on every attempt, a fresh date), and money on the wire.
  */
+#include "voxcart/config.h"
 #include "voxcart/paysign.h"
 #include "voxcart/pki.h"
 #include "voxcart/provider.h"
@@ -122,6 +123,70 @@ static void test_config(void)
         VX_CHECK_INT(vx_provider_new(&c, &p, &e), 0);
         vx_provider_free(p);
     }
+}
+
+/* The provider object of voxcartd's configuration file, through to a working client. */
+static void test_config_file(void)
+{
+    struct vx_provider_config pc;
+    struct vx_provider *p = NULL;
+    struct vx_config c;
+    struct vx_err e;
+    char path[300], text[1024];
+    FILE *f;
+
+    vx_snprintf(path, sizeof(path), "%s/voxcart.json", dir);
+    vx_snprintf(text, sizeof(text),
+                "{\"provider\": {\"url\": \"http://127.0.0.1:9/sandbox/v2\", \"key_id\": \"K1\","
+                " \"private_key\": \"%s\", \"region\": \"jp\", \"algorithm\": "
+                "\"AMZN-PAY-RSASSA-PSS\", \"connect_timeout_ms\": 500, \"timeout_ms\": 3000}, "
+                "\"verify\": {\"development\": true}}",
+                key_path);
+    f = fopen(path, "w");
+    if (!f)
+        return;
+    fputs(text, f);
+    fclose(f);
+    vx_config_init(&c);
+    VX_CHECK_STR(c.provider_algorithm, "AMZN-PAY-RSASSA-PSS-V2");
+    c.development = 1;
+    VX_CHECK_INT(vx_config_validate(&c, &e), 0); /* no provider configured is fine */
+    VX_CHECK_INT(vx_config_load_file(&c, path, &e), 0);
+    VX_CHECK_INT(vx_config_validate(&c, &e), 0);
+    VX_CHECK_INT(vx_provider_config_from(&c, &pc, &e), 0);
+    VX_CHECK_INT(pc.alg, VX_PAYSIGN_V1);
+    VX_CHECK_INT(pc.timeout_ms, 3000);
+    VX_CHECK_INT(vx_provider_new(&pc, &p, &e), 0);
+    vx_provider_free(p);
+
+    c.provider_key_id[0] = '\0';
+    VX_CHECK_INT(vx_config_validate(&c, &e), VX_ECONFIG);
+    VX_CHECK(strstr(e.msg, "provider.key_id") != NULL);
+    vx_strlcpy(c.provider_key_id, "K1", sizeof(c.provider_key_id));
+    vx_strlcpy(c.provider_algorithm, "RSA-SHA256", sizeof(c.provider_algorithm));
+    VX_CHECK_INT(vx_config_validate(&c, &e), VX_ECONFIG);
+    VX_CHECK(strstr(e.msg, "provider.algorithm") != NULL);
+    vx_strlcpy(c.provider_url, "pay-api.amazon.eu/live/v2", sizeof(c.provider_url));
+    VX_CHECK_INT(vx_config_validate(&c, &e), VX_ECONFIG);
+    VX_CHECK(strstr(e.msg, "provider.url") != NULL);
+
+    /* unknown fields and bad values of the object name the field */
+    f = fopen(path, "w");
+    if (!f)
+        return;
+    fputs("{\"provider\": {\"timeout_ms\": 5}}", f);
+    fclose(f);
+    vx_config_init(&c);
+    VX_CHECK_INT(vx_config_load_file(&c, path, &e), VX_ECONFIG);
+    VX_CHECK(strstr(e.msg, "provider.timeout_ms") != NULL);
+    f = fopen(path, "w");
+    if (!f)
+        return;
+    fputs("{\"provider\": {\"secret\": \"x\"}}", f);
+    fclose(f);
+    VX_CHECK_INT(vx_config_load_file(&c, path, &e), VX_ECONFIG);
+    VX_CHECK(strstr(e.msg, "provider.secret") != NULL);
+    unlink(path);
 }
 
 static void test_money(void)
@@ -684,6 +749,7 @@ int main(void)
     }
     vx_provider_set_clock(prov, clock_fake, NULL);
     VX_RUN(test_config);
+    VX_RUN(test_config_file);
     VX_RUN(test_money);
     VX_RUN(test_charge_request);
     VX_RUN(test_other_requests);
