@@ -6,7 +6,7 @@ set -euo pipefail
 
 want=(build-essential cmake pkg-config git ca-certificates curl openssl
       libmicrohttpd-dev libjson-c-dev libssl-dev libjwt-dev libhiredis-dev libcurl4-openssl-dev
-      redis-server redis-tools nodejs npm)
+      redis-server redis-tools nodejs npm jq)
 if [ "${1:-build}" = bench ]; then
   want+=(wrk)
 fi
