@@ -63,22 +63,23 @@ void vx_provider_free(struct vx_provider *p);
 void vx_provider_set_clock(struct vx_provider *p, int64_t (*now)(void *), void *ud);
 
 /* The calls, one row each: name, method, path after the base URL ("%s" is the object ID),
- * whether it carries an idempotency key (every POST does). */
+ * whether it carries an idempotency key (every POST does), the object it answers with. */
 #define VX_PROVIDER_CALL_MAP(XX)                                                                   \
-    XX(PERMISSION_GET, "permission_get", "GET", "/chargePermissions/%s", 0)                        \
-    XX(PERMISSION_CLOSE, "permission_close", "DELETE", "/chargePermissions/%s/close", 0)           \
-    XX(SESSION_CREATE, "session_create", "POST", "/checkoutSessions", 1)                           \
-    XX(SESSION_GET, "session_get", "GET", "/checkoutSessions/%s", 0)                               \
-    XX(SESSION_COMPLETE, "session_complete", "POST", "/checkoutSessions/%s/complete", 1)           \
-    XX(CHARGE_CREATE, "charge_create", "POST", "/charges", 1)                                      \
-    XX(CHARGE_GET, "charge_get", "GET", "/charges/%s", 0)                                          \
-    XX(CHARGE_CAPTURE, "charge_capture", "POST", "/charges/%s/capture", 1)                         \
-    XX(CHARGE_CANCEL, "charge_cancel", "DELETE", "/charges/%s/cancel", 0)                          \
-    XX(REFUND_CREATE, "refund_create", "POST", "/refunds", 1)                                      \
-    XX(REFUND_GET, "refund_get", "GET", "/refunds/%s", 0)
+    XX(PERMISSION_GET, "permission_get", "GET", "/chargePermissions/%s", 0, PERMISSION)            \
+    XX(PERMISSION_CLOSE, "permission_close", "DELETE", "/chargePermissions/%s/close", 0,           \
+       PERMISSION)                                                                                 \
+    XX(SESSION_CREATE, "session_create", "POST", "/checkoutSessions", 1, SESSION)                  \
+    XX(SESSION_GET, "session_get", "GET", "/checkoutSessions/%s", 0, SESSION)                      \
+    XX(SESSION_COMPLETE, "session_complete", "POST", "/checkoutSessions/%s/complete", 1, SESSION)  \
+    XX(CHARGE_CREATE, "charge_create", "POST", "/charges", 1, CHARGE)                              \
+    XX(CHARGE_GET, "charge_get", "GET", "/charges/%s", 0, CHARGE)                                  \
+    XX(CHARGE_CAPTURE, "charge_capture", "POST", "/charges/%s/capture", 1, CHARGE)                 \
+    XX(CHARGE_CANCEL, "charge_cancel", "DELETE", "/charges/%s/cancel", 0, CHARGE)                  \
+    XX(REFUND_CREATE, "refund_create", "POST", "/refunds", 1, REFUND)                              \
+    XX(REFUND_GET, "refund_get", "GET", "/refunds/%s", 0, REFUND)
 
 enum vx_provider_call {
-#define XX(id, name, method, path, idem) VX_PROVIDER_##id,
+#define XX(id, name, method, path, idem, object) VX_PROVIDER_##id,
     VX_PROVIDER_CALL_MAP(XX)
 #undef XX
 };
@@ -150,6 +151,7 @@ struct vx_provider_op {
     char *body;
     size_t body_len;
     int maybe_processed; /* an attempt may have reached the provider without an answer */
+    int armed;           /* op->http is a request waiting to be sent */
 };
 
 /* Idempotency key syntax: 1 to 32 of [A-Za-z0-9_-]. */

@@ -41,6 +41,8 @@
 #include "voxcart/pki.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,11 +62,15 @@ struct vx_provider {
     void *now_ud;
 };
 
+/* What an answer holds: the object decides where its own ID is and what its states mean. */
+enum object_kind { OBJ_PERMISSION, OBJ_SESSION, OBJ_CHARGE, OBJ_REFUND };
+
 static const struct call_row {
     const char *name, *method, *path;
     int idem;
+    enum object_kind object;
 } calls[] = {
-#define XX(id, name, method, path, idem) {name, method, path, idem},
+#define XX(id, name, method, path, idem, object) {name, method, path, idem, OBJ_##object},
     VX_PROVIDER_CALL_MAP(XX)
 #undef XX
 };
@@ -346,13 +352,41 @@ void vx_provider_set_clock(struct vx_provider *p, int64_t (*now)(void *), void *
 
 /* ---- building requests ---- */
 
-/* Finishes op without sending anything: a refused argument. */
-static int op_refuse(struct vx_provider_op *op, const char *fmt, const char *what)
+#define S(x) ((x) ? (x) : "")
+
+/* Finishes op without sending anything: a refused argument. Returns 0 (complete). */
+static int op_refuse(struct vx_provider_op *op, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int op_refuse(struct vx_provider_op *op, const char *fmt, ...)
 {
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
     op->outcome = VX_PROVIDER_PERMANENT;
-    op->rc = vx_err_set(&op->err, VX_EINVAL, "%s: %s '%s'", vx_provider_call_name(op->call), fmt,
-                        what ? what : "");
+    op->rc = vx_err_set(&op->err, VX_EINVAL, "%s: %s", vx_provider_call_name(op->call), msg);
+    op->armed = 0;
     return 0;
+}
+
+/* 1 when amount in currency can go on the wire as field; else op is refused (0). */
+static int money_ok(struct vx_provider_op *op, const char *field, int64_t amount,
+                    const char *currency)
+{
+    if (!currency || vx_currency_digits(currency) < 0)
+        return op_refuse(op, "%s: unknown currency '%s'", field, S(currency));
+    if (amount <= 0)
+        return op_refuse(op, "%s: must be more than zero, not %lld", field, (long long)amount);
+    return 1;
+}
+
+/* The provider's softDescriptor is 1 to 16 characters. */
+static int descriptor_ok(struct vx_provider_op *op, const char *s)
+{
+    if (s && (strlen(s) < 1 || strlen(s) > 16))
+        return op_refuse(op, "softDescriptor: 1 to 16 characters, not '%s'", s);
+    return 1;
 }
 
 /* Starts op for call on object id (NULL for the create calls) with idempotency key. */
@@ -364,14 +398,14 @@ static int op_begin(struct vx_provider_op *op, struct vx_provider *p, enum vx_pr
     op->p = p;
     vx_http_op_init(&op->http, calls[call].method, "");
     if (!p)
-        return op_refuse(op, "no provider", "");
+        return op_refuse(op, "no provider");
     if (calls[call].idem && !vx_provider_key_valid(key))
-        return op_refuse(op, "idempotency key must be 1 to 32 of [A-Za-z0-9_-], not", key);
+        return op_refuse(op, "idempotency key must be 1 to 32 of [A-Za-z0-9_-], not '%s'", S(key));
     if (calls[call].idem)
         vx_strlcpy(op->key, key, sizeof(op->key));
     if (strstr(calls[call].path, "%s")) {
         if (!token_valid(id, 63))
-            return op_refuse(op, "bad object ID", id);
+            return op_refuse(op, "bad object ID '%s'", S(id));
             /* the format comes from the call table, never from input */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -391,18 +425,17 @@ static void json_add_str(struct json_object *o, const char *k, const char *v)
         json_object_object_add(o, k, json_object_new_string(v));
 }
 
-/* {"amount": "19.99", "currencyCode": "EUR"} under k; 0, or VX_EINVAL for a bad currency. */
-static int json_add_money(struct json_object *o, const char *k, int64_t minor, const char *cur)
+/* {"amount": "19.99", "currencyCode": "EUR"} under k (checked by money_ok before). */
+static void json_add_money(struct json_object *o, const char *k, int64_t minor, const char *cur)
 {
     char amount[32];
     struct json_object *m;
     if (vx_money_format(minor, cur, amount, sizeof(amount)) != 0)
-        return VX_EINVAL;
+        return;
     m = json_object_new_object();
     json_object_object_add(m, "amount", json_object_new_string(amount));
     json_object_object_add(m, "currencyCode", json_object_new_string(cur));
     json_object_object_add(o, k, m);
-    return 0;
 }
 
 /* merchantMetadata from the optional fields, when any is given. */
@@ -451,7 +484,7 @@ int vx_provider_op_rearm(struct vx_provider_op *op)
 
     vx_err_clear(&e);
     if (vx_paysign_date(p->now ? p->now(p->now_ud) : vx_now(), date) != 0)
-        return op_refuse(op, "clock out of range", "");
+        return op_refuse(op, "clock out of range");
     vx_http_op_release(&op->http);
     vx_snprintf(url, sizeof(url), "%s%s", p->origin, op->path);
     vx_http_op_init(&op->http, calls[op->call].method, url);
@@ -478,20 +511,22 @@ int vx_provider_op_rearm(struct vx_provider_op *op)
         op->outcome = VX_PROVIDER_PERMANENT;
         op->rc = vx_err_set(&op->err, rc, "%s: cannot sign the request: %s",
                             vx_provider_call_name(op->call), e.msg);
+        op->armed = 0;
         return 0;
     }
     op->http.connect_timeout_ms = p->connect_timeout_ms;
     op->http.timeout_ms = p->timeout_ms;
     op->http.ca_file = p->ca_file[0] ? p->ca_file : NULL;
+    op->armed = 1;
     return 1;
 }
 
 int vx_provider_op_simulate(struct vx_provider_op *op, const char *code)
 {
-    if (op->rc != 0 || !op->http.url || !*op->http.url)
+    if (!op->armed)
         return 0;
     if (!token_valid(code, sizeof(op->simulation) - 1))
-        return op_refuse(op, "bad simulation code", code);
+        return op_refuse(op, "bad simulation code '%s'", S(code));
     vx_strlcpy(op->simulation, code, sizeof(op->simulation));
     return vx_provider_op_rearm(op);
 }
@@ -557,126 +592,124 @@ static int one_of(const char *s, const char *const *set, size_t n)
     return 0;
 }
 
-/* A create or amount call once its body is built: refused with what is wrong, or armed. */
-static int op_with_body(struct vx_provider_op *op, struct json_object *b, const char *bad,
-                        const char *what)
-{
-    if (bad) {
-        json_object_put(b);
-        return op_refuse(op, bad, what);
-    }
-    return op_body_arm(op, b);
-}
-
-static int soft_descriptor_valid(const char *s)
-{
-    return !s || (strlen(s) >= 1 && strlen(s) <= 16);
-}
-
 int vx_provider_op_charge_create(struct vx_provider_op *op, struct vx_provider *p, const char *key,
                                  const struct vx_provider_charge_req *r)
 {
     struct json_object *b;
-    const char *bad = NULL, *what = NULL;
 
     if (!op_begin(op, p, VX_PROVIDER_CHARGE_CREATE, NULL, key))
         return 0;
     if (!r)
-        return op_refuse(op, "no request", "");
+        return op_refuse(op, "no request");
+    if (!token_valid(r->charge_permission_id, 63))
+        return op_refuse(op, "bad charge permission ID '%s'", S(r->charge_permission_id));
+    if (!money_ok(op, "chargeAmount", r->amount, r->currency) ||
+        !descriptor_ok(op, r->soft_descriptor))
+        return 0;
+    if (r->soft_descriptor && !r->capture_now)
+        return op_refuse(op, "softDescriptor: only with capture now");
     b = json_object_new_object();
     json_add_str(b, "chargePermissionId", r->charge_permission_id);
-    if (!token_valid(r->charge_permission_id, 63))
-        bad = "bad charge permission ID", what = r->charge_permission_id;
-    else if (r->amount <= 0 || json_add_money(b, "chargeAmount", r->amount, r->currency) != 0)
-        bad = "amount must be positive in a known currency, not", what = r->currency;
-    else if (!soft_descriptor_valid(r->soft_descriptor) || (r->soft_descriptor && !r->capture_now))
-        bad = "soft descriptor is 1 to 16 characters and needs capture now:",
-        what = r->soft_descriptor;
+    json_add_money(b, "chargeAmount", r->amount, r->currency);
     json_object_object_add(b, "captureNow", json_object_new_boolean(!!r->capture_now));
     json_add_str(b, "softDescriptor", r->soft_descriptor);
     json_object_object_add(b, "canHandlePendingAuthorization",
                            json_object_new_boolean(!!r->can_handle_pending));
     json_add_metadata(b, r->merchant_reference_id, r->store_name, r->note_to_buyer,
                       r->custom_information);
-    return op_with_body(op, b, bad, what);
+    return op_body_arm(op, b);
+}
+
+/* The checks of a checkout session request; 1 when it can be sent. */
+static int session_ok(struct vx_provider_op *op, const struct vx_provider_session_req *r)
+{
+    static const char *const types[] = {"OneTime", "Recurring", "PaymentMethodOnFile"};
+    static const char *const intents[] = {"Authorize", "AuthorizeWithCapture", "Confirm"};
+    static const char *const units[] = {"Year", "Month", "Week", "Day", "Variable"};
+
+    if (!one_of(r->permission_type, types, VX_ARRAY_LEN(types)))
+        return op_refuse(op,
+                         "chargePermissionType: OneTime, Recurring or PaymentMethodOnFile, "
+                         "not '%s'",
+                         S(r->permission_type));
+    if (strcmp(r->permission_type, "Recurring") == 0) {
+        if (!one_of(r->frequency_unit, units, VX_ARRAY_LEN(units)))
+            return op_refuse(op, "frequency: Year, Month, Week, Day or Variable, not '%s'",
+                             S(r->frequency_unit));
+        if (r->frequency_value < 1)
+            return op_refuse(op, "frequency: a value of at least 1, not %d", r->frequency_value);
+        if (r->recurring_amount &&
+            !money_ok(op, "recurringMetadata.amount", r->recurring_amount, r->currency))
+            return 0;
+    }
+    if (!one_of(r->payment_intent, intents, VX_ARRAY_LEN(intents)))
+        return op_refuse(op, "paymentIntent: Authorize, AuthorizeWithCapture or Confirm, not '%s'",
+                         S(r->payment_intent));
+    /* Confirm takes no amount; the others need one */
+    if ((r->amount || strcmp(r->payment_intent, "Confirm") != 0) &&
+        !money_ok(op, "chargeAmount", r->amount, r->currency))
+        return 0;
+    return 1;
 }
 
 int vx_provider_op_session_create(struct vx_provider_op *op, struct vx_provider *p, const char *key,
                                   const struct vx_provider_session_req *r)
 {
-    static const char *const types[] = {"OneTime", "Recurring", "PaymentMethodOnFile"};
-    static const char *const intents[] = {"Authorize", "AuthorizeWithCapture", "Confirm"};
-    static const char *const units[] = {"Year", "Month", "Week", "Day", "Variable"};
     struct json_object *b, *pd, *wc;
-    const char *bad = NULL, *what = NULL;
 
     if (!op_begin(op, p, VX_PROVIDER_SESSION_CREATE, NULL, key))
         return 0;
     if (!r)
-        return op_refuse(op, "no request", "");
+        return op_refuse(op, "no request");
+    if (!session_ok(op, r))
+        return 0;
     b = json_object_new_object();
     json_add_str(b, "storeId", r->store_id);
     json_add_str(b, "chargePermissionType", r->permission_type);
-    if (!one_of(r->permission_type, types, VX_ARRAY_LEN(types)))
-        bad = "charge permission type must be OneTime, Recurring or PaymentMethodOnFile, not",
-        what = r->permission_type;
-    if (!bad && strcmp(r->permission_type, "Recurring") == 0) {
+    if (strcmp(r->permission_type, "Recurring") == 0) {
         struct json_object *rm = json_object_new_object(), *f = json_object_new_object();
-        if (!one_of(r->frequency_unit, units, VX_ARRAY_LEN(units)) || r->frequency_value < 1)
-            bad = "recurring frequency needs a unit (Year, Month, Week, Day, Variable) and a "
-                  "value of at least 1, not",
-            what = r->frequency_unit;
         char value[16];
         vx_snprintf(value, sizeof(value), "%d", r->frequency_value);
         json_add_str(f, "unit", r->frequency_unit);
         json_add_str(f, "value", value); /* the provider writes it as a string */
         json_object_object_add(rm, "frequency", f);
-        if (r->recurring_amount > 0 &&
-            json_add_money(rm, "amount", r->recurring_amount, r->currency) != 0 && !bad)
-            bad = "recurring amount needs a known currency, not", what = r->currency;
+        if (r->recurring_amount)
+            json_add_money(rm, "amount", r->recurring_amount, r->currency);
         json_object_object_add(b, "recurringMetadata", rm);
     }
     pd = json_object_new_object();
     json_add_str(pd, "paymentIntent", r->payment_intent);
-    if (!bad && !one_of(r->payment_intent, intents, VX_ARRAY_LEN(intents)))
-        bad = "payment intent must be Authorize, AuthorizeWithCapture or Confirm, not",
-        what = r->payment_intent;
-    if (!bad && r->amount < 0)
-        bad = "amount must not be negative:", what = r->currency;
-    if (!bad && strcmp(r->payment_intent, "Confirm") != 0 && r->amount == 0)
-        bad = "an amount is needed with payment intent", what = r->payment_intent;
-    if (!bad && r->amount > 0 && json_add_money(pd, "chargeAmount", r->amount, r->currency) != 0)
-        bad = "amount needs a known currency, not", what = r->currency;
+    if (r->amount)
+        json_add_money(pd, "chargeAmount", r->amount, r->currency);
     json_object_object_add(b, "paymentDetails", pd);
     wc = json_object_new_object();
     json_add_str(wc, "checkoutReviewReturnUrl", r->review_return_url);
     json_add_str(wc, "checkoutResultReturnUrl", r->result_return_url);
     json_object_object_add(b, "webCheckoutDetails", wc);
     json_add_metadata(b, r->merchant_reference_id, r->store_name, r->note_to_buyer, NULL);
-    return op_with_body(op, b, bad, what);
+    return op_body_arm(op, b);
 }
 
-/* The calls whose body is one amount under name (and an optional soft descriptor). */
+/* The calls whose body is one amount under name (and an optional soft descriptor); id_field
+ * names the object in the body instead of the path (refunds). */
 static int op_amount(struct vx_provider_op *op, struct vx_provider *p, enum vx_provider_call call,
                      const char *key, const char *id, const char *id_field, const char *name,
                      int64_t amount, const char *currency, const char *soft_descriptor)
 {
     struct json_object *b;
-    const char *bad = NULL, *what = currency;
 
     if (!op_begin(op, p, call, id_field ? NULL : id, key))
         return 0;
     if (id_field && !token_valid(id, 63))
-        return op_refuse(op, "bad charge ID", id);
+        return op_refuse(op, "bad %s '%s'", id_field, S(id));
+    if (!money_ok(op, name, amount, currency) || !descriptor_ok(op, soft_descriptor))
+        return 0;
     b = json_object_new_object();
     if (id_field)
         json_add_str(b, id_field, id);
-    if (amount <= 0 || json_add_money(b, name, amount, currency) != 0)
-        bad = "amount must be positive in a known currency, not";
-    else if (!soft_descriptor_valid(soft_descriptor))
-        bad = "soft descriptor must be 1 to 16 characters, not", what = soft_descriptor;
+    json_add_money(b, name, amount, currency);
     json_add_str(b, "softDescriptor", soft_descriptor);
-    return op_with_body(op, b, bad, what);
+    return op_body_arm(op, b);
 }
 
 int vx_provider_op_session_complete(struct vx_provider_op *op, struct vx_provider *p,
@@ -776,16 +809,13 @@ static int result_read(struct vx_provider_result *r, const char *body)
     return 0;
 }
 
-/* The object's own ID by the call's kind of object. */
+/* The object's own ID (a refund's is read as refundId directly). */
 static void result_own_id(struct vx_provider_result *r, enum vx_provider_call call)
 {
-    const char *id = NULL;
-    if (call >= VX_PROVIDER_CHARGE_CREATE && call <= VX_PROVIDER_CHARGE_CANCEL)
-        id = r->charge_id;
-    else if (call <= VX_PROVIDER_PERMISSION_CLOSE)
-        id = r->charge_permission_id;
-    else if (call <= VX_PROVIDER_SESSION_COMPLETE)
-        id = r->checkout_session_id;
+    const char *id = calls[call].object == OBJ_CHARGE       ? r->charge_id
+                     : calls[call].object == OBJ_PERMISSION ? r->charge_permission_id
+                     : calls[call].object == OBJ_SESSION    ? r->checkout_session_id
+                                                            : NULL;
     if (id)
         vx_strlcpy(r->id, id, sizeof(r->id));
 }
@@ -797,7 +827,7 @@ static int object_outcome(const struct vx_provider_op *op, enum vx_provider_outc
     enum vx_provider_call c = op->call;
     enum vx_provider_outcome o = VX_PROVIDER_SUCCESS;
 
-    if (c >= VX_PROVIDER_CHARGE_CREATE && c <= VX_PROVIDER_CHARGE_CANCEL) {
+    if (calls[c].object == OBJ_CHARGE) {
         if (strcmp(s, "AuthorizationInitiated") == 0 || strcmp(s, "CaptureInitiated") == 0)
             o = VX_PROVIDER_PENDING;
         else if (strcmp(s, "Authorized") == 0 || strcmp(s, "Captured") == 0)
@@ -808,7 +838,7 @@ static int object_outcome(const struct vx_provider_op *op, enum vx_provider_outc
             o = reason_outcome(op->res.reason_code, VX_PROVIDER_HARD_DECLINE);
         else
             return -1;
-    } else if (c == VX_PROVIDER_REFUND_CREATE || c == VX_PROVIDER_REFUND_GET) {
+    } else if (calls[c].object == OBJ_REFUND) {
         if (strcmp(s, "RefundInitiated") == 0)
             o = VX_PROVIDER_PENDING;
         else if (strcmp(s, "Refunded") == 0)
@@ -848,6 +878,7 @@ static int op_finish(struct vx_provider_op *op, enum vx_provider_outcome o, int 
 {
     op->outcome = o;
     op->rc = rc;
+    op->armed = 0;
     return 0;
 }
 
@@ -875,6 +906,8 @@ int vx_provider_op_complete(struct vx_provider_op *op)
     enum vx_provider_outcome o;
     int parsed;
 
+    if (!op->armed) /* complete already, or refused before anything was sent */
+        return 0;
     op->attempts++;
     op->retry_after_ms = 0;
     memset(&op->res, 0, sizeof(op->res));
@@ -916,21 +949,17 @@ int vx_provider_op_complete(struct vx_provider_op *op)
 
 void vx_provider_run(struct vx_provider_op *op)
 {
-    if (op->rc != 0 || !op->http.url || !*op->http.url)
-        return;
-    for (;;) {
+    while (op->armed) {
+        struct timespec ts;
         vx_http_op_run(&op->http);
         if (!vx_provider_op_complete(op))
             break;
-        if (op->retry_after_ms > 0) {
-            struct timespec ts = {op->retry_after_ms / 1000,
-                                  (long)(op->retry_after_ms % 1000) * 1000000L};
-            while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-                ;
-            /* the date signed before the wait is stale by now */
-            if (!vx_provider_op_rearm(op))
-                break;
-        }
+        ts.tv_sec = op->retry_after_ms / 1000;
+        ts.tv_nsec = (long)(op->retry_after_ms % 1000) * 1000000L;
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        /* the date signed before the wait is stale by now */
+        vx_provider_op_rearm(op);
     }
 }
 

@@ -78,6 +78,27 @@ static int signature_ok(const struct vx_http_op *h, const char *path)
     return 1;
 }
 
+/* Every call and outcome has its name, and a refused op stays complete. */
+static void test_names(void)
+{
+    struct vx_provider_op op;
+    for (int c = VX_PROVIDER_PERMISSION_GET; c <= VX_PROVIDER_REFUND_GET; c++)
+        VX_CHECK(strcmp(vx_provider_call_name((enum vx_provider_call)c), "unknown") != 0);
+    for (int o = VX_PROVIDER_SUCCESS; o < VX_PROVIDER_UNKNOWN; o++) /* "unknown" is the last */
+        VX_CHECK(strcmp(vx_provider_outcome_name((enum vx_provider_outcome)o), "unknown") != 0);
+    VX_CHECK_STR(vx_provider_outcome_name(VX_PROVIDER_HARD_DECLINE), "hard_decline");
+    VX_CHECK_STR(vx_provider_call_name(VX_PROVIDER_CHARGE_CAPTURE), "charge_capture");
+
+    VX_CHECK_INT(vx_provider_op_charge_get(&op, prov, ""), 0);
+    VX_CHECK_INT(vx_provider_op_complete(&op), 0); /* nothing was sent: nothing to read */
+    VX_CHECK_INT(op.attempts, 0);
+    VX_CHECK_INT(op.outcome, VX_PROVIDER_PERMANENT);
+    VX_CHECK_INT(vx_provider_op_simulate(&op, "SoftDeclined"), 0);
+    vx_provider_run(&op);
+    VX_CHECK_INT(op.attempts, 0);
+    vx_provider_op_release(&op);
+}
+
 static void test_config(void)
 {
     struct vx_provider_config c;
@@ -282,17 +303,17 @@ static void test_charge_request(void)
     struct vx_provider_charge_req b = r;
     b.amount = 0;
     VX_CHECK_INT(vx_provider_op_charge_create(&op, prov, "k1", &b), 0);
-    VX_CHECK(strstr(op.err.msg, "amount") != NULL);
+    VX_CHECK_STR(op.err.msg, "charge_create: chargeAmount: must be more than zero, not 0");
     vx_provider_op_release(&op);
     b = r;
     b.currency = "XYZ";
     VX_CHECK_INT(vx_provider_op_charge_create(&op, prov, "k1", &b), 0);
-    VX_CHECK(strstr(op.err.msg, "'XYZ'") != NULL);
+    VX_CHECK_STR(op.err.msg, "charge_create: chargeAmount: unknown currency 'XYZ'");
     vx_provider_op_release(&op);
     b = r;
     b.capture_now = 0;
     VX_CHECK_INT(vx_provider_op_charge_create(&op, prov, "k1", &b), 0);
-    VX_CHECK(strstr(op.err.msg, "soft descriptor") != NULL);
+    VX_CHECK_STR(op.err.msg, "charge_create: softDescriptor: only with capture now");
     vx_provider_op_release(&op);
     b = r;
     b.charge_permission_id = "../refunds";
@@ -395,17 +416,28 @@ static void test_other_requests(void)
     bad.payment_intent = "Authorize";
     bad.amount = 0;
     VX_CHECK_INT(vx_provider_op_session_create(&op, prov, "sess-1", &bad), 0);
-    VX_CHECK(strstr(op.err.msg, "amount") != NULL);
+    VX_CHECK_STR(op.err.msg, "session_create: chargeAmount: must be more than zero, not 0");
     vx_provider_op_release(&op);
     VX_CHECK_INT(vx_provider_op_charge_get(&op, prov, "S01/../x"), 0);
     VX_CHECK_INT(op.outcome, VX_PROVIDER_PERMANENT);
     vx_provider_op_release(&op);
     VX_CHECK_INT(vx_provider_op_refund_create(&op, prov, "r", "S01-9", -5, "EUR", NULL), 0);
+    VX_CHECK_STR(op.err.msg, "refund_create: refundAmount: must be more than zero, not -5");
+    vx_provider_op_release(&op);
+    VX_CHECK_INT(vx_provider_op_refund_create(&op, prov, "r", "S01/9", 5, "EUR", NULL), 0);
+    VX_CHECK_STR(op.err.msg, "refund_create: bad chargeId 'S01/9'");
+    vx_provider_op_release(&op);
+    bad = s;
+    bad.payment_intent = "Confirm";
+    bad.amount = 0;
+    VX_CHECK_INT(vx_provider_op_session_create(&op, prov, "sess-1", &bad), 1);
+    VX_CHECK(strstr(op.http.body, "\"paymentDetails\":{\"paymentIntent\":\"Confirm\"}") != NULL);
     vx_provider_op_release(&op);
     VX_CHECK_INT(vx_provider_op_charge_capture(&op, prov, "c", "S01-9", 5, "EUR",
                                                "MUCH TOO LONG DESCRIPTOR"),
                  0);
-    VX_CHECK(strstr(op.err.msg, "soft descriptor") != NULL);
+    VX_CHECK_STR(op.err.msg, "charge_capture: softDescriptor: 1 to 16 characters, not 'MUCH TOO "
+                             "LONG DESCRIPTOR'");
     vx_provider_op_release(&op);
 }
 
@@ -748,6 +780,7 @@ int main(void)
         return 1;
     }
     vx_provider_set_clock(prov, clock_fake, NULL);
+    VX_RUN(test_names);
     VX_RUN(test_config);
     VX_RUN(test_config_file);
     VX_RUN(test_money);
