@@ -235,8 +235,9 @@ int vx_provider_op_simulate(struct vx_provider_op *op, const char *code);
  */
 int vx_provider_op_complete(struct vx_provider_op *op);
 
-/* Rebuilds op->http for another attempt, signed with a fresh x-amz-pay-date (call it after a
- * long wait). Returns 1 when ready to send, 0 when signing failed (op complete, rc set). */
+/* Rebuilds op->http for the attempt complete asked for, signed with a fresh x-amz-pay-date
+ * (call it after the wait). Returns 1 when ready to send, 0 when op is not waiting to be sent
+ * again or signing failed (op complete, rc set). */
 int vx_provider_op_rearm(struct vx_provider_op *op);
 
 /* Carries op out on this thread: vx_http_op_run and the retry loop, sleeping between tries. */

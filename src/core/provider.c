@@ -453,6 +453,8 @@ static void json_add_metadata(struct json_object *o, const char *ref, const char
     json_object_object_add(o, "merchantMetadata", m);
 }
 
+static int op_arm(struct vx_provider_op *op);
+
 /* Takes the body (and frees the object), then arms the first attempt. */
 static int op_body_arm(struct vx_provider_op *op, struct json_object *body)
 {
@@ -469,10 +471,11 @@ static int op_body_arm(struct vx_provider_op *op, struct json_object *body)
             return 0;
         }
     }
-    return vx_provider_op_rearm(op);
+    return op_arm(op);
 }
 
-int vx_provider_op_rearm(struct vx_provider_op *op)
+/* Builds op->http for the next attempt: the described request, signed now. */
+static int op_arm(struct vx_provider_op *op)
 {
     struct vx_provider *p = op->p;
     struct vx_paysign_hdr h[7];
@@ -521,6 +524,11 @@ int vx_provider_op_rearm(struct vx_provider_op *op)
     return 1;
 }
 
+int vx_provider_op_rearm(struct vx_provider_op *op)
+{
+    return op->armed ? op_arm(op) : 0;
+}
+
 int vx_provider_op_simulate(struct vx_provider_op *op, const char *code)
 {
     if (!op->armed)
@@ -528,7 +536,7 @@ int vx_provider_op_simulate(struct vx_provider_op *op, const char *code)
     if (!token_valid(code, sizeof(op->simulation) - 1))
         return op_refuse(op, "bad simulation code '%s'", S(code));
     vx_strlcpy(op->simulation, code, sizeof(op->simulation));
-    return vx_provider_op_rearm(op);
+    return op_arm(op);
 }
 
 /* An ID-only call: GET, or DELETE with an optional body. */
@@ -923,7 +931,7 @@ int vx_provider_op_complete(struct vx_provider_op *op)
         if (op->attempts > op->p->retries || ra > op->p->max_wait_ms)
             return op_give_up(op);
         op->retry_after_ms = (int)(ra > wait ? ra : wait);
-        return vx_provider_op_rearm(op);
+        return op_arm(op);
     }
     if (h->status >= 200 && h->status < 300) {
         result_own_id(&op->res, op->call);

@@ -94,6 +94,7 @@ static void test_names(void)
     VX_CHECK_INT(op.attempts, 0);
     VX_CHECK_INT(op.outcome, VX_PROVIDER_PERMANENT);
     VX_CHECK_INT(vx_provider_op_simulate(&op, "SoftDeclined"), 0);
+    VX_CHECK_INT(vx_provider_op_rearm(&op), 0);
     vx_provider_run(&op);
     VX_CHECK_INT(op.attempts, 0);
     vx_provider_op_release(&op);
@@ -552,6 +553,7 @@ static void test_outcomes(void)
     VX_CHECK_STR(op.res.release_env, "Sandbox");
     vx_provider_op_release(&op);
     charge_answer(400, ERR("PeriodicAmountExceeded"), &op);
+    VX_CHECK_INT(vx_provider_op_rearm(&op), 0); /* a final answer is never sent again */
     VX_CHECK_STR(op.res.message, "the PeriodicAmountExceeded message");
     VX_CHECK(strstr(op.err.msg, "charge_create: HTTP 400 PeriodicAmountExceeded") != NULL);
     vx_provider_op_release(&op);
