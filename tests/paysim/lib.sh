@@ -67,7 +67,8 @@ sandbox_date() {
 
 api() { # api METHOD PATH [BODY] [-H 'name: value']...
   local m=$1 p=$2 b=${3:-}
-  shift 2; [ $# -gt 0 ] && shift
+  shift 2
+  if [ "$b" = -H ]; then b=""; elif [ $# -gt 0 ]; then shift; fi
   local prefix=${PS_PREFIX:-/sandbox/v2} path query="" date alg=AMZN-PAY-RSASSA-PSS-V2 salt=32
   [ "${PS_ALG:-V2}" = V1 ] && { alg=AMZN-PAY-RSASSA-PSS; salt=20; }
   path="$prefix/$p"
