@@ -67,7 +67,8 @@ sandbox_date() {
 
 api() { # api METHOD PATH [BODY] [-H 'name: value']...
   local m=$1 p=$2 b=${3:-}
-  shift 2; [ $# -gt 0 ] && shift
+  shift 2
+  if [ "$b" = -H ]; then b=""; elif [ $# -gt 0 ]; then shift; fi
   local prefix=${PS_PREFIX:-/sandbox/v2} path query="" date alg=AMZN-PAY-RSASSA-PSS-V2 salt=32
   [ "${PS_ALG:-V2}" = V1 ] && { alg=AMZN-PAY-RSASSA-PSS; salt=20; }
   path="$prefix/$p"
@@ -118,4 +119,24 @@ finish_paysim() {
     bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' '$T/paysim.log'"
   if [ "$FAILS" -ne 0 ]; then echo "--- paysim log ---"; tail -n 40 "$T/paysim.log"; fi
   finish
+}
+
+# The npm packages of tests/paysim (the provider's Node SDK, puppeteer-core), installed once
+# into the build directory from the pinned lock file; tests running side by side take turns.
+paysim_node_deps() {
+  PS_NODE="$BUILD/paysim-node"
+  mkdir -p "$PS_NODE"
+  cp "$SRC/tests/paysim/package.json" "$SRC/tests/paysim/package-lock.json" \
+    "$SRC/tests/paysim/"*.js "$PS_NODE/"
+  (
+    flock 9
+    if ! cmp -s "$PS_NODE/package-lock.json" "$PS_NODE/node_modules/.installed-lock" 2>/dev/null; then
+      for attempt in 1 2 3; do # the registry is on the network: a passing fault is retried
+        (cd "$PS_NODE" && npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) &&
+          cp "$PS_NODE/package-lock.json" "$PS_NODE/node_modules/.installed-lock" && break
+        [ "$attempt" = 3 ] && { echo "npm ci failed:"; tail -20 "$T/npm.log"; exit 1; }
+        sleep $((attempt * 5))
+      done
+    fi
+  ) 9>"$BUILD/.paysim-node.lock" || exit 1
 }
