@@ -12,7 +12,15 @@
 . "$SRC/tests/paysim/lib.sh"
 CLIENT="$BUILD/it_provider_client"
 
-start_paysim --throttle off
+make_devca
+start_paysim --throttle off --port 0 --devca "$CA" --tls-port 0
+# start_paysim returns on the first listener it sees; this test wants both
+for _ in $(seq 1 100); do
+  PS_URL=$(sed -n 's|^paysim: listening on \(http://[^ ]*\)$|\1|p' "$T/paysim.out" | head -n 1)
+  PS_TLS_URL=$(sed -n 's|^paysim: listening on \(https://[^ ]*\)$|\1|p' "$T/paysim.out" | head -n 1)
+  [ -n "$PS_URL" ] && [ -n "$PS_TLS_URL" ] && break
+  sleep 0.05
+done
 make_merchant shop1
 
 # pay [client options] CALL ARGS...: OUT holds key=value lines, ELAPSED_MS the run time
@@ -216,6 +224,16 @@ check "permission closed" bash -c '[ "$1" = success ] && [ "$2" = Closed ]' _ \
   "$(field outcome)" "$(field state)"
 pay charge-create closed-1 "$P_NEW" 100 EUR capture
 check "charging a closed permission: permanent" is outcome permanent
+
+# --- over HTTPS with the development CA as provider.ca_file ---
+if [ -n "${PS_TLS_URL:-}" ]; then
+  pay --url "$PS_TLS_URL/sandbox/v2" --ca "$CA/root.pem" charge-get "$CHARGE"
+  check "HTTPS with the dev CA trusted: success" is state Captured
+  pay --url "$PS_TLS_URL/sandbox/v2" --retries 0 charge-get "$CHARGE"
+  check "HTTPS without trusting the dev CA: no answer, retryable" is outcome retryable
+else
+  check "the sandbox opened an HTTPS listener" false
+fi
 
 # --- the client never points the sandbox at a path it was not given ---
 pay charge-get "../../_sim/reset"
