@@ -28,6 +28,7 @@ pay() {
   local t0 t1
   t0=$(date +%s%N)
   OUT=$("$CLIENT" --url "$PS_URL/sandbox/v2" --key-id "$KEY_ID" --key "$KEY_FILE" "$@" 2>&1)
+  printf '%s\n' "$OUT" >>"$T/client.log"
   t1=$(date +%s%N)
   ELAPSED_MS=$(((t1 - t0) / 1000000))
   STATUS="" BODY="$OUT"
@@ -240,4 +241,6 @@ pay charge-get "../../_sim/reset"
 check "an object ID with a path in it never leaves the client" \
   bash -c '[ "$1" = permanent ] && [ "$2" = 0 ]' _ "$(field outcome)" "$(field attempts)"
 
+check "the client (ASan/UBSan build) reported no sanitizer error" \
+  bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' '$T/client.log'"
 finish_paysim
