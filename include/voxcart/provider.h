@@ -230,8 +230,8 @@ int vx_provider_op_simulate(struct vx_provider_op *op, const char *code);
  * Reads op->http's answer. Returns 1 when op must be sent again (408, 425, 429, 5xx, no
  * answer, and retries left): op->retry_after_ms says how long to wait (the backoff, or the
  * provider's Retry-After when longer) and op->http is re-armed already with the same key and
- * body. Otherwise 0 with op->outcome, op->rc, op->res (and op->err) set. Pure: it only reads
- * op->http, so tests feed it canned answers.
+ * body. Otherwise 0 with op->outcome, op->rc, op->res (and op->err) set. No I/O: it reads
+ * op->http's answer (and re-signs for a resend), so tests feed it canned answers.
  */
 int vx_provider_op_complete(struct vx_provider_op *op);
 
