@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages voxcart needs, only those that are missing.
 # Usage: scripts/deps.sh [build|bench]   (build: compile, test and run, with Node.js for the
-# virtual-alexa test; bench: also wrk)
+# virtual-alexa and payment-sandbox tests, jq for the sandbox test scripts and Chromium for
+# the sandbox's approval page test, run headless; bench: also wrk)
 set -euo pipefail
 
 want=(build-essential cmake pkg-config git ca-certificates curl openssl
       libmicrohttpd-dev libjson-c-dev libssl-dev libjwt-dev libhiredis-dev libcurl4-openssl-dev
-      redis-server redis-tools nodejs npm)
+      redis-server redis-tools nodejs npm jq chromium)
 if [ "${1:-build}" = bench ]; then
   want+=(wrk)
 fi

@@ -43,6 +43,16 @@ struct vx_config {
     char record_dir[512]; /* write verified requests + responses as fixtures; empty = off */
     char catalog[512];    /* merchant catalog file; empty = the built-in sample coffee shop */
     char models_dir[512]; /* interaction models + messages; empty = installed default */
+
+    /* the payment provider's client (provider.h); an empty url means none is configured */
+    char provider_url[512];
+    char provider_key_id[128];
+    char provider_private_key[512];
+    char provider_region[16];
+    char provider_algorithm[32];
+    int provider_connect_timeout_ms;
+    int provider_timeout_ms;
+    char provider_ca_file[512];
 };
 
 /* Fills defaults. */

@@ -9,6 +9,7 @@
  */
 #include "voxcart/config.h"
 #include "voxcart/log.h"
+#include "voxcart/paysign.h"
 
 #include <arpa/inet.h>
 #include <json-c/json.h>
@@ -79,6 +80,22 @@ static const struct field fields[] = {
         "merchant catalog file; empty = the sample coffee shop"),
     STR(models_dir, "intents_dir", "VOXCART_INTENTS_DIR", "",
         "directory with messages/ and models/; empty = the installed one"),
+    STR(provider_url, "provider.url", "VOXCART_PROVIDER_URL", "",
+        "payment API base: https://HOST/live/v2, /sandbox/v2 or /v2; empty = no provider"),
+    STR(provider_key_id, "provider.key_id", "VOXCART_PROVIDER_KEY_ID", "",
+        "public key ID registered with the provider"),
+    STR(provider_private_key, "provider.private_key", "VOXCART_PROVIDER_PRIVATE_KEY", "",
+        "PEM file of the RSA private key that signs provider requests"),
+    STR(provider_region, "provider.region", "VOXCART_PROVIDER_REGION", "eu",
+        "x-amz-pay-region: eu, na or jp"),
+    STR(provider_algorithm, "provider.algorithm", "VOXCART_PROVIDER_ALGORITHM",
+        "AMZN-PAY-RSASSA-PSS-V2", "AMZN-PAY-RSASSA-PSS-V2 or the older AMZN-PAY-RSASSA-PSS"),
+    INT(provider_connect_timeout_ms, "provider.connect_timeout_ms",
+        "VOXCART_PROVIDER_CONNECT_TIMEOUT_MS", 10, 60000, "2000", "connect timeout per attempt"),
+    INT(provider_timeout_ms, "provider.timeout_ms", "VOXCART_PROVIDER_TIMEOUT_MS", 100, 120000,
+        "8000", "whole-request timeout per attempt (retries come on top)"),
+    STR(provider_ca_file, "provider.ca_file", "VOXCART_PROVIDER_CA_FILE", "",
+        "CA file for the provider's TLS (the sandbox's dev CA); empty = the system store"),
 };
 
 static int set_string(struct vx_config *c, const struct field *f, const char *v, const char *name,
@@ -405,6 +422,30 @@ int vx_config_is_loopback(const struct vx_config *c)
     return 0;
 }
 
+/* The provider's fields, when a provider is configured; vx_provider_new checks the rest
+ * (the URL's shape, the region, the key file itself). */
+static int provider_validate(const struct vx_config *c, struct vx_err *e)
+{
+    enum vx_paysign_alg alg;
+    if (!c->provider_url[0])
+        return 0;
+    if (strncmp(c->provider_url, "https://", 8) != 0 && strncmp(c->provider_url, "http://", 7) != 0)
+        return vx_err_set(e, VX_ECONFIG, "provider.url: '%s' must start with https:// or http://",
+                          c->provider_url);
+    if (!c->provider_key_id[0])
+        return vx_err_set(e, VX_ECONFIG, "provider.key_id: required with provider.url");
+    if (!c->provider_private_key[0])
+        return vx_err_set(e, VX_ECONFIG, "provider.private_key: required with provider.url");
+    if (!c->provider_region[0])
+        return vx_err_set(e, VX_ECONFIG, "provider.region: required with provider.url");
+    if (vx_paysign_alg_parse(c->provider_algorithm, &alg) != 0)
+        return vx_err_set(e, VX_ECONFIG,
+                          "provider.algorithm: '%s' is not AMZN-PAY-RSASSA-PSS-V2 or "
+                          "AMZN-PAY-RSASSA-PSS",
+                          c->provider_algorithm);
+    return 0;
+}
+
 int vx_config_validate(const struct vx_config *c, struct vx_err *e)
 {
     struct in_addr a4;
@@ -438,7 +479,7 @@ int vx_config_validate(const struct vx_config *c, struct vx_err *e)
     if (strncmp(c->redis_url, "redis://", 8) != 0 && strncmp(c->redis_url, "unix://", 7) != 0)
         return vx_err_set(e, VX_ECONFIG, "redis.url: '%s' must start with redis:// or unix://",
                           c->redis_url);
-    return 0;
+    return provider_validate(c, e);
 }
 
 int vx_config_skill_allowed(const struct vx_config *c, const char *id)
