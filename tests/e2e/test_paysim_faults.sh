@@ -148,10 +148,12 @@ api GET "charges/$NC"
 check "  the ledger, merchant and key came back" is "$STATUS $(jqb .chargeAmount.amount)" "200 1.50"
 sim GET clock
 check "  and the clock" is "$(jqb '.now|startswith("202703")')" true
+sim POST save "{\"file\":\"$T/snapshot.json\"}"
+check "saved to another file" is "$STATUS $(jqb .saved)" "200 $T/snapshot.json"
 sim POST reset '{}'
 sim GET charges
 check "reset empties the ledger" is "$(jqb '.charges|length')" 0
-sim POST load '{}'
+sim POST load "{\"file\":\"$T/snapshot.json\"}"
 sim GET charges
 check "load brings the saved ledger back" [ "$(jqb '.charges|length')" -gt 5 ]
 finish_paysim
