@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The demo: a private redis-server, a development CA, voxcartd on loopback over
-# HTTPS with the sample coffee-shop merchant, and one signed LaunchRequest.
+# The demo: a private redis-server, a development CA, the payment sandbox
+# (voxcart-paysim, with the demo merchant's key registered), voxcartd on loopback
+# over HTTPS with the sample coffee-shop merchant pointed at the sandbox, and one
+# signed LaunchRequest.
 # Everything lives in .demo/ and keeps running until `make demo-stop`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +21,38 @@ pick_port() { # preferred port, else a free one
 
 stop() {
   local f
-  for f in voxcartd redis; do
+  for f in voxcartd paysim redis; do
     if [ -f "$D/$f.pid" ] && kill -0 "$(cat "$D/$f.pid")" 2>/dev/null; then
       kill "$(cat "$D/$f.pid")" && echo "stopped $f (pid $(cat "$D/$f.pid"))"
     fi
     rm -f "$D/$f.pid"
   done
+}
+
+# The payment sandbox over HTTPS with the demo CA, its state in .demo/, and the demo
+# merchant's public key registered (the key pair is made once).
+start_paysim() {
+  local port out
+  port=$(pick_port 8471)
+  [ -f "$D/merchant.key" ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+    -out "$D/merchant.key" 2>/dev/null
+  openssl pkey -in "$D/merchant.key" -pubout -out "$D/merchant.pub" 2>/dev/null
+  nohup "$BIN/voxcart-paysim" --devca "$D/ca" --tls-port "$port" --state "$D/paysim.json" \
+    >"$D/paysim.out" 2>"$D/paysim.log" &
+  echo $! >"$D/paysim.pid"
+  for _ in $(seq 1 100); do
+    out=$(sed -n 's|^paysim: listening on \(https://.*\)$|\1|p' "$D/paysim.out")
+    [ -n "$out" ] && break
+    sleep 0.05
+  done
+  [ -n "$out" ] || { echo "demo: voxcart-paysim did not start:" >&2; cat "$D/paysim.log" >&2; exit 1; }
+  PAYSIM_URL=$out
+  curl -sf --cacert "$D/ca/root.pem" -X POST -H 'content-type: application/json' \
+    --data-binary "$(jq -n --rawfile p "$D/merchant.pub" \
+      '{merchantId:"demo-merchant", publicKeyId:"demo-merchant-key", publicKeyPem:$p}')" \
+    "$PAYSIM_URL/_sim/merchants" >/dev/null ||
+    curl -sf --cacert "$D/ca/root.pem" "$PAYSIM_URL/_sim/merchants" | grep -q demo-merchant-key ||
+    { echo "demo: cannot register the demo merchant with the sandbox" >&2; exit 1; }
 }
 
 start() {
@@ -37,6 +65,7 @@ start() {
     --appendfsync everysec --save '' --daemonize yes --pidfile "$D/redis.pid" \
     --logfile "$D/redis.log"
   for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  start_paysim
   cat >"$D/voxcart.json" <<JSON
 {
   "listen": {"address": "127.0.0.1", "port": $VX_PORT},
@@ -47,6 +76,8 @@ start() {
     "ca_file": "$D/ca/root.pem",
     "cert_map": {"https://s3.amazonaws.com/echo.api/echo-api-cert-dev.pem": "$D/ca/chain.pem"}
   },
+  "provider": {"url": "$PAYSIM_URL/sandbox/v2", "key_id": "demo-merchant-key",
+               "private_key": "$D/merchant.key", "ca_file": "$D/ca/root.pem"},
   "log": {"level": "info"}
 }
 JSON
@@ -60,6 +91,7 @@ JSON
     echo "demo: voxcartd did not become ready; its log:" >&2; cat "$D/voxcartd.log" >&2; exit 1
   fi
   echo "== voxcartd is listening on https://127.0.0.1:$VX_PORT (redis on 127.0.0.1:$REDIS_PORT)"
+  echo "== the payment sandbox is on $PAYSIM_URL (merchant demo-merchant, key demo-merchant-key)"
   echo "== sending a signed LaunchRequest:"
   "$BIN/voxcart" sign --dir "$D/ca" --restamp --url "https://127.0.0.1:$VX_PORT/alexa" \
     scripts/demo/launch.json
@@ -71,6 +103,7 @@ JSON
        --redis redis://127.0.0.1:$REDIS_PORT/0 --skill-id $SKILL_ID tests/fixtures/ordering
    $BIN/voxcart sign --dir $D/ca --restamp --url https://127.0.0.1:$VX_PORT/alexa REQUEST.json
    curl --cacert $D/ca/root.pem https://127.0.0.1:$VX_PORT/metrics
+   curl --cacert $D/ca/root.pem $PAYSIM_URL/_sim/charges      (the sandbox's ledger; see README)
    tail -f $D/voxcartd.log
    configuration: $D/voxcart.json   skill ID: $SKILL_ID
 == stop everything with: make demo-stop
