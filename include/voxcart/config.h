@@ -19,6 +19,7 @@
 struct vx_config {
     char listen_address[64];
     int listen_port;
+    int listen_share_port; /* let other processes bind listen.port too (SO_REUSEPORT) */
     char tls_cert[512];
     char tls_key[512];
     int threads; /* 0 = one per core */

@@ -8,6 +8,7 @@
  * integer between 1 and 65535", "VOXCART_THREADS: ...") and stop start-up.
  */
 #include "voxcart/config.h"
+#include "voxcart/jscan.h"
 #include "voxcart/log.h"
 
 #include <arpa/inet.h>
@@ -46,6 +47,8 @@ static const struct field fields[] = {
     STR(listen_address, "listen.address", "VOXCART_LISTEN_ADDRESS", "127.0.0.1",
         "IPv4 or IPv6 address to listen on"),
     INT(listen_port, "listen.port", "VOXCART_LISTEN_PORT", 1, 65535, "8443", "TCP port"),
+    BOOL(listen_share_port, "listen.share_port", "VOXCART_LISTEN_SHARE_PORT", "false",
+         "let several voxcartd processes share listen.port; off: a port in use stops start-up"),
     STR(tls_cert, "tls.cert", "VOXCART_TLS_CERT", "",
         "PEM certificate chain for HTTPS; without it plain HTTP (loopback only)"),
     STR(tls_key, "tls.key", "VOXCART_TLS_KEY", "", "PEM private key for tls.cert"),
@@ -293,6 +296,14 @@ int vx_config_load_file(struct vx_config *c, const char *path, struct vx_err *e)
     rc = vx_file_read(path, 1 << 20, &text, &len, e);
     if (rc)
         goto out;
+    /* json-c forgives comments, trailing commas and data after the object: refuse them,
+       and NULs in names and values, before it reads anything */
+    if (vx_json_check(text, len, path, e) != 0) {
+        rc = VX_ECONFIG;
+        if (e)
+            e->code = VX_ECONFIG;
+        goto out;
+    }
     root = json_tokener_parse_verbose(text, &jerr);
     if (!root || !json_object_is_type(root, json_type_object)) {
         rc = vx_err_set(e, VX_ECONFIG, "%s: not a JSON object (%s)", path,
