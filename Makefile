@@ -2,9 +2,11 @@
 #   make demo    install what is missing, build, start redis + voxcartd with a sample coffee shop
 #   make test    install what is missing, build with sanitizers and -Werror, run every test (ctest)
 #   make bench   side-by-side benchmark against the reference Node skill (not part of make test)
+#   make fuzz    libFuzzer targets built with clang, each run for FUZZ_SECONDS (default 60) or
+#                FUZZ_RUNS executions, one at a time (not part of make test)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps test demo demo-stop bench format lint clean
+.PHONY: all build deps test demo demo-stop bench fuzz format lint clean
 
 all: build
 
@@ -32,6 +34,12 @@ bench:
 	cmake --build build-bench -j$(JOBS)
 	@tests/bench/run.sh build-bench
 
+fuzz:
+	@scripts/deps.sh fuzz
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVX_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j2 --target fuzz_targets
+	@tests/fuzz/run.sh build-fuzz
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -39,4 +47,4 @@ lint:
 	@scripts/check-source.sh
 
 clean:
-	rm -rf build build-test build-bench
+	rm -rf build build-test build-bench build-fuzz
