@@ -70,6 +70,11 @@ int vx_parse_ll(const char *s, long long min, long long max, long long *out);
 size_t vx_utf8_seq(const char *p, size_t n);
 /* 1 when all n bytes of s are well-formed UTF-8. */
 int vx_utf8_valid(const char *s, size_t n);
+/* Epoch seconds as ISO 8601 in UTC, "2026-12-01T21:14:49Z", for messages people read. */
+struct vx_iso_time {
+    char s[32];
+};
+struct vx_iso_time vx_time_iso(int64_t t);
 
 /* A growable byte buffer: used for response bodies and downloads. */
 struct vx_buf {

@@ -247,13 +247,13 @@ static enum vx_verify_reason check_validity(X509 *x, int idx, int64_t now, int64
         return VX_VR_CERT_PARSE;
     }
     if (now < nb) {
-        vx_err_set(detail, VX_EVERIFY, "certificate %d '%s' is not valid before %lld (now %lld)",
-                   idx, subj, (long long)nb, (long long)now);
+        vx_err_set(detail, VX_EVERIFY, "certificate %d '%s' is not valid before %s (now %s)", idx,
+                   subj, vx_time_iso(nb).s, vx_time_iso(now).s);
         return VX_VR_CERT_NOT_YET_VALID;
     }
     if (now >= na) {
-        vx_err_set(detail, VX_EVERIFY, "certificate %d '%s' expired at %lld (now %lld)", idx, subj,
-                   (long long)na, (long long)now);
+        vx_err_set(detail, VX_EVERIFY, "certificate %d '%s' expired at %s (now %s)", idx, subj,
+                   vx_time_iso(na).s, vx_time_iso(now).s);
         return VX_VR_CERT_EXPIRED;
     }
     if (nb > *lo)
@@ -589,8 +589,8 @@ static int cache_lookup(struct vx_certs *c, const char *url, int64_t now, int ac
             if (now < ce->not_before) {
                 *r = VX_VR_CERT_NOT_YET_VALID;
                 vx_err_set(detail, VX_EVERIFY,
-                           "cached chain for '%s' is not valid before %lld (now %lld)", url,
-                           (long long)ce->not_before, (long long)now);
+                           "cached chain for '%s' is not valid before %s (now %s)", url,
+                           vx_time_iso(ce->not_before).s, vx_time_iso(now).s);
             } else {
                 EVP_PKEY_up_ref(ce->key);
                 *key = ce->key;
@@ -778,8 +778,8 @@ static enum vx_verify_reason load_chain(struct vx_certs *c, const char *url, int
                 vx_verify_reason_name(r), detail->msg);
         goto out;
     }
-    vx_info(COMPONENT, "chain for '%s' from %s verified, valid %lld..%lld", url,
-            me ? me->file : "https", (long long)*nb, (long long)*na);
+    vx_info(COMPONENT, "chain for '%s' from %s verified, valid from %s to %s", url,
+            me ? me->file : "https", vx_time_iso(*nb).s, vx_time_iso(*na).s);
     if (sh.put) {
         /* The shared copy must not outlive the chain itself. */
         ttl = c->cache_ttl;

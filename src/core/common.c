@@ -151,6 +151,16 @@ int vx_utf8_valid(const char *s, size_t n)
     return 1;
 }
 
+struct vx_iso_time vx_time_iso(int64_t t)
+{
+    struct vx_iso_time out;
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (!gmtime_r(&tt, &tm) || strftime(out.s, sizeof(out.s), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out.s, sizeof(out.s), "@%lld", (long long)t);
+    return out;
+}
+
 int vx_parse_ll(const char *s, long long min, long long max, long long *out)
 {
     char *end;
