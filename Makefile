@@ -2,22 +2,29 @@
 #   make demo    install what is missing, build, start redis + voxcartd with a sample coffee shop
 #   make test    install what is missing, build with sanitizers and -Werror, run every test (ctest)
 #   make bench   side-by-side benchmark against the reference Node skill (not part of make test)
+#   make fuzz    libFuzzer targets built with clang, each run for FUZZ_SECONDS (default 60) or
+#                FUZZ_RUNS executions, one at a time (not part of make test)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps test demo demo-stop bench format lint clean
+.PHONY: all build deps test demo demo-stop bench fuzz format lint clean
 
 all: build
 
 deps:
 	@scripts/deps.sh build
 
+# Quiet builds: what is compiled and linked, warnings and errors; no "Built target" line per
+# target and no "Entering directory" from the nested makes, so a build with nothing to do is silent.
+QUIET_CMAKE = -DCMAKE_TARGET_MESSAGES=OFF
+QUIET_BUILD = -- --no-print-directory
+
 build: deps
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build build -j$(JOBS)
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(QUIET_CMAKE) >/dev/null
+	@cmake --build build -j$(JOBS) $(QUIET_BUILD)
 
 test: deps
-	cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DVX_WERROR=ON -DVX_SANITIZE=ON >/dev/null
-	cmake --build build-test -j$(JOBS)
+	@cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DVX_WERROR=ON -DVX_SANITIZE=ON $(QUIET_CMAKE) >/dev/null
+	@cmake --build build-test -j$(JOBS) $(QUIET_BUILD)
 	cd build-test && ctest --output-on-failure -j$(JOBS)
 
 demo: build
@@ -28,9 +35,15 @@ demo-stop:
 
 bench:
 	@scripts/deps.sh bench
-	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build build-bench -j$(JOBS)
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release $(QUIET_CMAKE) >/dev/null
+	@cmake --build build-bench -j$(JOBS) $(QUIET_BUILD)
 	@tests/bench/run.sh build-bench
+
+fuzz:
+	@scripts/deps.sh fuzz
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVX_FUZZ=ON $(QUIET_CMAKE) >/dev/null
+	@cmake --build build-fuzz -j2 --target fuzz_targets $(QUIET_BUILD)
+	@tests/fuzz/run.sh build-fuzz
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -39,4 +52,4 @@ lint:
 	@scripts/check-source.sh
 
 clean:
-	rm -rf build build-test build-bench
+	rm -rf build build-test build-bench build-fuzz

@@ -27,7 +27,9 @@ for fn in $skill_fns; do
     status=1
   fi
 done
-if command -v clang-format >/dev/null 2>&1 && [ "${CHECK_FORMAT:-1}" = 1 ]; then
+if [ "${CHECK_FORMAT:-1}" = 1 ]; then
+  # scripts/deps.sh installs it: a machine without it would pass unformatted code silently
+  command -v clang-format >/dev/null 2>&1 || { echo "clang-format not found: run scripts/deps.sh"; exit 1; }
   for f in $files; do
     clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || { echo "not formatted: $f"; status=1; }
   done

@@ -4,11 +4,12 @@
 # over HTTPS with the sample coffee-shop merchant pointed at the sandbox, and one
 # signed LaunchRequest.
 # Everything lives in .demo/ and keeps running until `make demo-stop`.
+# VX_DEMO_DIR and VX_DEMO_BUILD put it elsewhere and take other binaries (tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-D="$ROOT/.demo"
-BIN="$ROOT/build"
+D=${VX_DEMO_DIR:-$ROOT/.demo}
+BIN=${VX_DEMO_BUILD:-$ROOT/build}
 SKILL_ID=amzn1.ask.skill.voxcart-demo
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -99,9 +100,10 @@ JSON
   cat <<TXT
 
 == voxcartd keeps running. Try:
-   $BIN/voxcart replay --dir $D/ca --url https://127.0.0.1:$VX_PORT/alexa \\
+   $BIN/voxcart sign --dir $D/ca --restamp --url https://127.0.0.1:$VX_PORT/alexa scripts/demo/order.json
+   $BIN/voxcart sign --dir $D/ca --restamp --url https://127.0.0.1:$VX_PORT/alexa scripts/demo/yes.json
+   $BIN/voxcart replay -v --dir $D/ca --url https://127.0.0.1:$VX_PORT/alexa \\
        --redis redis://127.0.0.1:$REDIS_PORT/0 --skill-id $SKILL_ID tests/fixtures/ordering
-   $BIN/voxcart sign --dir $D/ca --restamp --url https://127.0.0.1:$VX_PORT/alexa REQUEST.json
    curl --cacert $D/ca/root.pem https://127.0.0.1:$VX_PORT/metrics
    curl --cacert $D/ca/root.pem $PAYSIM_URL/_sim/charges      (the sandbox's ledger; see README)
    tail -f $D/voxcartd.log

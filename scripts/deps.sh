@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Installs the Debian packages voxcart needs, only those that are missing.
-# Usage: scripts/deps.sh [build|bench]   (build: compile, test and run, with Node.js for the
-# virtual-alexa and payment-sandbox tests, jq for the sandbox test scripts and Chromium for
-# the sandbox's approval page test, run headless; bench: also wrk)
+# Usage: scripts/deps.sh [build|bench|fuzz]
+#   build: compile, test and run: every program a test, script or the demo calls (jq and xmllint
+#          in the e2e checks, clang-format in the source check, Node.js for virtual-alexa and the
+#          payment sandbox's SDK test, Chromium for the sandbox's approval page, run headless)
+#   bench: also wrk and pgrep (procps)
+#   fuzz:  also clang with its libFuzzer runtime (make fuzz)
 set -euo pipefail
 
 want=(build-essential cmake pkg-config git ca-certificates curl openssl
       libmicrohttpd-dev libjson-c-dev libssl-dev libjwt-dev libhiredis-dev libcurl4-openssl-dev
-      redis-server redis-tools nodejs npm jq chromium)
-if [ "${1:-build}" = bench ]; then
-  want+=(wrk)
-fi
+      redis-server redis-tools nodejs npm jq libxml2-utils clang-format coreutils procps
+      chromium)
+case "${1:-build}" in
+  build) ;;
+  bench) want+=(wrk) ;;
+  fuzz) want+=(clang libclang-rt-dev) ;;
+  *) echo "usage: scripts/deps.sh [build|bench|fuzz]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

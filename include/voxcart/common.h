@@ -62,6 +62,19 @@ int vx_snprintf(char *dst, size_t size, const char *fmt, ...) __attribute__((for
 int vx_strcaseeq(const char *a, const char *b);
 /* Parses a whole decimal integer in [min, max]; VX_EPARSE / VX_ERANGE otherwise. */
 int vx_parse_ll(const char *s, long long min, long long max, long long *out);
+/*
+ * UTF-8 as RFC 3629 defines it: the length (1 to 4) of the well-formed sequence
+ * at p within n bytes, or 0 when there is none (a stray continuation byte, an
+ * overlong form, a surrogate, a code point above U+10FFFF, a cut sequence).
+ */
+size_t vx_utf8_seq(const char *p, size_t n);
+/* 1 when all n bytes of s are well-formed UTF-8. */
+int vx_utf8_valid(const char *s, size_t n);
+/* Epoch seconds as ISO 8601 in UTC, "2026-12-01T21:14:49Z", for messages people read. */
+struct vx_iso_time {
+    char s[32];
+};
+struct vx_iso_time vx_time_iso(int64_t t);
 
 /* A growable byte buffer: used for response bodies and downloads. */
 struct vx_buf {

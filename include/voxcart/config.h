@@ -19,6 +19,7 @@
 struct vx_config {
     char listen_address[64];
     int listen_port;
+    int listen_share_port; /* let other processes bind listen.port too (SO_REUSEPORT) */
     char tls_cert[512];
     char tls_key[512];
     int threads; /* 0 = one per core */
@@ -60,6 +61,9 @@ void vx_config_init(struct vx_config *c);
 /* Loads a JSON file over the current values; unknown keys and bad values are errors naming the
  * field. */
 int vx_config_load_file(struct vx_config *c, const char *path, struct vx_err *e);
+/* The same for a file's text already in memory (len bytes; path names it in errors). */
+int vx_config_load_text(struct vx_config *c, const char *path, const char *text, size_t len,
+                        struct vx_err *e);
 /* Applies VOXCART_* environment variables over the current values. */
 int vx_config_load_env(struct vx_config *c, struct vx_err *e);
 /* Cross-field checks (TLS pair complete, development only on loopback, ...). */

@@ -45,7 +45,8 @@ struct vx_request {
     const char *type_name; /* request.type as sent */
     const char *request_id;
     const char *locale;
-    /* request.timestamp: an ISO 8601 string, or a number (epoch milliseconds) */
+    /* request.timestamp: an ISO 8601 string, or a whole number of epoch milliseconds
+       (timestamp_is_number); any other number is kept as written in timestamp */
     const char *timestamp;
     int64_t timestamp_ms;
     int timestamp_is_number;

@@ -7,7 +7,10 @@
  * Strict means: one value, only whitespace after it; no comments, trailing
  * commas, single quotes, NaN or leading zeros; no raw control characters in
  * strings; escapes as the RFC lists them. \u escapes become UTF-8 (a lone
- * surrogate becomes U+FFFD). Nesting deeper than VX_JSCAN_DEPTH is refused.
+ * surrogate becomes U+FFFD). Strings must be well-formed UTF-8 (RFC 3629) and
+ * may not hold \u0000: every reader compares them as C strings, and a NUL would
+ * make "allowed-id\u0000evil" equal to "allowed-id". Nesting deeper than
+ * VX_JSCAN_DEPTH (64 arrays or objects) is refused.
  * Within an object, a name given twice means its last value (as json-c does).
  */
 #ifndef VOXCART_JSCAN_H
@@ -26,7 +29,7 @@ struct vx_jnode {
     enum vx_jtype type;
     const char *key;   /* the member's name when the parent is an object, else NULL */
     const char *str;   /* VX_JSTRING: the decoded text; VX_JNUMBER: the number as written */
-    size_t len;        /* of str (a decoded string may contain NUL bytes) */
+    size_t len;        /* of str (which holds no NUL byte: \u0000 is refused) */
     uint32_t first;    /* arrays and objects: index of the first child, 0 when empty */
     uint32_t next;     /* index of the next sibling, 0 for the last */
     uint32_t count;    /* arrays and objects: number of children */
@@ -46,6 +49,12 @@ struct vx_jdoc {
  */
 int vx_jdoc_parse(struct vx_jdoc *d, const char *text, size_t len, struct vx_err *e);
 void vx_jdoc_free(struct vx_jdoc *d);
+/*
+ * Checks that text is one strict JSON document as above, for files people
+ * write (configuration, fixtures): 0, or VX_EPARSE with a message naming the
+ * place, "voxcart.json: line 3, column 1: expected a member name".
+ */
+int vx_json_check(const char *text, size_t len, const char *name, struct vx_err *e);
 
 /* The root value, or NULL for an empty document. */
 const struct vx_jnode *vx_jroot(const struct vx_jdoc *d);

@@ -18,7 +18,8 @@
     XX(ERROR, "error")                                                                             \
     XX(NOT_FOUND, "not_found")                                                                     \
     XX(BAD_METHOD, "method_not_allowed")                                                           \
-    XX(TOO_LARGE, "too_large")
+    XX(TOO_LARGE, "too_large")                                                                     \
+    XX(BAD_REQUEST, "bad_request")
 
 enum vx_outcome {
 #define XX(id, name) VX_OUT_##id,
@@ -27,7 +28,10 @@ enum vx_outcome {
         VX_OUT__COUNT
 };
 
+/* A POST /alexa answered by the skill pipeline: its outcome and its duration. */
 void vx_metrics_request(enum vx_outcome outcome, uint64_t duration_ns);
+/* A request answered before the pipeline (404, 405, 413, 400): its outcome only. */
+void vx_metrics_outcome(enum vx_outcome outcome);
 void vx_metrics_verify_failure(enum vx_verify_reason reason);
 void vx_metrics_inflight(int delta);
 /* Appends the whole exposition to b. */

@@ -70,7 +70,7 @@ static void devca_report(const char *dir, const char *shown, unsigned made)
            "  serve TLS:             VOXCART_TLS_CERT=%s/%s  [tls.cert]\n"
            "                         VOXCART_TLS_KEY=%s/%s  [tls.key]\n"
            "\nThen sign requests:\n"
-           "  voxcart sign --dir %s --restamp --url https://localhost:8443/ request.json\n",
+           "  voxcart sign --dir %s --restamp --url https://localhost:8443/alexa request.json\n",
            dir, VX_DEVCA_ROOT, VX_DEVCA_CERT_URL, dir, VX_DEVCA_CHAIN, dir, VX_DEVCA_SERVER, dir,
            VX_DEVCA_SERVER_KEY, shown);
 }

@@ -7,6 +7,7 @@
  * re-baselining of --update, the platform checks replay warns about, and the
  * JUnit report. This file does no network or Redis I/O: replay.c does.
  */
+#include "voxcart/jscan.h"
 #include "voxcart/json.h"
 #include "fixture.h"
 
@@ -88,6 +89,11 @@ int cli_json_parse(const char *name, const char *text, size_t len, struct json_o
                         line, col);
         goto out;
     }
+    /* json-c keeps \u0000 inside strings that are then read as C strings, and bytes
+       that are not UTF-8: the request reader refuses both, and so does this one */
+    rc = vx_json_check(text, len, name, e);
+    if (rc)
+        goto out;
     *out = root;
     root = NULL;
 out:

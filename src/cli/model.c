@@ -10,12 +10,16 @@
  * - an intent's slots are the ones the dialog reads, with the right types;
  * - the values of the product and size slot types have IDs, and each ID is a
  *   catalog ID; every catalog product and size is in every model;
- * - no sample puts two slots side by side (test tools cannot match them) or
- *   names a slot the intent does not have; a custom intent has samples;
+ * - no sample names a slot the intent does not have; a custom intent has
+ *   samples; a sample that puts two slots side by side ("{quantity} {size}
+ *   {product}") is a warning, not a problem: the platform's language
+ *   understanding matches it and customers talk that way, but request
+ *   generators such as virtual-alexa cannot, so tests built on them skip it;
  * - every model has messages and the other way round, all messages files have
  *   the same keys, and each has what the dialog speaks (vx_fsm_check_messages).
  *
- * Exit status 0 when all agree, 1 with one line per problem, 2 for bad usage.
+ * Problems go to stdout, warnings to stderr. Exit status 0 when all agree
+ * (warnings or not), 1 with one line per problem, 2 for bad usage.
  */
 #include "cli.h"
 
@@ -36,6 +40,7 @@
 
 struct check {
     size_t problems;
+    size_t warnings;
     const struct vx_catalog *cat;
 };
 
@@ -51,6 +56,20 @@ static void problem(struct check *c, const char *file, const char *fmt, ...)
     va_end(ap);
     putchar('\n');
     c->problems++;
+}
+
+static void warning(struct check *c, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void warning(struct check *c, const char *file, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: warning: ", file);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    c->warnings++;
 }
 
 static void report_message(void *ud, const char *file, const char *msg)
@@ -79,7 +98,7 @@ static size_t array_len(struct json_object *a)
 
 /* --- samples --- */
 
-/* Checks one sample: slots it names exist in the intent, and no two of them touch. */
+/* Checks one sample: slots it names exist in the intent; two that touch are a warning. */
 static void check_sample(struct check *c, const char *file, const char *where, const char *sample,
                          struct json_object *slots)
 {
@@ -103,9 +122,9 @@ static void check_sample(struct check *c, const char *file, const char *where, c
             while (q < p && *q == ' ')
                 q++;
             if (q == p)
-                problem(c, file,
-                        "%s '%s': two slots side by side (put a word between them, e.g. "
-                        "\"{quantity} cups of {product}\")",
+                warning(c, file,
+                        "%s '%s': two slots side by side: the platform matches it, request "
+                        "generators such as virtual-alexa do not",
                         where, sample);
         }
         for (k = 0; k < array_len(slots); k++) {
@@ -396,7 +415,8 @@ static void usage(FILE *f)
                "\n"
                "Checks that the interaction models, the dialog's intents and transition table,\n"
                "the catalog and the messages agree. Prints one line per problem, naming the file\n"
-               "and the place; exits 1 when there is any.\n"
+               "and the place; exits 1 when there is any. Samples with two slots side by side\n"
+               "are warnings on stderr: the platform matches them, request generators do not.\n"
                "\n"
                "  -d, --dir DIR       the intents directory with models/ and messages/\n"
                "                      (default $VOXCART_INTENTS_DIR, else the built-in one)\n"
@@ -414,7 +434,7 @@ int cli_cmd_model(int argc, char **argv)
     char path[1024], catpath[1024], models[MAX_MODELS][16];
     struct vx_catalog *cat = NULL;
     struct vx_i18n *msgs = NULL;
-    struct check c = {0, NULL};
+    struct check c = {0, 0, NULL};
     struct vx_err e;
     size_t nmodels;
     int opt;
@@ -493,6 +513,9 @@ int cli_cmd_model(int argc, char **argv)
             problem(&c, vx_locale_file(l), "no models/%s.json for this locale", vx_locale_name(l));
     }
 
+    if (c.warnings)
+        fprintf(stderr, "voxcart: model check: %zu warning%s\n", c.warnings,
+                c.warnings == 1 ? "" : "s");
     if (c.problems) {
         cli_error("model check", "%zu problem%s", c.problems, c.problems == 1 ? "" : "s");
     } else {

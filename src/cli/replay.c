@@ -780,6 +780,38 @@ static int send_request(struct conv_run *c, size_t i, struct json_object *req, l
     return rc;
 }
 
+/* -v: what the skill said (the speech without <speak>), or the error it answered. */
+static void note_said(struct vx_buf *b, struct json_object *resp)
+{
+    struct json_object *r = NULL, *os = NULL, *v = NULL, *end = NULL;
+    const char *text;
+    size_t n;
+    if (json_object_object_get_ex(resp, "error", &r) &&
+        json_object_object_get_ex(r, "message", &v)) {
+        vx_buf_appendf(b, "    error: %s\n", json_object_get_string(v));
+        return;
+    }
+    if (!json_object_object_get_ex(resp, "response", &r))
+        return;
+    if (json_object_object_get_ex(r, "outputSpeech", &os) &&
+        (json_object_object_get_ex(os, "ssml", &v) || json_object_object_get_ex(os, "text", &v))) {
+        text = json_object_get_string(v);
+        n = strlen(text);
+        if (n >= 15 && strncmp(text, "<speak>", 7) == 0 && strcmp(text + n - 8, "</speak>") == 0) {
+            text += 7;
+            n -= 15;
+        }
+        vx_buf_appendf(b, "    said: %.*s\n", (int)n, text);
+    } else if (json_object_object_get_ex(r, "canFulfillIntent", &os) &&
+               json_object_object_get_ex(os, "canFulfill", &v)) {
+        vx_buf_appendf(b, "    can fulfil: %s\n", json_object_get_string(v));
+    } else {
+        vx_buf_appends(b, "    said nothing\n");
+    }
+    if (json_object_object_get_ex(r, "shouldEndSession", &end) && json_object_get_boolean(end))
+        vx_buf_appends(b, "    (the session ends)\n");
+}
+
 /* 0 when the turn passed (or was re-based), 1 after reporting why it did not. */
 static int run_turn(struct conv_run *c, size_t i)
 {
@@ -809,6 +841,7 @@ static int run_turn(struct conv_run *c, size_t i)
         turn_title(c, i, title, sizeof(title));
         vx_buf_appendf(&c->notes, "%s: HTTP %ld in %.0f ms\n", title, status,
                        (double)(vx_mono_ns() - t0) / 1e6);
+        note_said(&c->notes, resp);
     }
     if (status == 200 && resp)
         note_warnings(c, i, resp, body.len);

@@ -275,8 +275,8 @@ static const char sign_usage[] =
     "\n"
     "examples:\n"
     "  voxcart sign --restamp launch.json\n"
-    "  voxcart sign --restamp --url https://localhost:8443/ launch.json\n"
-    "  voxcart sign --timestamp 2020-01-01T00:00:00Z --url https://localhost:8443/ launch.json\n";
+    "  voxcart sign --restamp --url https://localhost:8443/alexa launch.json\n"
+    "  voxcart sign -t 2020-01-01T00:00:00Z --url https://localhost:8443/alexa launch.json\n";
 
 enum {
     OPT_CERT_URL = 256,

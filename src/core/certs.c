@@ -249,13 +249,13 @@ static enum vx_verify_reason check_validity(X509 *x, int idx, int64_t now, int64
         return VX_VR_CERT_PARSE;
     }
     if (now < nb) {
-        vx_err_set(detail, VX_EVERIFY, "certificate %d '%s' is not valid before %lld (now %lld)",
-                   idx, subj, (long long)nb, (long long)now);
+        vx_err_set(detail, VX_EVERIFY, "certificate %d '%s' is not valid before %s (now %s)", idx,
+                   subj, vx_time_iso(nb).s, vx_time_iso(now).s);
         return VX_VR_CERT_NOT_YET_VALID;
     }
     if (now >= na) {
-        vx_err_set(detail, VX_EVERIFY, "certificate %d '%s' expired at %lld (now %lld)", idx, subj,
-                   (long long)na, (long long)now);
+        vx_err_set(detail, VX_EVERIFY, "certificate %d '%s' expired at %s (now %s)", idx, subj,
+                   vx_time_iso(na).s, vx_time_iso(now).s);
         return VX_VR_CERT_EXPIRED;
     }
     if (nb > *lo)
@@ -472,23 +472,6 @@ struct vx_certs {
     int locks_ready;
 };
 
-/* "2026-12-01T10:00:00Z" for the log (a struct, so it can be used twice in one call). */
-struct iso {
-    char s[24];
-};
-
-static struct iso iso_time(int64_t t)
-{
-    struct iso out;
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (gmtime_r(&tt, &tm))
-        strftime(out.s, sizeof(out.s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    else
-        snprintf(out.s, sizeof(out.s), "%lld", (long long)t);
-    return out;
-}
-
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 
@@ -612,8 +595,8 @@ static int cache_lookup(struct vx_certs *c, const char *url, int64_t now, int ac
             if (now < ce->not_before) {
                 *r = VX_VR_CERT_NOT_YET_VALID;
                 vx_err_set(detail, VX_EVERIFY,
-                           "cached chain for '%s' is not valid before %lld (now %lld)", url,
-                           (long long)ce->not_before, (long long)now);
+                           "cached chain for '%s' is not valid before %s (now %s)", url,
+                           vx_time_iso(ce->not_before).s, vx_time_iso(now).s);
             } else {
                 EVP_PKEY_up_ref(ce->key);
                 *key = ce->key;
@@ -977,8 +960,8 @@ enum vx_verify_reason vx_certs_check(struct vx_certs *c, const char *url, const 
         vx_warn(COMPONENT, "chain for '%s' from %s rejected (%s): %s", url, from,
                 vx_verify_reason_name(r), detail->msg);
     else
-        vx_info(COMPONENT, "chain for '%s' from %s verified, valid %s..%s", url, from,
-                iso_time(*nb).s, iso_time(*na).s);
+        vx_info(COMPONENT, "chain for '%s' from %s verified, valid from %s to %s", url, from,
+                vx_time_iso(*nb).s, vx_time_iso(*na).s);
     return r;
 }
 

@@ -106,6 +106,62 @@ int vx_strcaseeq(const char *a, const char *b)
     }
 }
 
+/*
+ * The well-formed sequences of the Unicode standard (table 3-7): the lead byte
+ * decides the length and the range of the second byte, which is what excludes
+ * overlong forms, surrogates and code points above U+10FFFF.
+ */
+static const struct {
+    unsigned char first, last, len, lo, hi;
+} utf8_leads[] = {
+    {0xc2, 0xdf, 2, 0x80, 0xbf}, {0xe0, 0xe0, 3, 0xa0, 0xbf}, {0xe1, 0xec, 3, 0x80, 0xbf},
+    {0xed, 0xed, 3, 0x80, 0x9f}, {0xee, 0xef, 3, 0x80, 0xbf}, {0xf0, 0xf0, 4, 0x90, 0xbf},
+    {0xf1, 0xf3, 4, 0x80, 0xbf}, {0xf4, 0xf4, 4, 0x80, 0x8f},
+};
+
+size_t vx_utf8_seq(const char *p, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    if (n == 0)
+        return 0;
+    if (u[0] < 0x80)
+        return 1;
+    for (size_t k = 0; k < VX_ARRAY_LEN(utf8_leads); k++) {
+        size_t len = utf8_leads[k].len;
+        if (u[0] < utf8_leads[k].first || u[0] > utf8_leads[k].last)
+            continue;
+        if (n < len || u[1] < utf8_leads[k].lo || u[1] > utf8_leads[k].hi)
+            return 0;
+        for (size_t i = 2; i < len; i++)
+            if (u[i] < 0x80 || u[i] > 0xbf)
+                return 0;
+        return len;
+    }
+    return 0;
+}
+
+int vx_utf8_valid(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t k = (unsigned char)s[i] < 0x80 ? 1 : vx_utf8_seq(s + i, n - i);
+        if (k == 0)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+struct vx_iso_time vx_time_iso(int64_t t)
+{
+    struct vx_iso_time out;
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (!gmtime_r(&tt, &tm) || strftime(out.s, sizeof(out.s), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out.s, sizeof(out.s), "@%lld", (long long)t);
+    return out;
+}
+
 int vx_parse_ll(const char *s, long long min, long long max, long long *out)
 {
     char *end;

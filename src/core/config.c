@@ -8,6 +8,7 @@
  * integer between 1 and 65535", "VOXCART_THREADS: ...") and stop start-up.
  */
 #include "voxcart/config.h"
+#include "voxcart/jscan.h"
 #include "voxcart/log.h"
 #include "voxcart/paysign.h"
 
@@ -47,6 +48,8 @@ static const struct field fields[] = {
     STR(listen_address, "listen.address", "VOXCART_LISTEN_ADDRESS", "127.0.0.1",
         "IPv4 or IPv6 address to listen on"),
     INT(listen_port, "listen.port", "VOXCART_LISTEN_PORT", 1, 65535, "8443", "TCP port"),
+    BOOL(listen_share_port, "listen.share_port", "VOXCART_LISTEN_SHARE_PORT", "false",
+         "let several voxcartd processes share listen.port; off: a port in use stops start-up"),
     STR(tls_cert, "tls.cert", "VOXCART_TLS_CERT", "",
         "PEM certificate chain for HTTPS; without it plain HTTP (loopback only)"),
     STR(tls_key, "tls.key", "VOXCART_TLS_KEY", "", "PEM private key for tls.cert"),
@@ -301,16 +304,40 @@ static int apply_json(struct vx_config *c, const struct field *f, struct json_ob
 
 int vx_config_load_file(struct vx_config *c, const char *path, struct vx_err *e)
 {
-    struct json_object *root = NULL;
     char *text = NULL;
     size_t len;
+    int rc = vx_file_read(path, 1 << 20, &text, &len, e);
+    if (rc == 0)
+        rc = vx_config_load_text(c, path, text, len, e);
+    free(text);
+    return rc;
+}
+
+int vx_config_load_text(struct vx_config *c, const char *path, const char *text, size_t len,
+                        struct vx_err *e)
+{
+    struct json_object *root = NULL;
     int rc;
     enum json_tokener_error jerr;
 
-    rc = vx_file_read(path, 1 << 20, &text, &len, e);
-    if (rc)
-        goto out;
-    root = json_tokener_parse_verbose(text, &jerr);
+    if (len > INT32_MAX)
+        return vx_err_set(e, VX_ECONFIG, "%s: too large", path);
+    /* json-c forgives comments, trailing commas and data after the object: refuse them,
+       and NULs in names and values, before it reads anything */
+    if (vx_json_check(text, len, path, e) != 0) {
+        if (e)
+            e->code = VX_ECONFIG;
+        return VX_ECONFIG;
+    }
+    {
+        /* text need not end in a NUL: the tokener gets its length */
+        struct json_tokener *tok = json_tokener_new();
+        if (!tok)
+            return vx_err_set(e, VX_ENOMEM, "%s: out of memory", path);
+        root = json_tokener_parse_ex(tok, text, (int)len);
+        jerr = json_tokener_get_error(tok);
+        json_tokener_free(tok);
+    }
     if (!root || !json_object_is_type(root, json_type_object)) {
         rc = vx_err_set(e, VX_ECONFIG, "%s: not a JSON object (%s)", path,
                         root ? "wrong type" : json_tokener_error_desc(jerr));
@@ -335,7 +362,6 @@ int vx_config_load_file(struct vx_config *c, const char *path, struct vx_err *e)
     }
 out:
     json_object_put(root);
-    free(text);
     return rc;
 }
 

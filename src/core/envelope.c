@@ -129,6 +129,10 @@ static int parse_tree(struct vx_request *r, struct vx_err *e)
         if (vx_jint64(ts, &ms) == 0) {
             r->timestamp_is_number = 1;
             r->timestamp_ms = ms;
+        } else {
+            /* a fraction, an exponent or out of range: present but not epoch ms, so the
+               number as written goes to the ISO 8601 parser, which refuses it as invalid */
+            r->timestamp = ts->str;
         }
     }
 

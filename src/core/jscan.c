@@ -16,10 +16,14 @@ struct scan {
     char *out; /* next free byte of d->strings */
     struct vx_err *e;
     int depth;
+    const char *what; /* the first failure, for vx_json_check */
 };
 
 static int fail(struct scan *s, const char *what)
 {
+    if (s->p < s->end && *s->p == '/')
+        what = "comments are not allowed in JSON";
+    s->what = what;
     vx_err_set(s->e, VX_EPARSE, "at byte %zu: %s", (size_t)(s->p - s->text), what);
     return VX_EPARSE;
 }
@@ -110,8 +114,19 @@ static int scan_string(struct scan *s, const char **str, size_t *len)
         if (c != '\\') {
             /* a run of plain bytes at once */
             const char *q = s->p;
-            while (q < s->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
-                q++;
+            while (q < s->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) {
+                if ((unsigned char)*q >= 0x80) {
+                    /* what is read is spoken back: bytes that are not UTF-8 never pass */
+                    size_t k = vx_utf8_seq(q, (size_t)(s->end - q));
+                    if (k == 0) {
+                        s->p = q;
+                        return fail(s, "invalid UTF-8 in string");
+                    }
+                    q += k;
+                } else {
+                    q++;
+                }
+            }
             memcpy(o, s->p, (size_t)(q - s->p));
             o += q - s->p;
             s->p = q;
@@ -154,6 +169,10 @@ static int scan_string(struct scan *s, const char **str, size_t *len)
                 s->p += 6;
             } else if (cp >= 0xd800 && cp < 0xe000) {
                 cp = 0xfffd; /* a lone surrogate */
+            }
+            if (cp == 0) {
+                /* every consumer compares C strings: a NUL would end a name or an ID early */
+                return fail(s, "\\u0000 in string");
             }
             o = utf8_put(o, cp);
             s->p += 4;
@@ -247,6 +266,8 @@ static int scan_container(struct scan *s, long idx, int object)
         size_t klen;
         long child = 0;
         skip_ws(s);
+        if (s->p < s->end && *s->p == close)
+            return fail(s, "trailing comma"); /* the empty container returned above */
         if (object) {
             if (s->p >= s->end || *s->p != '"')
                 return fail(s, "expected a member name");
@@ -334,7 +355,41 @@ static int scan_value(struct scan *s, long *out)
     return 0;
 }
 
+static int parse(struct vx_jdoc *d, const char *text, size_t len, struct scan *ps,
+                 struct vx_err *e);
+
 int vx_jdoc_parse(struct vx_jdoc *d, const char *text, size_t len, struct vx_err *e)
+{
+    struct scan s;
+    return parse(d, text, len, &s, e);
+}
+
+int vx_json_check(const char *text, size_t len, const char *name, struct vx_err *e)
+{
+    struct vx_jdoc d;
+    struct scan s;
+    size_t line = 1, col = 1, at;
+    int rc = parse(&d, text, len, &s, NULL);
+    if (rc == 0) {
+        vx_jdoc_free(&d);
+        return 0;
+    }
+    if (rc != VX_EPARSE)
+        return vx_err_set(e, rc, "%s: out of memory", name);
+    at = (size_t)(s.p - s.text);
+    for (size_t i = 0; i < at; i++) {
+        if (s.text[i] == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)s.text[i] & 0xc0) != 0x80) {
+            col++; /* columns count characters, not the bytes of one */
+        }
+    }
+    return vx_err_set(e, VX_EPARSE, "%s: line %zu, column %zu: %s", name, line, col,
+                      s.what ? s.what : "not JSON");
+}
+
+static int parse(struct vx_jdoc *d, const char *text, size_t len, struct scan *ps, struct vx_err *e)
 {
     struct scan s;
     long root;
@@ -357,6 +412,7 @@ int vx_jdoc_parse(struct vx_jdoc *d, const char *text, size_t len, struct vx_err
         if (s.p != s.end)
             rc = fail(&s, "unexpected data after the JSON value");
     }
+    *ps = s;
     if (rc) {
         vx_jdoc_free(d);
         return rc;

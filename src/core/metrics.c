@@ -25,12 +25,17 @@ static atomic_uint_fast64_t latency_sum_ns;
 static atomic_uint_fast64_t latency_count;
 static atomic_int inflight;
 
+void vx_metrics_outcome(enum vx_outcome outcome)
+{
+    if ((unsigned)outcome < VX_OUT__COUNT)
+        atomic_fetch_add_explicit(&outcomes[outcome], 1, memory_order_relaxed);
+}
+
 void vx_metrics_request(enum vx_outcome outcome, uint64_t duration_ns)
 {
     uint64_t us = duration_ns / 1000;
     size_t i;
-    if ((unsigned)outcome < VX_OUT__COUNT)
-        atomic_fetch_add_explicit(&outcomes[outcome], 1, memory_order_relaxed);
+    vx_metrics_outcome(outcome);
     for (i = 0; i < NBUCKETS && us > bucket_us[i]; i++)
         ;
     atomic_fetch_add_explicit(&buckets[i], 1, memory_order_relaxed);
@@ -71,7 +76,8 @@ int vx_metrics_render(struct vx_buf *b)
         rc |= vx_buf_appendf(b, "voxcart_verification_failures_total{reason=\"%s\"} %llu\n",
                              vx_verify_reason_name((enum vx_verify_reason)i),
                              (unsigned long long)atomic_load(&failures[i]));
-    rc |= vx_buf_appends(b, "# HELP voxcart_request_duration_seconds Time to answer POST /alexa.\n"
+    rc |= vx_buf_appends(b, "# HELP voxcart_request_duration_seconds Time to answer POST /alexa "
+                            "(requests that reached verification).\n"
                             "# TYPE voxcart_request_duration_seconds histogram\n");
     for (size_t i = 0; i < NBUCKETS; i++) {
         cum += atomic_load(&buckets[i]);
@@ -85,8 +91,9 @@ int vx_metrics_render(struct vx_buf *b)
                          (double)atomic_load(&latency_sum_ns) / 1e9);
     rc |= vx_buf_appendf(b, "voxcart_request_duration_seconds_count %llu\n",
                          (unsigned long long)atomic_load(&latency_count));
-    rc |= vx_buf_appends(b, "# HELP voxcart_requests_in_flight Requests being processed.\n"
-                            "# TYPE voxcart_requests_in_flight gauge\n");
+    rc |= vx_buf_appends(b,
+                         "# HELP voxcart_requests_in_flight POST /alexa requests being processed.\n"
+                         "# TYPE voxcart_requests_in_flight gauge\n");
     rc |= vx_buf_appendf(b, "voxcart_requests_in_flight %d\n", atomic_load(&inflight));
     return rc ? VX_ENOMEM : 0;
 }

@@ -84,7 +84,15 @@ int vx_json_escape(struct vx_buf *b, const char *text, size_t len)
             rep = "\\r";
         else if (c == '\t')
             rep = "\\t";
-        else if (c < 0x20) {
+        else if (c >= 0x80) {
+            /* a byte that is not UTF-8 becomes U+FFFD: the response is always valid UTF-8 */
+            size_t k = vx_utf8_seq(text + i, len - i);
+            if (k > 0) {
+                i += k - 1;
+                continue;
+            }
+            rep = "\xef\xbf\xbd";
+        } else if (c < 0x20) {
             esc[0] = '\\';
             esc[1] = 'u';
             esc[2] = '0';

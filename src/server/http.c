@@ -101,10 +101,12 @@ struct req_ctx {
     size_t drained;
     int too_large;
     int answered; /* a response is queued already */
+    int gauged;   /* counted in voxcart_requests_in_flight (POST /alexa only) */
     /* an error decided before the body was read, answered once it has been drained */
     int pending_status;
     const char *pending_code, *pending_msg, *pending_allow;
     enum vx_outcome pending_outcome;
+    int pending_close; /* the framing cannot be trusted: close the connection after it */
     /* POST /alexa: the turn, its answer, and what it waits for */
     int started;
     int suspended;
@@ -780,6 +782,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct server_reply 
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, out->content_type);
     if (out->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, out->allow);
+    if (out->close_connection)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(c, (unsigned)out->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -795,9 +799,11 @@ static enum MHD_Result reply_now(struct MHD_Connection *c, int status, const cha
     vx_buf_init(&out.body);
     server_reply_error(&out, status, code, msg);
     out.allow = allow;
+    out.close_connection = rc->pending_close;
     ret = send_reply(c, &out);
     rc->answered = 1;
-    vx_metrics_request(outcome, vx_mono_ns() - rc->start_ns);
+    /* decided before the skill pipeline: counted, but not in the POST /alexa histogram */
+    vx_metrics_outcome(outcome);
     return ret;
 }
 
@@ -962,7 +968,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rc->start_ns = vx_mono_ns();
         *con_cls = rc;
         w->inflight++;
-        vx_metrics_inflight(1);
         /*
          * Errors decided from the request line and headers. A client waiting for
          * 100-continue has sent no body yet, so it can be answered now. Otherwise
@@ -971,11 +976,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
          * body is drained (up to VX_DRAIN_MAX) and the error sent after.
          */
         rc->route = route_find(url, method, rc->allow, sizeof(rc->allow));
+        if (rc->route && rc->route->timed) {
+            rc->gauged = 1;
+            vx_metrics_inflight(1);
+        }
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
         if (cl && vx_parse_ll(cl, 0, INT64_MAX, &n) != 0)
             n = 0;
-        if (!rc->route && rc->allow[0])
+        if (cl &&
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+            /*
+             * RFC 9112 section 6.1: with both, a proxy in front and this server may
+             * disagree on where the body ends (request smuggling). Refuse, and close
+             * the connection: what follows on it cannot be trusted to be a request.
+             */
+            pend(rc, 400, "bad_request",
+                 "Transfer-Encoding and Content-Length together are not allowed", NULL,
+                 VX_OUT_BAD_REQUEST);
+            rc->pending_close = 1;
+        } else if (!rc->route && rc->allow[0])
             pend(rc, 405, "method_not_allowed", "use a method in Allow", rc->allow,
                  VX_OUT_BAD_METHOD);
         else if (!rc->route)
@@ -1045,10 +1065,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         skill_turn_release(w->s, &rc->st);
     vx_buf_release(&rc->out.body);
     vx_buf_release(&rc->body);
+    if (rc->gauged)
+        vx_metrics_inflight(-1);
     free(rc);
     *con_cls = NULL;
     w->inflight--;
-    vx_metrics_inflight(-1);
 }
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -1081,6 +1102,29 @@ static int make_addr(const struct vx_config *cfg, struct sockaddr_storage *ss, i
         a->sin_port = htons((uint16_t)cfg->listen_port);
         return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -1;
     }
+}
+
+/*
+ * Whether anybody listens on the address already. The workers' sockets share
+ * the port with SO_REUSEPORT, which would also let a second voxcartd of the
+ * same user join silently and take half the connections; a plain bind first
+ * (SO_REUSEADDR only, so a port in TIME_WAIT is still free) tells the two
+ * apart. listen.share_port skips it for deliberate sharing.
+ */
+static int port_in_use(const struct sockaddr_storage *ss, int ipv6)
+{
+    int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1, rc, saved;
+    if (fd < 0)
+        return 0; /* the real bind reports it */
+    rc = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (rc == 0)
+        rc = bind(fd, (const struct sockaddr *)ss,
+                  ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return rc != 0 && saved == EADDRINUSE;
 }
 
 /* A listening socket of its own for each worker; the kernel spreads connections over them. */
@@ -1334,6 +1378,13 @@ int http_run(struct server *s)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (s->cfg.listen_port != 0 && !s->cfg.listen_share_port && port_in_use(&ss, ipv6)) {
+        vx_error("http",
+                 "cannot listen on %s:%d: address already in use (is another voxcartd running? "
+                 "listen.share_port lets processes share it)",
+                 s->cfg.listen_address, s->cfg.listen_port);
+        goto out;
+    }
     ws = calloc(s->threads, sizeof(*ws));
     if (!ws) {
         vx_error("http", "out of memory");

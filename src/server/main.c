@@ -84,7 +84,8 @@ int main(int argc, char **argv)
     struct vx_err e;
     long ncpu;
 
-    while ((opt = getopt_long(argc, argv, "c:l:p:Vh", opts, NULL)) != -1) {
+    opterr = 0; /* getopt would name the program by its path: the messages below name it */
+    while ((opt = getopt_long(argc, argv, ":c:l:p:Vh", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
@@ -110,7 +111,16 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case ':':
+            fprintf(stderr, "voxcartd: option '%s' needs a value\n", argv[optind - 1]);
+            usage(stderr);
+            return 2;
         default:
+            /* a short option is named by its letter: it may sit inside a group like -Vx */
+            if (optopt)
+                fprintf(stderr, "voxcartd: unknown option '-%c'\n", optopt);
+            else
+                fprintf(stderr, "voxcartd: unknown option '%s'\n", argv[optind - 1]);
             usage(stderr);
             return 2;
         }

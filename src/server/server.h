@@ -29,7 +29,8 @@ struct server_reply {
     const char *content_type;
     struct vx_buf body;
     enum vx_outcome outcome;
-    const char *allow; /* Allow header for 405 */
+    const char *allow;    /* Allow header for 405 */
+    int close_connection; /* Connection: close, and the connection is closed after it */
 };
 
 struct vx_fsm;

@@ -84,12 +84,38 @@ static void reject(struct server_reply *out, enum vx_verify_reason reason, const
     out->outcome = VX_OUT_REJECTED;
 }
 
+/*
+ * A header's value without the spaces and tabs around it (RFC 9110 section
+ * 5.5: they are not part of the value; libmicrohttpd strips only the leading
+ * ones). The trimmed copy goes to buf; a value that does not fit is returned
+ * as it is, and the checks refuse it for its length anyway.
+ */
+static const char *header_value(const struct server_headers *h, const char *name, char *buf,
+                                size_t size)
+{
+    const char *v = h->get(h->ud, name);
+    size_t n;
+    if (!v)
+        return NULL;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n >= size)
+        return v;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 /* The signature headers and the certificate URL rules: what needs no key yet. */
 static enum vx_verify_reason check_headers(const struct server_headers *h, struct skill_turn *st,
                                            struct vx_err *detail)
 {
-    const char *url = h->get(h->ud, "SignatureCertChainUrl");
-    const char *sig = h->get(h->ud, "Signature-256");
+    char url_buf[2048], sig_buf[1024];
+    const char *url = header_value(h, "SignatureCertChainUrl", url_buf, sizeof(url_buf));
+    const char *sig = header_value(h, "Signature-256", sig_buf, sizeof(sig_buf));
     enum vx_verify_reason r;
 
     if (!url || !*url)

@@ -56,11 +56,35 @@ check "the catalog product the model lost is named too" has "$OUT" \
   "$C/models/en-US.json: interactionModel.languageModel.types[0] 'PRODUCT': catalog product 'latte' is missing"
 
 fresh_copy
-edit "$C/models/en-US.json" '(.interactionModel.languageModel.intents[] | select(.name == "OrderIntent") | .samples) += ["{quantity} {product}"]'
+edit "$C/models/en-US.json" '(.interactionModel.languageModel.intents[] | select(.name == "OrderIntent") | .samples) += ["{quantity} times {size} {product}"]'
 mc --dir "$C"
-check "two slots side by side fail" [ "$RC" = 1 ]
-check "the line names the sample" has "$OUT" \
-  "'{quantity} {product}': two slots side by side"
+check "two slots side by side are a warning, not a failure" [ "$RC" = 0 ]
+check "the warning names the file and the sample, on stderr" has "$ERR" \
+  "$C/models/en-US.json: warning: interactionModel.languageModel.intents[0] 'OrderIntent'.samples["
+check "... and why" has "$ERR" \
+  "'{quantity} times {size} {product}': two slots side by side: the platform matches it, request generators such as virtual-alexa do not"
+check "stdout holds no problem line" [ "$(grep -c 'warning' <<<"$OUT")" = 0 ]
+
+# the samples customers need: "two large lattes", "a medium cappuccino", "an espresso", "I'd like a ..."
+for want in 'en-US:{quantity} {size} {product}' 'en-US:a {size} {product}' 'en-US:an {product}' \
+  "en-US:I'd like a {size} {product}" 'en-GB:{quantity} {size} {product}' 'en-GB:an {product}' \
+  "en-GB:I'd like a {size} {product}" 'de-DE:{quantity} {size} {product}' \
+  'de-DE:einen {size} {product}' 'de-DE:ich hätte gern einen {size} {product}'; do
+  loc=${want%%:*} sample=${want#*:}
+  check "$loc OrderIntent has '$sample'" jq -e --arg s "$sample" \
+    '.interactionModel.languageModel.intents[] | select(.name == "OrderIntent") | .samples | index($s)' \
+    "$SRC/intents/models/$loc.json"
+done
+# the built-in intents with local samples, where test tools need them
+for want in de-DE:AMAZON.YesIntent:ja de-DE:AMAZON.NoIntent:nein de-DE:AMAZON.HelpIntent:hilfe \
+  de-DE:AMAZON.CancelIntent:abbrechen de-DE:AMAZON.StopIntent:stopp en-GB:AMAZON.YesIntent:yes \
+  en-GB:AMAZON.NoIntent:no en-GB:AMAZON.HelpIntent:help en-GB:AMAZON.CancelIntent:cancel \
+  en-GB:AMAZON.StopIntent:stop; do
+  IFS=: read -r loc intent sample <<<"$want"
+  check "$loc $intent has '$sample'" jq -e --arg i "$intent" --arg s "$sample" \
+    '.interactionModel.languageModel.intents[] | select(.name == $i) | .samples | index($s)' \
+    "$SRC/intents/models/$loc.json"
+done
 
 fresh_copy
 edit "$C/models/en-US.json" '(.interactionModel.languageModel.intents[] | select(.name == "CartIntent") | .samples) += ["show {colour}"]'

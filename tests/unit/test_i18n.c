@@ -158,7 +158,9 @@ static void test_items(void)
     struct vx_words large_en = {"large", NULL, {NULL, NULL, NULL}, 0};
     struct vx_words capp = {"Cappuccino", "Cappuccino", {NULL, NULL, NULL}, 'm'};
     struct vx_words choc = {"heiße Schokolade", "heiße Schokoladen", {NULL, NULL, NULL}, 'f'};
-    struct vx_words gross = {"groß", "große", {"großer", "große", "großes"}, 0};
+    /* German messages speak items as objects ("Du bestellst einen großen Cappuccino"): the
+       masculine form is the accusative one, as in the catalog */
+    struct vx_words gross = {"groß", "große", {"großen", "große", "großes"}, 0};
     struct vx_words espresso = {"espresso", "espressos", {NULL, NULL, NULL}, 0};
     char out[128];
 
@@ -170,13 +172,13 @@ static void test_items(void)
     vx_locale_item(loc("en-GB"), 1, &espresso, NULL, out, sizeof(out));
     VX_CHECK_STR(out, "1 espresso");
     vx_locale_item(loc("de-DE"), 1, &capp, &gross, out, sizeof(out));
-    VX_CHECK_STR(out, "ein großer Cappuccino");
+    VX_CHECK_STR(out, "einen großen Cappuccino");
     vx_locale_item(loc("de-DE"), 1, &choc, &gross, out, sizeof(out));
     VX_CHECK_STR(out, "eine große heiße Schokolade");
     vx_locale_item(loc("de-DE"), 3, &choc, &gross, out, sizeof(out));
     VX_CHECK_STR(out, "3 große heiße Schokoladen");
     vx_locale_item(loc("de-DE"), 1, &capp, NULL, out, sizeof(out));
-    VX_CHECK_STR(out, "ein Cappuccino");
+    VX_CHECK_STR(out, "einen Cappuccino");
 }
 
 static void test_join(void)

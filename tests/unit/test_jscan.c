@@ -412,9 +412,6 @@ static void test_string_escapes(void)
                                   "b");
     check_string("\"\\ud83d\\u0041\"", "\xef\xbf\xbd"
                                        "A");
-    /* An escaped NUL is a byte of the string and counts in len. */
-    check_string_n("\"\\u0000\"", "\0", 1);
-    check_string_n("\"a\\u0000b\"", "a\0b", 3);
     /* Raw UTF-8 passes through unchanged. */
     check_string("\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
                  "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
@@ -567,6 +564,22 @@ static void test_rejected(void)
     size_t i;
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         expect_reject(bad[i]);
+    /* An escaped NUL, in a value or a name: every reader compares C strings. */
+    expect_reject("\"\\u0000\"");
+    expect_reject("\"a\\u0000b\"");
+    expect_reject("{\"applicationId\\u0000x\":\"y\"}");
+    expect_reject("{\"a\":\"amzn1.ask.skill.ok\\u0000evil\"}");
+    /* Bytes that are not UTF-8 (RFC 3629): stray continuation, overlong forms, surrogates,
+       above U+10FFFF, cut sequences, bytes that never occur. */
+    {
+        static const char *const bad_utf8[] = {
+            "\"\x80\"",         "\"a\xbf\"",        "\"\xc0\xaf\"",         "\"\xc1\xbf\"",
+            "\"\xe0\x80\xaf\"", "\"\xed\xa0\x80\"", "\"\xf0\x80\x80\xaf\"", "\"\xf4\x90\x80\x80\"",
+            "\"\xc3\"",         "\"\xe2\x82\"",     "\"\xf0\x9f\x98\"",     "\"\xfe\"",
+            "\"\xff\"",         "{\"k\xe9y\":1}",   "\"caf\xe9\""};
+        for (i = 0; i < sizeof(bad_utf8) / sizeof(bad_utf8[0]); i++)
+            expect_reject(bad_utf8[i]);
+    }
     /* A raw NUL byte inside a string, and a NUL after the value. */
     expect_reject_n("\"a\0b\"", 5);
     expect_reject_n("{}\0", 3);
@@ -580,6 +593,31 @@ static void test_error_names_offset(void)
     VX_CHECK(strstr(p.e.msg, "byte") != NULL);
     VX_CHECK_INT(p.e.code, VX_EPARSE);
     doc_free(&p);
+}
+
+/* vx_json_check, for files people write: the place as line and column, and the reason. */
+static void check_place(const char *text, const char *want)
+{
+    struct vx_err e;
+    vx_err_clear(&e);
+    VX_CHECK_INT(vx_json_check(text, strlen(text), "f.json", &e), VX_EPARSE);
+    VX_CHECK_STR(e.msg, want);
+}
+
+static void test_check_names_place(void)
+{
+    struct vx_err e;
+    vx_err_clear(&e);
+    VX_CHECK_INT(vx_json_check("{\"a\": [1, 2]}\n", 14, "f.json", &e), 0);
+    check_place("{\"a\": 1,\n}", "f.json: line 2, column 1: trailing comma");
+    check_place("[1,\n 2,\n]", "f.json: line 3, column 1: trailing comma");
+    check_place("{\"a\": 1}\nx", "f.json: line 2, column 1: unexpected data after the JSON value");
+    check_place("{\n  // note\n  \"a\": 1}",
+                "f.json: line 2, column 3: comments are not allowed in JSON");
+    check_place("{\"a\": 1} /* c */",
+                "f.json: line 1, column 10: comments are not allowed in JSON");
+    check_place("{\"\xc3\xa9\": \"\\u0000\"}", "f.json: line 1, column 8: \\u0000 in string");
+    check_place("{\"a\": \"\xff\"}", "f.json: line 1, column 8: invalid UTF-8 in string");
 }
 
 static void test_failure_leaves_nothing(void)
@@ -854,6 +892,7 @@ int main(void)
     VX_RUN(test_numbers);
     VX_RUN(test_rejected);
     VX_RUN(test_error_names_offset);
+    VX_RUN(test_check_names_place);
     VX_RUN(test_failure_leaves_nothing);
     VX_RUN(test_depth);
     VX_RUN(test_request_document);

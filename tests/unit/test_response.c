@@ -151,6 +151,30 @@ static void test_ssml_check(void)
     VX_CHECK(ssml_ok("<p attr=\"x>") != 0);
 }
 
+/* Whatever reaches the escaper, the JSON it writes is UTF-8: bytes that are not become U+FFFD. */
+static void test_escape_keeps_utf8(void)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"caf\xe9", "caf\xef\xbf\xbd"},
+        {"\xff\"x", "\xef\xbf\xbd\\\"x"},
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"a\xe2\x82", "a\xef\xbf\xbd\xef\xbf\xbd"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct vx_buf b;
+        vx_buf_init(&b);
+        VX_CHECK_INT(vx_json_escape(&b, cases[i].in, strlen(cases[i].in)), 0);
+        VX_CHECK(vx_buf_appends(&b, "") == 0);
+        VX_CHECK_STR(b.data, cases[i].want);
+        VX_CHECK(vx_utf8_valid(b.data, b.len));
+        vx_buf_release(&b);
+    }
+}
+
 int main(void)
 {
     VX_RUN(test_speech_and_reprompt);
@@ -158,5 +182,6 @@ int main(void)
     VX_RUN(test_silent_and_attributes);
     VX_RUN(test_limits);
     VX_RUN(test_ssml_check);
+    VX_RUN(test_escape_keeps_utf8);
     return VX_DONE();
 }

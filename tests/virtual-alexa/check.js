@@ -3,8 +3,14 @@
 // sent to a running voxcartd in development mode, and must reach the intended intent with the
 // intended slots, and voxcartd must answer it with speech.
 //
+// virtual-alexa matches utterances against the samples literally and cannot split two slots
+// that touch ("{quantity} {size} {product}"): it is given the models without those samples,
+// the ones `voxcart model check` warns about. The platform matches them; fixtures pin what
+// voxcartd answers to them.
+//
 // usage: node check.js SKILL_URL INTENTS_DIR
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const va = require('virtual-alexa');
 
@@ -28,6 +34,7 @@ function productNames(id) {
 
 const en = [
   ["I'd like a latte", 'OrderIntent', { product: 'latte' }],
+  ['an espresso', 'OrderIntent', { product: 'espresso' }],
   ['two cups of latte in large', 'OrderIntent', { product: 'latte', quantity: 'two', size: 'large' }],
   ['a large cup of cappuccino', 'OrderIntent', { product: 'cappuccino', size: 'large' }],
   ['3 bags of coffee beans', 'OrderIntent', { product: 'coffee_beans', quantity: '3' }],
@@ -41,6 +48,8 @@ const en = [
   ['yes', 'AMAZON.YesIntent', {}],
   ['no', 'AMAZON.NoIntent', {}],
   ['help', 'AMAZON.HelpIntent', {}],
+  ['cancel', 'AMAZON.CancelIntent', {}],
+  ['stop', 'AMAZON.StopIntent', {}],
 ];
 const cases = {
   'en-US': en,
@@ -56,8 +65,27 @@ const cases = {
     ['was habe ich gekauft', 'OrderStatusIntent', {}],
     ['ja bitte', 'AMAZON.YesIntent', {}],
     ['klein', 'OrderIntent', { size: 'klein' }],
+    ['ich nehme einen espresso', 'OrderIntent', { product: 'espresso' }],
+    ['ja', 'AMAZON.YesIntent', {}],
+    ['nein', 'AMAZON.NoIntent', {}],
+    ['hilfe', 'AMAZON.HelpIntent', {}],
+    ['abbrechen', 'AMAZON.CancelIntent', {}],
+    ['stopp', 'AMAZON.StopIntent', {}],
   ],
 };
+
+// The model without the samples whose slots touch; returns the path of that copy.
+function modelForTool(locale) {
+  const m = JSON.parse(fs.readFileSync(path.join(dir, 'models', `${locale}.json`), 'utf8'));
+  for (const i of m.interactionModel.languageModel.intents) {
+    if (i.samples) i.samples = i.samples.filter((s) => !/\}\s*\{/.test(s));
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vx-model-'));
+  const file = path.join(tmp, `${locale}.json`);
+  fs.writeFileSync(file, JSON.stringify(m));
+  process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+  return file;
+}
 
 function slotMatches(name, slot, want) {
   if (!slot || !slot.value) return false;
@@ -72,7 +100,7 @@ function slotMatches(name, slot, want) {
   let total = 0;
   for (const locale of Object.keys(cases)) {
     const alexa = va.VirtualAlexa.Builder()
-      .interactionModelFile(path.join(dir, 'models', `${locale}.json`))
+      .interactionModelFile(modelForTool(locale))
       .skillURL(url).locale(locale).applicationID('amzn1.ask.skill.test').create();
     for (const [utt, intent, slots] of cases[locale]) {
       total++;

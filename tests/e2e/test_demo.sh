@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The demo as a newcomer meets it: `scripts/demo.sh start` (what `make demo` runs), then the
+# README's commands copied as they stand (the sample order, the yes, replay -v over every
+# fixture), and what an operator reads: the metrics, the certificate log line, the messages
+# of the programs.
+. "$(dirname "$0")/lib.sh" "$1"
+D="$T/demo"
+VX_DEMO_DIR="$D" VX_DEMO_BUILD="$BUILD" bash "$SRC/scripts/demo.sh" start >"$T/demo.out" 2>&1
+rc=$?
+for f in voxcartd redis; do [ -f "$D/$f.pid" ] && PIDS+=("$(cat "$D/$f.pid")"); done
+check "the demo starts" [ "$rc" = 0 ]
+port=$(sed -n 's|^== voxcartd is listening on https://127.0.0.1:\([0-9]*\) (redis on 127.0.0.1:\([0-9]*\))|\1|p' "$T/demo.out")
+rport=$(sed -n 's|^== voxcartd is listening on https://127.0.0.1:\([0-9]*\) (redis on 127.0.0.1:\([0-9]*\))|\2|p' "$T/demo.out")
+check "it says where it listens" [ -n "$port" ] && [ -n "$rport" ]
+check "and answers its LaunchRequest" grep -q 'Welcome to Corner Coffee' "$T/demo.out"
+
+# the README's lines, with the demo's own directory, binaries and ports
+readme_line() { # readme_line WORDS: the README command line that starts with "build/voxcart WORDS"
+  grep -m1 "^build/voxcart $1" "$SRC/README.md" | sed -e "s|build/voxcart|$BUILD/voxcart|" \
+    -e "s|\.demo/|$D/|g" -e "s|:8443/|:$port/|g" -e "s|:6390/|:$rport/|g"
+}
+run_readme() { # run_readme WORDS OUTFILE
+  local line; line=$(readme_line "$1")
+  [ -n "$line" ] || { echo "README has no line 'build/voxcart $1'"; return 1; }
+  (cd "$SRC" && eval "$line") >"$2" 2>&1
+}
+run_readme "sign --dir .demo/ca --restamp --url https://127.0.0.1:8443/alexa scripts/demo/order.json" "$T/order.out"
+check "the README's sample order is answered with the summary" grep -q 'Shall I place the order' "$T/order.out"
+check "for two large lattes" grep -q '2 large lattes' "$T/order.out"
+run_readme "sign --dir .demo/ca --restamp --url https://127.0.0.1:8443/alexa scripts/demo/yes.json" "$T/yes.out"
+check "the README's yes places it" grep -q "placed your order for 2 large lattes" "$T/yes.out"
+run_readme "replay -v" "$T/replay.out"
+rc=$?
+check "the README's replay passes against the demo" [ "$rc" = 0 ]
+check "every conversation passed" grep -qE '^[0-9]+ passed, 0 failed' "$T/replay.out"
+check "replay -v shows what the skill said" grep -qE '^ +said: Welcome to Corner Coffee' "$T/replay.out"
+check "and when the session ends" grep -qE '^ +\(the session ends\)' "$T/replay.out"
+
+# /metrics: the scrape is not in flight; a 404 is counted but not in the POST /alexa histogram
+m() { curl -s --cacert "$D/ca/root.pem" "https://127.0.0.1:$port/metrics"; }
+metric() { m | sed -n "s/^$1 //p"; }
+check "a scrape does not count itself in flight" [ "$(metric voxcart_requests_in_flight)" = 0 ]
+before=$(metric voxcart_request_duration_seconds_count)
+nf=$(metric 'voxcart_requests_total{outcome="not_found"}')
+curl -s -o /dev/null --cacert "$D/ca/root.pem" "https://127.0.0.1:$port/nowhere"
+check "a 404 is counted by outcome" [ "$(metric 'voxcart_requests_total{outcome="not_found"}')" = $((nf + 1)) ]
+check "but not in the POST /alexa duration histogram" \
+  [ "$(metric voxcart_request_duration_seconds_count)" = "$before" ]
+
+# what people read
+check "the certificate log line gives ISO 8601 times" \
+  grep -qE "verified, valid from [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z to [0-9]{4}-" "$D/voxcartd.log"
+out=$("$VOXCARTD" --bogus 2>&1)
+check "voxcartd names itself, not its path" contains "$out" "voxcartd: unknown option '--bogus'"
+check "... nowhere" bash -c "! grep -qF '$BUILD' <<<\"\$1\"" _ "$out"
+out=$("$VOXCART" sign --help)
+check "sign --help examples post to /alexa" bash -c "! grep -E 'https://[^ ]*8443/( |$)' <<<\"\$1\"" _ "$out"
+check "... with the path" contains "$out" 'https://localhost:8443/alexa launch.json'
+VX_DEMO_DIR="$D" bash "$SRC/scripts/demo.sh" stop >/dev/null
+finish
