@@ -214,7 +214,8 @@ static int list_args(struct entry_list *l, int argc, char **argv, struct vx_err 
         rc = walk_dir(l, root, "", e);
         if (rc)
             return rc;
-        qsort(l->v + first, l->n - first, sizeof(*l->v), by_shown);
+        if (l->n > first)
+            qsort(l->v + first, l->n - first, sizeof(*l->v), by_shown);
     }
     return 0;
 }

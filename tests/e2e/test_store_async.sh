@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh" "$1"
 make_devca
 start_redis
-export VOXCART_THREADS=2 VOXCART_REDIS_TIMEOUT_MS=300
+export VOXCART_THREADS=2 VOXCART_REDIS_TIMEOUT_MS=800 # room for a loaded machine; the pauses below are longer
 start_voxcartd
 
 # order BODYFILE USER PRODUCT: an OrderIntent of USER for one PRODUCT
@@ -44,14 +44,14 @@ check "each heard and stored its own order (one write, its product)" [ "$right" 
 
 # 2. Redis stops answering (CLIENT PAUSE): an apology after the timeout, no hang
 order "$T/stall.json" STALL espresso
-redis-cli -p "$REDIS_PORT" client pause 2500 all >/dev/null
+redis-cli -p "$REDIS_PORT" client pause 3000 all >/dev/null
 t0=$(date +%s%N)
 signed "$T/stall.json" --restamp
 ms=$((($(date +%s%N) - t0) / 1000000))
 check "a turn while redis does not answer gets HTTP 200" [ "$STATUS" = 200 ]
 check "... and the apology" contains "$BODY" "Sorry, I can"
-check "... within about redis.timeout_ms, not the pause (took ${ms} ms)" [ "$ms" -lt 1800 ]
-check "the dropped connection is logged" grep -q 'did not answer within 300 ms' "$T/voxcartd.log"
+check "... within about redis.timeout_ms, not the pause (took ${ms} ms)" [ "$ms" -lt 2400 ]
+check "the dropped connection is logged" grep -q 'did not answer within 800 ms' "$T/voxcartd.log"
 check "after the pause, turns are served again by themselves" \
   signed_until 6 'Shall I place the order' "$T/stall.json"
 check "the timed-out write went with its connection: the turn that went through wrote once" \
@@ -69,7 +69,11 @@ order "$T/term.json" TERM espresso
 redis-cli -p "$REDIS_PORT" client pause 1500 all >/dev/null
 "$VOXCART" sign --dir "$CA" --url "$BASE/alexa" --restamp "$T/term.json" >"$T/term.out" 2>"$T/term.err" &
 SIGNER=$!
-sleep 0.1
+# SIGTERM once the turn is in and waits on the paused Redis (not before it arrived)
+for _ in $(seq 1 40); do
+  grep -q '^voxcart_requests_in_flight [1-9]' <(curl -s --cacert "$CA/root.pem" "$BASE/metrics") && break
+  sleep 0.05
+done
 kill -TERM "$VX_PID"
 wait "$SIGNER"
 check "the turn in flight at SIGTERM got an answer" grep -q '"outputSpeech"' "$T/term.out"
