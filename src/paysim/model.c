@@ -62,7 +62,7 @@ int ps__grow(void **v, size_t *cap, size_t need, size_t size)
 
 int64_t ps_now(void)
 {
-    return vx_now() + ps.clock_offset;
+    return ps.clock_frozen ? ps.frozen_at : vx_now() + ps.clock_offset;
 }
 
 void ps_timestamp(int64_t epoch, char out[17])

@@ -216,7 +216,9 @@ struct ps_state {
     PS_VEC(struct ps_notice) notices;
     PS_VEC(struct ps_fault) faults;
     int64_t clock_offset; /* sandbox clock = wall clock + offset, seconds */
-    int date_check_wall;  /* compare x-amz-pay-date with the wall clock instead */
+    int clock_frozen;     /* the sandbox clock stands still at frozen_at (tests) */
+    int64_t frozen_at;
+    int date_check_wall; /* compare x-amz-pay-date with the wall clock instead */
     int throttle_on;
     struct ps_throttle_row throttle[2][PS_OP_N];
     uint64_t notice_seq;

@@ -290,6 +290,8 @@ int ps_save(const char *path, struct vx_err *e)
     SAVE_VEC(root, "idempotency", ps.idem, idem_fields);
     SAVE_VEC(root, "notifications", ps.notices, notice_fields);
     json_object_object_add(root, "clockOffset", json_object_new_int64(ps.clock_offset));
+    json_object_object_add(root, "clockFrozen", json_object_new_boolean(ps.clock_frozen));
+    json_object_object_add(root, "frozenAt", json_object_new_int64(ps.frozen_at));
     json_object_object_add(root, "notificationSeq", json_object_new_int64((int64_t)ps.notice_seq));
 
     text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
@@ -358,6 +360,11 @@ int ps_load(const char *path, struct vx_err *e)
         struct json_object *off = vx_json_get(root, "clockOffset"),
                            *seq = vx_json_get(root, "notificationSeq");
         ps.clock_offset = off ? json_object_get_int64(off) : 0;
+        ps.clock_frozen = vx_json_get(root, "clockFrozen") &&
+                          json_object_get_boolean(vx_json_get(root, "clockFrozen"));
+        ps.frozen_at = vx_json_get(root, "frozenAt")
+                           ? json_object_get_int64(vx_json_get(root, "frozenAt"))
+                           : 0;
         ps.notice_seq = seq ? (uint64_t)json_object_get_int64(seq) : 0;
     }
     for (size_t i = 0; i < ps.notices.n; i++)

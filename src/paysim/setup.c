@@ -481,7 +481,8 @@ static struct json_object *clock_json(void)
     ps_timestamp(ps_now(), ts);
     json_object_object_add(o, "now", json_object_new_string(ts));
     json_object_object_add(o, "epoch", json_object_new_int64(ps_now()));
-    json_object_object_add(o, "offsetSeconds", json_object_new_int64(ps.clock_offset));
+    json_object_object_add(o, "offsetSeconds", json_object_new_int64(ps_now() - vx_now()));
+    json_object_object_add(o, "frozen", json_object_new_boolean(ps.clock_frozen));
     json_object_object_add(o, "dateCheck",
                            json_object_new_string(ps.date_check_wall ? "wall" : "sandbox"));
     return o;
@@ -497,7 +498,8 @@ static void clock_post(struct ps_req *r)
     struct json_object *adv = vx_json_get(r->json, "advanceSeconds"),
                        *days = vx_json_get(r->json, "advanceDays"),
                        *months = vx_json_get(r->json, "advanceMonths"),
-                       *epoch = vx_json_get(r->json, "epoch");
+                       *epoch = vx_json_get(r->json, "epoch"),
+                       *freeze = vx_json_get(r->json, "freeze");
     const char *set = NULL, *check = NULL;
     int64_t target = ps_now();
 
@@ -538,6 +540,9 @@ static void clock_post(struct ps_req *r)
         }
         ps.date_check_wall = strcmp(check, "wall") == 0;
     }
+    if (freeze)
+        ps.clock_frozen = json_object_get_boolean(freeze);
+    ps.frozen_at = target;
     ps.clock_offset = target - vx_now();
     ps.dirty = 1;
     ps_tick();

@@ -16,8 +16,8 @@ charge() { # PERM AMOUNT KEY [-H ...]
 ledger_count() { sim GET "charges?chargePermissionId=$1"; jqb '.charges|length'; }
 
 # the monthly limit, then the next month
-sim POST clock '{"set":"20270115T120000Z"}'
-check "clock set" is "$(jqb .now)" 20270115T120000Z
+sim POST clock '{"set":"20270115T120000Z","freeze":true}'
+check "clock set and frozen (so the month boundary is exact)" is "$(jqb .now) $(jqb .frozen)" "20270115T120000Z true"
 sim POST chargePermissions '{"merchantId":"shop1","amount":{"amount":"600.00","currencyCode":"EUR"}}'
 P=$(jqb .chargePermissionId)
 charge "$P" 600.00 m1
@@ -52,7 +52,10 @@ sim POST clock '{"advanceDays":396}'
 api GET "chargePermissions/$P"
 check "a recurring permission not charged for 13 months: Closed Expired" \
   is "$(jqb '.statusDetails.state+" "+.statusDetails.reasons[0].reasonCode')" "Closed Expired"
-sim POST clock '{"set":"20270301T100000Z"}'
+sim POST clock '{"set":"20270301T100000Z","freeze":false}'
+sleep 1.1
+sim GET clock
+check "an unfrozen clock runs again" [ "$(jqb .now)" != 20270301T100000Z ]
 sim POST chargePermissions '{"merchantId":"shop1","amount":{"amount":"10.00","currencyCode":"EUR"}}'
 P=$(jqb .chargePermissionId)
 
