@@ -163,6 +163,12 @@ void vx_st_unexpected(const struct vx_dialog *d, struct vx_cmds *out)
     vx_dlg_ask(d, d->st->state, &d->st->pending, out);
 }
 
+/* "yes" while a product, size or quantity is asked for: no refusal, the open question again. */
+void vx_st_yes_open_question(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    vx_dlg_ask(d, d->st->state, &d->st->pending, out);
+}
+
 void vx_st_payment_pending(const struct vx_dialog *d, struct vx_cmds *out)
 {
     (void)d;

@@ -419,7 +419,7 @@ vx_state_fn vx_st_order_status;
 /* builtin.c */
 vx_state_fn vx_st_help, vx_st_fallback, vx_st_repeat, vx_st_start_over, vx_st_stop, vx_st_cancel,
     vx_st_cancel_done, vx_st_goodbye, vx_st_yes_nothing, vx_st_yes_more, vx_st_unexpected,
-    vx_st_payment_pending, vx_st_connection_unexpected, vx_st_bug;
+    vx_st_yes_open_question, vx_st_payment_pending, vx_st_connection_unexpected, vx_st_bug;
 
 /* --- events and stored documents: what the skill hands the engine (events.c, docs.c) --- */
 

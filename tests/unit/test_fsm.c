@@ -196,7 +196,10 @@ static void test_table_complete(void)
     VX_CHECK(vx_dialog_lookup(0, VX_EV__COUNT) == vx_st_bug);
     VX_CHECK(vx_dialog_lookup(VX_ST_CONFIRMING, VX_EV_YES) == vx_st_confirm);
     /* there are explicit "not now" cells */
-    VX_CHECK(vx_dialog_lookup(VX_ST_ORDERING, VX_EV_YES) == vx_st_unexpected);
+    VX_CHECK(vx_dialog_lookup(VX_ST_IDLE, VX_EV_CONNECTIONS_RESPONSE) ==
+             vx_st_connection_unexpected);
+    /* "yes" while a slot is asked for answers with the open question */
+    VX_CHECK(vx_dialog_lookup(VX_ST_ORDERING, VX_EV_YES) == vx_st_yes_open_question);
 }
 
 static void test_intents_handled(void)
@@ -657,6 +660,20 @@ static void test_size_change_not_sold(void)
         VX_CHECK(back.pending.edit && strcmp(back.pending.edit_size, "small") == 0);
         vx_buf_release(&b);
     }
+}
+
+/* "yes" while the skill asks for a size: the size question again, not "I can't do that". */
+static void test_yes_while_asking_size(void)
+{
+    struct turn t;
+    turn_init(&t, VX_ST_ORDERING);
+    snprintf(t.st.pending.item.product, sizeof(t.st.pending.item.product), "latte");
+    t.st.pending.item.qty = 2;
+    t.st.pending.ask = VX_SLOT_SIZE;
+    intent(&t, "AMAZON.YesIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_ASK_SIZE);
+    VX_CHECK(cmd(&t, VX_CMD_SAY, 1) == NULL);
+    VX_CHECK_INT(elicited(&t), VX_SLOT_SIZE);
 }
 
 static void test_unknown_product(void)
@@ -1397,6 +1414,7 @@ int main(void)
     VX_RUN(test_order_complete);
     VX_RUN(test_order_elicitation);
     VX_RUN(test_size_change_not_sold);
+    VX_RUN(test_yes_while_asking_size);
     VX_RUN(test_mask_refuses_other_yes_cells);
     VX_RUN(test_turn_write_set);
     VX_RUN(test_unknown_product);
