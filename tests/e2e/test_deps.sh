@@ -26,6 +26,9 @@ words=$(sed -e 's/#.*$//' "${scripts[@]}" |
 seen=0
 for w in $words; do
   [ "$(type -t "$w")" = file ] || continue # a builtin, a function of lib.sh, or not installed
+  # deps.sh's own way of installing for a user who is not root: it cannot install it, so it
+  # checks for it and says so ("run as root or install sudo") when it is missing
+  [ "$w" = sudo ] && continue
   seen=$((seen + 1))
   path=$(readlink -f "$(command -v "$w")")
   pkg=
