@@ -1187,7 +1187,6 @@ static int op_redirect(struct vx_store_op *op, const char *err)
 
 int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *r, const char *errstr)
 {
-    int was_asking = op->asking;
     op->asking = 0;
     if (!r) {
         op->rc = vx_err_set(&op->err, VX_ESTORE, "redis command failed: %s",
@@ -1200,7 +1199,6 @@ int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *r, con
         const char *s = r->str ? r->str : "?";
         if (op_redirect(op, s))
             return 1;
-        (void)was_asking;
         if (op->script >= 0 && !op->noscript_tried && strncmp(s, "NOSCRIPT", 8) == 0) {
             /* Redis restarted or was flushed, or a cluster node never saw it: send the text */
             op->noscript_tried = 1;

@@ -84,8 +84,9 @@ struct skill_turn {
     char sig[1024];
     int loading; /* this turn owns the load of cert_url */
     int park_expired;
-    char *pem;
+    char *pem; /* a chain from the map or the download, until it is verified and shared */
     size_t pem_len;
+    EVP_PKEY *key; /* the verified key, while the chain is offered to the shared cache */
 };
 
 enum skill_wait skill_start(struct server *s, const struct server_headers *h, const char *body,

@@ -327,10 +327,10 @@ static enum skill_wait settle(struct server *s, struct skill_turn *st, enum vx_v
     if (share && st->pem) {
         int ttl = vx_certs_share_ttl(s->certs, st->now, na);
         if (ttl > 0 && vx_store_op_cert_put(&st->op, st->cert_url, st->pem, st->pem_len, ttl)) {
-            /* the key waits in the op's turn: keep it until the put is answered */
+            /* the key waits until the put is answered */
             free(st->pem);
-            st->pem = (char *)key;
-            st->pem_len = 0;
+            st->pem = NULL;
+            st->key = key;
             st->phase = SKILL_CERT_SHARE;
             *op = &st->op;
             return SKILL_WAIT_STORE;
@@ -432,8 +432,8 @@ static enum skill_wait cert_step(struct server *s, struct skill_turn *st, struct
             vx_warn("store", "cannot share certificate chain for '%s': %s", st->cert_url,
                     st->op.err.msg);
         vx_store_op_release(&st->op);
-        key = (EVP_PKEY *)st->pem;
-        st->pem = NULL;
+        key = st->key;
+        st->key = NULL;
         return verified_key(s, st, key, out, op);
     default:
         break;
@@ -498,10 +498,9 @@ void skill_turn_release(struct server *s, struct skill_turn *st)
     if (st->loading)
         vx_certs_abandon(s->certs, st->cert_url); /* a turn that went away ends its load */
     st->loading = 0;
-    if (st->phase == SKILL_CERT_SHARE && st->pem)
-        EVP_PKEY_free((EVP_PKEY *)st->pem);
-    else
-        free(st->pem);
+    EVP_PKEY_free(st->key);
+    st->key = NULL;
+    free(st->pem);
     st->pem = NULL;
     vx_http_op_release(&st->http);
     vx_fsm_turn_free(st->turn);

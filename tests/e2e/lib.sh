@@ -115,6 +115,32 @@ make_devca() {
   CA="$T/ca"
 }
 
+# make_s3_cert: $T/s3.pem and $T/s3.key, a TLS certificate for s3.amazonaws.com from the
+# development root, for a local server standing in for the certificate host
+make_s3_cert() {
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$T/s3.key" -subj /CN=s3.amazonaws.com \
+    -addext subjectAltName=DNS:s3.amazonaws.com -out "$T/s3.csr" 2>/dev/null
+  openssl x509 -req -in "$T/s3.csr" -CA "$CA/root.pem" -CAkey "$CA/root.key" -CAcreateserial \
+    -days 2 -copy_extensions copy -out "$T/s3.pem" 2>/dev/null
+}
+
+# start_silent_tls: a TLS server (make_s3_cert's certificate) on $SLOW_PORT that accepts and
+# never answers nor hangs up; each connection is an ACCEPT line in $T/slow.log
+start_silent_tls() {
+  mkfifo "$T/hold"
+  exec 4<>"$T/hold" # keeps its input open, so it never answers and never hangs up
+  for _ in 1 2 3 4 5; do # another test may take the port first: try a few
+    SLOW_PORT=$(free_port)
+    openssl s_server -accept "$SLOW_PORT" -cert "$T/s3.pem" -key "$T/s3.key" \
+      <"$T/hold" >"$T/slow.log" 2>&1 &
+    SLOW_PID=$!
+    PIDS+=("$SLOW_PID")
+    wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SLOW_PORT" && kill -0 "$SLOW_PID" 2>/dev/null &&
+      return 0
+  done
+  echo "the silent TLS server did not start"; exit 1
+}
+
 # start_voxcartd [extra voxcartd args...]; TLS with the dev CA unless VX_PLAIN=1.
 start_voxcartd() {
   VX_PORT=$(free_port)

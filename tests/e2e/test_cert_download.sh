@@ -7,11 +7,7 @@
 make_devca
 start_redis
 
-# A TLS certificate for s3.amazonaws.com from the development root, and files to serve.
-openssl req -new -newkey rsa:2048 -nodes -keyout "$T/s3.key" -subj /CN=s3.amazonaws.com \
-  -addext subjectAltName=DNS:s3.amazonaws.com -out "$T/s3.csr" 2>/dev/null
-openssl x509 -req -in "$T/s3.csr" -CA "$CA/root.pem" -CAkey "$CA/root.key" -CAcreateserial \
-  -days 2 -copy_extensions copy -out "$T/s3.pem" 2>/dev/null
+make_s3_cert
 mkdir -p "$T/www/echo.api"
 cp "$CA/chain.pem" "$T/www/echo.api/net.pem"
 head -c 100000 /dev/zero | tr '\0' 'A' >"$T/www/echo.api/big.pem"
@@ -49,16 +45,7 @@ check "a second instance verifies with the chain shared through redis" [ "$STATU
 kill "$FIRST_PID"
 
 # A server that accepts TLS but never answers: the download gives up after 2 s.
-mkfifo "$T/hold"
-exec 4<>"$T/hold" # keeps its input open, so it never answers and never hangs up
-for _ in 1 2 3 4 5; do # another test may take the port first: try a few
-  SLOW_PORT=$(free_port)
-  openssl s_server -quiet -accept "$SLOW_PORT" -cert "$T/s3.pem" -key "$T/s3.key" \
-    <"$T/hold" >"$T/slow.log" 2>&1 &
-  SLOW_PID=$!
-  PIDS+=("$SLOW_PID")
-  wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SLOW_PORT" && kill -0 "$SLOW_PID" 2>/dev/null && break
-done
+start_silent_tls
 export VOXCART_FETCH_CONNECT_TO="s3.amazonaws.com:443:127.0.0.1:$SLOW_PORT"
 mv "$T/voxcartd.log" "$T/voxcartd-2.log"
 start_voxcartd

@@ -9,20 +9,8 @@
 make_devca
 start_redis
 
-openssl req -new -newkey rsa:2048 -nodes -keyout "$T/s3.key" -subj /CN=s3.amazonaws.com \
-  -addext subjectAltName=DNS:s3.amazonaws.com -out "$T/s3.csr" 2>/dev/null
-openssl x509 -req -in "$T/s3.csr" -CA "$CA/root.pem" -CAkey "$CA/root.key" -CAcreateserial \
-  -days 2 -copy_extensions copy -out "$T/s3.pem" 2>/dev/null
-mkfifo "$T/hold"
-exec 4<>"$T/hold" # keeps its input open, so it never answers and never hangs up
-for _ in 1 2 3 4 5; do
-  SLOW_PORT=$(free_port)
-  openssl s_server -accept "$SLOW_PORT" -cert "$T/s3.pem" -key "$T/s3.key" \
-    <"$T/hold" >"$T/slow.log" 2>&1 &
-  SLOW_PID=$!
-  PIDS+=("$SLOW_PID")
-  wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SLOW_PORT" && kill -0 "$SLOW_PID" 2>/dev/null && break
-done
+make_s3_cert
+start_silent_tls
 export VOXCART_FETCH_CONNECT_TO="s3.amazonaws.com:443:127.0.0.1:$SLOW_PORT"
 export VOXCART_FETCH_CA_FILE="$CA/root.pem"
 export VOXCART_THREADS=1 VOXCART_REDIS_TIMEOUT_MS=1000
