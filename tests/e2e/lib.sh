@@ -124,6 +124,22 @@ make_s3_cert() {
     -days 2 -copy_extensions copy -out "$T/s3.pem" 2>/dev/null
 }
 
+# start_www_tls DIR: a TLS server (make_s3_cert's certificate) on $S3_PORT serving the files
+# under DIR, standing in for the certificate host; retried on another port if one is taken
+start_www_tls() {
+  for _ in 1 2 3 4 5; do
+    S3_PORT=$(free_port)
+    (cd "$1" && exec openssl s_server -quiet -accept "$S3_PORT" -cert "$T/s3.pem" \
+      -key "$T/s3.key" -WWW >"$T/s_server.log" 2>&1) &
+    S3_PID=$!
+    PIDS+=("$S3_PID")
+    wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$S3_PORT" && kill -0 "$S3_PID" 2>/dev/null &&
+      return 0
+    kill "$S3_PID" 2>/dev/null
+  done
+  echo "the certificate host (openssl s_server) did not start:"; cat "$T/s_server.log"; exit 1
+}
+
 # start_silent_tls: a TLS server (make_s3_cert's certificate) on $SLOW_PORT that accepts and
 # never answers nor hangs up; each connection is an ACCEPT line in $T/slow.log
 start_silent_tls() {

@@ -11,12 +11,7 @@ make_s3_cert
 mkdir -p "$T/www/echo.api"
 cp "$CA/chain.pem" "$T/www/echo.api/net.pem"
 head -c 100000 /dev/zero | tr '\0' 'A' >"$T/www/echo.api/big.pem"
-S3_PORT=$(free_port)
-(cd "$T/www" && exec openssl s_server -quiet -accept "$S3_PORT" -cert "$T/s3.pem" \
-  -key "$T/s3.key" -WWW >"$T/s_server.log" 2>&1) &
-S3_PID=$!
-PIDS+=("$S3_PID")
-wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$S3_PORT" || { echo "s_server did not start"; exit 1; }
+start_www_tls "$T/www"
 
 export VOXCART_FETCH_CONNECT_TO="s3.amazonaws.com:443:127.0.0.1:$S3_PORT"
 export VOXCART_FETCH_CA_FILE="$CA/root.pem"
