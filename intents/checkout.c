@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 const char *vx_dlg_product_name(const struct vx_dialog *d, const char *id, long long n)
 {
@@ -255,9 +256,12 @@ void vx_dlg_ask(const struct vx_dialog *d, enum vx_state s, const struct vx_pend
 }
 
 /* The receipt card: one line per item with its written amount, then the total and the ID. */
-static void receipt(const struct vx_dialog *d, const struct vx_order *o, struct vx_cmds *out)
+/* The order's card: its lines, total and number; a receipt (paid) adds the day it was paid. */
+static void receipt(const struct vx_dialog *d, const struct vx_order *o, int paid,
+                    struct vx_cmds *out)
 {
     char lines[2048] = "", line[256], name[160], qty[16], amount[48], total[48], text[2600];
+    char date[16];
     size_t len = 0;
 
     for (size_t i = 0; i < o->n; i++) {
@@ -276,9 +280,13 @@ static void receipt(const struct vx_dialog *d, const struct vx_order *o, struct 
     }
     vx_money_written(d->loc, o->total, o->currency, total, sizeof(total));
     {
-        struct vx_arg args[3] = {{"lines", lines}, {"total", total}, {"id", o->id}};
-        vx_locale_format(d->loc, vx_msg_defs[VX_M_CARD_ORDER_TOTAL].key, args, 3, text,
-                         sizeof(text));
+        struct vx_arg args[4] = {{"lines", lines}, {"total", total}, {"id", o->id}, {"date", date}};
+        time_t now = (time_t)d->now;
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+        vx_locale_format(d->loc, vx_msg_defs[paid ? VX_M_CARD_RECEIPT : VX_M_CARD_ORDER_TOTAL].key,
+                         args, paid ? 4 : 3, text, sizeof(text));
     }
     vx_cmd_card(out, VX_M_CARD_ORDER_TITLE, vx_catalog_merchant_name(d->cat, d->lang), text);
 }
@@ -331,7 +339,66 @@ void vx_st_confirm(const struct vx_dialog *d, struct vx_cmds *out)
     vx_dlg_money(d, o->total, total, sizeof(total));
     vx_cmd_say(out, VX_M_ORDER_PLACED, "items", items, "total", total, VX_END);
     vx_cmd_reprompt(out, VX_M_ASK_MORE, VX_END);
-    receipt(d, o, out);
+    receipt(d, o, 0, out);
+    /* with a payment provider the engine now charges, and vx_st_paid speaks instead */
+    vx_cmd_pay(out);
+}
+
+/*
+ * What paying for the order came to (the engine's VX_EV_PAID, after the turn
+ * that recorded it). Every outcome gets a short, true sentence; nobody is told
+ * "paid" unless the provider captured the amount.
+ */
+void vx_st_paid(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    const struct vx_pay_result *p = d->pay;
+    const char *shop = vx_catalog_merchant_name(d->cat, d->lang);
+    char total[96];
+
+    if (!p) {
+        vx_st_bug(d, out);
+        return;
+    }
+    vx_dlg_money(d, p->amount, total, sizeof(total));
+    switch (p->kind) {
+    case VX_PAY_PAID:
+        vx_cmd_say(out, VX_M_PAY_PAID, "total", total, "id", p->order_id, VX_END);
+        vx_cmd_reprompt(out, VX_M_ASK_MORE, VX_END);
+        if (p->order)
+            receipt(d, p->order, 1, out);
+        return;
+    case VX_PAY_PENDING:
+        vx_cmd_say(out, VX_M_PAYMENT_PENDING, VX_END);
+        vx_cmd_end(out);
+        return;
+    case VX_PAY_LINK: {
+        char written[96], text[1024];
+        struct vx_arg args[2] = {{"total", written}, {"link", p->link ? p->link : ""}};
+        vx_money_written(d->loc, p->amount, p->currency, written, sizeof(written));
+        vx_locale_format(d->loc, vx_msg_defs[VX_M_CARD_PAY_LINK].key, args, 2, text, sizeof(text));
+        vx_cmd_say(out, VX_M_PAY_LINK, "total", total, VX_END);
+        vx_cmd_card(out, VX_M_CARD_PAY_LINK_TITLE, shop, text);
+        vx_cmd_end(out);
+        return;
+    }
+    case VX_PAY_SOFT_DECLINE:
+        vx_cmd_say(out, VX_M_PAY_SOFT_DECLINE, VX_END);
+        break;
+    case VX_PAY_HARD_DECLINE: {
+        char text[512];
+        vx_locale_format(d->loc, vx_msg_defs[VX_M_CARD_PAY_FIX].key, NULL, 0, text, sizeof(text));
+        vx_cmd_say(out, VX_M_PAY_HARD_DECLINE, VX_END);
+        vx_cmd_card(out, VX_M_CARD_PAY_FIX_TITLE, shop, text);
+        break;
+    }
+    case VX_PAY_LIMIT:
+        vx_cmd_say(out, VX_M_PAY_LIMIT, VX_END);
+        break;
+    case VX_PAY_FAILED:
+        vx_cmd_say(out, VX_M_PAY_FAILED, VX_END);
+        break;
+    }
+    vx_cmd_end(out);
 }
 
 void vx_st_confirm_no(const struct vx_dialog *d, struct vx_cmds *out)

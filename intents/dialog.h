@@ -38,6 +38,7 @@ enum vx_event {
     VX_EV_CAN_FULFILL,
     VX_EV_CONNECTIONS_RESPONSE,
     VX_EV_SKILL_EVENT,
+    VX_EV_PAID, /* not from the platform: what paying for the order came to (d->pay) */
     VX_EV__COUNT
 };
 #define VX_EV__INTENTS VX_EV_LAUNCH
@@ -131,6 +132,17 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(LINK_NEEDED, "link.needed", "")                                                             \
     XX(PAYMENT_PENDING, "payment.pending", "")                                                     \
     XX(CONN_UNEXPECTED, "connection.unexpected", "")                                               \
+    XX(PAY_PAID, "payment.paid", "total id")                                                       \
+    XX(PAY_LINK, "payment.link", "total")                                                          \
+    XX(PAY_SOFT_DECLINE, "payment.soft_decline", "")                                               \
+    XX(PAY_HARD_DECLINE, "payment.hard_decline", "")                                               \
+    XX(PAY_LIMIT, "payment.limit", "")                                                             \
+    XX(PAY_FAILED, "payment.failed", "")                                                           \
+    XX(CARD_PAY_LINK_TITLE, "card.pay_link_title", "shop")                                         \
+    XX(CARD_PAY_LINK, "card.pay_link", "total link")                                               \
+    XX(CARD_PAY_FIX_TITLE, "card.pay_fix_title", "shop")                                           \
+    XX(CARD_PAY_FIX, "card.pay_fix", "")                                                           \
+    XX(CARD_RECEIPT, "card.receipt", "lines total id date")                                        \
     XX(CARD_ORDER_TITLE, "card.order_title", "shop")                                               \
     XX(CARD_ORDER_LINE, "card.order_line", "quantity product amount")                              \
     XX(CARD_ORDER_TOTAL, "card.order_total", "lines total id")
@@ -165,6 +177,7 @@ vx_state_fn vx_st_launch, vx_st_session_ended, vx_st_session_keep, vx_st_skill_e
 /* order.c */
 vx_state_fn vx_st_order, vx_st_remove_item, vx_st_cart, vx_st_can_fulfill;
 /* checkout.c */
+vx_state_fn vx_st_paid;
 vx_state_fn vx_st_checkout, vx_st_confirm, vx_st_confirm_no, vx_st_reorder, vx_st_offer_yes,
     vx_st_offer_no, vx_st_drop_item;
 /* account.c */

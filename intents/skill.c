@@ -16,6 +16,7 @@ const struct vx_skill vx_coffee_skill = {
     .nmsgs = VX_M__COUNT,
     .msg_retry = VX_M_RETRY,
     .msg_link_needed = VX_M_LINK_NEEDED,
+    .ev_paid = VX_EV_PAID,
     .state_init = vx_dstate_init,
     .state_parse = vx_dstate_parse,
     .state_json = vx_dstate_json,

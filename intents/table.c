@@ -34,7 +34,7 @@ static const char *const event_names[VX_EV__COUNT] = {
 #include "intents.def"
     [VX_EV_LAUNCH] = "LAUNCH",           [VX_EV_SESSION_ENDED] = "SESSION_ENDED",
     [VX_EV_CAN_FULFILL] = "CAN_FULFILL", [VX_EV_CONNECTIONS_RESPONSE] = "CONNECTIONS_RESPONSE",
-    [VX_EV_SKILL_EVENT] = "SKILL_EVENT",
+    [VX_EV_SKILL_EVENT] = "SKILL_EVENT", [VX_EV_PAID] = "PAID",
 };
 
 static const char *const state_names[VX_ST__COUNT] = {
@@ -77,7 +77,7 @@ int vx_state_parse(const char *name, enum vx_state *out)
 /* clang-format off */
 /* A cell that only talks, and the one kind of cell that may also record an order. */
 #define C(fn)   {fn, VX_CK_TALK}
-#define PAY(fn) {fn, VX_CK_TALK | VX_CK(VX_CMD_RECORD_ORDER)}
+#define PAY(fn) {fn, VX_CK_TALK | VX_CK(VX_CMD_RECORD_ORDER) | VX_CK(VX_CMD_PAY)}
 
 const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
     [VX_ST_IDLE] = {
@@ -101,6 +101,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CAN_FULFILL]          = C(vx_st_can_fulfill),
         [VX_EV_CONNECTIONS_RESPONSE] = C(vx_st_connection_unexpected),
         [VX_EV_SKILL_EVENT]          = C(vx_st_skill_event),
+        [VX_EV_PAID]                 = C(vx_st_paid),
     },
     [VX_ST_OFFERING] = {
         [VX_EV_ORDER]                = C(vx_st_order),
@@ -123,6 +124,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CAN_FULFILL]          = C(vx_st_can_fulfill),
         [VX_EV_CONNECTIONS_RESPONSE] = C(vx_st_connection_unexpected),
         [VX_EV_SKILL_EVENT]          = C(vx_st_skill_event),
+        [VX_EV_PAID]                 = C(vx_st_paid),
     },
     [VX_ST_ORDERING] = {
         [VX_EV_ORDER]                = C(vx_st_order),
@@ -145,6 +147,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CAN_FULFILL]          = C(vx_st_can_fulfill),
         [VX_EV_CONNECTIONS_RESPONSE] = C(vx_st_connection_unexpected),
         [VX_EV_SKILL_EVENT]          = C(vx_st_skill_event),
+        [VX_EV_PAID]                 = C(vx_st_paid),
     },
     [VX_ST_CONFIRMING] = {
         [VX_EV_ORDER]                = C(vx_st_order),
@@ -167,6 +170,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CAN_FULFILL]          = C(vx_st_can_fulfill),
         [VX_EV_CONNECTIONS_RESPONSE] = C(vx_st_connection_unexpected),
         [VX_EV_SKILL_EVENT]          = C(vx_st_skill_event),
+        [VX_EV_PAID]                 = C(vx_st_paid),
     },
     /* The payment states belong to the payments issue; until a directive is out nothing
      * reaches them, and a customer who finds one in the store hears that the payment is
@@ -192,6 +196,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CAN_FULFILL]          = C(vx_st_can_fulfill),
         [VX_EV_CONNECTIONS_RESPONSE] = C(vx_st_connection_unexpected),
         [VX_EV_SKILL_EVENT]          = C(vx_st_skill_event),
+        [VX_EV_PAID]                 = C(vx_st_paid),
     },
     [VX_ST_AWAITING_CHARGE] = {
         [VX_EV_ORDER]                = C(vx_st_payment_pending),
@@ -214,6 +219,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CAN_FULFILL]          = C(vx_st_can_fulfill),
         [VX_EV_CONNECTIONS_RESPONSE] = C(vx_st_connection_unexpected),
         [VX_EV_SKILL_EVENT]          = C(vx_st_skill_event),
+        [VX_EV_PAID]                 = C(vx_st_paid),
     },
     /* No intent starts a subscription yet: the row answers like IDLE, so a customer who
      * is in it can still order, and cancel leaves it. */
@@ -238,6 +244,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CAN_FULFILL]          = C(vx_st_can_fulfill),
         [VX_EV_CONNECTIONS_RESPONSE] = C(vx_st_connection_unexpected),
         [VX_EV_SKILL_EVENT]          = C(vx_st_skill_event),
+        [VX_EV_PAID]                 = C(vx_st_paid),
     },
     [VX_ST_DONE] = {
         [VX_EV_ORDER]                = C(vx_st_order),
@@ -260,6 +267,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CAN_FULFILL]          = C(vx_st_can_fulfill),
         [VX_EV_CONNECTIONS_RESPONSE] = C(vx_st_connection_unexpected),
         [VX_EV_SKILL_EVENT]          = C(vx_st_skill_event),
+        [VX_EV_PAID]                 = C(vx_st_paid),
     },
 };
 /* clang-format on */

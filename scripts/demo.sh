@@ -77,6 +77,7 @@ start() {
     "ca_file": "$D/ca/root.pem",
     "cert_map": {"https://s3.amazonaws.com/echo.api/echo-api-cert-dev.pem": "$D/ca/chain.pem"}
   },
+  "payments": "off",
   "provider": {"url": "$PAYSIM_URL/sandbox/v2", "key_id": "demo-merchant-key",
                "private_key": "$D/merchant.key", "ca_file": "$D/ca/root.pem"},
   "log": {"level": "info"}

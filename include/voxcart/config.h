@@ -45,6 +45,7 @@ struct vx_config {
     char catalog[512];    /* merchant catalog file; empty = the built-in sample coffee shop */
     char models_dir[512]; /* interaction models + messages; empty = installed default */
 
+    char payments[16]; /* "provider" or "off" */
     /* the payment provider's client (provider.h); an empty url means none is configured */
     char provider_url[512];
     char provider_key_id[128];
@@ -53,6 +54,7 @@ struct vx_config {
     char provider_algorithm[32];
     int provider_connect_timeout_ms;
     int provider_timeout_ms;
+    int provider_pay_budget_ms;
     char provider_ca_file[512];
 };
 

@@ -86,6 +86,10 @@ struct vx_profile {
     char locale[16];
     struct vx_cart usual;
     char last_order[VX_ID_MAX];
+    /* the saved billing agreement (member "payment", written by the engine's payment code,
+     * voxcart/pay.h): the provider's charge permission and whether it can be charged */
+    char permission[64];
+    char permission_status[24]; /* Chargeable, NonChargeable, Closed; "" = none saved */
 };
 
 /* The customer's last order as recorded (loaded for VX_IF_READ_LAST_ORDER intents). */
@@ -114,6 +118,7 @@ enum vx_cmd_type {
     VX_CMD_CAN_FULFILL,   /* the answer to a CanFulfillIntentRequest */
     VX_CMD_END_SESSION,
     VX_CMD_SILENT, /* no speech at all (SessionEndedRequest) */
+    VX_CMD_PAY,    /* pay for the order this turn records (the engine's payment rail) */
 };
 
 #define VX_CMD_ARGS 6
@@ -223,6 +228,10 @@ struct vx_profile_set *vx_cmd_profile(struct vx_cmds *c);
 struct vx_order *vx_cmd_record_order(struct vx_cmds *c);
 struct vx_can_fulfill *vx_cmd_can_fulfill(struct vx_cmds *c);
 void vx_cmd_end(struct vx_cmds *c);
+/* Pay for the order this turn records: with a payment provider configured, the engine
+ * charges the saved agreement (or makes a pay link) once the order is stored, and the cell
+ * of the skill's payment event speaks what it came to. */
+void vx_cmd_pay(struct vx_cmds *c);
 void vx_cmd_silent(struct vx_cmds *c);
 
 /* The nth command of a type (0 = first), or NULL: for the engine and for tests. */
@@ -235,6 +244,32 @@ const char *vx_cmd_arg(const struct vx_cmd *cmd, const char *name);
 struct vx_skill;
 struct vx_wset;
 
+/*
+ * What paying for an order came to, for the cell of the skill's payment event
+ * (struct vx_skill.ev_paid) that speaks it: the engine charged (or asked the
+ * customer to approve a pay link) after the turn that recorded the order.
+ */
+enum vx_pay_kind {
+    VX_PAY_PAID,         /* captured: confirm, with a receipt card */
+    VX_PAY_PENDING,      /* the provider is still deciding, or the answer is not known yet */
+    VX_PAY_LINK,         /* no chargeable agreement: a pay link was made (link) */
+    VX_PAY_SOFT_DECLINE, /* may be tried once more (a yes tries again with a new attempt) */
+    VX_PAY_HARD_DECLINE, /* the payment method must be fixed on the provider's page */
+    VX_PAY_LIMIT,        /* a monthly or per-charge limit of the agreement */
+    VX_PAY_FAILED,       /* could not be charged (an error of ours or the provider's) */
+};
+
+struct vx_pay_result {
+    enum vx_pay_kind kind;
+    const char *order_id;
+    int64_t amount;
+    const char *currency;
+    const char *reason; /* the provider's reason code, or "" */
+    const char *link;   /* VX_PAY_LINK: the approval page; else NULL */
+    int attempt;
+    const struct vx_order *order; /* as recorded: its lines for the receipt */
+};
+
 /* Everything a state function may read. */
 
 struct vx_dialog {
@@ -246,8 +281,9 @@ struct vx_dialog {
     const struct vx_order_view *last_order; /* VX_IF_READ_LAST_ORDER intents; NULL when none */
     const struct vx_catalog *cat;
     const struct vx_locale *loc;
-    const char *lang;     /* of loc */
-    const char *order_id; /* the ID an order recorded by this request gets */
+    const char *lang;                /* of loc */
+    const char *order_id;            /* the ID an order recorded by this request gets */
+    const struct vx_pay_result *pay; /* the skill's payment event: what paying came to */
     int64_t now;
 };
 
@@ -260,7 +296,7 @@ typedef void vx_state_fn(const struct vx_dialog *d, struct vx_cmds *out);
  * start a charge), whatever the event.
  */
 #define VX_CK(type) (1u << (type))
-#define VX_CK_TALK  (~0u & ~VX_CK(VX_CMD_RECORD_ORDER))
+#define VX_CK_TALK  (~0u & ~(VX_CK(VX_CMD_RECORD_ORDER) | VX_CK(VX_CMD_PAY)))
 struct vx_cell {
     vx_state_fn *fn;
     unsigned may; /* VX_CK() bits */
@@ -291,6 +327,7 @@ struct vx_skill {
     size_t nmsgs;
     int msg_retry;       /* "please say that again": a turn that lost twice to another */
     int msg_link_needed; /* a VX_IF_NEEDS_LINK event without a linked account */
+    int ev_paid;         /* the event whose cells speak a payment's outcome (d->pay) */
     void (*state_init)(struct vx_dstate *st);
     int (*state_parse)(const char *json, const struct vx_catalog *cat, struct vx_dstate *out);
     int (*state_json)(const struct vx_dstate *st, struct vx_buf *out);

@@ -18,6 +18,8 @@
 #include "voxcart/i18n.h"
 
 #define VX_CONV_TTL 3600 /* seconds a conversation (and its cart) is kept */
+/* how long a turn waits for the payment provider: the platform gives up after about 8 s */
+#define VX_PAY_BUDGET_MS 4000
 
 struct vx_fsm;
 struct vx_dialog;
@@ -30,6 +32,10 @@ struct vx_fsm_config {
     const char *intents_dir; /* messages/ and catalog.json; NULL or "" = vx_intents_dir_default() */
     const char *catalog;     /* merchant catalog; NULL or "" = <intents_dir>/catalog.json */
     int ttl;                 /* conversation TTL in seconds; 0 = VX_CONV_TTL */
+    /* the payment provider's client (provider.h): a turn whose cell says PAY charges the
+     * customer's saved agreement through it; NULL = orders stay CONFIRMED, nobody pays */
+    struct vx_provider *provider;
+    int pay_budget_ms; /* 0 = VX_PAY_BUDGET_MS */
 };
 
 /* $VOXCART_INTENTS_DIR when set, else the intents/ directory of the source tree. */
@@ -57,16 +63,18 @@ int vx_fsm_handle(struct vx_fsm *f, const struct vx_request *req, struct vx_buf 
 /*
  * The same turn, one phase at a time, for a caller with its own event loop.
  * vx_fsm_turn_step returns 1 with *op a store operation to carry out (send it,
- * feed the reply to vx_store_op_complete) before the next call; 0 when body
- * holds the answer; or an error as vx_fsm_handle does. req must stay alive
- * until vx_fsm_turn_free.
+ * feed the reply to vx_store_op_complete) before the next call; 2 with *hop an
+ * HTTP request to carry out (the payment provider; vx_http_op_finish) before
+ * the next call; 0 when body holds the answer; or an error as vx_fsm_handle
+ * does. req must stay alive until vx_fsm_turn_free.
  */
+struct vx_http_op;
 struct vx_fsm_turn;
 struct vx_store_op;
 int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fsm_turn **out,
                     struct vx_err *e);
-int vx_fsm_turn_step(struct vx_fsm_turn *t, struct vx_store_op **op, struct vx_buf *body,
-                     int *warnings, struct vx_err *e);
+int vx_fsm_turn_step(struct vx_fsm_turn *t, struct vx_store_op **op, struct vx_http_op **hop,
+                     struct vx_buf *body, int *warnings, struct vx_err *e);
 void vx_fsm_turn_free(struct vx_fsm_turn *t);
 /* While the turn's write waits to be carried out: its write set (else NULL). */
 struct vx_wset;

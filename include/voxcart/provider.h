@@ -240,6 +240,10 @@ int vx_provider_op_complete(struct vx_provider_op *op);
  * again or signing failed (op complete, rc set). */
 int vx_provider_op_rearm(struct vx_provider_op *op);
 
+/* Ends an op that complete wanted to send again (the caller has no time left for it): the
+ * outcome is then RETRYABLE, or UNKNOWN when an attempt may have been processed. */
+void vx_provider_op_give_up(struct vx_provider_op *op);
+
 /* Carries op out on this thread: vx_http_op_run and the retry loop, sleeping between tries. */
 void vx_provider_run(struct vx_provider_op *op);
 

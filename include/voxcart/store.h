@@ -103,6 +103,7 @@ enum vx_store_op_kind {
     VX_STORE_OP_CERT_PUT,
     VX_STORE_OP_PING,
     VX_STORE_OP_SLOTS, /* CLUSTER SLOTS: refreshes the slot map */
+    VX_STORE_OP_ZADD,  /* a member into a schedule (a sorted set of due times) */
     VX_STORE_OP_RAW,   /* fixture helpers: the reply is kept in raw */
 };
 
@@ -165,6 +166,8 @@ int vx_store_op_seen(struct vx_store_op *op, const char *request_id, int ttl);
 int vx_store_op_cert_get(struct vx_store_op *op, const char *canon_url);
 int vx_store_op_cert_put(struct vx_store_op *op, const char *canon_url, const char *pem, size_t len,
                          int ttl);
+/* ZADD key score member (key carries its own hash tag: it is routed by it). */
+int vx_store_op_zadd(struct vx_store_op *op, const char *key, const char *member, int64_t score);
 int vx_store_op_ping(struct vx_store_op *op);
 int vx_store_op_slots(struct vx_store_op *op);
 

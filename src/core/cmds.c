@@ -193,3 +193,8 @@ const char *vx_cmd_arg(const struct vx_cmd *cmd, const char *name)
             return cmd->u.say.args[i].value;
     return NULL;
 }
+
+void vx_cmd_pay(struct vx_cmds *c)
+{
+    cmd_add(c, VX_CMD_PAY);
+}

@@ -83,6 +83,9 @@ static const struct field fields[] = {
         "merchant catalog file; empty = the sample coffee shop"),
     STR(models_dir, "intents_dir", "VOXCART_INTENTS_DIR", "",
         "directory with messages/ and models/; empty = the installed one"),
+    STR(payments, "payments", "VOXCART_PAYMENTS", "provider",
+        "how customers pay: provider (charge the saved agreement in the turn, when provider.url "
+        "is set) or off (orders are recorded CONFIRMED and paid outside voxcart)"),
     STR(provider_url, "provider.url", "VOXCART_PROVIDER_URL", "",
         "payment API base: https://HOST/live/v2, /sandbox/v2 or /v2; empty = no provider"),
     STR(provider_key_id, "provider.key_id", "VOXCART_PROVIDER_KEY_ID", "",
@@ -97,6 +100,9 @@ static const struct field fields[] = {
         "VOXCART_PROVIDER_CONNECT_TIMEOUT_MS", 10, 60000, "2000", "connect timeout per attempt"),
     INT(provider_timeout_ms, "provider.timeout_ms", "VOXCART_PROVIDER_TIMEOUT_MS", 100, 120000,
         "8000", "whole-request timeout per attempt (retries come on top)"),
+    INT(provider_pay_budget_ms, "provider.pay_budget_ms", "VOXCART_PROVIDER_PAY_BUDGET_MS", 200,
+        7000, "4000",
+        "how long a paying turn waits for the provider (the platform gives up after about 8 s)"),
     STR(provider_ca_file, "provider.ca_file", "VOXCART_PROVIDER_CA_FILE", "",
         "CA file for the provider's TLS (the sandbox's dev CA); empty = the system store"),
 };
@@ -474,6 +480,8 @@ static int provider_validate(const struct vx_config *c, struct vx_err *e)
 
 int vx_config_validate(const struct vx_config *c, struct vx_err *e)
 {
+    if (strcmp(c->payments, "provider") != 0 && strcmp(c->payments, "off") != 0)
+        return vx_err_set(e, VX_ECONFIG, "payments: '%s' is not provider or off", c->payments);
     struct in_addr a4;
     struct in6_addr a6;
     enum vx_log_level lvl;

@@ -30,7 +30,8 @@
  */
 #include "turn.h"
 #include "voxcart/ledger.h"
-#include "voxcart/json.h"
+#include "voxcart/pay.h"
+#include "voxcart/provider.h"
 #include "voxcart/fsm.h"
 #include "voxcart/log.h"
 #include "voxcart/response.h"
@@ -51,6 +52,8 @@ struct vx_fsm {
     struct vx_catalog *cat;
     struct vx_i18n *i18n;
     int ttl;
+    struct vx_provider *provider; /* NULL: orders are recorded CONFIRMED, nobody is charged */
+    int pay_budget_ms;
     void (*hook)(void *ud);
     void *hook_ud;
 };
@@ -206,6 +209,8 @@ int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_e
     }
     f->skill = cfg->skill;
     f->ttl = cfg->ttl > 0 ? cfg->ttl : VX_CONV_TTL;
+    f->provider = cfg->provider;
+    f->pay_budget_ms = cfg->pay_budget_ms > 0 ? cfg->pay_budget_ms : VX_PAY_BUDGET_MS;
     if (cfg && cfg->catalog && *cfg->catalog)
         rc = vx_snprintf(path, sizeof(path), "%s", cfg->catalog);
     else
@@ -282,7 +287,16 @@ static void turn_reset(struct turn *t)
  * one store operation (vx_fsm_turn_step hands it out). The same turn runs
  * blocking (vx_fsm_handle) or on voxcartd's event loop.
  */
-enum phase { PH_ATTEMPT, PH_READ, PH_DECIDE, PH_SAVED, PH_RENDER };
+enum phase {
+    PH_ATTEMPT,
+    PH_READ,
+    PH_DECIDE,
+    PH_MARKED, /* paying: the janitor's entry is in, now the order and its attempt key */
+    PH_SAVED,
+    PH_PAY,     /* the provider's answer (or its absence) is in */
+    PH_SETTLED, /* what paying came to is written */
+    PH_RENDER
+};
 
 struct vx_fsm_turn {
     struct vx_fsm *f;
@@ -298,6 +312,16 @@ struct vx_fsm_turn {
     char last_id[VX_ID_MAX];
     struct vx_dialog d;
     struct vx_store_op op;
+    /* paying for the order this turn records (a provider is configured, the cell said PAY) */
+    int paying, link, settle_retry;
+    uint64_t tag; /* what the first write set the conversation to */
+    char pay_key[VX_PROVIDER_KEY_MAX + 1];
+    char bucket[64];
+    char member[640];
+    struct vx_provider_op pop;
+    struct vx_pay_result pay;
+    struct vx_order paid_order; /* the order as recorded, for the settling write */
+    enum vx_order_state pay_to;
     struct turn t;
 };
 
@@ -416,6 +440,8 @@ void vx_fsm_turn_free(struct vx_fsm_turn *ft)
     if (!ft)
         return;
     vx_store_op_release(&ft->op);
+    if (ft->paying)
+        vx_provider_op_release(&ft->pop);
     vx_response_release(&ft->t.resp);
     vx_conv_release(&ft->t.conv);
     vx_wset_release(&ft->t.wset);
@@ -554,10 +580,60 @@ static int read_rows(struct vx_fsm_turn *ft, int sent, struct vx_store_op **op, 
     }
 }
 
+/*
+ * The order this turn records, into its write set: created (with its index
+ * entry) and its first ledger entry. When it is to be paid, it is created
+ * CHARGE_PENDING with its first attempt's idempotency key, so the key is
+ * stored before the request leaves and a retry finds it.
+ */
+static int order_writes(struct vx_fsm_turn *ft, struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    struct vx_fsm *f = ft->f;
+    struct vx_order o = *ft->order;
+    int64_t at = vx_now_ms();
+    int rc;
+
+    ft->paying = t->pay && f->provider != NULL;
+    if (ft->paying) {
+        if (vx_pay_key(o.id, 1, ft->pay_key, sizeof(ft->pay_key)) != 0)
+            return vx_err_set(e, VX_EINVAL, "order ID %s makes no idempotency key", o.id);
+        o.state = vx_order_state_name(VX_OS_CHARGE_PENDING);
+        ft->paid_order = *ft->order;
+        vx_pay_bucket_key(o.id, ft->bucket, sizeof(ft->bucket));
+        if (vx_pay_bucket_member(ft->req->application_id, ft->req->user_id, o.id, ft->member,
+                                 sizeof(ft->member)) != 0)
+            return vx_err_set(e, VX_EINVAL, "customer or order ID cannot name a pending order");
+    }
+    if (f->skill->order_json(&o, f->cat->merchant_id, &t->order_json) != 0 ||
+        vx_ledger_entry_json(at, "customer", NULL, ft->order->state, o.total, o.currency, 0, NULL,
+                             &t->ledger_json) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    vx_wset_order_create(&t->wset, o.id, t->order_json.data);
+    vx_wset_ledger(&t->wset, o.id, t->ledger_json.data);
+    if (!ft->paying)
+        return 0;
+    t->ledger_json.len = 0;
+    rc = vx_ledger_entry_json(at, "customer", ft->order->state, o.state, o.total, o.currency, 1,
+                              ft->pay_key, &t->ledger_json);
+    if (rc)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    vx_wset_ledger(&t->wset, o.id, t->ledger_json.data);
+    t->order_json.len = 0;
+    if (vx_buf_appendf(&t->order_json, "\"%s\"", ft->pay_key) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    vx_wset_order_set(&t->wset, o.id, "pay_key", t->order_json.data);
+    vx_wset_order_set(&t->wset, o.id, "attempt", "1");
+    /* guard: an attempt key is used once; a second run of this request finds it */
+    vx_wset_idem(&t->wset, ft->pay_key, o.id, 0);
+    return 0;
+}
+
 static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
 {
     struct turn *t = &ft->t;
     struct vx_fsm *f = ft->f;
+    int rc;
     ft->d.last_order = ft->have_last ? &t->last : NULL;
     vx_fsm_run(&ft->d, &t->cmds);
     vx_interpret(&ft->d, t, &ft->order, &ft->cf);
@@ -571,16 +647,180 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     if (t->pset.fields && f->skill->profile_wset(&t->pset, &t->wset) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     if (ft->order) {
-        if (f->skill->order_json(ft->order, f->cat->merchant_id, &t->order_json) != 0 ||
-            vx_ledger_entry_json(vx_now_ms(), "customer", NULL, ft->order->state, ft->order->total,
-                                 ft->order->currency, 0, NULL, &t->ledger_json) != 0)
-            return vx_err_set(e, VX_ENOMEM, "out of memory");
-        vx_wset_order_create(&t->wset, ft->order->id, t->order_json.data);
-        vx_wset_ledger(&t->wset, ft->order->id, t->ledger_json.data);
+        rc = order_writes(ft, e);
+        if (rc)
+            return rc;
     }
     if (f->hook)
         f->hook(f->hook_ud);
+    if (ft->paying) /* the janitor's entry first: an order left pending is always found */
+        return need(ft, vx_store_op_zadd(&ft->op, ft->bucket, ft->member, vx_now() + 30), PH_MARKED,
+                    op);
     return need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SAVED, op);
+}
+
+static int phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+{
+    int rc = op_outcome(ft, e);
+    vx_store_op_release(&ft->op);
+    if (rc)
+        return rc;
+    return need(ft, vx_store_op_write(&ft->op, &ft->t.wset), PH_SAVED, op);
+}
+
+static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_op **op,
+                         struct vx_err *e);
+
+/* The skill's payment cell speaks what paying came to, from the state the first write left. */
+static void pay_speak(struct vx_fsm_turn *ft, enum vx_pay_kind kind,
+                      const struct vx_provider_result *r)
+{
+    struct turn *t = &ft->t;
+    struct vx_fsm *f = ft->f;
+    ft->pay.kind = kind;
+    ft->pay.order_id = ft->paid_order.id;
+    ft->pay.amount = ft->paid_order.total;
+    ft->pay.currency = ft->paid_order.currency;
+    ft->pay.reason = r ? r->reason_code : "";
+    ft->pay.link = kind == VX_PAY_LINK && r ? r->redirect_url : NULL;
+    ft->pay.attempt = 1;
+    ft->pay.order = &ft->paid_order;
+
+    /* the skill speaks it, from the state the first write left */
+    t->st = t->next;
+    turn_reset(t);
+    ft->d.ev = f->skill->ev_paid;
+    ft->d.pay = &ft->pay;
+    vx_fsm_run(&ft->d, &t->cmds);
+    vx_interpret(&ft->d, t, &ft->order, &ft->cf);
+}
+
+/* The request that pays: Create Charge on the saved agreement, else a checkout session. */
+static int pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
+{
+    const struct vx_order *o = &ft->paid_order;
+    const struct vx_profile *p = &ft->t.prof;
+    int send;
+    ft->link = !(p->permission[0] && strcmp(p->permission_status, "Chargeable") == 0);
+    if (!ft->link) {
+        struct vx_provider_charge_req r = {0};
+        r.charge_permission_id = p->permission;
+        r.amount = o->total;
+        r.currency = o->currency;
+        r.capture_now = 1;
+        r.can_handle_pending = 1;
+        r.merchant_reference_id = o->id;
+        r.store_name = ft->f->cat->nmerchant_names ? ft->f->cat->merchant_names[0].words.one : NULL;
+        send = vx_provider_op_charge_create(&ft->pop, ft->f->provider, ft->pay_key, &r);
+    } else {
+        struct vx_provider_session_req r = {0};
+        r.permission_type = "Recurring";
+        r.frequency_unit = "Variable"; /* charged whenever the customer says yes */
+        r.frequency_value = 1;
+        r.payment_intent = "AuthorizeWithCapture";
+        r.amount = o->total;
+        r.currency = o->currency;
+        r.merchant_reference_id = o->id;
+        r.store_name = ft->f->cat->nmerchant_names ? ft->f->cat->merchant_names[0].words.one : NULL;
+        send = vx_provider_op_session_create(&ft->pop, ft->f->provider, ft->pay_key, &r);
+    }
+    ft->phase = PH_PAY;
+    if (!send)
+        return 0;
+    /* one attempt within the turn's budget; the janitor settles what it leaves open */
+    ft->pop.http.timeout_ms = ft->f->pay_budget_ms;
+    if (ft->pop.http.connect_timeout_ms == 0 ||
+        ft->pop.http.connect_timeout_ms > ft->f->pay_budget_ms)
+        ft->pop.http.connect_timeout_ms = ft->f->pay_budget_ms;
+    *hop = &ft->pop.http;
+    return 2;
+}
+
+/* What paying came to: the skill's payment cell speaks it; one write records it with the
+ * conversation. */
+static int phase_pay(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    struct vx_fsm *f = ft->f;
+    const struct vx_provider_result *r = &ft->pop.res;
+    enum vx_pay_kind kind;
+
+    if (vx_provider_op_complete(&ft->pop))
+        vx_provider_op_give_up(&ft->pop); /* no time left in this turn for a resend */
+    if (ft->link) {
+        kind = ft->pop.outcome == VX_PROVIDER_SUCCESS && r->redirect_url[0] ? VX_PAY_LINK
+                                                                            : VX_PAY_FAILED;
+        ft->pay_to = kind == VX_PAY_LINK ? VX_OS_CHARGE_PENDING : VX_OS_FAILED;
+    } else {
+        vx_pay_judge(ft->pop.outcome, r, &ft->pay_to, &kind);
+    }
+    if (ft->pop.outcome != VX_PROVIDER_SUCCESS)
+        vx_warn("pay", "order %s (%s): %s: %s", ft->paid_order.id, ft->pay_key,
+                vx_provider_outcome_name(ft->pop.outcome), ft->pop.err.msg);
+    else
+        vx_info("pay", "order %s: %s %s", ft->paid_order.id, ft->link ? "pay link" : "charge",
+                ft->link ? r->checkout_session_id : r->charge_id);
+    pay_speak(ft, kind, r);
+    if (f->skill->state_json(&t->next, &t->state_json) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    return settle_writes(ft, 1, op, e);
+}
+
+/* The write that records what paying came to, with the conversation or (it changed under
+ * the turn) without it. */
+static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_op **op,
+                         struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    const struct vx_provider_result *r = &ft->pop.res;
+    struct vx_pay_settle s;
+
+    vx_wset_release(&t->wset);
+    vx_wset_init(&t->wset, ft->req->application_id, ft->req->user_id);
+    if (with_conv)
+        vx_wset_conv(&t->wset, ft->tag, t->state_json.data, ft->f->ttl);
+    memset(&s, 0, sizeof(s));
+    s.order_id = ft->paid_order.id;
+    s.to = ft->pay_to;
+    s.res = r;
+    s.amount = ft->paid_order.total;
+    s.currency = ft->paid_order.currency;
+    s.attempt = 1;
+    s.actor = "customer";
+    s.at_ms = vx_now_ms();
+    if (ft->link && r->checkout_session_id[0]) {
+        t->order_json.len = 0;
+        if (vx_buf_appendf(&t->order_json, "\"%s\"", r->checkout_session_id) == 0)
+            vx_wset_order_set(&t->wset, s.order_id, "checkout_session_id", t->order_json.data);
+    }
+    if (vx_pay_settle_wset(&t->wset, &s, t->prof.permission) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    return need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SETTLED, op);
+}
+
+static int phase_settled(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+{
+    int rc = op_outcome(ft, NULL);
+    int guard = ft->op.guard;
+    vx_store_op_release(&ft->op);
+    (void)e;
+    if (rc == VX_ECONFLICT && guard == 0 && !ft->settle_retry) {
+        /* the customer spoke on another device meanwhile: the money is recorded anyway */
+        vx_info("pay",
+                "conversation of %s changed while order %s was paid: recording the "
+                "payment without it",
+                ft->req->user_id, ft->paid_order.id);
+        ft->settle_retry = 1;
+        return settle_writes(ft, 0, op, e);
+    }
+    if (rc == VX_ECONFLICT)
+        vx_info("pay", "order %s was settled by someone else first: nothing to record",
+                ft->paid_order.id);
+    else if (rc)
+        vx_error("pay", "cannot record what paying order %s came to (the janitor will): %s",
+                 ft->paid_order.id, vx_strerror(rc));
+    ft->phase = PH_RENDER;
+    return 0;
 }
 
 static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)
@@ -588,10 +828,20 @@ static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)
     const struct vx_request *req = ft->req;
     struct turn *t = &ft->t;
     int rc = op_outcome(ft, e);
+    ft->tag = ft->op.version;
     vx_store_op_release(&ft->op);
     if (rc == 0) {
         vx_debug("fsm", "%s: %s/%s -> %s", req->user_id, ft->f->skill->state_name(t->st.state),
                  ft->f->skill->event_name(ft->ev), ft->f->skill->state_name(t->next.state));
+        ft->phase = PH_RENDER;
+        return 0;
+    }
+    if (rc == VX_EEXISTS && ft->paying) {
+        /* the attempt's key is recorded: an earlier run of this request pays for the order */
+        vx_warn("pay", "order %s of request %s is being paid already: not paying twice",
+                ft->paid_order.id, req->request_id);
+        ft->paying = 0;
+        pay_speak(ft, VX_PAY_PENDING, NULL);
         ft->phase = PH_RENDER;
         return 0;
     }
@@ -615,19 +865,21 @@ static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)
     return 0;
 }
 
-int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_buf *body,
-                     int *warnings, struct vx_err *e)
+int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_http_op **hop,
+                     struct vx_buf *body, int *warnings, struct vx_err *e)
 {
     struct turn *t = &ft->t;
     int rc = 0;
 
     *op = NULL;
+    *hop = NULL;
     if (warnings)
         *warnings = 0;
     for (;;) {
         switch (ft->phase) {
         case PH_ATTEMPT:
             turn_reset(t);
+            ft->paying = 0; /* a re-run decides afresh: only an order it records is paid */
             ft->f->skill->state_init(&t->st);
             memset(&t->prof, 0, sizeof(t->prof));
             ft->have_last = 0;
@@ -644,8 +896,19 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
         case PH_DECIDE:
             rc = phase_decide(ft, op, e);
             break;
+        case PH_MARKED:
+            rc = phase_marked(ft, op, e);
+            break;
         case PH_SAVED:
             rc = phase_saved(ft, e);
+            if (rc == 0 && ft->phase == PH_RENDER && ft->paying)
+                rc = pay_start(ft, hop);
+            break;
+        case PH_PAY:
+            rc = phase_pay(ft, op, e);
+            break;
+        case PH_SETTLED:
+            rc = phase_settled(ft, op, e);
             break;
         case PH_RENDER:
             rc = ft->cf ? vx_render_can_fulfill(ft->cf, body)
@@ -656,8 +919,8 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
         }
         if (rc < 0)
             return rc;
-        if (rc == 1)
-            return 1;
+        if (rc == 1 || rc == 2)
+            return rc;
     }
 }
 
@@ -666,6 +929,7 @@ int vx_fsm_handle(struct vx_fsm *f, const struct vx_request *req, struct vx_buf 
 {
     struct vx_fsm_turn *ft;
     struct vx_store_op *op;
+    struct vx_http_op *hop;
     int rc;
 
     if (warnings)
@@ -673,8 +937,12 @@ int vx_fsm_handle(struct vx_fsm *f, const struct vx_request *req, struct vx_buf 
     rc = vx_fsm_turn_new(f, req, &ft, e);
     if (rc)
         return rc;
-    while ((rc = vx_fsm_turn_step(ft, &op, body, warnings, e)) == 1)
-        vx_store_op_run(op);
+    while ((rc = vx_fsm_turn_step(ft, &op, &hop, body, warnings, e)) == 1 || rc == 2) {
+        if (rc == 1)
+            vx_store_op_run(op);
+        else
+            vx_http_op_run(hop);
+    }
     vx_fsm_turn_free(ft);
     return rc;
 }

@@ -79,6 +79,7 @@ void vx_interpret(const struct vx_dialog *d, struct turn *t, const struct vx_ord
     memset(&t->pset, 0, sizeof(t->pset));
     *order = NULL;
     *cf = NULL;
+    t->pay = 0;
     for (size_t i = 0; i < t->cmds.n; i++) {
         const struct vx_cmd *c = &t->cmds.v[i];
         switch (c->type) {
@@ -142,6 +143,9 @@ void vx_interpret(const struct vx_dialog *d, struct turn *t, const struct vx_ord
             break;
         case VX_CMD_SILENT:
             silent = 1;
+            break;
+        case VX_CMD_PAY:
+            t->pay = 1;
             break;
         }
     }

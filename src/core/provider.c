@@ -955,6 +955,12 @@ int vx_provider_op_complete(struct vx_provider_op *op)
     return op_finish(op, reason_outcome(op->res.reason_code, VX_PROVIDER_PERMANENT), 0);
 }
 
+void vx_provider_op_give_up(struct vx_provider_op *op)
+{
+    if (op->armed)
+        op_give_up(op);
+}
+
 void vx_provider_run(struct vx_provider_op *op)
 {
     while (op->armed) {

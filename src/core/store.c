@@ -1069,6 +1069,22 @@ int vx_store_op_cert_put(struct vx_store_op *op, const char *canon_url, const ch
     return 1;
 }
 
+int vx_store_op_zadd(struct vx_store_op *op, const char *key, const char *member, int64_t score)
+{
+    op_init(op, VX_STORE_OP_ZADD);
+    op->idempotent = 1; /* the same member and score again changes nothing */
+    if (vx_snprintf(op->keys[0], sizeof(op->keys[0]), "%s", key) != 0 ||
+        vx_snprintf(op->keys[1], sizeof(op->keys[1]), "%s", member) != 0)
+        return op_fail(op, VX_EINVAL, "schedule key or member too long");
+    snprintf(op->num[0], sizeof(op->num[0]), "%lld", (long long)score);
+    op->route_key = op->keys[0];
+    op_arg(op, "ZADD", 4);
+    op_args(op, op->keys[0]);
+    op_args(op, op->num[0]);
+    op_args(op, op->keys[1]);
+    return 1;
+}
+
 int vx_store_op_ping(struct vx_store_op *op)
 {
     op_init(op, VX_STORE_OP_PING);
@@ -1248,6 +1264,7 @@ int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *r, con
         break;
     case VX_STORE_OP_CERT_PUT:
     case VX_STORE_OP_PING:
+    case VX_STORE_OP_ZADD:
     case VX_STORE_OP_RAW:
         break;
     case VX_STORE_OP_SLOTS:

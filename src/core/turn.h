@@ -23,6 +23,7 @@ struct turn {
     struct vx_wset wset;
     struct vx_buf state_json, order_json, ledger_json;
     char text[VX_TEXT_MAX];
+    int pay; /* VX_CMD_PAY: pay for the order this turn records */
 };
 
 /* Applies the commands to t->next and t->resp; profile and order changes are left in t. */

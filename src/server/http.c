@@ -926,7 +926,7 @@ static enum MHD_Result alexa(struct worker *w, struct req_ctx *rc)
             loop_store_send(w, &rc->as);
             break;
         case SKILL_WAIT_HTTP:
-            rc->hs.op = &rc->st.http;
+            rc->hs.op = rc->st.hop;
             rc->hs.done = turn_http_done;
             rc->hs.ud = rc;
             loop_http_send(w, &rc->hs);
@@ -937,7 +937,7 @@ static enum MHD_Result alexa(struct worker *w, struct req_ctx *rc)
         }
         /* done already (a cache hit, no connection, a refused transfer): go on at once */
         if (wait != SKILL_WAIT_CERT && ((wait == SKILL_WAIT_STORE && rc->as.node == NULL) ||
-                                        (wait == SKILL_WAIT_HTTP && rc->st.http.easy == NULL))) {
+                                        (wait == SKILL_WAIT_HTTP && rc->st.hop->easy == NULL))) {
             wait = skill_continue(w->s, &rc->st, &rc->out, &op);
             continue;
         }

@@ -38,7 +38,8 @@ struct vx_fsm;
 struct server {
     struct vx_config cfg;
     struct vx_certs *certs;
-    struct vx_fsm *fsm; /* the dialog engine, made by skill_init */
+    struct vx_fsm *fsm;           /* the dialog engine, made by skill_init */
+    struct vx_provider *provider; /* the payment provider's client; NULL when none is configured */
     unsigned threads;
 };
 
@@ -76,6 +77,7 @@ struct skill_turn {
     struct vx_fsm_turn *turn;
     struct vx_store_op op; /* the replay guard's, the shared certificate cache's */
     struct vx_http_op http;
+    struct vx_http_op *hop; /* SKILL_WAIT_HTTP: the request to send (http, or the turn's) */
     /* verification in progress */
     const char *body;
     size_t len;

@@ -13,6 +13,7 @@
 #include "voxcart/fsm.h"
 #include "dialog.h"
 #include "voxcart/log.h"
+#include "voxcart/provider.h"
 #include "voxcart/response.h"
 #include "voxcart/store.h"
 #include "voxcart/verify.h"
@@ -36,13 +37,31 @@ int skill_init(struct server *s, struct vx_err *e)
     if (rc)
         return rc;
     vx_certs_set_shared(s->certs, vx_store_cert_shared());
+    if (s->cfg.provider_url[0]) {
+        struct vx_provider_config pc;
+        rc = vx_provider_config_from(&s->cfg, &pc, e);
+        if (rc == 0)
+            rc = vx_provider_new(&pc, &s->provider, e);
+        if (rc) {
+            skill_release(s);
+            return rc;
+        }
+        if (strcmp(s->cfg.payments, "provider") == 0)
+            vx_info("pay", "customers pay through the provider at %s", s->cfg.provider_url);
+        else
+            vx_info("pay", "payments are off: orders are recorded CONFIRMED, nobody is charged");
+    }
     {
         /* the dialog: a bad catalog or messages file stops start-up, naming the field */
-        struct vx_fsm_config fc = {&vx_coffee_skill, s->cfg.models_dir, s->cfg.catalog, 0};
+        struct vx_fsm_config fc = {&vx_coffee_skill,
+                                   s->cfg.models_dir,
+                                   s->cfg.catalog,
+                                   0,
+                                   strcmp(s->cfg.payments, "provider") == 0 ? s->provider : NULL,
+                                   s->cfg.provider_pay_budget_ms};
         rc = vx_fsm_new(&fc, &s->fsm, e);
         if (rc) {
-            vx_certs_free(s->certs);
-            s->certs = NULL;
+            skill_release(s);
             return rc;
         }
     }
@@ -53,6 +72,8 @@ void skill_release(struct server *s)
 {
     vx_fsm_free(s->fsm);
     s->fsm = NULL;
+    vx_provider_free(s->provider);
+    s->provider = NULL;
     vx_certs_free(s->certs);
     s->certs = NULL;
 }
@@ -241,9 +262,11 @@ static enum skill_wait dialog_step(struct server *s, struct skill_turn *st,
 
     vx_err_clear(&e);
     out->body.len = 0;
-    rc = vx_fsm_turn_step(st->turn, op, &out->body, &warn, &e);
+    rc = vx_fsm_turn_step(st->turn, op, &st->hop, &out->body, &warn, &e);
     if (rc == 1)
         return SKILL_WAIT_STORE;
+    if (rc == 2)
+        return SKILL_WAIT_HTTP;
     dialog_answer(st, rc, &e, warn, out);
     record_turn(s, &st->req, out);
     return SKILL_DONE;
@@ -368,6 +391,7 @@ static enum skill_wait load_source(struct server *s, struct skill_turn *st,
         return chain_found(s, st, "the certificate map", out, op);
     }
     vx_certs_download_op(s->certs, st->cert_url, &st->http);
+    st->hop = &st->http;
     st->phase = SKILL_CERT_DOWNLOAD;
     return SKILL_WAIT_HTTP;
 }
@@ -521,7 +545,7 @@ void skill_handle(struct server *s, const struct server_headers *h, const char *
         if (wait == SKILL_WAIT_STORE)
             vx_store_op_run(op);
         else if (wait == SKILL_WAIT_HTTP)
-            vx_http_op_run(&st.http);
+            vx_http_op_run(st.hop);
         else
             st.park_expired = 1; /* blocking callers do not wait for another's download */
         wait = skill_continue(s, &st, out, &op);

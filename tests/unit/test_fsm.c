@@ -289,6 +289,7 @@ static void test_turn_write_set(void)
     struct vx_err e;
     const struct vx_wset *w;
     const struct vx_wop *o;
+    struct vx_http_op *hop;
     int warn;
 
     if (make_req(&r, "wset-user", "IntentRequest", "AMAZON.YesIntent", NULL, "en-US") != 0)
@@ -296,7 +297,7 @@ static void test_turn_write_set(void)
     vx_buf_init(&body);
     vx_store_cache_enable(0);
     VX_CHECK_INT(vx_fsm_turn_new(fsm, &r, &ft, &e), 0);
-    VX_CHECK_INT(vx_fsm_turn_step(ft, &op, &body, &warn, &e), 1);
+    VX_CHECK_INT(vx_fsm_turn_step(ft, &op, &hop, &body, &warn, &e), 1);
     VX_CHECK(op && op->kind == VX_STORE_OP_LOAD);
     if (!op)
         goto out;
@@ -305,7 +306,7 @@ static void test_turn_write_set(void)
     op->conv.state = strdup("{\"state\":\"CONFIRMING\",\"cart\":[{\"product\":\"latte\","
                             "\"size\":\"large\",\"quantity\":2}]}");
     op->conv.profile = NULL;
-    VX_CHECK_INT(vx_fsm_turn_step(ft, &op, &body, &warn, &e), 1);
+    VX_CHECK_INT(vx_fsm_turn_step(ft, &op, &hop, &body, &warn, &e), 1);
     VX_CHECK(op && op->kind == VX_STORE_OP_WRITE);
     w = vx_fsm_turn_wset(ft);
     VX_CHECK(w != NULL);
@@ -1392,7 +1393,7 @@ static void test_store_down(void)
 
 int main(void)
 {
-    struct vx_fsm_config fc = {&vx_coffee_skill, VX_SOURCE_DIR "/intents", NULL, 0};
+    struct vx_fsm_config fc = {&vx_coffee_skill, VX_SOURCE_DIR "/intents", NULL, 0, NULL, 0};
     struct vx_err e;
 
     /* as in voxcartd: a write to a Redis that went away is an error, not a signal */

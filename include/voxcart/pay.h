@@ -1,0 +1,71 @@
+/*
+ * Paying for an order (DESIGN section 6): what a provider's answer means for
+ * the order, and the write-set ops that record it. Pure: the dialog engine
+ * (the turn that charges) and the janitor (which settles what a turn left
+ * pending) both build their writes with it, so an outcome means the same
+ * wherever it is learnt.
+ *
+ * An attempt's idempotency key is "<order>-<attempt>", stored in the order
+ * (member "pay_key") by the same write that moves it to CHARGE_PENDING, before
+ * the request leaves. Settling is a compare-and-set from CHARGE_PENDING: who
+ * learns an outcome second (a janitor after the turn, two janitors) finds the
+ * order moved and changes nothing.
+ */
+#ifndef VOXCART_PAY_H
+#define VOXCART_PAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxcart/common.h"
+#include "voxcart/dialog.h"
+#include "voxcart/ledger.h"
+#include "voxcart/provider.h"
+#include "voxcart/wset.h"
+
+/* "o20261124-1a2b3c4d5e-1": VX_EINVAL when it would not fit the provider's 32 characters. */
+int vx_pay_key(const char *order_id, int attempt, char *out, size_t outsz);
+
+/*
+ * What an outcome of Create Charge (or of reading the charge again) means: the
+ * order's next state (CHARGE_PENDING when it is still open) and what the
+ * customer is told.
+ */
+void vx_pay_judge(enum vx_provider_outcome o, const struct vx_provider_result *r,
+                  enum vx_order_state *to, enum vx_pay_kind *kind);
+
+/* The settling writes of one order, all into w. */
+struct vx_pay_settle {
+    const char *order_id;
+    enum vx_order_state to; /* CHARGE_PENDING: no state change, only what was learnt */
+    const struct vx_provider_result *res;
+    int64_t amount;
+    const char *currency;
+    int attempt;
+    const char *actor; /* customer, janitor, provider notification */
+    int64_t at_ms;
+};
+
+/*
+ * Appends to w: the compare-and-set CHARGE_PENDING -> to with its ledger entry
+ * (naming the charge and the reason), the charge ID and what was captured. A
+ * hard decline also marks the saved permission not chargeable (profile member
+ * "payment"), so no later turn charges it until it is chargeable again.
+ * scratch holds the JSON texts until the write set is built. VX_ENOMEM.
+ */
+int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const char *permission);
+
+/* The profile member "payment": {"permission":"...","status":"Chargeable"}. */
+int vx_pay_profile_json(const char *permission, const char *status, struct vx_buf *out);
+
+/* The janitor's schedule of orders left pending: a bucket per order, with its own hash tag so
+ * the buckets spread over a cluster; the member names customer and order. */
+#define VX_PAY_BUCKETS 8
+void vx_pay_bucket_key(const char *order_id, char *out, size_t outsz);
+int vx_pay_bucket_member(const char *skill, const char *user, const char *order_id, char *out,
+                         size_t outsz);
+/* Splits a member back; 0, or VX_EPARSE. */
+int vx_pay_bucket_parse(const char *member, char *skill, size_t skillsz, char *user, size_t usersz,
+                        char *order_id, size_t ordersz);
+
+#endif

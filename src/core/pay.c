@@ -1,0 +1,163 @@
+/*
+ * Paying for an order, pure (pay.h): the attempt's key, what an outcome means,
+ * and the writes that record it.
+ */
+#include "voxcart/pay.h"
+
+#include "voxcart/response.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int vx_pay_key(const char *order_id, int attempt, char *out, size_t outsz)
+{
+    char key[64];
+    if (attempt < 1 || attempt > 99 || snprintf(key, sizeof(key), "%s-%d", order_id, attempt) < 0 ||
+        strlen(key) > VX_PROVIDER_KEY_MAX || !vx_provider_key_valid(key))
+        return VX_EINVAL;
+    return vx_snprintf(out, outsz, "%s", key);
+}
+
+void vx_pay_judge(enum vx_provider_outcome o, const struct vx_provider_result *r,
+                  enum vx_order_state *to, enum vx_pay_kind *kind)
+{
+    switch (o) {
+    case VX_PROVIDER_SUCCESS:
+        /* Create Charge with capture now answers Captured; an authorization alone is not paid */
+        if (strcmp(r->state, "Captured") == 0) {
+            *to = VX_OS_PAID;
+            *kind = VX_PAY_PAID;
+        } else {
+            *to = VX_OS_CHARGE_PENDING;
+            *kind = VX_PAY_PENDING;
+        }
+        return;
+    case VX_PROVIDER_PENDING:
+    case VX_PROVIDER_RETRYABLE:
+    case VX_PROVIDER_UNKNOWN:
+        /* the janitor asks again (the same key, or a GET of the charge): never a new charge */
+        *to = VX_OS_CHARGE_PENDING;
+        *kind = VX_PAY_PENDING;
+        return;
+    case VX_PROVIDER_SOFT_DECLINE:
+        *to = VX_OS_DECLINED;
+        *kind = VX_PAY_SOFT_DECLINE;
+        return;
+    case VX_PROVIDER_HARD_DECLINE:
+        *to = VX_OS_DECLINED;
+        *kind = VX_PAY_HARD_DECLINE;
+        return;
+    case VX_PROVIDER_PERIODIC_LIMIT:
+    case VX_PROVIDER_AMOUNT_LIMIT:
+        *to = VX_OS_DECLINED;
+        *kind = VX_PAY_LIMIT;
+        return;
+    case VX_PROVIDER_PERMANENT:
+    default:
+        *to = VX_OS_FAILED;
+        *kind = VX_PAY_FAILED;
+        return;
+    }
+}
+
+static int json_str(struct vx_buf *b, const char *s)
+{
+    int rc = vx_buf_appends(b, "\"");
+    rc |= vx_json_escape(b, s, strlen(s));
+    rc |= vx_buf_appends(b, "\"");
+    return rc;
+}
+
+int vx_pay_profile_json(const char *permission, const char *status, struct vx_buf *out)
+{
+    int rc = vx_buf_appends(out, "{\"permission\":");
+    rc |= json_str(out, permission);
+    rc |= vx_buf_appends(out, ",\"status\":");
+    rc |= json_str(out, status);
+    rc |= vx_buf_appends(out, "}");
+    return rc ? VX_ENOMEM : 0;
+}
+
+/* One member as JSON text into w (a string value when str, else the text as is). */
+static int order_member(struct vx_wset *w, const char *id, const char *member, const char *value,
+                        int str)
+{
+    struct vx_buf b;
+    int rc = 0;
+    vx_buf_init(&b);
+    rc = str ? json_str(&b, value) : vx_buf_appends(&b, value);
+    if (rc == 0 && b.data)
+        vx_wset_order_set(w, id, member, b.data);
+    else
+        rc = VX_ENOMEM;
+    vx_buf_release(&b);
+    return rc;
+}
+
+int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const char *permission)
+{
+    const struct vx_provider_result *r = s->res;
+    const char *to = vx_order_state_name(s->to);
+    char num[32];
+    struct vx_buf b;
+    int rc = 0;
+
+    if (r && r->charge_id[0])
+        rc |= order_member(w, s->order_id, "charge_id", r->charge_id, 1);
+    if (r && r->reason_code[0])
+        rc |= order_member(w, s->order_id, "reason", r->reason_code, 1);
+    if (s->to == VX_OS_CHARGE_PENDING)
+        return rc; /* nothing decided yet: no state change, no ledger entry */
+    vx_buf_init(&b);
+    vx_wset_order_cas(w, s->order_id, vx_order_state_name(VX_OS_CHARGE_PENDING), to);
+    if (s->to == VX_OS_PAID) {
+        int64_t captured = r && r->capture_amount.set ? r->capture_amount.amount : s->amount;
+        snprintf(num, sizeof(num), "%lld", (long long)captured);
+        rc |= order_member(w, s->order_id, "captured", num, 0);
+    }
+    rc |= vx_ledger_entry_json(s->at_ms, s->actor, vx_order_state_name(VX_OS_CHARGE_PENDING), to,
+                               s->amount, s->currency, s->attempt,
+                               r && r->charge_id[0] ? r->charge_id : NULL, &b);
+    if (rc == 0 && b.data)
+        vx_wset_ledger(w, s->order_id, b.data);
+    if (r && s->to == VX_OS_DECLINED && permission && *permission &&
+        strcmp(r->reason_code, "HardDeclined") == 0) {
+        b.len = 0;
+        rc |= vx_pay_profile_json(permission, "NonChargeable", &b);
+        if (rc == 0)
+            vx_wset_profile_set(w, "payment", b.data);
+    }
+    vx_buf_release(&b);
+    return rc || w->overflow ? VX_ENOMEM : 0;
+}
+
+void vx_pay_bucket_key(const char *order_id, char *out, size_t outsz)
+{
+    unsigned h = 5381;
+    for (const char *p = order_id; *p; p++)
+        h = h * 33u + (unsigned char)*p;
+    snprintf(out, outsz, "vx:{pay:%u}:pending", h % VX_PAY_BUCKETS);
+}
+
+int vx_pay_bucket_member(const char *skill, const char *user, const char *order_id, char *out,
+                         size_t outsz)
+{
+    if (strchr(skill, '\t') || strchr(user, '\t') || strchr(order_id, '\t'))
+        return VX_EINVAL;
+    return vx_snprintf(out, outsz, "%s\t%s\t%s", skill, user, order_id);
+}
+
+int vx_pay_bucket_parse(const char *member, char *skill, size_t skillsz, char *user, size_t usersz,
+                        char *order_id, size_t ordersz)
+{
+    const char *a = strchr(member, '\t'), *b = a ? strchr(a + 1, '\t') : NULL;
+    if (!a || !b || (size_t)(a - member) >= skillsz || (size_t)(b - a - 1) >= usersz ||
+        strlen(b + 1) >= ordersz || !b[1])
+        return VX_EPARSE;
+    memcpy(skill, member, (size_t)(a - member));
+    skill[a - member] = '\0';
+    memcpy(user, a + 1, (size_t)(b - a - 1));
+    user[b - a - 1] = '\0';
+    vx_strlcpy(order_id, b + 1, ordersz);
+    return 0;
+}

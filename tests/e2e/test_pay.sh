@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Paying by voice on the provider rail, against voxcart-paysim: yes to the summary charges the
+# customer's saved charge permission in the turn. Counted at the sandbox's own ledger: a paid
+# order is one Captured charge and a PAID order with its ledger; a soft and a hard decline are
+# one Declined charge each and a DECLINED order (the hard one marks the permission not
+# chargeable, so the next yes makes a pay link instead of charging); a customer without a
+# permission gets a pay link and nobody is charged; an answer the sandbox dropped after taking
+# the charge leaves the order CHARGE_PENDING with the janitor's entry and still exactly one
+# charge; two devices saying yes at once make one charge.
+. "$(dirname "$0")/lib.sh" "$1"
+. "$SRC/tests/paysim/lib.sh"
+
+make_devca
+start_redis
+start_paysim --throttle off --port 0
+make_merchant shop1
+export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
+export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE"
+start_voxcartd
+
+SKILL=amzn1.ask.skill.test
+launch=$(make_request launch LaunchRequest)
+sed 's/"name":"OrderIntent","confirmationStatus":"NONE"}/"name":"OrderIntent","confirmationStatus":"NONE","slots":{"product":{"name":"product","value":"espresso"},"quantity":{"name":"quantity","value":"2"}}}/' \
+  "$(make_request order OrderIntent)" >"$T/espresso.json"
+yes_req=$(make_request yes AMAZON.YesIntent)
+
+# as USER FILE: the request of FILE from another customer, in that customer's one session
+as() {
+  local out="$T/as-$1-$(basename "$2")" new=false
+  case "$2" in *launch*) new=true ;; esac
+  sed -e "s/amzn1.ask.account.TESTUSER/amzn1.ask.account.$1/g" \
+    -e "s/\"sessionId\":\"[^\"]*\"/\"sessionId\":\"amzn1.echo-api.session.$1\"/" \
+    -e "s/\"new\":true/\"new\":$new/" "$2" >"$out"
+  echo "$out"
+}
+profile_key() { echo "vx:{$SKILL:amzn1.ask.account.$1}:profile"; }
+# permission USER INSTRUMENT: a chargeable permission at the sandbox, saved in USER's profile
+permission() {
+  sim POST chargePermissions "$(jq -n --arg m "$MERCHANT" --arg i "$2" \
+    '{merchantId:$m, chargePermissionType:"Recurring", buyerId:"buyer-alice", instrument:$i}')"
+  PERM=$(jq -r .chargePermissionId <<<"$BODY")
+  rcli HSET "$(profile_key "$1")" payment "{\"permission\":\"$PERM\",\"status\":\"Chargeable\"}" >/dev/null
+}
+# order_and_yes USER: an order of two espressos and yes; BODY is the answer to yes
+order_and_yes() { # every turn its own request ID, as the platform sends them
+  signed "$(as "$1" "$(make_request launch LaunchRequest)")" --restamp
+  sed 's/"name":"OrderIntent","confirmationStatus":"NONE"}/"name":"OrderIntent","confirmationStatus":"NONE","slots":{"product":{"name":"product","value":"espresso"},"quantity":{"name":"quantity","value":"2"}}}/' \
+    "$(make_request order OrderIntent)" >"$T/espresso.json"
+  signed "$(as "$1" "$T/espresso.json")" --restamp
+  contains "$BODY" "Shall I place the order" || { echo "no summary for $1: $BODY"; cat "$T/sign.err"; }
+  signed "$(as "$1" "$(make_request yes AMAZON.YesIntent)")" --restamp
+}
+last_order() { rcli LINDEX "vx:{$SKILL:amzn1.ask.account.$1}:orders" 0; }
+order_field() { rcli HGET "vx:{$SKILL:amzn1.ask.account.$1}:order:$(last_order "$1")" "$2"; }
+ledger_states() { rcli LRANGE "vx:{$SKILL:amzn1.ask.account.$1}:ledger:$(last_order "$1")" 0 -1 | jq -r .to | paste -sd, -; }
+charges() { # charges PERMISSION [STATE]: how many charges the sandbox's ledger holds
+  sim GET "charges?chargePermissionId=$1${2:+&state=$2}"
+  jq 'if type == "array" then length else (.charges | length) end' <<<"$BODY"
+}
+
+# --- paid in the turn ---
+permission alice card-ok
+order_and_yes alice
+check "yes with a saved permission is answered HTTP 200" [ "$STATUS" = 200 ]
+check "the customer hears the charge" contains "$BODY" "charged 5 euros"
+check "the receipt card names the total and the day" contains "$BODY" "Paid $(date -u +%Y-%m-%d)"
+check "the sandbox's ledger holds exactly one charge" [ "$(charges "$PERM")" = 1 ]
+check "and it is captured" [ "$(charges "$PERM" Captured)" = 1 ]
+sim GET "charges?chargePermissionId=$PERM"
+check "of the order's amount (2 x 2.50 EUR)" [ "$(jq -r '(if type == "array" then . else .charges end)[0].chargeAmount.amount' <<<"$BODY")" = "5.00" ]
+check "the order is PAID" [ "$(order_field alice state)" = '"PAID"' ]
+check "with what was captured" [ "$(order_field alice captured)" = 500 ]
+check "and the provider's charge ID" [ -n "$(order_field alice charge_id)" ]
+check "its ledger: CONFIRMED, CHARGE_PENDING, PAID" [ "$(ledger_states alice)" = "CONFIRMED,CHARGE_PENDING,PAID" ]
+key=$(order_field alice pay_key)
+check "the attempt's key was stored with the order" [ "$key" = "\"$(last_order alice)-1\"" ]
+
+# --- soft decline ---
+permission bob card-soft-decline
+order_and_yes bob
+check "a soft decline is told as such" contains "$BODY" "go through this time"
+check "one declined charge at the sandbox" [ "$(charges "$PERM" Declined)" = 1 ]
+check "the order is DECLINED" [ "$(order_field bob state)" = '"DECLINED"' ]
+check "nobody is told it was paid" bash -c '! grep -q "I.*ve charged" <<<"$0"' "$BODY"
+
+# --- hard decline: the permission is marked, the next yes makes a pay link ---
+permission carol card-hard-decline
+order_and_yes carol
+check "a hard decline says how to fix it" contains "$BODY" "Update your payment method"
+check "the order is DECLINED after a hard decline" [ "$(order_field carol state)" = '"DECLINED"' ]
+check "the permission is marked not chargeable" \
+  contains "$(rcli HGET "$(profile_key carol)" payment)" NonChargeable
+order_and_yes carol
+check "the next yes is not charged: a pay link instead" contains "$BODY" "/checkout/"
+check "still exactly one charge for that permission" [ "$(charges "$PERM")" = 1 ]
+
+# --- no permission: a pay link ---
+order_and_yes dave
+check "a first-time customer gets a pay link card" contains "$BODY" "/checkout/"
+check "and hears how to approve it" contains "$BODY" "approve the payment once"
+check "the order waits as CHARGE_PENDING" [ "$(order_field dave state)" = '"CHARGE_PENDING"' ]
+check "with its checkout session" [ -n "$(order_field dave checkout_session_id)" ]
+
+# --- the sandbox takes the charge and drops the answer (twice: libcurl resends a request
+# whose reused connection died once, with the same key, and gets the stored answer) ---
+permission erin card-ok
+sim POST faults '{"operation":"createCharge","kind":"drop","count":2}'
+order_and_yes erin
+check "a lost answer is told as pending" contains "$BODY" "still finishing your payment"
+check "the order stays CHARGE_PENDING" [ "$(order_field erin state)" = '"CHARGE_PENDING"' ]
+check "the janitor's entry names it" bash -c 'for b in 0 1 2 3 4 5 6 7; do redis-cli -p "$0" ZRANGE "vx:{pay:$b}:pending" 0 -1; done | grep -q "$1"' \
+  "$REDIS_PORT" "$(last_order erin)"
+check "exactly one charge at the sandbox" [ "$(charges "$PERM")" = 1 ]
+
+# --- two devices say yes at once ---
+permission fay card-ok
+signed "$(as fay "$launch")" --restamp
+signed "$(as fay "$T/espresso.json")" --restamp
+y1=$(as fay "$yes_req")
+y2=$(as fay "$(make_request yes2 AMAZON.YesIntent)")
+"$VOXCART" sign --dir "$CA" --url "$BASE/alexa" --restamp "$y1" >"$T/y1" 2>/dev/null &
+p1=$!
+"$VOXCART" sign --dir "$CA" --url "$BASE/alexa" --restamp "$y2" >"$T/y2" 2>/dev/null &
+p2=$!
+wait "$p1" "$p2"
+n=$(charges "$PERM")
+check "two yes at once make one charge (made: $n)" [ "$n" = 1 ]
+
+finish
