@@ -24,8 +24,8 @@ sed 's/"name":"OrderIntent","confirmationStatus":"NONE"}/"name":"OrderIntent","c
   "$(make_request order OrderIntent)" >"$T/espresso.json"
 yes_req=$(make_request yes AMAZON.YesIntent)
 
-# as USER FILE: the request of FILE from another customer, in that customer's one session
-as() {
+# as_user USER FILE: the request of FILE from another customer, in that customer's one session
+as_user() {
   local out="$T/as-$1-$(basename "$2")" new=false
   case "$2" in *launch*) new=true ;; esac
   sed -e "s/amzn1.ask.account.TESTUSER/amzn1.ask.account.$1/g" \
@@ -43,12 +43,12 @@ permission() {
 }
 # order_and_yes USER: an order of two espressos and yes; BODY is the answer to yes
 order_and_yes() { # every turn its own request ID, as the platform sends them
-  signed "$(as "$1" "$(make_request launch LaunchRequest)")" --restamp
+  signed "$(as_user "$1" "$(make_request launch LaunchRequest)")" --restamp
   sed 's/"name":"OrderIntent","confirmationStatus":"NONE"}/"name":"OrderIntent","confirmationStatus":"NONE","slots":{"product":{"name":"product","value":"espresso"},"quantity":{"name":"quantity","value":"2"}}}/' \
     "$(make_request order OrderIntent)" >"$T/espresso.json"
-  signed "$(as "$1" "$T/espresso.json")" --restamp
+  signed "$(as_user "$1" "$T/espresso.json")" --restamp
   contains "$BODY" "Shall I place the order" || { echo "no summary for $1: $BODY"; cat "$T/sign.err"; }
-  signed "$(as "$1" "$(make_request yes AMAZON.YesIntent)")" --restamp
+  signed "$(as_user "$1" "$(make_request yes AMAZON.YesIntent)")" --restamp
 }
 last_order() { rcli LINDEX "vx:{$SKILL:amzn1.ask.account.$1}:orders" 0; }
 order_field() { rcli HGET "vx:{$SKILL:amzn1.ask.account.$1}:order:$(last_order "$1")" "$2"; }
@@ -114,10 +114,10 @@ check "exactly one charge at the sandbox" [ "$(charges "$PERM")" = 1 ]
 
 # --- two devices say yes at once ---
 permission fay card-ok
-signed "$(as fay "$launch")" --restamp
-signed "$(as fay "$T/espresso.json")" --restamp
-y1=$(as fay "$yes_req")
-y2=$(as fay "$(make_request yes2 AMAZON.YesIntent)")
+signed "$(as_user fay "$launch")" --restamp
+signed "$(as_user fay "$T/espresso.json")" --restamp
+y1=$(as_user fay "$yes_req")
+y2=$(as_user fay "$(make_request yes2 AMAZON.YesIntent)")
 "$VOXCART" sign --dir "$CA" --url "$BASE/alexa" --restamp "$y1" >"$T/y1" 2>/dev/null &
 p1=$!
 "$VOXCART" sign --dir "$CA" --url "$BASE/alexa" --restamp "$y2" >"$T/y2" 2>/dev/null &
