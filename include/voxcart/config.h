@@ -55,6 +55,7 @@ struct vx_config {
     int provider_connect_timeout_ms;
     int provider_timeout_ms;
     int provider_pay_budget_ms;
+    int janitor_interval_ms;
     char provider_ca_file[512];
 };
 

@@ -50,6 +50,8 @@ int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_e
 void vx_fsm_free(struct vx_fsm *f);
 const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f);
 const struct vx_i18n *vx_fsm_i18n(const struct vx_fsm *f);
+/* The shop's name as the payment provider shows it (storeName); NULL when it has none. */
+const char *vx_fsm_store_name(const struct vx_fsm *f);
 
 /*
  * Answers one verified request: body gets the response document (HTTP 200),

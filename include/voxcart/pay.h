@@ -26,6 +26,12 @@
 /* "o20261124-1a2b3c4d5e-1": VX_EINVAL when it would not fit the provider's 32 characters. */
 int vx_pay_key(const char *order_id, int attempt, char *out, size_t outsz);
 
+/* The Create Charge of an order: the same fields (and so the same body) from the turn and
+ * from the janitor resending it with the same key. */
+void vx_pay_charge_req(struct vx_provider_charge_req *r, const char *permission,
+                       const char *order_id, int64_t amount, const char *currency,
+                       const char *store_name);
+
 /*
  * What an outcome of Create Charge (or of reading the charge again) means: the
  * order's next state (CHARGE_PENDING when it is still open) and what the

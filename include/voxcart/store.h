@@ -205,6 +205,15 @@ struct vx_store_target {
 };
 void vx_store_target_get(struct vx_store_target *out);
 
+/*
+ * Schedules (sorted sets of due times), blocking, for threads that are not
+ * workers (the payment janitor): the members due at now (at most max; free
+ * with vx_store_strings_free), and a member's due time set (due < 0 removes it).
+ */
+int vx_store_sched_due(const char *key, int64_t now, size_t max, char ***members, size_t *n,
+                       struct vx_err *e);
+int vx_store_sched_set(const char *key, const char *member, int64_t due, struct vx_err *e);
+
 /* Development helpers for fixtures: raw GET/SET/DEL of a customer's documents. */
 int vx_store_customer_key(const char *skill, const char *user, const char *part, char *out,
                           size_t outsz);

@@ -260,6 +260,11 @@ const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f)
     return f->cat;
 }
 
+const char *vx_fsm_store_name(const struct vx_fsm *f)
+{
+    return f->cat->nmerchant_names ? f->cat->merchant_names[0].words.one : NULL;
+}
+
 const struct vx_i18n *vx_fsm_i18n(const struct vx_fsm *f)
 {
     return f->i18n;
@@ -703,14 +708,9 @@ static int pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
     int send;
     ft->link = !(p->permission[0] && strcmp(p->permission_status, "Chargeable") == 0);
     if (!ft->link) {
-        struct vx_provider_charge_req r = {0};
-        r.charge_permission_id = p->permission;
-        r.amount = o->total;
-        r.currency = o->currency;
-        r.capture_now = 1;
-        r.can_handle_pending = 1;
-        r.merchant_reference_id = o->id;
-        r.store_name = ft->f->cat->nmerchant_names ? ft->f->cat->merchant_names[0].words.one : NULL;
+        struct vx_provider_charge_req r;
+        vx_pay_charge_req(&r, p->permission, o->id, o->total, o->currency,
+                          vx_fsm_store_name(ft->f));
         send = vx_provider_op_charge_create(&ft->pop, ft->f->provider, ft->pay_key, &r);
     } else {
         struct vx_provider_session_req r = {0};
@@ -721,7 +721,7 @@ static int pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
         r.amount = o->total;
         r.currency = o->currency;
         r.merchant_reference_id = o->id;
-        r.store_name = ft->f->cat->nmerchant_names ? ft->f->cat->merchant_names[0].words.one : NULL;
+        r.store_name = vx_fsm_store_name(ft->f);
         send = vx_provider_op_session_create(&ft->pop, ft->f->provider, ft->pay_key, &r);
     }
     ft->phase = PH_PAY;

@@ -18,6 +18,20 @@ int vx_pay_key(const char *order_id, int attempt, char *out, size_t outsz)
     return vx_snprintf(out, outsz, "%s", key);
 }
 
+void vx_pay_charge_req(struct vx_provider_charge_req *r, const char *permission,
+                       const char *order_id, int64_t amount, const char *currency,
+                       const char *store_name)
+{
+    memset(r, 0, sizeof(*r));
+    r->charge_permission_id = permission;
+    r->amount = amount;
+    r->currency = currency;
+    r->capture_now = 1;
+    r->can_handle_pending = 1;
+    r->merchant_reference_id = order_id;
+    r->store_name = store_name;
+}
+
 void vx_pay_judge(enum vx_provider_outcome o, const struct vx_provider_result *r,
                   enum vx_order_state *to, enum vx_pay_kind *kind)
 {

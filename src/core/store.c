@@ -1528,6 +1528,50 @@ static int raw(int argc, const char **argv, const size_t *lens, redisReply **rep
     return op.rc;
 }
 
+/* --- schedules, blocking (for threads that are not workers: the janitor, the biller) --- */
+
+int vx_store_sched_due(const char *key, int64_t now, size_t max, char ***members, size_t *n,
+                       struct vx_err *e)
+{
+    char snow[24], smax[24];
+    const char *argv[8] = {"ZRANGEBYSCORE", key, "-inf", snow, "LIMIT", "0", smax};
+    redisReply *r = NULL;
+    int rc;
+    *members = NULL;
+    *n = 0;
+    snprintf(snow, sizeof(snow), "%lld", (long long)now);
+    snprintf(smax, sizeof(smax), "%zu", max);
+    rc = raw(7, argv, NULL, &r, e);
+    if (rc == 0 && r && r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+        *members = calloc(r->elements, sizeof(char *));
+        if (!*members) {
+            rc = vx_err_set(e, VX_ENOMEM, "out of memory");
+        } else {
+            for (size_t i = 0; i < r->elements; i++)
+                if (r->element[i]->type == REDIS_REPLY_STRING &&
+                    ((*members)[*n] = strdup(r->element[i]->str)) != NULL)
+                    (*n)++;
+        }
+    }
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+int vx_store_sched_set(const char *key, const char *member, int64_t due, struct vx_err *e)
+{
+    char sdue[24];
+    const char *add[4] = {"ZADD", key, sdue, member};
+    const char *rem[3] = {"ZREM", key, member};
+    redisReply *r = NULL;
+    int rc;
+    snprintf(sdue, sizeof(sdue), "%lld", (long long)due);
+    rc = due >= 0 ? raw(4, add, NULL, &r, e) : raw(3, rem, NULL, &r, e);
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
 /* A key of one customer for a fixture part name; VX_EINVAL names a bad part. */
 static int fixture_key(const char *skill, const char *user, const char *part, int peek, char *out,
                        size_t outsz, struct vx_err *e)

@@ -195,7 +195,9 @@ int main(int argc, char **argv)
     if (vx_store_ping(&e) != 0)
         vx_warn("main", "redis is not reachable yet (%s): /readyz is red until it is", e.msg);
     vx_info("main", "voxcartd %s starting", VX_VERSION);
+    janitor_start(&srv);
     code = http_run(&srv);
+    janitor_stop();
     skill_release(&srv);
     vx_store_shutdown();
     curl_global_cleanup();

@@ -98,6 +98,10 @@ enum skill_wait skill_continue(struct server *s, struct skill_turn *st, struct s
                                struct vx_store_op **op);
 void skill_turn_release(struct server *s, struct skill_turn *st);
 
+/* The payment janitor's thread (janitor.c): started when payments are on, stopped at exit. */
+void janitor_start(struct server *s);
+void janitor_stop(void);
+
 /* Runs the HTTP server until SIGTERM/SIGINT, then drains. Returns the process exit code. */
 int http_run(struct server *s);
 

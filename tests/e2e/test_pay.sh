@@ -15,7 +15,7 @@ start_redis
 start_paysim --throttle off --port 0
 make_merchant shop1
 export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
-export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE"
+export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_JANITOR_INTERVAL_MS=300
 start_voxcartd
 
 SKILL=amzn1.ask.skill.test
@@ -99,7 +99,21 @@ order_and_yes dave
 check "a first-time customer gets a pay link card" contains "$BODY" "/checkout/"
 check "and hears how to approve it" contains "$BODY" "approve the payment once"
 check "the order waits as CHARGE_PENDING" [ "$(order_field dave state)" = '"CHARGE_PENDING"' ]
-check "with its checkout session" [ -n "$(order_field dave checkout_session_id)" ]
+session=$(order_field dave checkout_session_id | tr -d '"')
+check "with its checkout session" [ -n "$session" ]
+sim POST "checkoutSessions/$session/approve" '{"buyerId":"buyer-alice","instrument":"card-ok"}'
+check "the buyer approves it at the sandbox" [ "$STATUS" = 200 ]
+paid() { [ "$(order_field "$1" state)" = '"PAID"' ]; }
+check "the janitor completes the session: the order is PAID" wait_for 15 paid dave
+check "with the charge's ledger entry by the janitor" \
+  contains "$(rcli LRANGE "vx:{$SKILL:amzn1.ask.account.dave}:ledger:$(last_order dave)" -1 -1)" '"actor":"janitor"'
+dave_perm=$(rcli HGET "$(profile_key dave)" payment | jq -r .permission)
+check "and the approved permission is saved as chargeable" \
+  contains "$(rcli HGET "$(profile_key dave)" payment)" '"Chargeable"'
+check "one charge for it at the sandbox" [ "$(charges "$dave_perm")" = 1 ]
+order_and_yes dave
+check "the next yes is charged in the turn" contains "$BODY" "charged 5 euros"
+check "two charges for it now, one per order" [ "$(charges "$dave_perm")" = 2 ]
 
 # --- the sandbox takes the charge and drops the answer (twice: libcurl resends a request
 # whose reused connection died once, with the same key, and gets the stored answer) ---
@@ -111,6 +125,8 @@ check "the order stays CHARGE_PENDING" [ "$(order_field erin state)" = '"CHARGE_
 check "the janitor's entry names it" bash -c 'for b in 0 1 2 3 4 5 6 7; do redis-cli -p "$0" ZRANGE "vx:{pay:$b}:pending" 0 -1; done | grep -q "$1"' \
   "$REDIS_PORT" "$(last_order erin)"
 check "exactly one charge at the sandbox" [ "$(charges "$PERM")" = 1 ]
+check "the janitor settles it by asking again with the same key: PAID" wait_for 15 paid erin
+check "and still exactly one charge" [ "$(charges "$PERM")" = 1 ]
 
 # --- two devices say yes at once ---
 permission fay card-ok

@@ -1,0 +1,38 @@
+/*
+ * The payment janitor (DESIGN section 6): settles the orders a turn left
+ * CHARGE_PENDING, by asking the provider, never by charging again. It runs on
+ * its own thread of voxcartd (blocking calls are fine there: it is not a
+ * worker), on any number of instances at once: every write it makes is a
+ * compare-and-set from CHARGE_PENDING, so whoever learns an outcome second
+ * changes nothing.
+ *
+ * For each order due in the schedule (pay.h, vx_pay_bucket_key):
+ *   - no longer CHARGE_PENDING: it leaves the schedule;
+ *   - a pay link (checkout_session_id): read the session; approved by the
+ *     buyer: complete it (that charges the order), save the charge permission
+ *     in the customer's profile as chargeable (next time yes charges at once),
+ *     and record the charge's outcome; canceled or expired: the order is
+ *     CANCELED; not yet: look again later;
+ *   - a charge still pending (charge_id): read the charge;
+ *   - no answer was recorded: Create Charge again with the attempt's stored
+ *     key and the same body; the provider answers with what it did the first
+ *     time, or does it now if the first request never arrived.
+ */
+#ifndef VOXCART_JANITOR_H
+#define VOXCART_JANITOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxcart/common.h"
+#include "voxcart/provider.h"
+
+struct vx_janitor_stats {
+    size_t seen, settled, waiting, failed;
+};
+
+/* One pass over every bucket; store_name as the turn sends it (vx_fsm_store_name). */
+int vx_janitor_pass(struct vx_provider *p, const char *store_name, int64_t now, int retry_s,
+                    struct vx_janitor_stats *st);
+
+#endif

@@ -1,0 +1,250 @@
+/*
+ * The payment janitor (janitor.h): one pass settles what is due.
+ */
+#include "voxcart/janitor.h"
+
+#include "voxcart/jscan.h"
+#include "voxcart/ledger.h"
+#include "voxcart/log.h"
+#include "voxcart/pay.h"
+#include "voxcart/store.h"
+#include "voxcart/wset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What the janitor needs of an order document. */
+struct porder {
+    char state[32], pay_key[VX_PROVIDER_KEY_MAX + 1], charge_id[64], session_id[64];
+    char currency[4];
+    int64_t total;
+    int attempt;
+};
+
+static void jstr(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k, char *out,
+                 size_t n)
+{
+    const char *v = vx_jget_str(d, o, k);
+    vx_strlcpy(out, v ? v : "", n);
+}
+
+static int porder_parse(const char *json, struct porder *o)
+{
+    struct vx_jdoc d;
+    const struct vx_jnode *root;
+    int64_t v;
+    memset(o, 0, sizeof(*o));
+    if (!json || vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
+        return VX_EPARSE;
+    root = vx_jroot(&d);
+    if (root->type != VX_JOBJECT) {
+        vx_jdoc_free(&d);
+        return VX_EPARSE;
+    }
+    jstr(&d, root, "state", o->state, sizeof(o->state));
+    jstr(&d, root, "pay_key", o->pay_key, sizeof(o->pay_key));
+    jstr(&d, root, "charge_id", o->charge_id, sizeof(o->charge_id));
+    jstr(&d, root, "checkout_session_id", o->session_id, sizeof(o->session_id));
+    jstr(&d, root, "currency", o->currency, sizeof(o->currency));
+    if (vx_jint64(vx_jget(&d, root, "total"), &v) == 0)
+        o->total = v;
+    o->attempt = vx_jint64(vx_jget(&d, root, "attempt"), &v) == 0 ? (int)v : 1;
+    vx_jdoc_free(&d);
+    return 0;
+}
+
+/* The saved permission of a customer's profile ("" when none). */
+static void profile_permission(const char *skill, const char *user, char *out, size_t n)
+{
+    struct vx_store_op op;
+    out[0] = '\0';
+    if (vx_store_op_load(&op, skill, user))
+        vx_store_op_run(&op);
+    if (op.rc == 0 && op.conv.profile) {
+        struct vx_jdoc d;
+        if (vx_jdoc_parse(&d, op.conv.profile, strlen(op.conv.profile), NULL) == 0) {
+            const struct vx_jnode *pay = vx_jget(&d, vx_jroot(&d), "payment");
+            if (pay && pay->type == VX_JOBJECT)
+                jstr(&d, pay, "permission", out, n);
+            vx_jdoc_free(&d);
+        }
+    }
+    vx_store_op_release(&op);
+}
+
+/* Records the outcome: 0, or an error (the order stays due). */
+static int settle(const char *skill, const char *user, const char *id, const struct porder *o,
+                  enum vx_order_state to, const struct vx_provider_result *r,
+                  const char *save_permission)
+{
+    struct vx_wset w;
+    struct vx_store_op op;
+    struct vx_pay_settle s;
+    struct vx_buf b;
+    int rc;
+
+    vx_wset_init(&w, skill, user);
+    vx_buf_init(&b);
+    memset(&s, 0, sizeof(s));
+    s.order_id = id;
+    s.to = to;
+    s.res = r;
+    s.amount = o->total;
+    s.currency = o->currency;
+    s.attempt = o->attempt;
+    s.actor = "janitor";
+    s.at_ms = vx_now_ms();
+    rc = vx_pay_settle_wset(&w, &s, NULL);
+    if (rc == 0 && save_permission) {
+        /* the buyer approved the pay link: from now on yes charges at once */
+        rc = vx_pay_profile_json(save_permission, "Chargeable", &b);
+        if (rc == 0)
+            vx_wset_profile_set(&w, "payment", b.data);
+    }
+    if (rc == 0) {
+        if (vx_store_op_write(&op, &w))
+            vx_store_op_run(&op);
+        rc = op.rc;
+        vx_store_op_release(&op);
+    }
+    vx_buf_release(&b);
+    vx_wset_release(&w);
+    if (rc == VX_ECONFLICT) {
+        vx_info("janitor", "order %s was settled by someone else first", id);
+        return 0;
+    }
+    return rc;
+}
+
+/* Runs one provider call blocking; the op is complete afterwards. */
+static void run(struct vx_provider_op *op, int send)
+{
+    if (send)
+        vx_provider_run(op);
+}
+
+/* One due order: 1 settled (leaves the schedule), 0 look again later, < 0 failed. */
+static int one(struct vx_provider *p, const char *store_name, const char *skill, const char *user,
+               const char *id)
+{
+    struct vx_store_op sop;
+    struct vx_provider_op op;
+    struct porder o;
+    enum vx_order_state to;
+    enum vx_pay_kind kind;
+    char perm[64] = "";
+    int rc;
+
+    if (vx_store_op_order_get(&sop, skill, user, id))
+        vx_store_op_run(&sop);
+    rc = sop.rc;
+    if (rc == 0 && porder_parse(sop.json, &o) != 0)
+        rc = VX_EPARSE;
+    vx_store_op_release(&sop);
+    if (rc == VX_ENOTFOUND || (rc == 0 && strcmp(o.state, "CHARGE_PENDING") != 0))
+        return 1; /* settled already, or the turn that scheduled it never wrote it */
+    if (rc)
+        return rc;
+
+    memset(&op, 0, sizeof(op));
+    if (o.session_id[0]) {
+        char key[VX_PROVIDER_KEY_MAX + 1];
+        run(&op, vx_provider_op_session_get(&op, p, o.session_id));
+        if (op.outcome != VX_PROVIDER_SUCCESS) {
+            vx_provider_op_release(&op);
+            return 0;
+        }
+        if (strcmp(op.res.state, "Canceled") == 0) {
+            vx_info("janitor", "order %s: the pay link was %s: canceled", id,
+                    op.res.reason_code[0] ? op.res.reason_code : "canceled");
+            rc = settle(skill, user, id, &o, VX_OS_CANCELED, &op.res, NULL);
+            vx_provider_op_release(&op);
+            return rc ? rc : 1;
+        }
+        if (!op.res.charge_permission_id[0]) { /* not approved yet */
+            vx_provider_op_release(&op);
+            return 0;
+        }
+        vx_strlcpy(perm, op.res.charge_permission_id, sizeof(perm));
+        vx_provider_op_release(&op);
+        if (vx_snprintf(key, sizeof(key), "%s-c", id) != 0)
+            return VX_EINVAL;
+        run(&op, vx_provider_op_session_complete(&op, p, key, o.session_id, o.total, o.currency));
+        if (op.outcome != VX_PROVIDER_SUCCESS && !op.res.charge_id[0]) {
+            vx_warn("janitor", "order %s: completing its checkout session: %s", id, op.err.msg);
+            vx_provider_op_release(&op);
+            return 0;
+        }
+        vx_strlcpy(o.charge_id, op.res.charge_id, sizeof(o.charge_id));
+        vx_provider_op_release(&op);
+        memset(&op, 0, sizeof(op));
+        if (!o.charge_id[0]) {
+            vx_warn("janitor", "order %s: its completed session names no charge", id);
+            return 0;
+        }
+    }
+    if (o.charge_id[0]) {
+        run(&op, vx_provider_op_charge_get(&op, p, o.charge_id));
+    } else {
+        struct vx_provider_charge_req r;
+        profile_permission(skill, user, perm, sizeof(perm));
+        if (!perm[0] || !o.pay_key[0]) {
+            vx_warn("janitor", "order %s: no permission or key to ask with", id);
+            return VX_EINVAL;
+        }
+        vx_pay_charge_req(&r, perm, id, o.total, o.currency, store_name);
+        run(&op, vx_provider_op_charge_create(&op, p, o.pay_key, &r));
+        perm[0] = '\0'; /* the permission was saved already: nothing to save */
+    }
+    vx_pay_judge(op.outcome, &op.res, &to, &kind);
+    if (op.outcome == VX_PROVIDER_RETRYABLE || op.outcome == VX_PROVIDER_UNKNOWN)
+        vx_warn("janitor", "order %s: %s", id, op.err.msg);
+    if (to == VX_OS_CHARGE_PENDING) {
+        vx_provider_op_release(&op);
+        return 0;
+    }
+    vx_info("janitor", "order %s: %s (%s)", id, vx_order_state_name(to),
+            op.res.charge_id[0] ? op.res.charge_id : op.res.reason_code);
+    rc = settle(skill, user, id, &o, to, &op.res, perm[0] ? perm : NULL);
+    vx_provider_op_release(&op);
+    return rc ? rc : 1;
+}
+
+int vx_janitor_pass(struct vx_provider *p, const char *store_name, int64_t now, int retry_s,
+                    struct vx_janitor_stats *st)
+{
+    struct vx_err e;
+    memset(st, 0, sizeof(*st));
+    for (int b = 0; b < VX_PAY_BUCKETS; b++) {
+        char key[64], **due = NULL;
+        size_t n = 0;
+        snprintf(key, sizeof(key), "vx:{pay:%d}:pending", b);
+        vx_err_clear(&e);
+        if (vx_store_sched_due(key, now, 50, &due, &n, &e) != 0) {
+            vx_warn("janitor", "cannot read %s: %s", key, e.msg);
+            return VX_ESTORE;
+        }
+        for (size_t i = 0; i < n; i++) {
+            char skill[256], user[256], id[64];
+            int rc;
+            st->seen++;
+            if (vx_pay_bucket_parse(due[i], skill, sizeof(skill), user, sizeof(user), id,
+                                    sizeof(id)) != 0) {
+                vx_store_sched_set(key, due[i], -1, &e);
+                continue;
+            }
+            rc = one(p, store_name, skill, user, id);
+            if (rc == 1)
+                st->settled++;
+            else if (rc == 0)
+                st->waiting++;
+            else
+                st->failed++;
+            vx_err_clear(&e);
+            vx_store_sched_set(key, due[i], rc == 1 ? -1 : now + retry_s, &e);
+        }
+        vx_store_strings_free(due, n);
+    }
+    return 0;
+}
