@@ -77,7 +77,8 @@ start() {
     "ca_file": "$D/ca/root.pem",
     "cert_map": {"https://s3.amazonaws.com/echo.api/echo-api-cert-dev.pem": "$D/ca/chain.pem"}
   },
-  "payments": "off",
+  "payments": "provider",
+  "janitor": {"interval_ms": 1000},
   "provider": {"url": "$PAYSIM_URL/sandbox/v2", "key_id": "demo-merchant-key",
                "private_key": "$D/merchant.key", "ca_file": "$D/ca/root.pem"},
   "log": {"level": "info"}
@@ -94,23 +95,58 @@ JSON
   fi
   echo "== voxcartd is listening on https://127.0.0.1:$VX_PORT (redis on 127.0.0.1:$REDIS_PORT)"
   echo "== the payment sandbox is on $PAYSIM_URL (merchant demo-merchant, key demo-merchant-key)"
+  local sign="$BIN/voxcart sign --dir $D/ca --restamp --url https://127.0.0.1:$VX_PORT/alexa"
   echo "== sending a signed LaunchRequest:"
-  "$BIN/voxcart" sign --dir "$D/ca" --restamp --url "https://127.0.0.1:$VX_PORT/alexa" \
-    scripts/demo/launch.json
+  $sign scripts/demo/launch.json
   echo
+  purchase
   cat <<TXT
 
 == voxcartd keeps running. Try:
    $BIN/voxcart sign --dir $D/ca --restamp --url https://127.0.0.1:$VX_PORT/alexa scripts/demo/order.json
    $BIN/voxcart sign --dir $D/ca --restamp --url https://127.0.0.1:$VX_PORT/alexa scripts/demo/yes.json
    $BIN/voxcart replay -v --dir $D/ca --url https://127.0.0.1:$VX_PORT/alexa \\
-       --redis redis://127.0.0.1:$REDIS_PORT/0 --skill-id $SKILL_ID tests/fixtures/ordering
+       --redis redis://127.0.0.1:$REDIS_PORT/0 --skill-id $SKILL_ID tests/fixtures/launch
    curl --cacert $D/ca/root.pem https://127.0.0.1:$VX_PORT/metrics
    curl --cacert $D/ca/root.pem $PAYSIM_URL/_sim/charges      (the sandbox's ledger; see README)
    tail -f $D/voxcartd.log
    configuration: $D/voxcart.json   skill ID: $SKILL_ID
 == stop everything with: make demo-stop
 TXT
+}
+
+# A whole purchase: the order, the summary, yes. A customer without a saved agreement gets a pay
+# link; the demo approves it in the sandbox as the customer would on the page, the janitor
+# completes it (the charge), and the second order is charged in the turn.
+purchase() {
+  local n0 n session
+  # each turn its own request ID, as the platform sends them (the order number derives from it)
+  fresh() {
+    sed "s/\"requestId\":\"[^\"]*\"/\"requestId\":\"amzn1.echo-api.request.demo-$(date +%s%N)\"/" "$1" >"$D/turn.json"
+    echo "$D/turn.json"
+  }
+  n0=$(curl -s --cacert "$D/ca/root.pem" "$PAYSIM_URL/_sim/charges?merchantId=demo-merchant" | jq '.charges | length')
+  for round in 1 2; do
+    echo "== order $round: \"two large lattes\""
+    $sign "$(fresh scripts/demo/order.json)" | jq -r '.response.outputSpeech.ssml'
+    echo "== \"yes\""
+    $sign "$(fresh scripts/demo/yes.json)" | tee "$D/yes.out" | jq -r '.response.outputSpeech.ssml, (.response.card.content // empty)'
+    session=$(sed -n 's|.*/checkout/\([A-Za-z0-9-]*\).*|\1|p' "$D/yes.out" | head -n 1)
+    if [ -n "$session" ]; then
+      echo "== the customer opens the link and approves (the demo does it in the sandbox as buyer-alice)"
+      curl -s --cacert "$D/ca/root.pem" -X POST -H 'content-type: application/json' \
+        --data '{"buyerId":"buyer-alice","instrument":"card-ok"}' \
+        "$PAYSIM_URL/_sim/checkoutSessions/$session/approve" >/dev/null
+      for _ in $(seq 1 100); do
+        n=$(curl -s --cacert "$D/ca/root.pem" "$PAYSIM_URL/_sim/charges?merchantId=demo-merchant" | jq '.charges | length')
+        [ "$n" -gt "$n0" ] && break
+        sleep 0.1
+      done
+      echo "== the janitor completed the pay link: charges at the sandbox: $n (the permission is saved; the next yes charges at once)"
+    fi
+  done
+  n=$(curl -s --cacert "$D/ca/root.pem" "$PAYSIM_URL/_sim/charges?merchantId=demo-merchant" | jq '.charges | length')
+  echo "== charges at the sandbox now: $n"
 }
 
 case "${1:-start}" in

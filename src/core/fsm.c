@@ -659,9 +659,12 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     if (f->hook)
         f->hook(f->hook_ud);
     if (ft->paying) /* the janitor's entry first: an order left pending is always found */
-        return need(ft, vx_store_op_zadd(&ft->op, ft->bucket, ft->member, vx_now() + 30), PH_MARKED,
-                    op);
-    return need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SAVED, op);
+        /* due once this turn's own settling is surely over */
+        return need(ft,
+                    vx_store_op_zadd(&ft->op, ft->bucket, ft->member,
+                                     vx_now() + f->pay_budget_ms / 1000 + 2),
+                    PH_MARKED, op);
+                    return need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SAVED, op);
 }
 
 static int phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)

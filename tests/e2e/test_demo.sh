@@ -7,12 +7,17 @@
 D="$T/demo"
 VX_DEMO_DIR="$D" VX_DEMO_BUILD="$BUILD" bash "$SRC/scripts/demo.sh" start >"$T/demo.out" 2>&1
 rc=$?
-for f in voxcartd redis; do [ -f "$D/$f.pid" ] && PIDS+=("$(cat "$D/$f.pid")"); done
+for f in voxcartd redis paysim; do [ -f "$D/$f.pid" ] && PIDS+=("$(cat "$D/$f.pid")"); done
 check "the demo starts" [ "$rc" = 0 ]
 port=$(sed -n 's|^== voxcartd is listening on https://127.0.0.1:\([0-9]*\) (redis on 127.0.0.1:\([0-9]*\))|\1|p' "$T/demo.out")
 rport=$(sed -n 's|^== voxcartd is listening on https://127.0.0.1:\([0-9]*\) (redis on 127.0.0.1:\([0-9]*\))|\2|p' "$T/demo.out")
 check "it says where it listens" [ -n "$port" ] && [ -n "$rport" ]
 check "and answers its LaunchRequest" grep -q 'Welcome to Corner Coffee' "$T/demo.out"
+check "the first yes is a pay link to the sandbox's page" grep -q '/checkout/' "$T/demo.out"
+check "the demo approves it and the janitor charges it" grep -q 'the janitor completed the pay link: charges at the sandbox: 1' "$T/demo.out"
+check "the second order is charged in the turn" grep -q "charged 9 euros to your saved payment method" "$T/demo.out"
+check "with a receipt card" grep -q "^Paid $(date -u +%Y-%m-%d)" "$T/demo.out"
+check "two charges at the sandbox's ledger" grep -q 'charges at the sandbox now: 2' "$T/demo.out"
 
 # the README's lines, with the demo's own directory, binaries and ports
 readme_line() { # readme_line WORDS: the README command line that starts with "build/voxcart WORDS"
@@ -28,13 +33,17 @@ run_readme "sign --dir .demo/ca --restamp --url https://127.0.0.1:8443/alexa scr
 check "the README's sample order is answered with the summary" grep -q 'Shall I place the order' "$T/order.out"
 check "for two large lattes" grep -q '2 large lattes' "$T/order.out"
 run_readme "sign --dir .demo/ca --restamp --url https://127.0.0.1:8443/alexa scripts/demo/yes.json" "$T/yes.out"
-check "the README's yes places it" grep -q "placed your order for 2 large lattes" "$T/yes.out"
+check "the README's yes is charged to the saved agreement" grep -q "charged 9 euros" "$T/yes.out"
 run_readme "replay -v" "$T/replay.out"
 rc=$?
 check "the README's replay passes against the demo" [ "$rc" = 0 ]
 check "every conversation passed" grep -qE '^[0-9]+ passed, 0 failed' "$T/replay.out"
 check "replay -v shows what the skill said" grep -qE '^ +said: Welcome to Corner Coffee' "$T/replay.out"
-check "and when the session ends" grep -qE '^ +\(the session ends\)' "$T/replay.out"
+# a conversation that ends its session and pays nothing: replay -v marks the end
+(cd "$SRC" && "$BUILD/voxcart" replay -v --dir "$D/ca" --url "https://127.0.0.1:$port/alexa" \
+  --redis "redis://127.0.0.1:$rport/0" --skill-id amzn1.ask.skill.voxcart-demo \
+  tests/fixtures/ordering/*stop-and-come-back*) >"$T/replay-end.out" 2>&1
+check "and when the session ends" grep -qE '^ +\(the session ends\)' "$T/replay-end.out"
 
 # /metrics: the scrape is not in flight; a 404 is counted but not in the POST /alexa histogram
 m() { curl -s --cacert "$D/ca/root.pem" "https://127.0.0.1:$port/metrics"; }
