@@ -664,7 +664,7 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
                     vx_store_op_zadd(&ft->op, ft->bucket, ft->member,
                                      vx_now() + f->pay_budget_ms / 1000 + 2),
                     PH_MARKED, op);
-                    return need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SAVED, op);
+    return need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SAVED, op);
 }
 
 static int phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
