@@ -50,10 +50,14 @@ start_paysim() {
   PAYSIM_URL=$out
   curl -sf --cacert "$D/ca/root.pem" -X POST -H 'content-type: application/json' \
     --data-binary "$(jq -n --rawfile p "$D/merchant.pub" \
-      '{merchantId:"demo-merchant", publicKeyId:"demo-merchant-key", publicKeyPem:$p}')" \
+      --arg u "https://127.0.0.1:$VX_PORT/provider/notifications" \
+      '{merchantId:"demo-merchant", publicKeyId:"demo-merchant-key", publicKeyPem:$p, notifyUrl:$u}')" \
     "$PAYSIM_URL/_sim/merchants" >/dev/null ||
     curl -sf --cacert "$D/ca/root.pem" "$PAYSIM_URL/_sim/merchants" | grep -q demo-merchant-key ||
     { echo "demo: cannot register the demo merchant with the sandbox" >&2; exit 1; }
+  # the public key the sandbox signs its notifications with, for voxcartd to check them
+  curl -sf --cacert "$D/ca/root.pem" "$PAYSIM_URL/_sim/notify-key" >"$D/paysim-notify.pem" ||
+    { echo "demo: cannot read the sandbox's notification key" >&2; exit 1; }
 }
 
 start() {
@@ -80,7 +84,8 @@ start() {
   "payments": "provider",
   "janitor": {"interval_ms": 1000},
   "provider": {"url": "$PAYSIM_URL/sandbox/v2", "key_id": "demo-merchant-key",
-               "private_key": "$D/merchant.key", "ca_file": "$D/ca/root.pem"},
+               "private_key": "$D/merchant.key", "ca_file": "$D/ca/root.pem",
+               "notify_key": "$D/paysim-notify.pem"},
   "log": {"level": "info"}
 }
 JSON

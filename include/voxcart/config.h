@@ -56,6 +56,7 @@ struct vx_config {
     int provider_timeout_ms;
     int provider_pay_budget_ms;
     int janitor_interval_ms;
+    char provider_notify_key[512];
     char provider_ca_file[512];
 };
 

@@ -105,6 +105,8 @@ static const struct field fields[] = {
         "how long a paying turn waits for the provider (the platform gives up after about 8 s)"),
     INT(janitor_interval_ms, "janitor.interval_ms", "VOXCART_JANITOR_INTERVAL_MS", 0, 3600000,
         "5000", "how often the payment janitor settles pending orders; 0 = not on this instance"),
+    STR(provider_notify_key, "provider.notify_key", "VOXCART_PROVIDER_NOTIFY_KEY", "",
+        "PEM public key that signs the provider's notifications (POST /provider/notifications)"),
     STR(provider_ca_file, "provider.ca_file", "VOXCART_PROVIDER_CA_FILE", "",
         "CA file for the provider's TLS (the sandbox's dev CA); empty = the system store"),
 };

@@ -43,6 +43,7 @@ static const char usage[] =
     "      --tls-cert FILE      PEM certificate for HTTPS\n"
     "      --tls-key FILE       PEM private key for HTTPS\n"
     "      --devca DIR          take server.pem and server.key from `voxcart devca --dir DIR`\n"
+    "                           (and trust its root.pem for HTTPS notification URLs)\n"
     "      --state FILE         load the state from FILE at start (if it exists) and save it\n"
     "                           there when it changes and at exit\n"
     "      --notify-url URL     where notifications go when a merchant has no URL of its own\n"
@@ -254,6 +255,7 @@ int main(int argc, char **argv)
 {
     int port = -1, tls_port = -1, bound, rc = 1, fd;
     const char *devca = NULL;
+    static char ca_path[1024];
     char cert_path[1024], key_path[1024], *cert = NULL, *key = NULL;
     struct MHD_Daemon *plain = NULL, *tls = NULL;
     struct vx_err e = {0};
@@ -275,6 +277,8 @@ int main(int argc, char **argv)
         vx_snprintf(key_path, sizeof(key_path), "%s/server.key", devca);
         ps_cfg.tls_cert = cert_path;
         ps_cfg.tls_key = key_path;
+        vx_snprintf(ca_path, sizeof(ca_path), "%s/root.pem", devca);
+        ps_cfg.notify_ca = ca_path; /* a merchant served with the same development CA */
     }
     if (tls_port >= 0 && (!ps_cfg.tls_cert || !ps_cfg.tls_key)) {
         fprintf(stderr, "voxcart-paysim: --tls-port needs --tls-cert and --tls-key (or --devca)\n");

@@ -153,6 +153,7 @@ static long deliver(const char *url, const char *body)
     vx_http_op_body(&op, body, strlen(body));
     op.timeout_ms = 3000;
     op.max_resp = 64 * 1024;
+    op.ca_file = ps_cfg.notify_ca;
     vx_http_op_run(&op);
     if (op.rc == 0)
         status = op.status;

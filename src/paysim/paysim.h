@@ -230,6 +230,7 @@ struct ps_config {
     const char *listen;
     int port;
     const char *tls_cert, *tls_key;
+    const char *notify_ca; /* extra trust for HTTPS notification URLs (--devca DIR/root.pem) */
     const char *state_file;
     const char *notify_url;
     const char *base_url; /* how buyers reach the approval page; computed when empty */

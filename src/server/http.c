@@ -36,7 +36,9 @@
 #include "loop.h"
 
 #include "voxcart/cluster.h"
+#include "voxcart/jscan.h"
 #include "voxcart/log.h"
+#include "voxcart/paysign.h"
 #include "voxcart/store.h"
 
 #include <arpa/inet.h>
@@ -649,6 +651,7 @@ static void certs_wake(void *ud)
 enum route_auth {
     AUTH_NONE,     /* health and metrics */
     AUTH_PLATFORM, /* the voice platform's signature (verification runs before the handler) */
+    AUTH_PROVIDER, /* the payment provider's signature (checked before the handler runs) */
 };
 
 enum { M_GET = 1u << 0, M_POST = 1u << 1, M_PUT = 1u << 2, M_DELETE = 1u << 3, M_PATCH = 1u << 4 };
@@ -696,8 +699,80 @@ static void route_metrics(struct worker *w, struct req_ctx *rc, struct server_re
     vx_metrics_render(&out->body);
 }
 
+/* A notification the provider signed: the janitor settles now what it names (it asks the
+ * provider itself, so a replayed notification changes nothing). */
+static void route_notification(struct worker *w, struct req_ctx *rc, struct server_reply *out)
+{
+    struct vx_jdoc d;
+    const struct vx_jnode *root;
+    (void)w;
+    if (vx_jdoc_parse(&d, rc->body.data ? rc->body.data : "", rc->body.len, NULL) != 0) {
+        server_reply_error(out, 400, "body_malformed", "the notification is not JSON");
+        return;
+    }
+    root = vx_jroot(&d);
+    if (root->type != VX_JOBJECT || !vx_jget_str(&d, root, "Message")) {
+        vx_jdoc_free(&d);
+        server_reply_error(out, 400, "body_malformed", "the notification has no Message");
+        return;
+    }
+    vx_info("pay", "provider notification %s: settling pending payments now",
+            vx_jget_str(&d, root, "MessageId") ? vx_jget_str(&d, root, "MessageId") : "(no ID)");
+    vx_jdoc_free(&d);
+    janitor_wake();
+    out->status = 200;
+    out->content_type = "application/json";
+    vx_buf_appends(&out->body, "{\"received\":true}");
+}
+
+/* 1 when the request carries the provider's valid signature; else out holds the 401. */
+static int provider_signed(struct worker *w, struct req_ctx *rc, struct server_reply *out)
+{
+    const char *auth = MHD_lookup_connection_value(rc->conn, MHD_HEADER_KIND, "authorization");
+    const char *date = MHD_lookup_connection_value(rc->conn, MHD_HEADER_KIND, "x-amz-pay-date");
+    struct vx_paysign_hdr h[16];
+    struct vx_paysign_auth a;
+    struct vx_err e;
+    size_t nh = 0;
+    int64_t when;
+    char names[512], *save = NULL;
+
+    vx_err_clear(&e);
+    if (!w->s->notify_key) {
+        server_reply_error(out, 401, "signature_unverifiable",
+                           "no provider.notify_key is configured to check notifications with");
+        return 0;
+    }
+    if (!auth || vx_paysign_auth_parse(auth, &a, &e) != 0) {
+        server_reply_error(out, 401, "signature_missing", auth ? e.msg : "no authorization header");
+        return 0;
+    }
+    if (!date || vx_paysign_date_parse(date, &when) != 0 || when < vx_now() - 900 ||
+        when > vx_now() + 900) {
+        server_reply_error(out, 401, "signature_stale",
+                           "x-amz-pay-date is missing or more than 15 minutes from now");
+        return 0;
+    }
+    vx_strlcpy(names, a.signed_headers, sizeof(names));
+    for (char *n = strtok_r(names, ";", &save); n && nh < VX_ARRAY_LEN(h);
+         n = strtok_r(NULL, ";", &save)) {
+        const char *v = MHD_lookup_connection_value(rc->conn, MHD_HEADER_KIND, n);
+        if (v)
+            h[nh++] = (struct vx_paysign_hdr){n, v};
+    }
+    if (vx_paysign_check(w->s->notify_key, &a, "POST", rc->route->path, "", h, nh,
+                         rc->body.data ? rc->body.data : "", rc->body.len, &e) != 0) {
+        vx_warn("pay", "a notification with a bad signature was refused: %s", e.msg);
+        server_reply_error(out, 401, "signature_invalid",
+                           "the provider's signature does not verify");
+        return 0;
+    }
+    return 1;
+}
+
 static const struct route routes[] = {
     {"/alexa", M_POST, AUTH_PLATFORM, VX_MAX_BODY, NULL, 1},
+    {"/provider/notifications", M_POST, AUTH_PROVIDER, 64 * 1024, route_notification, 0},
     {"/healthz", M_GET, AUTH_NONE, 0, route_healthz, 0},
     {"/readyz", M_GET, AUTH_NONE, 0, route_readyz, 0},
     {"/metrics", M_GET, AUTH_NONE, 0, route_metrics, 0},
@@ -1041,6 +1116,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return alexa(w, rc);
     rc->out.status = 500;
     rc->out.outcome = VX_OUT_OK;
+    if (rc->route->auth == AUTH_PROVIDER && !provider_signed(w, rc, &rc->out))
+        return send_reply_timed(rc, rc->route->timed);
     rc->route->handler(w, rc, &rc->out);
     return send_reply_timed(rc, rc->route->timed);
 }
@@ -1057,9 +1134,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     unpark(w, rc);
     if (rc->as.node)
         queue_remove(rc->as.node, &rc->as);
-    if (rc->st.http.easy) {
-        curl_multi_remove_handle(w->multi, rc->st.http.easy);
-        vx_http_op_finish(&rc->st.http, CURLE_ABORTED_BY_CALLBACK);
+    if (rc->st.hop && rc->st.hop->easy) { /* a download, or the turn's payment request */
+        curl_multi_remove_handle(w->multi, rc->st.hop->easy);
+        vx_http_op_finish(rc->st.hop, CURLE_ABORTED_BY_CALLBACK);
     }
     if (rc->started)
         skill_turn_release(w->s, &rc->st);

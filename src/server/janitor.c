@@ -17,7 +17,7 @@
 static pthread_t thread;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int running, stopping;
+static int running, stopping, woken;
 
 static void *janitor_main(void *arg)
 {
@@ -28,8 +28,11 @@ static void *janitor_main(void *arg)
     while (!stopping) {
         struct timespec until;
         struct vx_janitor_stats st;
+        /* woken by a notification: everything pending, not only what is due */
+        int64_t upto = woken ? vx_now() + 86400 : vx_now();
+        woken = 0;
         pthread_mutex_unlock(&mu);
-        if (vx_janitor_pass(s->provider, vx_fsm_store_name(s->fsm), vx_now(), retry_s, &st) == 0 &&
+        if (vx_janitor_pass(s->provider, vx_fsm_store_name(s->fsm), upto, retry_s, &st) == 0 &&
             st.seen > 0)
             vx_info("janitor", "%zu pending orders looked at: %zu settled, %zu waiting, %zu failed",
                     st.seen, st.settled, st.waiting, st.failed);
@@ -41,7 +44,7 @@ static void *janitor_main(void *arg)
             until.tv_nsec -= 1000000000L;
         }
         pthread_mutex_lock(&mu);
-        while (!stopping && pthread_cond_timedwait(&cv, &mu, &until) != ETIMEDOUT)
+        while (!stopping && !woken && pthread_cond_timedwait(&cv, &mu, &until) != ETIMEDOUT)
             ;
     }
     pthread_mutex_unlock(&mu);
@@ -59,6 +62,14 @@ void janitor_start(struct server *s)
     } else {
         vx_error("janitor", "cannot start its thread: pending payments wait for another instance");
     }
+}
+
+void janitor_wake(void)
+{
+    pthread_mutex_lock(&mu);
+    woken = 1;
+    pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&mu);
 }
 
 void janitor_stop(void)

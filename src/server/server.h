@@ -40,6 +40,7 @@ struct server {
     struct vx_certs *certs;
     struct vx_fsm *fsm;           /* the dialog engine, made by skill_init */
     struct vx_provider *provider; /* the payment provider's client; NULL when none is configured */
+    EVP_PKEY *notify_key;         /* checks the provider's notifications (provider.notify_key) */
     unsigned threads;
 };
 
@@ -101,6 +102,8 @@ void skill_turn_release(struct server *s, struct skill_turn *st);
 /* The payment janitor's thread (janitor.c): started when payments are on, stopped at exit. */
 void janitor_start(struct server *s);
 void janitor_stop(void);
+/* A notification came: the janitor runs a pass now, over every pending order. */
+void janitor_wake(void);
 
 /* Runs the HTTP server until SIGTERM/SIGINT, then drains. Returns the process exit code. */
 int http_run(struct server *s);

@@ -18,6 +18,7 @@
 #include "voxcart/store.h"
 #include "voxcart/verify.h"
 
+#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,20 @@ int skill_init(struct server *s, struct vx_err *e)
         if (rc) {
             skill_release(s);
             return rc;
+        }
+        if (s->cfg.provider_notify_key[0]) {
+            FILE *f = fopen(s->cfg.provider_notify_key, "r");
+            s->notify_key = f ? PEM_read_PUBKEY(f, NULL, NULL, NULL) : NULL;
+            if (f)
+                fclose(f);
+            if (!s->notify_key) {
+                rc = vx_err_set(e, VX_ECONFIG,
+                                "provider.notify_key: '%s' is not a readable PEM "
+                                "public key",
+                                s->cfg.provider_notify_key);
+                skill_release(s);
+                return rc;
+            }
         }
         if (strcmp(s->cfg.payments, "provider") == 0)
             vx_info("pay", "customers pay through the provider at %s", s->cfg.provider_url);
@@ -74,6 +89,8 @@ void skill_release(struct server *s)
     s->fsm = NULL;
     vx_provider_free(s->provider);
     s->provider = NULL;
+    EVP_PKEY_free(s->notify_key);
+    s->notify_key = NULL;
     vx_certs_free(s->certs);
     s->certs = NULL;
 }

@@ -12,10 +12,12 @@
 
 make_devca
 start_redis
-start_paysim --throttle off --port 0
+start_paysim --throttle off --port 0 --devca "$CA"
 make_merchant shop1
+curl -sS "$PS_URL/_sim/notify-key" >"$T/notify.pem"
 export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
 export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_JANITOR_INTERVAL_MS=300
+export VOXCART_PROVIDER_NOTIFY_KEY="$T/notify.pem"
 start_voxcartd
 
 SKILL=amzn1.ask.skill.test
@@ -141,5 +143,25 @@ p2=$!
 wait "$p1" "$p2"
 n=$(charges "$PERM")
 check "two yes at once make one charge (made: $n)" [ "$n" = 1 ]
+
+# --- the provider's notification: a forged one is refused, a signed one settles at once ---
+code=$(curl -s -o "$T/n.out" -w '%{http_code}' --cacert "$CA/root.pem" -X POST \
+  -H 'content-type: application/json' --data '{"Message":"{}"}' "$BASE/provider/notifications")
+check "an unsigned notification is refused (401)" [ "$code" = 401 ]
+code=$(curl -s -o "$T/n.out" -w '%{http_code}' --cacert "$CA/root.pem" -X POST \
+  -H 'content-type: application/json' -H "x-amz-pay-date: $(date -u +%Y%m%dT%H%M%SZ)" \
+  -H 'authorization: AMZN-PAY-RSASSA-PSS-V2 PublicKeyId=paysim-notify, SignedHeaders=content-type;x-amz-pay-date, Signature=AAAA' \
+  --data '{"Message":"{}"}' "$BASE/provider/notifications")
+check "a forged notification is refused (401)" [ "$code" = 401 ]
+check "with a stable code" grep -q '"code":"signature_' "$T/n.out"
+sim POST merchants "$(jq -n --arg m "$MERCHANT" --arg k "$KEY_ID" --rawfile p "$T/$MERCHANT.pub" \
+  --arg u "$BASE/provider/notifications" '{merchantId:$m, publicKeyId:$k, publicKeyPem:$p, notifyUrl:$u}')"
+order_and_yes gina
+session=$(order_field gina checkout_session_id | tr -d '"')
+sim POST "checkoutSessions/$session/approve" '{"buyerId":"buyer-bob","instrument":"card-ok"}'
+check "the approval is notified and the order is PAID" wait_for 20 paid gina
+check "the notification was verified and acted on" grep -q "provider notification" "$T/voxcartd.log"
+sim GET notifications
+check "the sandbox saw it answered 2xx" [ "$(jq '[.notifications[] | select(.delivered == true)] | length' <<<"$BODY")" -ge 1 ]
 
 finish
