@@ -20,45 +20,11 @@ export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_JANITOR_INTERVAL_MS=300
 export VOXCART_PROVIDER_NOTIFY_KEY="$T/notify.pem"
 start_voxcartd
 
-SKILL=amzn1.ask.skill.test
+. "$SRC/tests/e2e/pay.inc.sh"
 launch=$(make_request launch LaunchRequest)
 sed 's/"name":"OrderIntent","confirmationStatus":"NONE"}/"name":"OrderIntent","confirmationStatus":"NONE","slots":{"product":{"name":"product","value":"espresso"},"quantity":{"name":"quantity","value":"2"}}}/' \
   "$(make_request order OrderIntent)" >"$T/espresso.json"
 yes_req=$(make_request yes AMAZON.YesIntent)
-
-# as_user USER FILE: the request of FILE from another customer, in that customer's one session
-as_user() {
-  local out="$T/as-$1-$(basename "$2")" new=false
-  case "$2" in *launch*) new=true ;; esac
-  sed -e "s/amzn1.ask.account.TESTUSER/amzn1.ask.account.$1/g" \
-    -e "s/\"sessionId\":\"[^\"]*\"/\"sessionId\":\"amzn1.echo-api.session.$1\"/" \
-    -e "s/\"new\":true/\"new\":$new/" "$2" >"$out"
-  echo "$out"
-}
-profile_key() { echo "vx:{$SKILL:amzn1.ask.account.$1}:profile"; }
-# permission USER INSTRUMENT: a chargeable permission at the sandbox, saved in USER's profile
-permission() {
-  sim POST chargePermissions "$(jq -n --arg m "$MERCHANT" --arg i "$2" \
-    '{merchantId:$m, chargePermissionType:"Recurring", buyerId:"buyer-alice", instrument:$i}')"
-  PERM=$(jq -r .chargePermissionId <<<"$BODY")
-  rcli HSET "$(profile_key "$1")" payment "{\"permission\":\"$PERM\",\"status\":\"Chargeable\"}" >/dev/null
-}
-# order_and_yes USER: an order of two espressos and yes; BODY is the answer to yes
-order_and_yes() { # every turn its own request ID, as the platform sends them
-  signed "$(as_user "$1" "$(make_request launch LaunchRequest)")" --restamp
-  sed 's/"name":"OrderIntent","confirmationStatus":"NONE"}/"name":"OrderIntent","confirmationStatus":"NONE","slots":{"product":{"name":"product","value":"espresso"},"quantity":{"name":"quantity","value":"2"}}}/' \
-    "$(make_request order OrderIntent)" >"$T/espresso.json"
-  signed "$(as_user "$1" "$T/espresso.json")" --restamp
-  contains "$BODY" "Shall I place the order" || { echo "no summary for $1: $BODY"; cat "$T/sign.err"; }
-  signed "$(as_user "$1" "$(make_request yes AMAZON.YesIntent)")" --restamp
-}
-last_order() { rcli LINDEX "vx:{$SKILL:amzn1.ask.account.$1}:orders" 0; }
-order_field() { rcli HGET "vx:{$SKILL:amzn1.ask.account.$1}:order:$(last_order "$1")" "$2"; }
-ledger_states() { rcli LRANGE "vx:{$SKILL:amzn1.ask.account.$1}:ledger:$(last_order "$1")" 0 -1 | jq -r .to | paste -sd, -; }
-charges() { # charges PERMISSION [STATE]: how many charges the sandbox's ledger holds
-  sim GET "charges?chargePermissionId=$1${2:+&state=$2}"
-  jq 'if type == "array" then length else (.charges | length) end' <<<"$BODY"
-}
 
 # --- paid in the turn ---
 permission alice card-ok
@@ -105,7 +71,6 @@ session=$(order_field dave checkout_session_id | tr -d '"')
 check "with its checkout session" [ -n "$session" ]
 sim POST "checkoutSessions/$session/approve" '{"buyerId":"buyer-alice","instrument":"card-ok"}'
 check "the buyer approves it at the sandbox" [ "$STATUS" = 200 ]
-paid() { [ "$(order_field "$1" state)" = '"PAID"' ]; }
 check "the janitor completes the session: the order is PAID" wait_for 15 paid dave
 check "with the charge's ledger entry by the janitor" \
   contains "$(rcli LRANGE "vx:{$SKILL:amzn1.ask.account.dave}:ledger:$(last_order dave)" -1 -1)" '"actor":"janitor"'

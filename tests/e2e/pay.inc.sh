@@ -1,0 +1,39 @@
+# Helpers of the paying tests (test_pay.sh, test_pay_page.sh): customers of the test skill,
+# their orders and the sandbox's ledger. Needs lib.sh, tests/paysim/lib.sh and a running voxcartd.
+SKILL=amzn1.ask.skill.test
+
+# as_user USER FILE: the request of FILE from another customer, in that customer's one session
+as_user() {
+  local out="$T/as-$1-$(basename "$2")" new=false
+  case "$2" in *launch*) new=true ;; esac
+  sed -e "s/amzn1.ask.account.TESTUSER/amzn1.ask.account.$1/g" \
+    -e "s/\"sessionId\":\"[^\"]*\"/\"sessionId\":\"amzn1.echo-api.session.$1\"/" \
+    -e "s/\"new\":true/\"new\":$new/" "$2" >"$out"
+  echo "$out"
+}
+profile_key() { echo "vx:{$SKILL:amzn1.ask.account.$1}:profile"; }
+# permission USER INSTRUMENT: a chargeable permission at the sandbox, saved in USER's profile
+permission() {
+  sim POST chargePermissions "$(jq -n --arg m "$MERCHANT" --arg i "$2" \
+    '{merchantId:$m, chargePermissionType:"Recurring", buyerId:"buyer-alice", instrument:$i}')"
+  PERM=$(jq -r .chargePermissionId <<<"$BODY")
+  rcli HSET "$(profile_key "$1")" payment "{\"permission\":\"$PERM\",\"status\":\"Chargeable\"}" >/dev/null
+}
+# order_and_yes USER: an order of two espressos and yes; BODY is the answer to yes
+order_and_yes() { # every turn its own request ID, as the platform sends them
+  signed "$(as_user "$1" "$(make_request launch LaunchRequest)")" --restamp
+  sed 's/"name":"OrderIntent","confirmationStatus":"NONE"}/"name":"OrderIntent","confirmationStatus":"NONE","slots":{"product":{"name":"product","value":"espresso"},"quantity":{"name":"quantity","value":"2"}}}/' \
+    "$(make_request order OrderIntent)" >"$T/espresso.json"
+  signed "$(as_user "$1" "$T/espresso.json")" --restamp
+  contains "$BODY" "Shall I place the order" || { echo "no summary for $1: $BODY"; cat "$T/sign.err"; }
+  signed "$(as_user "$1" "$(make_request yes AMAZON.YesIntent)")" --restamp
+}
+last_order() { rcli LINDEX "vx:{$SKILL:amzn1.ask.account.$1}:orders" 0; }
+order_field() { rcli HGET "vx:{$SKILL:amzn1.ask.account.$1}:order:$(last_order "$1")" "$2"; }
+ledger_states() { rcli LRANGE "vx:{$SKILL:amzn1.ask.account.$1}:ledger:$(last_order "$1")" 0 -1 | jq -r .to | paste -sd, -; }
+charges() { # charges PERMISSION [STATE]: how many charges the sandbox's ledger holds
+  sim GET "charges?chargePermissionId=$1${2:+&state=$2}"
+  jq 'if type == "array" then length else (.charges | length) end' <<<"$BODY"
+}
+
+paid() { [ "$(order_field "$1" state)" = '"PAID"' ]; }

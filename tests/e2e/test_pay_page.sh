@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The pay link end to end in headless Chromium: a first-time customer's yes is answered with a
+# card holding the link; the link opens the provider's approval page (the sandbox's), which names
+# the shop and the total; the customer approves; the provider's notification (and the janitor)
+# completes it: the order is PAID with one captured charge at the sandbox and the agreement is
+# saved, so the customer's next yes is charged in the turn.
+. "$(dirname "$0")/lib.sh" "$1"
+. "$SRC/tests/paysim/lib.sh"
+
+command -v chromium >/dev/null || { echo "chromium is not installed (scripts/deps.sh installs it)"; exit 1; }
+paysim_node_deps
+make_devca
+start_redis
+start_paysim --throttle off --port 0 --devca "$CA"
+make_merchant shop1
+curl -sS "$PS_URL/_sim/notify-key" >"$T/notify.pem"
+export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
+export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_PROVIDER_NOTIFY_KEY="$T/notify.pem"
+export VOXCART_JANITOR_INTERVAL_MS=1000
+start_voxcartd
+sim POST merchants "$(jq -n --arg m "$MERCHANT" --arg k "$KEY_ID" --rawfile p "$T/$MERCHANT.pub" \
+  --arg u "$BASE/provider/notifications" '{merchantId:$m, publicKeyId:$k, publicKeyPem:$p, notifyUrl:$u}')"
+. "$SRC/tests/e2e/pay.inc.sh"
+
+order_and_yes hana
+link=$(jq -r '.response.card.content' <<<"$BODY" | grep -o 'http[^ ]*/checkout/[A-Za-z0-9-]*')
+check "the yes of a first-time customer is a card with the pay link" [ -n "$link" ]
+out=$(cd "$PS_NODE" && timeout 120 node paylink.js "$link" "$MERCHANT" "EUR 5.00" 2>&1); rc=$?
+echo "$out"
+check "every page check passed in headless Chromium" [ "$rc" = 0 ]
+check "all of them ran" [ "$(grep -c '^ok' <<<"$out")" -ge 4 ]
+check "the order is PAID once the approval is in" wait_for 20 paid hana
+perm=$(rcli HGET "$(profile_key hana)" payment | jq -r .permission)
+check "the agreement the customer approved is saved as chargeable" \
+  contains "$(rcli HGET "$(profile_key hana)" payment)" '"Chargeable"'
+check "one captured charge for it at the sandbox" [ "$(charges "$perm" Captured)" = 1 ]
+order_and_yes hana
+check "the next yes is charged in the turn" contains "$BODY" "charged 5 euros"
+check "with a receipt card" contains "$BODY" "Paid $(date -u +%Y-%m-%d)"
+check "two captured charges now" [ "$(charges "$perm" Captured)" = 2 ]
+finish
