@@ -1,8 +1,9 @@
 /*
  * The dialog engine: a turn as phases (load what the event reads, decide by
- * the table, write the write set, render), the checks made around a cell, and
- * start-up. The commands are built in cmds.c and carried out in interp.c; the
- * skill's table, rows, events and documents are in intents/.
+ * the table, write the write set, render) and the checks made around a cell.
+ * Start-up is setup.c, paying within the turn payturn.c; the commands are
+ * built in cmds.c and carried out in interp.c; the skill's table, rows, events
+ * and documents are in intents/.
  *
  * DESIGN
  * - Decide, then do. A state function (in intents/) only appends commands; the
@@ -28,7 +29,7 @@
  * - The state in the store is data from the past: a document that cannot be
  *   parsed starts a fresh conversation (logged).
  */
-#include "turn.h"
+#include "engine.h"
 #include "voxcart/ledger.h"
 #include "voxcart/pay.h"
 #include "voxcart/provider.h"
@@ -46,17 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-struct vx_fsm {
-    const struct vx_skill *skill;
-    struct vx_catalog *cat;
-    struct vx_i18n *i18n;
-    int ttl;
-    struct vx_provider *provider; /* NULL: orders are recorded CONFIRMED, nobody is charged */
-    int pay_budget_ms;
-    void (*hook)(void *ud);
-    void *hook_ud;
-};
 
 int vx_fsm_gate(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out)
 {
@@ -101,234 +91,6 @@ void vx_fsm_run(const struct vx_dialog *d, struct vx_cmds *out)
         vx_fsm_police(d, cell->may, out);
     }
 }
-
-/* --- start-up --- */
-
-const char *vx_intents_dir_default(void)
-{
-    const char *env = getenv("VOXCART_INTENTS_DIR");
-    return env && *env ? env : VX_SOURCE_DIR "/intents";
-}
-
-struct check {
-    void (*report)(void *ud, const char *file, const char *msg);
-    void *ud;
-    const char *file;
-    const char *key;
-    const char *allowed;
-    size_t problems;
-};
-
-static void problem(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void problem(struct check *c, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    c->problems++;
-    if (c->report)
-        c->report(c->ud, c->file, msg);
-}
-
-static void check_placeholder(void *ud, const char *name, size_t len)
-{
-    struct check *c = ud;
-    const char *a = c->allowed;
-    while (*a) {
-        size_t n = strcspn(a, " ");
-        if (n == len && strncmp(a, name, len) == 0)
-            return;
-        a += n;
-        a += strspn(a, " ");
-    }
-    problem(c, "%s: unknown placeholder {%.*s} (this message gets: %s)", c->key, (int)len, name,
-            *c->allowed ? c->allowed : "none");
-}
-
-size_t vx_fsm_check_messages(const struct vx_skill *sk, const struct vx_i18n *m,
-                             const struct vx_catalog *cat,
-                             void (*report)(void *ud, const char *file, const char *msg), void *ud)
-{
-    struct check c = {report, ud, NULL, NULL, NULL, 0};
-    for (size_t i = 0; i < vx_i18n_count(m); i++) {
-        const struct vx_locale *l = vx_i18n_at(m, i);
-        static const char *const cur_forms[] = {"one", "other", "minor_one", "minor_other"};
-        size_t forms = vx_currency_digits(cat->currency) > 0 ? 4 : 2, k;
-        c.file = vx_locale_file(l);
-        for (size_t msg = 0; msg < sk->nmsgs; msg++) {
-            const char *t = vx_locale_text(l, sk->msgs[msg].key);
-            if (!t) {
-                problem(&c, "missing message '%s'", sk->msgs[msg].key);
-                continue;
-            }
-            c.key = sk->msgs[msg].key;
-            c.allowed = sk->msgs[msg].args;
-            vx_placeholders(t, check_placeholder, &c);
-        }
-        for (size_t f = 0; f < forms; f++) {
-            char key[48];
-            snprintf(key, sizeof(key), "currency.%s.%s", cat->currency, cur_forms[f]);
-            if (!vx_locale_text(l, key))
-                problem(&c, "missing message '%s' (the catalog's currency is %s)", key,
-                        cat->currency);
-        }
-        for (k = 0; k < cat->nlangs; k++)
-            if (strcmp(cat->langs[k], vx_locale_lang(l)) == 0)
-                break;
-        if (k == cat->nlangs)
-            problem(&c, "the catalog %s has no names in '%s'", cat->file, vx_locale_lang(l));
-    }
-    return c.problems;
-}
-
-static void first_problem(void *ud, const char *file, const char *msg)
-{
-    struct vx_err *e = ud;
-    if (e && e->code == 0)
-        vx_err_set(e, VX_ECONFIG, "%s: %s", file, msg);
-}
-
-int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_err *e)
-{
-    const char *dir =
-        cfg && cfg->intents_dir && *cfg->intents_dir ? cfg->intents_dir : vx_intents_dir_default();
-    char path[1024], msgdir[1024];
-    struct vx_fsm *f = calloc(1, sizeof(*f));
-    struct vx_err ce;
-    int rc;
-
-    *out = NULL;
-    if (!f)
-        return vx_err_set(e, VX_ENOMEM, "out of memory");
-    if (!cfg || !cfg->skill) {
-        free(f);
-        return vx_err_set(e, VX_EINVAL, "no skill given to the dialog engine");
-    }
-    f->skill = cfg->skill;
-    f->ttl = cfg->ttl > 0 ? cfg->ttl : VX_CONV_TTL;
-    f->provider = cfg->provider;
-    f->pay_budget_ms = cfg->pay_budget_ms > 0 ? cfg->pay_budget_ms : VX_PAY_BUDGET_MS;
-    if (cfg && cfg->catalog && *cfg->catalog)
-        rc = vx_snprintf(path, sizeof(path), "%s", cfg->catalog);
-    else
-        rc = vx_snprintf(path, sizeof(path), "%s/catalog.json", dir);
-    if (rc == 0)
-        rc = vx_snprintf(msgdir, sizeof(msgdir), "%s/messages", dir);
-    if (rc) {
-        rc = vx_err_set(e, VX_ECONFIG, "intents_dir: path too long");
-        goto out;
-    }
-    vx_err_clear(&ce);
-    rc = vx_catalog_load(path, &f->cat, &ce);
-    if (rc) {
-        /* name the configuration field as well as the file and the field in it */
-        rc = vx_err_set(e, rc, "%s: %s",
-                        cfg && cfg->catalog && *cfg->catalog ? "catalog" : "intents_dir", ce.msg);
-        goto out;
-    }
-    rc = vx_i18n_load(msgdir, &f->i18n, &ce);
-    if (rc) {
-        rc = vx_err_set(e, rc, "intents_dir: %s", ce.msg);
-        goto out;
-    }
-    vx_err_clear(&ce);
-    if (vx_fsm_check_messages(f->skill, f->i18n, f->cat, first_problem, &ce) > 0) {
-        rc = vx_err_set(e, VX_ECONFIG, "intents_dir: %s", ce.msg);
-        goto out;
-    }
-    *out = f;
-out:
-    if (rc)
-        vx_fsm_free(f);
-    return rc;
-}
-
-void vx_fsm_free(struct vx_fsm *f)
-{
-    if (!f)
-        return;
-    vx_catalog_free(f->cat);
-    vx_i18n_free(f->i18n);
-    free(f);
-}
-
-const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f)
-{
-    return f->cat;
-}
-
-const char *vx_fsm_store_name(const struct vx_fsm *f)
-{
-    return f->cat->nmerchant_names ? f->cat->merchant_names[0].words.one : NULL;
-}
-
-const struct vx_i18n *vx_fsm_i18n(const struct vx_fsm *f)
-{
-    return f->i18n;
-}
-
-void vx_fsm_set_save_hook(struct vx_fsm *f, void (*hook)(void *ud), void *ud)
-{
-    f->hook = hook;
-    f->hook_ud = ud;
-}
-
-static void turn_reset(struct turn *t)
-{
-    vx_response_release(&t->resp);
-    vx_response_init(&t->resp);
-    vx_conv_release(&t->conv);
-    vx_wset_release(&t->wset);
-    t->state_json.len = 0;
-    t->order_json.len = 0;
-    t->ledger_json.len = 0;
-}
-
-/*
- * A turn as a sequence of phases; between two phases the caller carries out
- * one store operation (vx_fsm_turn_step hands it out). The same turn runs
- * blocking (vx_fsm_handle) or on voxcartd's event loop.
- */
-enum phase {
-    PH_ATTEMPT,
-    PH_READ,
-    PH_DECIDE,
-    PH_MARKED, /* paying: the janitor's entry is in, now the order and its attempt key */
-    PH_SAVED,
-    PH_PAY,     /* the provider's answer (or its absence) is in */
-    PH_SETTLED, /* what paying came to is written */
-    PH_RENDER
-};
-
-struct vx_fsm_turn {
-    struct vx_fsm *f;
-    const struct vx_request *req;
-    enum phase phase;
-    int ev;
-    int stateless, attempt, have_last;
-    size_t reader; /* the row of readers[] under way */
-    int send;      /* a row's follow-up op must be sent (else it completed at once) */
-    const struct vx_order *order;
-    const struct vx_can_fulfill *cf;
-    char order_id[VX_ID_MAX];
-    char last_id[VX_ID_MAX];
-    struct vx_dialog d;
-    struct vx_store_op op;
-    /* paying for the order this turn records (a provider is configured, the cell said PAY) */
-    int paying, link, settle_retry;
-    uint64_t tag; /* what the first write set the conversation to */
-    char pay_key[VX_PROVIDER_KEY_MAX + 1];
-    char bucket[64];
-    char member[640];
-    struct vx_provider_op pop;
-    struct vx_pay_result pay;
-    struct vx_order paid_order; /* the order as recorded, for the settling write */
-    enum vx_order_state pay_to;
-    struct turn t;
-};
 
 /*
  * Turns are large (the command list alone is ~40 KiB) and every request needs
@@ -457,7 +219,7 @@ void vx_fsm_turn_free(struct vx_fsm_turn *ft)
 }
 
 /* The outcome of the op just carried out; the op's memory is freed, its results moved out. */
-static int op_outcome(struct vx_fsm_turn *ft, struct vx_err *e)
+int fsm_op_outcome(struct vx_fsm_turn *ft, struct vx_err *e)
 {
     int rc = ft->op.rc;
     if (rc && rc != VX_ENOTFOUND && rc != VX_ECONFLICT && e)
@@ -466,13 +228,24 @@ static int op_outcome(struct vx_fsm_turn *ft, struct vx_err *e)
 }
 
 /* Hands out the op when it must be sent; moves on to next either way. */
-static int need(struct vx_fsm_turn *ft, int send, enum phase next, struct vx_store_op **op)
+int fsm_need(struct vx_fsm_turn *ft, int send, enum phase next, struct vx_store_op **op)
 {
     ft->phase = next;
     if (!send)
         return 0;
     *op = &ft->op;
     return 1;
+}
+
+void fsm_turn_reset(struct turn *t)
+{
+    vx_response_release(&t->resp);
+    vx_response_init(&t->resp);
+    vx_conv_release(&t->conv);
+    vx_wset_release(&t->wset);
+    t->state_json.len = 0;
+    t->order_json.len = 0;
+    t->ledger_json.len = 0;
 }
 
 /*
@@ -497,7 +270,7 @@ static int read_conv_start(struct vx_fsm_turn *ft)
 static int read_conv_done(struct vx_fsm_turn *ft, struct vx_err *e)
 {
     struct turn *t = &ft->t;
-    int rc = op_outcome(ft, e);
+    int rc = fsm_op_outcome(ft, e);
     if (rc)
         return rc;
     t->conv = ft->op.conv;
@@ -524,7 +297,7 @@ static int read_last_start(struct vx_fsm_turn *ft)
 
 static int read_last_done(struct vx_fsm_turn *ft, struct vx_err *e)
 {
-    int rc = op_outcome(ft, e);
+    int rc = fsm_op_outcome(ft, e);
     if (rc == 0 && !ft->last_id[0]) { /* the index answered: now the order it names */
         if (ft->op.n_ids == 0) {
             vx_store_op_release(&ft->op);
@@ -569,69 +342,20 @@ static int read_rows(struct vx_fsm_turn *ft, int sent, struct vx_store_op **op, 
                 return 0;
             }
             if (readers[ft->reader].start(ft))
-                return need(ft, 1, PH_READ, op);
+                return fsm_need(ft, 1, PH_READ, op);
         }
         rc = readers[ft->reader].done(ft, e);
         if (rc < 0)
             return rc;
         if (rc == 1) { /* a follow-up op: sent, or (ft->send == 0) already complete */
             if (ft->send)
-                return need(ft, 1, PH_READ, op);
+                return fsm_need(ft, 1, PH_READ, op);
             sent = 1;
             continue;
         }
         sent = 0;
         ft->reader++;
     }
-}
-
-/*
- * The order this turn records, into its write set: created (with its index
- * entry) and its first ledger entry. When it is to be paid, it is created
- * CHARGE_PENDING with its first attempt's idempotency key, so the key is
- * stored before the request leaves and a retry finds it.
- */
-static int order_writes(struct vx_fsm_turn *ft, struct vx_err *e)
-{
-    struct turn *t = &ft->t;
-    struct vx_fsm *f = ft->f;
-    struct vx_order o = *ft->order;
-    int64_t at = vx_now_ms();
-    int rc;
-
-    ft->paying = t->pay && f->provider != NULL;
-    if (ft->paying) {
-        if (vx_pay_key(o.id, 1, ft->pay_key, sizeof(ft->pay_key)) != 0)
-            return vx_err_set(e, VX_EINVAL, "order ID %s makes no idempotency key", o.id);
-        o.state = vx_order_state_name(VX_OS_CHARGE_PENDING);
-        ft->paid_order = *ft->order;
-        vx_pay_bucket_key(o.id, ft->bucket, sizeof(ft->bucket));
-        if (vx_pay_bucket_member(ft->req->application_id, ft->req->user_id, o.id, ft->member,
-                                 sizeof(ft->member)) != 0)
-            return vx_err_set(e, VX_EINVAL, "customer or order ID cannot name a pending order");
-    }
-    if (f->skill->order_json(&o, f->cat->merchant_id, &t->order_json) != 0 ||
-        vx_ledger_entry_json(at, "customer", NULL, ft->order->state, o.total, o.currency, 0, NULL,
-                             &t->ledger_json) != 0)
-        return vx_err_set(e, VX_ENOMEM, "out of memory");
-    vx_wset_order_create(&t->wset, o.id, t->order_json.data);
-    vx_wset_ledger(&t->wset, o.id, t->ledger_json.data);
-    if (!ft->paying)
-        return 0;
-    t->ledger_json.len = 0;
-    rc = vx_ledger_entry_json(at, "customer", ft->order->state, o.state, o.total, o.currency, 1,
-                              ft->pay_key, &t->ledger_json);
-    if (rc)
-        return vx_err_set(e, VX_ENOMEM, "out of memory");
-    vx_wset_ledger(&t->wset, o.id, t->ledger_json.data);
-    t->order_json.len = 0;
-    if (vx_buf_appendf(&t->order_json, "\"%s\"", ft->pay_key) != 0)
-        return vx_err_set(e, VX_ENOMEM, "out of memory");
-    vx_wset_order_set(&t->wset, o.id, "pay_key", t->order_json.data);
-    vx_wset_order_set(&t->wset, o.id, "attempt", "1");
-    /* guard: an attempt key is used once; a second run of this request finds it */
-    vx_wset_idem(&t->wset, ft->pay_key, o.id, 0);
-    return 0;
 }
 
 static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
@@ -643,7 +367,7 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     vx_fsm_run(&ft->d, &t->cmds);
     vx_interpret(&ft->d, t, &ft->order, &ft->cf);
     if (ft->stateless)
-        return need(ft, 0, PH_RENDER, op);
+        return fsm_need(ft, 0, PH_RENDER, op);
     if (f->skill->state_json(&t->next, &t->state_json) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     /* the turn's changes as one write set: all of it lands, or none */
@@ -652,7 +376,7 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     if (t->pset.fields && f->skill->profile_wset(&t->pset, &t->wset) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     if (ft->order) {
-        rc = order_writes(ft, e);
+        rc = fsm_order_writes(ft, e);
         if (rc)
             return rc;
     }
@@ -660,177 +384,18 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
         f->hook(f->hook_ud);
     if (ft->paying) /* the janitor's entry first: an order left pending is always found */
         /* due once this turn's own settling is surely over */
-        return need(ft,
-                    vx_store_op_zadd(&ft->op, ft->bucket, ft->member,
-                                     vx_now() + f->pay_budget_ms / 1000 + 2),
-                    PH_MARKED, op);
-    return need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SAVED, op);
-}
-
-static int phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
-{
-    int rc = op_outcome(ft, e);
-    vx_store_op_release(&ft->op);
-    if (rc)
-        return rc;
-    return need(ft, vx_store_op_write(&ft->op, &ft->t.wset), PH_SAVED, op);
-}
-
-static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_op **op,
-                         struct vx_err *e);
-
-/* The skill's payment cell speaks what paying came to, from the state the first write left. */
-static void pay_speak(struct vx_fsm_turn *ft, enum vx_pay_kind kind,
-                      const struct vx_provider_result *r)
-{
-    struct turn *t = &ft->t;
-    struct vx_fsm *f = ft->f;
-    ft->pay.kind = kind;
-    ft->pay.order_id = ft->paid_order.id;
-    ft->pay.amount = ft->paid_order.total;
-    ft->pay.currency = ft->paid_order.currency;
-    ft->pay.reason = r ? r->reason_code : "";
-    ft->pay.link = kind == VX_PAY_LINK && r ? r->redirect_url : NULL;
-    ft->pay.attempt = 1;
-    ft->pay.order = &ft->paid_order;
-
-    /* the skill speaks it, from the state the first write left */
-    t->st = t->next;
-    turn_reset(t);
-    ft->d.ev = f->skill->ev_paid;
-    ft->d.pay = &ft->pay;
-    vx_fsm_run(&ft->d, &t->cmds);
-    vx_interpret(&ft->d, t, &ft->order, &ft->cf);
-}
-
-/* The request that pays: Create Charge on the saved agreement, else a checkout session. */
-static int pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
-{
-    const struct vx_order *o = &ft->paid_order;
-    const struct vx_profile *p = &ft->t.prof;
-    int send;
-    ft->link = !(p->permission[0] && strcmp(p->permission_status, "Chargeable") == 0);
-    if (!ft->link) {
-        struct vx_provider_charge_req r;
-        vx_pay_charge_req(&r, p->permission, o->id, o->total, o->currency,
-                          vx_fsm_store_name(ft->f));
-        send = vx_provider_op_charge_create(&ft->pop, ft->f->provider, ft->pay_key, &r);
-    } else {
-        struct vx_provider_session_req r = {0};
-        r.permission_type = "Recurring";
-        r.frequency_unit = "Variable"; /* charged whenever the customer says yes */
-        r.frequency_value = 1;
-        r.payment_intent = "AuthorizeWithCapture";
-        r.amount = o->total;
-        r.currency = o->currency;
-        r.merchant_reference_id = o->id;
-        r.store_name = vx_fsm_store_name(ft->f);
-        send = vx_provider_op_session_create(&ft->pop, ft->f->provider, ft->pay_key, &r);
-    }
-    ft->phase = PH_PAY;
-    if (!send)
-        return 0;
-    /* one attempt within the turn's budget; the janitor settles what it leaves open */
-    ft->pop.http.timeout_ms = ft->f->pay_budget_ms;
-    if (ft->pop.http.connect_timeout_ms == 0 ||
-        ft->pop.http.connect_timeout_ms > ft->f->pay_budget_ms)
-        ft->pop.http.connect_timeout_ms = ft->f->pay_budget_ms;
-    *hop = &ft->pop.http;
-    return 2;
-}
-
-/* What paying came to: the skill's payment cell speaks it; one write records it with the
- * conversation. */
-static int phase_pay(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
-{
-    struct turn *t = &ft->t;
-    struct vx_fsm *f = ft->f;
-    const struct vx_provider_result *r = &ft->pop.res;
-    enum vx_pay_kind kind;
-
-    if (vx_provider_op_complete(&ft->pop))
-        vx_provider_op_give_up(&ft->pop); /* no time left in this turn for a resend */
-    if (ft->link) {
-        kind = ft->pop.outcome == VX_PROVIDER_SUCCESS && r->redirect_url[0] ? VX_PAY_LINK
-                                                                            : VX_PAY_FAILED;
-        ft->pay_to = kind == VX_PAY_LINK ? VX_OS_CHARGE_PENDING : VX_OS_FAILED;
-    } else {
-        vx_pay_judge(ft->pop.outcome, r, &ft->pay_to, &kind);
-    }
-    if (ft->pop.outcome != VX_PROVIDER_SUCCESS)
-        vx_warn("pay", "order %s (%s): %s: %s", ft->paid_order.id, ft->pay_key,
-                vx_provider_outcome_name(ft->pop.outcome), ft->pop.err.msg);
-    else
-        vx_info("pay", "order %s: %s %s", ft->paid_order.id, ft->link ? "pay link" : "charge",
-                ft->link ? r->checkout_session_id : r->charge_id);
-    pay_speak(ft, kind, r);
-    if (f->skill->state_json(&t->next, &t->state_json) != 0)
-        return vx_err_set(e, VX_ENOMEM, "out of memory");
-    return settle_writes(ft, 1, op, e);
-}
-
-/* The write that records what paying came to, with the conversation or (it changed under
- * the turn) without it. */
-static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_op **op,
-                         struct vx_err *e)
-{
-    struct turn *t = &ft->t;
-    const struct vx_provider_result *r = &ft->pop.res;
-    struct vx_pay_settle s;
-
-    vx_wset_release(&t->wset);
-    vx_wset_init(&t->wset, ft->req->application_id, ft->req->user_id);
-    if (with_conv)
-        vx_wset_conv(&t->wset, ft->tag, t->state_json.data, ft->f->ttl);
-    memset(&s, 0, sizeof(s));
-    s.order_id = ft->paid_order.id;
-    s.to = ft->pay_to;
-    s.res = r;
-    s.amount = ft->paid_order.total;
-    s.currency = ft->paid_order.currency;
-    s.attempt = 1;
-    s.actor = "customer";
-    s.at_ms = vx_now_ms();
-    if (ft->link && r->checkout_session_id[0]) {
-        t->order_json.len = 0;
-        if (vx_buf_appendf(&t->order_json, "\"%s\"", r->checkout_session_id) == 0)
-            vx_wset_order_set(&t->wset, s.order_id, "checkout_session_id", t->order_json.data);
-    }
-    if (vx_pay_settle_wset(&t->wset, &s, t->prof.permission) != 0)
-        return vx_err_set(e, VX_ENOMEM, "out of memory");
-    return need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SETTLED, op);
-}
-
-static int phase_settled(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
-{
-    int rc = op_outcome(ft, NULL);
-    int guard = ft->op.guard;
-    vx_store_op_release(&ft->op);
-    (void)e;
-    if (rc == VX_ECONFLICT && guard == 0 && !ft->settle_retry) {
-        /* the customer spoke on another device meanwhile: the money is recorded anyway */
-        vx_info("pay",
-                "conversation of %s changed while order %s was paid: recording the "
-                "payment without it",
-                ft->req->user_id, ft->paid_order.id);
-        ft->settle_retry = 1;
-        return settle_writes(ft, 0, op, e);
-    }
-    if (rc == VX_ECONFLICT)
-        vx_info("pay", "order %s was settled by someone else first: nothing to record",
-                ft->paid_order.id);
-    else if (rc)
-        vx_error("pay", "cannot record what paying order %s came to (the janitor will): %s",
-                 ft->paid_order.id, vx_strerror(rc));
-    ft->phase = PH_RENDER;
-    return 0;
+        return fsm_need(ft,
+                        vx_store_op_zadd(&ft->op, ft->bucket, ft->member,
+                                         vx_now() + f->pay_budget_ms / 1000 + 2),
+                        PH_MARKED, op);
+    return fsm_need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SAVED, op);
 }
 
 static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)
 {
     const struct vx_request *req = ft->req;
     struct turn *t = &ft->t;
-    int rc = op_outcome(ft, e);
+    int rc = fsm_op_outcome(ft, e);
     ft->tag = ft->op.version;
     vx_store_op_release(&ft->op);
     if (rc == 0) {
@@ -844,7 +409,7 @@ static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)
         vx_warn("pay", "order %s of request %s is being paid already: not paying twice",
                 ft->paid_order.id, req->request_id);
         ft->paying = 0;
-        pay_speak(ft, VX_PAY_PENDING, NULL);
+        fsm_pay_speak(ft, VX_PAY_PENDING, NULL);
         ft->phase = PH_RENDER;
         return 0;
     }
@@ -859,7 +424,7 @@ static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)
     /* lost twice: say nothing was done rather than guess which answer is right */
     vx_warn("fsm", "conversation of %s changed twice under request %s: asking to repeat",
             req->user_id, req->request_id);
-    turn_reset(t);
+    fsm_turn_reset(t);
     vx_cmds_reset(&t->cmds);
     vx_cmd_say(&t->cmds, ft->f->skill->msg_retry, VX_END);
     vx_cmd_reprompt(&t->cmds, ft->f->skill->msg_retry, VX_END);
@@ -881,7 +446,7 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
     for (;;) {
         switch (ft->phase) {
         case PH_ATTEMPT:
-            turn_reset(t);
+            fsm_turn_reset(t);
             ft->paying = 0; /* a re-run decides afresh: only an order it records is paid */
             ft->f->skill->state_init(&t->st);
             memset(&t->prof, 0, sizeof(t->prof));
@@ -900,18 +465,18 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
             rc = phase_decide(ft, op, e);
             break;
         case PH_MARKED:
-            rc = phase_marked(ft, op, e);
+            rc = fsm_phase_marked(ft, op, e);
             break;
         case PH_SAVED:
             rc = phase_saved(ft, e);
             if (rc == 0 && ft->phase == PH_RENDER && ft->paying)
-                rc = pay_start(ft, hop);
+                rc = fsm_pay_start(ft, hop);
             break;
         case PH_PAY:
-            rc = phase_pay(ft, op, e);
+            rc = fsm_phase_pay(ft, op, e);
             break;
         case PH_SETTLED:
-            rc = phase_settled(ft, op, e);
+            rc = fsm_phase_settled(ft, op, e);
             break;
         case PH_RENDER:
             rc = ft->cf ? vx_render_can_fulfill(ft->cf, body)

@@ -1,0 +1,83 @@
+/*
+ * Inside the dialog engine: the engine and a turn as the turn's phases
+ * (fsm.c), start-up (setup.c) and paying (payturn.c) share them.
+ */
+#ifndef VOXCART_ENGINE_H
+#define VOXCART_ENGINE_H
+
+#include "turn.h"
+
+#include "voxcart/fsm.h"
+#include "voxcart/ledger.h"
+#include "voxcart/provider.h"
+
+struct vx_fsm {
+    const struct vx_skill *skill;
+    struct vx_catalog *cat;
+    struct vx_i18n *i18n;
+    int ttl;
+    struct vx_provider *provider; /* NULL: orders are recorded CONFIRMED, nobody is charged */
+    int pay_budget_ms;
+    void (*hook)(void *ud);
+    void *hook_ud;
+};
+
+/*
+ * A turn as a sequence of phases; between two phases the caller carries out
+ * one store operation (vx_fsm_turn_step hands it out). The same turn runs
+ * blocking (vx_fsm_handle) or on voxcartd's event loop.
+ */
+enum phase {
+    PH_ATTEMPT,
+    PH_READ,
+    PH_DECIDE,
+    PH_MARKED, /* paying: the janitor's entry is in, now the order and its attempt key */
+    PH_SAVED,
+    PH_PAY,     /* the provider's answer (or its absence) is in */
+    PH_SETTLED, /* what paying came to is written */
+    PH_RENDER
+};
+
+struct vx_fsm_turn {
+    struct vx_fsm *f;
+    const struct vx_request *req;
+    enum phase phase;
+    int ev;
+    int stateless, attempt, have_last;
+    size_t reader; /* the row of readers[] under way */
+    int send;      /* a row's follow-up op must be sent (else it completed at once) */
+    const struct vx_order *order;
+    const struct vx_can_fulfill *cf;
+    char order_id[VX_ID_MAX];
+    char last_id[VX_ID_MAX];
+    struct vx_dialog d;
+    struct vx_store_op op;
+    /* paying for the order this turn records (a provider is configured, the cell said PAY) */
+    int paying, link, settle_retry;
+    uint64_t tag; /* what the first write set the conversation to */
+    char pay_key[VX_PROVIDER_KEY_MAX + 1];
+    char bucket[64];
+    char member[640];
+    struct vx_provider_op pop;
+    struct vx_pay_result pay;
+    struct vx_order paid_order; /* the order as recorded, for the settling write */
+    enum vx_order_state pay_to;
+    struct turn t;
+};
+
+/* The outcome of the op just carried out (errors other than not found and conflict into e). */
+int fsm_op_outcome(struct vx_fsm_turn *ft, struct vx_err *e);
+/* Moves on to next; 1 with *op = the turn's op when send, else 0. */
+int fsm_need(struct vx_fsm_turn *ft, int send, enum phase next, struct vx_store_op **op);
+void fsm_turn_reset(struct turn *t);
+
+/* payturn.c */
+int fsm_order_writes(struct vx_fsm_turn *ft, struct vx_err *e);
+int fsm_phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
+int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop);
+int fsm_phase_pay(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
+int fsm_phase_settled(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
+void fsm_pay_speak(struct vx_fsm_turn *ft, enum vx_pay_kind kind,
+                   const struct vx_provider_result *r);
+
+#endif

@@ -1,0 +1,221 @@
+/*
+ * Paying within a turn (DESIGN section 6; the README's "Paying by voice"): the
+ * order recorded CHARGE_PENDING with its attempt's key and the janitor's entry,
+ * the provider's request within the turn's budget, and the write that records
+ * what it came to; the skill's payment cell speaks it. The turn's other phases
+ * are in fsm.c.
+ */
+#include "engine.h"
+
+#include "voxcart/log.h"
+#include "voxcart/pay.h"
+
+#include <string.h>
+
+/*
+ * The order this turn records, into its write set: created (with its index
+ * entry) and its first ledger entry. When it is to be paid, it is created
+ * CHARGE_PENDING with its first attempt's idempotency key, so the key is
+ * stored before the request leaves and a retry finds it.
+ */
+int fsm_order_writes(struct vx_fsm_turn *ft, struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    struct vx_fsm *f = ft->f;
+    struct vx_order o = *ft->order;
+    int64_t at = vx_now_ms();
+    int rc;
+
+    ft->paying = t->pay && f->provider != NULL;
+    if (ft->paying) {
+        if (vx_pay_key(o.id, 1, ft->pay_key, sizeof(ft->pay_key)) != 0)
+            return vx_err_set(e, VX_EINVAL, "order ID %s makes no idempotency key", o.id);
+        o.state = vx_order_state_name(VX_OS_CHARGE_PENDING);
+        ft->paid_order = *ft->order;
+        vx_pay_bucket_key(o.id, ft->bucket, sizeof(ft->bucket));
+        if (vx_pay_bucket_member(ft->req->application_id, ft->req->user_id, o.id, ft->member,
+                                 sizeof(ft->member)) != 0)
+            return vx_err_set(e, VX_EINVAL, "customer or order ID cannot name a pending order");
+    }
+    if (f->skill->order_json(&o, f->cat->merchant_id, &t->order_json) != 0 ||
+        vx_ledger_entry_json(at, "customer", NULL, ft->order->state, o.total, o.currency, 0, NULL,
+                             &t->ledger_json) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    vx_wset_order_create(&t->wset, o.id, t->order_json.data);
+    vx_wset_ledger(&t->wset, o.id, t->ledger_json.data);
+    if (!ft->paying)
+        return 0;
+    t->ledger_json.len = 0;
+    rc = vx_ledger_entry_json(at, "customer", ft->order->state, o.state, o.total, o.currency, 1,
+                              ft->pay_key, &t->ledger_json);
+    if (rc)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    vx_wset_ledger(&t->wset, o.id, t->ledger_json.data);
+    t->order_json.len = 0;
+    if (vx_buf_appendf(&t->order_json, "\"%s\"", ft->pay_key) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    vx_wset_order_set(&t->wset, o.id, "pay_key", t->order_json.data);
+    vx_wset_order_set(&t->wset, o.id, "attempt", "1");
+    /* guard: an attempt key is used once; a second run of this request finds it */
+    vx_wset_idem(&t->wset, ft->pay_key, o.id, 0);
+    return 0;
+}
+
+int fsm_phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+{
+    int rc = fsm_op_outcome(ft, e);
+    vx_store_op_release(&ft->op);
+    if (rc)
+        return rc;
+    return fsm_need(ft, vx_store_op_write(&ft->op, &ft->t.wset), PH_SAVED, op);
+}
+
+static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_op **op,
+                         struct vx_err *e);
+
+/* The skill's payment cell speaks what paying came to, from the state the first write left. */
+void fsm_pay_speak(struct vx_fsm_turn *ft, enum vx_pay_kind kind,
+                   const struct vx_provider_result *r)
+{
+    struct turn *t = &ft->t;
+    struct vx_fsm *f = ft->f;
+    ft->pay.kind = kind;
+    ft->pay.order_id = ft->paid_order.id;
+    ft->pay.amount = ft->paid_order.total;
+    ft->pay.currency = ft->paid_order.currency;
+    ft->pay.reason = r ? r->reason_code : "";
+    ft->pay.link = kind == VX_PAY_LINK && r ? r->redirect_url : NULL;
+    ft->pay.attempt = 1;
+    ft->pay.order = &ft->paid_order;
+
+    /* the skill speaks it, from the state the first write left */
+    t->st = t->next;
+    fsm_turn_reset(t);
+    ft->d.ev = f->skill->ev_paid;
+    ft->d.pay = &ft->pay;
+    vx_fsm_run(&ft->d, &t->cmds);
+    vx_interpret(&ft->d, t, &ft->order, &ft->cf);
+}
+
+/* The request that pays: Create Charge on the saved agreement, else a checkout session. */
+int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
+{
+    const struct vx_order *o = &ft->paid_order;
+    const struct vx_profile *p = &ft->t.prof;
+    int send;
+    ft->link = !(p->permission[0] && strcmp(p->permission_status, "Chargeable") == 0);
+    if (!ft->link) {
+        struct vx_provider_charge_req r;
+        vx_pay_charge_req(&r, p->permission, o->id, o->total, o->currency,
+                          vx_fsm_store_name(ft->f));
+        send = vx_provider_op_charge_create(&ft->pop, ft->f->provider, ft->pay_key, &r);
+    } else {
+        struct vx_provider_session_req r = {0};
+        r.permission_type = "Recurring";
+        r.frequency_unit = "Variable"; /* charged whenever the customer says yes */
+        r.frequency_value = 1;
+        r.payment_intent = "AuthorizeWithCapture";
+        r.amount = o->total;
+        r.currency = o->currency;
+        r.merchant_reference_id = o->id;
+        r.store_name = vx_fsm_store_name(ft->f);
+        send = vx_provider_op_session_create(&ft->pop, ft->f->provider, ft->pay_key, &r);
+    }
+    ft->phase = PH_PAY;
+    if (!send)
+        return 0;
+    /* one attempt within the turn's budget; the janitor settles what it leaves open */
+    ft->pop.http.timeout_ms = ft->f->pay_budget_ms;
+    if (ft->pop.http.connect_timeout_ms == 0 ||
+        ft->pop.http.connect_timeout_ms > ft->f->pay_budget_ms)
+        ft->pop.http.connect_timeout_ms = ft->f->pay_budget_ms;
+    *hop = &ft->pop.http;
+    return 2;
+}
+
+/* What paying came to: the skill's payment cell speaks it; one write records it with the
+ * conversation. */
+int fsm_phase_pay(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    struct vx_fsm *f = ft->f;
+    const struct vx_provider_result *r = &ft->pop.res;
+    enum vx_pay_kind kind;
+
+    if (vx_provider_op_complete(&ft->pop))
+        vx_provider_op_give_up(&ft->pop); /* no time left in this turn for a resend */
+    if (ft->link) {
+        kind = ft->pop.outcome == VX_PROVIDER_SUCCESS && r->redirect_url[0] ? VX_PAY_LINK
+                                                                            : VX_PAY_FAILED;
+        ft->pay_to = kind == VX_PAY_LINK ? VX_OS_CHARGE_PENDING : VX_OS_FAILED;
+    } else {
+        vx_pay_judge(ft->pop.outcome, r, &ft->pay_to, &kind);
+    }
+    if (ft->pop.outcome != VX_PROVIDER_SUCCESS)
+        vx_warn("pay", "order %s (%s): %s: %s", ft->paid_order.id, ft->pay_key,
+                vx_provider_outcome_name(ft->pop.outcome), ft->pop.err.msg);
+    else
+        vx_info("pay", "order %s: %s %s", ft->paid_order.id, ft->link ? "pay link" : "charge",
+                ft->link ? r->checkout_session_id : r->charge_id);
+    fsm_pay_speak(ft, kind, r);
+    if (f->skill->state_json(&t->next, &t->state_json) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    return settle_writes(ft, 1, op, e);
+}
+
+/* The write that records what paying came to, with the conversation or (it changed under
+ * the turn) without it. */
+static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_op **op,
+                         struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    const struct vx_provider_result *r = &ft->pop.res;
+    struct vx_pay_settle s;
+
+    vx_wset_release(&t->wset);
+    vx_wset_init(&t->wset, ft->req->application_id, ft->req->user_id);
+    if (with_conv)
+        vx_wset_conv(&t->wset, ft->tag, t->state_json.data, ft->f->ttl);
+    memset(&s, 0, sizeof(s));
+    s.order_id = ft->paid_order.id;
+    s.to = ft->pay_to;
+    s.res = r;
+    s.amount = ft->paid_order.total;
+    s.currency = ft->paid_order.currency;
+    s.attempt = 1;
+    s.actor = "customer";
+    s.at_ms = vx_now_ms();
+    if (ft->link && r->checkout_session_id[0]) {
+        t->order_json.len = 0;
+        if (vx_buf_appendf(&t->order_json, "\"%s\"", r->checkout_session_id) == 0)
+            vx_wset_order_set(&t->wset, s.order_id, "checkout_session_id", t->order_json.data);
+    }
+    if (vx_pay_settle_wset(&t->wset, &s, t->prof.permission) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    return fsm_need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SETTLED, op);
+}
+
+int fsm_phase_settled(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+{
+    int rc = fsm_op_outcome(ft, NULL);
+    int guard = ft->op.guard;
+    vx_store_op_release(&ft->op);
+    (void)e;
+    if (rc == VX_ECONFLICT && guard == 0 && !ft->settle_retry) {
+        /* the customer spoke on another device meanwhile: the money is recorded anyway */
+        vx_info("pay",
+                "conversation of %s changed while order %s was paid: recording the "
+                "payment without it",
+                ft->req->user_id, ft->paid_order.id);
+        ft->settle_retry = 1;
+        return settle_writes(ft, 0, op, e);
+    }
+    if (rc == VX_ECONFLICT)
+        vx_info("pay", "order %s was settled by someone else first: nothing to record",
+                ft->paid_order.id);
+    else if (rc)
+        vx_error("pay", "cannot record what paying order %s came to (the janitor will): %s",
+                 ft->paid_order.id, vx_strerror(rc));
+    ft->phase = PH_RENDER;
+    return 0;
+}
