@@ -299,6 +299,11 @@ void vx_st_confirm(const struct vx_dialog *d, struct vx_cmds *out)
     struct vx_cart empty;
     char items[1024], total[96];
 
+    if (d->st->pay_retry[0]) { /* "shall I try once more?" after a soft decline: yes */
+        vx_cmd_state(out, VX_ST_DONE);
+        vx_cmd_pay(out);
+        return;
+    }
     if (cart->n == 0) {
         vx_st_yes_nothing(d, out);
         return;
@@ -382,6 +387,12 @@ void vx_st_paid(const struct vx_dialog *d, struct vx_cmds *out)
         return;
     }
     case VX_PAY_SOFT_DECLINE:
+        if (p->attempt < 2) { /* one more try, on an explicit yes */
+            vx_cmd_say(out, VX_M_PAY_SOFT_RETRY, VX_END);
+            vx_cmd_reprompt(out, VX_M_PAY_SOFT_RETRY, VX_END);
+            vx_cmd_state(out, VX_ST_CONFIRMING);
+            return;
+        }
         vx_cmd_say(out, VX_M_PAY_SOFT_DECLINE, VX_END);
         break;
     case VX_PAY_HARD_DECLINE: {

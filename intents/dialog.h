@@ -135,6 +135,7 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(PAY_PAID, "payment.paid", "total id")                                                       \
     XX(PAY_LINK, "payment.link", "total")                                                          \
     XX(PAY_SOFT_DECLINE, "payment.soft_decline", "")                                               \
+    XX(PAY_SOFT_RETRY, "payment.soft_retry", "")                                                   \
     XX(PAY_HARD_DECLINE, "payment.hard_decline", "")                                               \
     XX(PAY_LIMIT, "payment.limit", "")                                                             \
     XX(PAY_FAILED, "payment.failed", "")                                                           \

@@ -139,7 +139,9 @@ int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_ds
     /* ORDERING without a question to come back to would strand the customer */
     if (out->state == VX_ST_ORDERING && out->pending.ask < 0)
         out->pending.ask = VX_SLOT_PRODUCT;
-    if (out->state == VX_ST_CONFIRMING && out->cart.n == 0)
+    vx_strlcpy(out->pay_retry, js_str(&doc, o, "pay_retry"), sizeof(out->pay_retry));
+    /* nothing to confirm: neither a cart nor an order to try paying once more */
+    if (out->state == VX_ST_CONFIRMING && out->cart.n == 0 && !out->pay_retry[0])
         out->state = VX_ST_IDLE;
     vx_strlcpy(out->say, js_str(&doc, o, "say"), sizeof(out->say));
     vx_strlcpy(out->reprompt, js_str(&doc, o, "reprompt"), sizeof(out->reprompt));
@@ -172,6 +174,8 @@ int vx_dstate_json(const struct vx_dstate *st, struct vx_buf *out)
         json_object_object_add(o, "say", json_object_new_string(st->say));
     if (st->reprompt[0])
         json_object_object_add(o, "reprompt", json_object_new_string(st->reprompt));
+    if (st->pay_retry[0])
+        json_object_object_add(o, "pay_retry", json_object_new_string(st->pay_retry));
     return to_buf(o, out);
 }
 

@@ -76,6 +76,9 @@ struct vx_dstate {
     int state; /* the skill's state (its enum) */
     struct vx_cart cart;
     struct vx_pending pending;
+    /* an order whose first charge was soft-declined: yes (in CONFIRMING) tries it once more,
+     * with a new attempt and key; kept by the engine only while the state stays CONFIRMING */
+    char pay_retry[VX_ID_MAX];
     char say[VX_TEXT_MAX]; /* the last speech, for AMAZON.RepeatIntent */
     char reprompt[VX_TEXT_MAX];
 };

@@ -64,6 +64,18 @@ int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const c
 /* The profile member "payment": {"permission":"...","status":"Chargeable"}. */
 int vx_pay_profile_json(const char *permission, const char *status, struct vx_buf *out);
 
+/* What paying needs of a stored order document. */
+struct vx_pay_order {
+    char state[32], pay_key[VX_PROVIDER_KEY_MAX + 1], charge_id[64], session_id[64];
+    char currency[4];
+    int64_t total;
+    int attempt; /* of the last attempt (1 when the order has none recorded) */
+    struct vx_order_line lines[VX_CART_MAX];
+    size_t n;
+};
+/* 0, or VX_EPARSE. */
+int vx_pay_order_parse(const char *json, struct vx_pay_order *o);
+
 /* The janitor's schedule of orders left pending: a bucket per order, with its own hash tag so
  * the buckets spread over a cluster; the member names customer and order. */
 #define VX_PAY_BUCKETS 8

@@ -31,6 +31,7 @@ enum phase {
     PH_ATTEMPT,
     PH_READ,
     PH_DECIDE,
+    PH_RETRY,  /* paying again: the soft-declined order is loaded */
     PH_MARKED, /* paying: the janitor's entry is in, now the order and its attempt key */
     PH_SAVED,
     PH_PAY,     /* the provider's answer (or its absence) is in */
@@ -54,7 +55,8 @@ struct vx_fsm_turn {
     struct vx_store_op op;
     /* paying for the order this turn records (a provider is configured, the cell said PAY) */
     int paying, link, settle_retry;
-    uint64_t tag; /* what the first write set the conversation to */
+    int pay_attempt; /* 1, or 2 for the one more try after a soft decline */
+    uint64_t tag;    /* what the first write set the conversation to */
     char pay_key[VX_PROVIDER_KEY_MAX + 1];
     char bucket[64];
     char member[640];
@@ -73,6 +75,9 @@ void fsm_turn_reset(struct turn *t);
 
 /* payturn.c */
 int fsm_order_writes(struct vx_fsm_turn *ft, struct vx_err *e);
+/* Loads the order a yes tries to pay once more (t->st.pay_retry); 1 with *op. */
+int fsm_retry_start(struct vx_fsm_turn *ft, struct vx_store_op **op);
+int fsm_phase_retry(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
 int fsm_phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
 int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop);
 int fsm_phase_pay(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);

@@ -368,6 +368,9 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     vx_interpret(&ft->d, t, &ft->order, &ft->cf);
     if (ft->stateless)
         return fsm_need(ft, 0, PH_RENDER, op);
+    /* the offer to try a soft-declined order once more lasts while the state does */
+    if (t->next.state != t->st.state)
+        t->next.pay_retry[0] = '\0';
     if (f->skill->state_json(&t->next, &t->state_json) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     /* the turn's changes as one write set: all of it lands, or none */
@@ -382,6 +385,8 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     }
     if (f->hook)
         f->hook(f->hook_ud);
+    if (!ft->order && t->pay && f->provider && t->st.pay_retry[0])
+        return fsm_retry_start(ft, op); /* yes to "shall I try once more?" */
     if (ft->paying) /* the janitor's entry first: an order left pending is always found */
         /* due once this turn's own settling is surely over */
         return fsm_need(ft,
@@ -463,6 +468,9 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
             break;
         case PH_DECIDE:
             rc = phase_decide(ft, op, e);
+            break;
+        case PH_RETRY:
+            rc = fsm_phase_retry(ft, op, e);
             break;
         case PH_MARKED:
             rc = fsm_phase_marked(ft, op, e);

@@ -14,44 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What the janitor needs of an order document. */
-struct porder {
-    char state[32], pay_key[VX_PROVIDER_KEY_MAX + 1], charge_id[64], session_id[64];
-    char currency[4];
-    int64_t total;
-    int attempt;
-};
-
 static void jstr(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k, char *out,
                  size_t n)
 {
     const char *v = vx_jget_str(d, o, k);
     vx_strlcpy(out, v ? v : "", n);
-}
-
-static int porder_parse(const char *json, struct porder *o)
-{
-    struct vx_jdoc d;
-    const struct vx_jnode *root;
-    int64_t v;
-    memset(o, 0, sizeof(*o));
-    if (!json || vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
-        return VX_EPARSE;
-    root = vx_jroot(&d);
-    if (root->type != VX_JOBJECT) {
-        vx_jdoc_free(&d);
-        return VX_EPARSE;
-    }
-    jstr(&d, root, "state", o->state, sizeof(o->state));
-    jstr(&d, root, "pay_key", o->pay_key, sizeof(o->pay_key));
-    jstr(&d, root, "charge_id", o->charge_id, sizeof(o->charge_id));
-    jstr(&d, root, "checkout_session_id", o->session_id, sizeof(o->session_id));
-    jstr(&d, root, "currency", o->currency, sizeof(o->currency));
-    if (vx_jint64(vx_jget(&d, root, "total"), &v) == 0)
-        o->total = v;
-    o->attempt = vx_jint64(vx_jget(&d, root, "attempt"), &v) == 0 ? (int)v : 1;
-    vx_jdoc_free(&d);
-    return 0;
 }
 
 /* The saved permission of a customer's profile ("" when none). */
@@ -74,7 +41,7 @@ static void profile_permission(const char *skill, const char *user, char *out, s
 }
 
 /* Records the outcome: 0, or an error (the order stays due). */
-static int settle(const char *skill, const char *user, const char *id, const struct porder *o,
+static int settle(const char *skill, const char *user, const char *id, const struct vx_pay_order *o,
                   enum vx_order_state to, const struct vx_provider_result *r,
                   const char *save_permission)
 {
@@ -130,7 +97,7 @@ static int one(struct vx_provider *p, const char *store_name, const char *skill,
 {
     struct vx_store_op sop;
     struct vx_provider_op op;
-    struct porder o;
+    struct vx_pay_order o;
     enum vx_order_state to;
     enum vx_pay_kind kind;
     char perm[64] = "";
@@ -139,7 +106,7 @@ static int one(struct vx_provider *p, const char *store_name, const char *skill,
     if (vx_store_op_order_get(&sop, skill, user, id))
         vx_store_op_run(&sop);
     rc = sop.rc;
-    if (rc == 0 && porder_parse(sop.json, &o) != 0)
+    if (rc == 0 && vx_pay_order_parse(sop.json, &o) != 0)
         rc = VX_EPARSE;
     vx_store_op_release(&sop);
     if (rc == VX_ENOTFOUND || (rc == 0 && strcmp(o.state, "CHARGE_PENDING") != 0))

@@ -4,6 +4,7 @@
  */
 #include "voxcart/pay.h"
 
+#include "voxcart/jscan.h"
 #include "voxcart/response.h"
 
 #include <stdio.h>
@@ -173,5 +174,53 @@ int vx_pay_bucket_parse(const char *member, char *skill, size_t skillsz, char *u
     memcpy(user, a + 1, (size_t)(b - a - 1));
     user[b - a - 1] = '\0';
     vx_strlcpy(order_id, b + 1, ordersz);
+    return 0;
+}
+
+static void jstr(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k, char *out,
+                 size_t n)
+{
+    const char *v = vx_jget_str(d, o, k);
+    vx_strlcpy(out, v ? v : "", n);
+}
+
+int vx_pay_order_parse(const char *json, struct vx_pay_order *o)
+{
+    struct vx_jdoc d;
+    const struct vx_jnode *root;
+    int64_t v;
+    memset(o, 0, sizeof(*o));
+    if (!json || vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
+        return VX_EPARSE;
+    root = vx_jroot(&d);
+    if (root->type != VX_JOBJECT) {
+        vx_jdoc_free(&d);
+        return VX_EPARSE;
+    }
+    jstr(&d, root, "state", o->state, sizeof(o->state));
+    jstr(&d, root, "pay_key", o->pay_key, sizeof(o->pay_key));
+    jstr(&d, root, "charge_id", o->charge_id, sizeof(o->charge_id));
+    jstr(&d, root, "checkout_session_id", o->session_id, sizeof(o->session_id));
+    jstr(&d, root, "currency", o->currency, sizeof(o->currency));
+    if (vx_jint64(vx_jget(&d, root, "total"), &v) == 0)
+        o->total = v;
+    o->attempt = vx_jint64(vx_jget(&d, root, "attempt"), &v) == 0 ? (int)v : 1;
+    {
+        const struct vx_jnode *lines = vx_jget(&d, root, "lines");
+        for (const struct vx_jnode *l = lines && lines->type == VX_JARRAY ? vx_jfirst(&d, lines)
+                                                                          : NULL;
+             l && o->n < VX_CART_MAX; l = vx_jnext(&d, l)) {
+            struct vx_order_line *ol = &o->lines[o->n];
+            if (l->type != VX_JOBJECT)
+                continue;
+            jstr(&d, l, "product", ol->product, sizeof(ol->product));
+            jstr(&d, l, "size", ol->size, sizeof(ol->size));
+            ol->qty = vx_jint64(vx_jget(&d, l, "quantity"), &v) == 0 ? (int)v : 0;
+            ol->unit_price = vx_jint64(vx_jget(&d, l, "unit_price"), &v) == 0 ? v : 0;
+            ol->amount = vx_jint64(vx_jget(&d, l, "amount"), &v) == 0 ? v : 0;
+            o->n++;
+        }
+    }
+    vx_jdoc_free(&d);
     return 0;
 }

@@ -27,6 +27,7 @@ int fsm_order_writes(struct vx_fsm_turn *ft, struct vx_err *e)
     int rc;
 
     ft->paying = t->pay && f->provider != NULL;
+    ft->pay_attempt = 1;
     if (ft->paying) {
         if (vx_pay_key(o.id, 1, ft->pay_key, sizeof(ft->pay_key)) != 0)
             return vx_err_set(e, VX_EINVAL, "order ID %s makes no idempotency key", o.id);
@@ -61,6 +62,69 @@ int fsm_order_writes(struct vx_fsm_turn *ft, struct vx_err *e)
     return 0;
 }
 
+int fsm_retry_start(struct vx_fsm_turn *ft, struct vx_store_op **op)
+{
+    vx_strlcpy(ft->paid_order.id, ft->t.st.pay_retry, sizeof(ft->paid_order.id));
+    return fsm_need(ft,
+                    vx_store_op_order_get(&ft->op, ft->req->application_id, ft->req->user_id,
+                                          ft->paid_order.id),
+                    PH_RETRY, op);
+}
+
+/*
+ * One more try of a soft-declined order, with a new attempt and a new key: the
+ * order moves DECLINED -> CHARGE_PENDING in the turn's write set, with the key,
+ * the attempt number, a ledger entry and the key's idempotency record, before
+ * the request leaves.
+ */
+int fsm_phase_retry(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    struct vx_order *o = &ft->paid_order;
+    struct vx_pay_order po;
+    char num[16];
+    int rc = fsm_op_outcome(ft, e);
+
+    if (rc == 0 && vx_pay_order_parse(ft->op.json, &po) != 0)
+        rc = vx_err_set(e, VX_EPARSE, "order %s cannot be read", o->id);
+    vx_store_op_release(&ft->op);
+    if (rc == VX_ENOTFOUND)
+        rc = vx_err_set(e, VX_ENOTFOUND, "order %s to pay again is not there", o->id);
+    if (rc)
+        return rc;
+    if (strcmp(po.state, "DECLINED") != 0 || po.attempt >= 2)
+        return vx_err_set(e, VX_EINVAL, "order %s is %s after attempt %d: not tried again", o->id,
+                          po.state, po.attempt);
+    ft->paying = 1;
+    ft->pay_attempt = po.attempt + 1;
+    o->n = po.n < VX_CART_MAX ? po.n : VX_CART_MAX;
+    memcpy(o->lines, po.lines, o->n * sizeof(o->lines[0]));
+    o->total = po.total;
+    memcpy(o->currency, po.currency, sizeof(o->currency));
+    if (vx_pay_key(o->id, ft->pay_attempt, ft->pay_key, sizeof(ft->pay_key)) != 0)
+        return vx_err_set(e, VX_EINVAL, "order ID %s makes no idempotency key", o->id);
+    vx_pay_bucket_key(o->id, ft->bucket, sizeof(ft->bucket));
+    if (vx_pay_bucket_member(ft->req->application_id, ft->req->user_id, o->id, ft->member,
+                             sizeof(ft->member)) != 0)
+        return vx_err_set(e, VX_EINVAL, "customer or order ID cannot name a pending order");
+    vx_wset_order_cas(&t->wset, o->id, "DECLINED", "CHARGE_PENDING");
+    t->ledger_json.len = 0;
+    t->order_json.len = 0;
+    snprintf(num, sizeof(num), "%d", ft->pay_attempt);
+    if (vx_ledger_entry_json(vx_now_ms(), "customer", "DECLINED", "CHARGE_PENDING", o->total,
+                             o->currency, ft->pay_attempt, ft->pay_key, &t->ledger_json) != 0 ||
+        vx_buf_appendf(&t->order_json, "\"%s\"", ft->pay_key) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    vx_wset_ledger(&t->wset, o->id, t->ledger_json.data);
+    vx_wset_order_set(&t->wset, o->id, "pay_key", t->order_json.data);
+    vx_wset_order_set(&t->wset, o->id, "attempt", num);
+    vx_wset_idem(&t->wset, ft->pay_key, o->id, 0);
+    return fsm_need(ft,
+                    vx_store_op_zadd(&ft->op, ft->bucket, ft->member,
+                                     vx_now() + ft->f->pay_budget_ms / 1000 + 2),
+                    PH_MARKED, op);
+}
+
 int fsm_phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
 {
     int rc = fsm_op_outcome(ft, e);
@@ -85,7 +149,7 @@ void fsm_pay_speak(struct vx_fsm_turn *ft, enum vx_pay_kind kind,
     ft->pay.currency = ft->paid_order.currency;
     ft->pay.reason = r ? r->reason_code : "";
     ft->pay.link = kind == VX_PAY_LINK && r ? r->redirect_url : NULL;
-    ft->pay.attempt = 1;
+    ft->pay.attempt = ft->pay_attempt;
     ft->pay.order = &ft->paid_order;
 
     /* the skill speaks it, from the state the first write left */
@@ -158,6 +222,11 @@ int fsm_phase_pay(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err
         vx_info("pay", "order %s: %s %s", ft->paid_order.id, ft->link ? "pay link" : "charge",
                 ft->link ? r->checkout_session_id : r->charge_id);
     fsm_pay_speak(ft, kind, r);
+    /* a first soft decline may be tried once more, on the customer's yes */
+    if (kind == VX_PAY_SOFT_DECLINE && ft->pay_attempt < 2)
+        vx_strlcpy(t->next.pay_retry, ft->paid_order.id, sizeof(t->next.pay_retry));
+    else
+        t->next.pay_retry[0] = '\0';
     if (f->skill->state_json(&t->next, &t->state_json) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     return settle_writes(ft, 1, op, e);
@@ -182,7 +251,7 @@ static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_
     s.res = r;
     s.amount = ft->paid_order.total;
     s.currency = ft->paid_order.currency;
-    s.attempt = 1;
+    s.attempt = ft->pay_attempt;
     s.actor = "customer";
     s.at_ms = vx_now_ms();
     if (ft->link && r->checkout_session_id[0]) {

@@ -50,6 +50,27 @@ check "a soft decline is told as such" contains "$BODY" "go through this time"
 check "one declined charge at the sandbox" [ "$(charges "$PERM" Declined)" = 1 ]
 check "the order is DECLINED" [ "$(order_field bob state)" = '"DECLINED"' ]
 check "nobody is told it was paid" bash -c '! grep -q "I.*ve charged" <<<"$0"' "$BODY"
+check "and is offered one more try" contains "$BODY" "Shall I try once more?"
+key1=$(order_field bob pay_key)
+sim POST "chargePermissions/$PERM/fix" '{"instrument":"card-ok"}'
+signed "$(as_user bob "$(make_request yes AMAZON.YesIntent)")" --restamp
+check "yes tries again and is charged" contains "$BODY" "charged 5 euros"
+check "with a new attempt and a new key" [ "$(order_field bob pay_key)" = "\"$(last_order bob)-2\"" ] && [ "$key1" != "$(order_field bob pay_key)" ]
+check "the order is PAID after the second attempt" [ "$(order_field bob state)" = '"PAID"' ]
+check "its ledger shows both attempts" [ "$(ledger_states bob)" = "CONFIRMED,CHARGE_PENDING,DECLINED,CHARGE_PENDING,PAID" ]
+check "the sandbox holds one declined and one captured charge" [ "$(charges "$PERM" Declined) $(charges "$PERM" Captured)" = "1 1" ]
+signed "$(as_user bob "$(make_request yes AMAZON.YesIntent)")" --restamp
+check "a further yes charges nothing more" [ "$(charges "$PERM")" = 2 ]
+
+# --- soft declined twice: one more try only ---
+permission ivy card-soft-decline
+order_and_yes ivy
+signed "$(as_user ivy "$(make_request yes AMAZON.YesIntent)")" --restamp
+check "a second soft decline is final" contains "$BODY" "Please try again in a little while"
+check "two declined attempts at the sandbox" [ "$(charges "$PERM" Declined)" = 2 ]
+signed "$(as_user ivy "$(make_request yes AMAZON.YesIntent)")" --restamp
+check "and no third" [ "$(charges "$PERM")" = 2 ]
+check "the order stays DECLINED" [ "$(order_field ivy state)" = '"DECLINED"' ]
 
 # --- hard decline: the permission is marked, the next yes makes a pay link ---
 permission carol card-hard-decline
