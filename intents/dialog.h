@@ -1,35 +1,19 @@
 /*
- * The dialog of the skill: states, events, the conversation state, and the
- * commands state functions return (DESIGN section 4).
- *
- * A state function is called for one (state, event) cell of the table in
- * table.c. It reads the request, the loaded conversation state and profile,
- * the catalog and the locale's messages, and appends commands to a list; it
- * does no I/O and changes nothing else. The engine (src/core/fsm.c) carries the
- * commands out: one atomic write of the new state, the order and the profile,
- * then the response. A unit test can therefore run any cell and assert the
- * command list without a store.
+ * The coffee shop's dialog: its slots, events, states and messages, the table
+ * and rows (table.c, rows.c), the state functions and the phrasing helpers
+ * they share. The types the engine owns (commands, cells, rows, documents,
+ * struct vx_skill) are in voxcart/dialog.h.
  */
-#ifndef VOXCART_DIALOG_H
-#define VOXCART_DIALOG_H
+#ifndef VOXCART_SKILL_DIALOG_H
+#define VOXCART_SKILL_DIALOG_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "voxcart/catalog.h"
-#include "voxcart/envelope.h"
-#include "voxcart/i18n.h"
+#include "voxcart/dialog.h"
 
 /* --- intents and events (intents.def) --- */
-
-/* Flags of an intent, enforced by the engine before or after the state function runs. */
-enum vx_intent_flag {
-    VX_IF_BUILTIN = 1 << 0,    /* AMAZON.*: the platform supplies its samples */
-    VX_IF_FULFILL = 1 << 1,    /* a CanFulfillIntentRequest for it may be answered YES */
-    VX_IF_NEEDS_LINK = 1 << 3, /* answered only for a linked account (user.accessToken) */
-    VX_IF_LAST_ORDER = 1 << 4, /* the engine loads the customer's last order first */
-    VX_IF_STATELESS = 1 << 5,  /* neither loads nor writes a conversation (CanFulfill, events) */
-};
 
 enum vx_slot_kind { VX_SK_PRODUCT, VX_SK_SIZE, VX_SK_NUMBER };
 
@@ -67,7 +51,7 @@ extern const struct vx_intent_def vx_intent_defs[VX_EV__INTENTS];
 
 /* The event of an intent name, or -1 when intents.def does not list it. */
 int vx_intent_find(const char *name);
-const char *vx_event_name(enum vx_event ev);
+const char *vx_event_name(int ev);
 
 /* --- states --- */
 
@@ -88,7 +72,7 @@ enum vx_state {
         VX_ST__COUNT
 };
 
-const char *vx_state_name(enum vx_state s);
+const char *vx_state_name(int s);
 /* 0 and *out, or VX_ENOTFOUND. */
 int vx_state_parse(const char *name, enum vx_state *out);
 
@@ -158,233 +142,9 @@ enum vx_msg {
         VX_M__COUNT
 };
 
-struct vx_msg_def {
-    const char *key;
-    const char *args; /* the placeholders the dialog fills, space-separated */
-};
 extern const struct vx_msg_def vx_msg_defs[VX_M__COUNT];
 
-/* --- the conversation state --- */
-
-#define VX_ID_MAX   48
-#define VX_CART_MAX 10 /* lines in one order */
-#define VX_QTY_MAX  20 /* of one line */
-#define VX_TEXT_MAX 2048
-
-struct vx_line {
-    char product[VX_ID_MAX];
-    char size[VX_ID_MAX]; /* "" for a product without sizes, or not yet known */
-    int qty;              /* 0 = not yet known */
-};
-
-struct vx_cart {
-    struct vx_line lines[VX_CART_MAX];
-    size_t n;
-};
-
-/* The item being collected in ORDERING and the slot asked for. */
-struct vx_pending {
-    struct vx_line item;
-    int ask;     /* a VX_SLOT_* being elicited, or -1 */
-    int replace; /* started while confirming: a said quantity replaces the cart's */
-    /* a change of a line already in the cart ("make it medium" when that size is not
-     * sold): the line of this product in edit_size is changed when the item is complete,
-     * instead of another line being added */
-    int edit;
-    char edit_size[VX_ID_MAX];
-};
-
-struct vx_dstate {
-    enum vx_state state;
-    struct vx_cart cart;
-    struct vx_pending pending;
-    char say[VX_TEXT_MAX]; /* the last speech, for AMAZON.RepeatIntent */
-    char reprompt[VX_TEXT_MAX];
-};
-
-/* What the dialog knows of the profile (the document may hold more: payments keeps its own). */
-struct vx_profile {
-    int exists;
-    char locale[16];
-    struct vx_cart usual;
-    char last_order[VX_ID_MAX];
-};
-
-/* The customer's last order as recorded (loaded for VX_IF_LAST_ORDER intents). */
-struct vx_order_view {
-    char id[VX_ID_MAX];
-    char state[32];
-    struct vx_cart lines;
-    int64_t total;
-    char currency[4];
-};
-
-/* --- commands --- */
-
-enum vx_cmd_type {
-    VX_CMD_SAY,           /* msg + args */
-    VX_CMD_SAY_TEXT,      /* text as is (Repeat) */
-    VX_CMD_REPROMPT,      /* msg + args */
-    VX_CMD_REPROMPT_TEXT, /* text as is */
-    VX_CMD_CARD,          /* title msg + text, rendered */
-    VX_CMD_ELICIT_SLOT,   /* Dialog.ElicitSlot: which intent's slot, and what is known so far */
-    VX_CMD_NEW_STATE,     /* state */
-    VX_CMD_SET_CART,      /* cart */
-    VX_CMD_SET_PENDING,   /* pending */
-    VX_CMD_SET_PROFILE,   /* profile changes */
-    VX_CMD_RECORD_ORDER,  /* order: written atomically with the state */
-    VX_CMD_CAN_FULFILL,   /* the answer to a CanFulfillIntentRequest */
-    VX_CMD_END_SESSION,
-    VX_CMD_SILENT, /* no speech at all (SessionEndedRequest) */
-};
-
-#define VX_CMD_ARGS 6
-#define VX_CMDS_MAX 24
-
-enum vx_cf_answer { VX_CF_NO, VX_CF_MAYBE, VX_CF_YES };
-
-struct vx_can_fulfill {
-    enum vx_cf_answer intent;
-    struct {
-        const char *name;
-        enum vx_cf_answer understand, fulfill;
-    } slots[VX_MAX_SLOTS];
-    size_t nslots;
-};
-
-enum vx_profile_field {
-    VX_PF_LOCALE = 1 << 0,
-    VX_PF_USUAL = 1 << 1,
-    VX_PF_LAST_ORDER = 1 << 2,
-};
-
-struct vx_profile_set {
-    unsigned fields; /* VX_PF_* */
-    char locale[16];
-    struct vx_cart usual;
-    char last_order[VX_ID_MAX];
-};
-
-struct vx_order_line {
-    char product[VX_ID_MAX];
-    char size[VX_ID_MAX];
-    int qty;
-    int64_t unit_price;
-    int64_t amount;
-};
-
-struct vx_order {
-    char id[VX_ID_MAX];
-    const char *state; /* "CONFIRMED": the hand-over point to payments */
-    struct vx_order_line lines[VX_CART_MAX];
-    size_t n;
-    int64_t total;
-    char currency[4];
-    char locale[16];
-    int64_t created; /* seconds since the epoch */
-};
-
-/* A slot to elicit: the engine renders the directive from this alone. */
-struct vx_elicit {
-    int slot;           /* the skill's slot ID (for its tests) */
-    const char *intent; /* the platform name of the intent whose slot is asked for */
-    const char *slot_name;
-    struct {
-        const char *name, *value; /* value NULL: not known yet */
-    } known[VX_MAX_SLOTS];
-    size_t nknown;
-};
-
-struct vx_cmd {
-    enum vx_cmd_type type;
-    union {
-        struct vx_elicit elicit;
-        struct {
-            enum vx_msg msg;
-            struct vx_arg args[VX_CMD_ARGS];
-            size_t nargs;
-            const char *text; /* SAY_TEXT, REPROMPT_TEXT; CARD: its text */
-        } say;
-        enum vx_state state;
-        struct vx_cart cart;
-        struct vx_pending pending;
-        struct vx_profile_set profile;
-        struct vx_order order;
-        struct vx_can_fulfill cf;
-    } u;
-};
-
-struct vx_cmds {
-    struct vx_cmd v[VX_CMDS_MAX];
-    size_t n;
-    char arena[8192]; /* the strings of arguments and texts */
-    size_t used;
-    int overflow; /* a command or a string did not fit: the engine answers with an apology */
-};
-
-void vx_cmds_reset(struct vx_cmds *c);
-/* The end of a name, value list: a null pointer of the type va_arg reads. */
-#define VX_END ((const char *)0)
-/* Appends SAY/REPROMPT with name, value pairs ending in VX_END. */
-void vx_cmd_say(struct vx_cmds *c, enum vx_msg m, ...) __attribute__((sentinel));
-void vx_cmd_reprompt(struct vx_cmds *c, enum vx_msg m, ...) __attribute__((sentinel));
-void vx_cmd_say_text(struct vx_cmds *c, const char *text);
-void vx_cmd_reprompt_text(struct vx_cmds *c, const char *text);
-void vx_cmd_card(struct vx_cmds *c, enum vx_msg title, const char *shop, const char *text);
-/* Starts an ELICIT_SLOT command (NULL when the list is full); add what is known with
- * vx_cmd_elicit_known. */
-struct vx_elicit *vx_cmd_elicit(struct vx_cmds *c, int slot, const char *intent,
-                                const char *slot_name);
-void vx_cmd_elicit_known(struct vx_cmds *c, struct vx_elicit *e, const char *name,
-                         const char *value);
-void vx_cmd_state(struct vx_cmds *c, enum vx_state s);
-void vx_cmd_cart(struct vx_cmds *c, const struct vx_cart *cart);
-void vx_cmd_pending(struct vx_cmds *c, const struct vx_pending *p);
-/* These return the payload to fill, or NULL when the list is full. */
-struct vx_profile_set *vx_cmd_profile(struct vx_cmds *c);
-struct vx_order *vx_cmd_record_order(struct vx_cmds *c);
-struct vx_can_fulfill *vx_cmd_can_fulfill(struct vx_cmds *c);
-void vx_cmd_end(struct vx_cmds *c);
-void vx_cmd_silent(struct vx_cmds *c);
-
-/* The nth command of a type (0 = first), or NULL: for the engine and for tests. */
-const struct vx_cmd *vx_cmds_find(const struct vx_cmds *c, enum vx_cmd_type t, size_t nth);
-/* The value of argument name of a SAY/REPROMPT command, or NULL. */
-const char *vx_cmd_arg(const struct vx_cmd *cmd, const char *name);
-
 /* --- state functions --- */
-
-/* Everything a state function may read. */
-struct vx_skill;
-
-struct vx_dialog {
-    const struct vx_skill *skill; /* set by the engine: what the cell checks need */
-    const struct vx_request *req;
-    enum vx_event ev;
-    const struct vx_dstate *st;
-    const struct vx_profile *profile;
-    const struct vx_order_view *last_order; /* VX_IF_LAST_ORDER intents; NULL when none */
-    const struct vx_catalog *cat;
-    const struct vx_locale *loc;
-    const char *lang;     /* of loc */
-    const char *order_id; /* the ID an order recorded by this request gets */
-    int64_t now;
-};
-
-typedef void vx_state_fn(const struct vx_dialog *d, struct vx_cmds *out);
-
-/*
- * A cell of the table: its state function and the mask of command kinds it may
- * emit. The engine refuses a cell's commands when one is outside its mask, so
- * only the cells named for it may record an order (and, with the payment work,
- * start a charge), whatever the event.
- */
-#define VX_CK(type) (1u << (type))
-#define VX_CK_TALK  (~0u & ~VX_CK(VX_CMD_RECORD_ORDER))
-struct vx_cell {
-    vx_state_fn *fn;
-    unsigned may; /* VX_CK() bits */
-};
 
 extern const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT];
 /* &table[s][ev], or a cell of vx_st_bug when either is out of range or the cell is empty. */
@@ -393,13 +153,6 @@ vx_state_fn *vx_dialog_lookup(int s, int ev);
 /* True when some state has a cell for ev other than vx_st_unexpected. */
 int vx_dialog_handles(enum vx_event ev);
 
-/* Per-state rows (rows.c): the state's question, its help, its fallback; no defaults. */
-typedef void vx_ask_fn(const struct vx_dialog *d, const struct vx_pending *p, struct vx_cmds *out);
-struct vx_state_row {
-    vx_ask_fn *ask;
-    vx_state_fn *help;
-    vx_state_fn *fallback;
-};
 extern const struct vx_state_row vx_dialog_rows[VX_ST__COUNT];
 vx_ask_fn vx_ask_order, vx_ask_usual, vx_ask_item, vx_ask_confirm, vx_ask_more,
     vx_ask_payment_pending;
@@ -424,9 +177,9 @@ vx_state_fn vx_st_help, vx_st_fallback, vx_st_repeat, vx_st_start_over, vx_st_st
 /* --- events and stored documents: what the skill hands the engine (events.c, docs.c) --- */
 
 /* The event of a request; an intent intents.def does not list is AMAZON.FallbackIntent. */
-enum vx_event vx_dialog_classify(const struct vx_request *req);
+int vx_dialog_classify(const struct vx_request *req);
 /* VX_IF_* flags of an event (VX_IF_STATELESS for those that neither load nor write). */
-unsigned vx_dialog_event_flags(enum vx_event ev);
+unsigned vx_dialog_event_flags(int ev);
 
 /* Conversation state as stored; parsing drops what the catalog no longer sells. */
 int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_dstate *out);
@@ -440,32 +193,6 @@ int vx_order_json(const struct vx_order *o, const char *merchant, struct vx_buf 
 int vx_order_view_parse(const char *json, struct vx_order_view *out);
 /* "o20261124-1a2b3c4d5e": derived from the request, so a re-run after a conflict keeps it. */
 void vx_fsm_order_id(const struct vx_request *req, int64_t now, char *out, size_t outsz);
-
-/*
- * Everything the engine needs of the skill, handed over at start-up
- * (vx_fsm_config.skill): the table and its bug cell, the events, the messages
- * the dialog speaks and the document codecs. The engine (src/core) calls the
- * skill only through this table.
- */
-struct vx_skill {
-    const char *name;
-    const struct vx_cell *(*cell)(int state, int ev);
-    vx_state_fn *bug; /* the apology when a cell misbehaves */
-    enum vx_event (*classify)(const struct vx_request *req);
-    unsigned (*event_flags)(enum vx_event ev);
-    const char *(*state_name)(enum vx_state s);
-    const char *(*event_name)(enum vx_event ev);
-    const struct vx_msg_def *msgs;
-    size_t nmsgs;
-    void (*state_init)(struct vx_dstate *st);
-    int (*state_parse)(const char *json, const struct vx_catalog *cat, struct vx_dstate *out);
-    int (*state_json)(const struct vx_dstate *st, struct vx_buf *out);
-    int (*profile_parse)(const char *json, const struct vx_catalog *cat, struct vx_profile *out);
-    int (*profile_wset)(const struct vx_profile_set *set, struct vx_wset *w);
-    int (*order_json)(const struct vx_order *o, const char *merchant, struct vx_buf *out);
-    int (*order_view_parse)(const char *json, struct vx_order_view *out);
-    void (*order_id)(const struct vx_request *req, int64_t now, char *out, size_t outsz);
-};
 
 /* The coffee shop (skill.c). */
 extern const struct vx_skill vx_coffee_skill;

@@ -105,8 +105,10 @@ int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_ds
         vx_jdoc_free(&doc);
         return VX_EPARSE;
     }
-    if (vx_state_parse(js_str(&doc, o, "state"), &out->state) != 0)
-        out->state = VX_ST_IDLE;
+    {
+        enum vx_state st;
+        out->state = vx_state_parse(js_str(&doc, o, "state"), &st) == 0 ? (int)st : VX_ST_IDLE;
+    }
     js_lines(&doc, vx_jget(&doc, o, "cart"), cat, &out->cart);
     p = vx_jget(&doc, o, "pending");
     if (p && p->type == VX_JOBJECT) {

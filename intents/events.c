@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-unsigned vx_dialog_event_flags(enum vx_event ev)
+unsigned vx_dialog_event_flags(int ev)
 {
     if ((int)ev < VX_EV__INTENTS)
         return vx_intent_defs[ev].flags;
@@ -22,7 +22,7 @@ unsigned vx_dialog_event_flags(enum vx_event ev)
     }
 }
 
-enum vx_event vx_dialog_classify(const struct vx_request *req)
+int vx_dialog_classify(const struct vx_request *req)
 {
     int i;
     switch (req->type) {

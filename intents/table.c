@@ -53,12 +53,12 @@ int vx_intent_find(const char *name)
     return -1;
 }
 
-const char *vx_event_name(enum vx_event ev)
+const char *vx_event_name(int ev)
 {
     return (unsigned)ev < VX_EV__COUNT ? event_names[ev] : "?";
 }
 
-const char *vx_state_name(enum vx_state s)
+const char *vx_state_name(int s)
 {
     return (unsigned)s < VX_ST__COUNT ? state_names[s] : "?";
 }

@@ -18,6 +18,11 @@ if hits=$(grep -nE '#include "(dialog\.h|intents/)' include/voxcart/*.h); then
   echo "$hits"
   status=1
 fi
+if hits=$(grep -nE '#include "(dialog\.h|intents\.def|intents/)' src/core/*.[ch]); then
+  echo "the engine includes the skill's header (it knows the skill only through voxcart/dialog.h):"
+  echo "$hits"
+  status=1
+fi
 skill_fns=$(grep -ohE '^(vx_state_fn|vx_ask_fn) +[a-z_, ]+|^[a-z].* (vx_(st|dlg|dialog|ask|help|fallback)_[a-z_]+|vx_dstate_[a-z]+|vx_profile_(parse|wset)|vx_order_(json|view_parse)|vx_fsm_order_id)\(' intents/*.c |
   grep -oE 'vx_[a-z_]+' | sort -u | grep -vE '^vx_(state_fn|ask_fn)$')
 for fn in $skill_fns; do

@@ -3,7 +3,7 @@
  * strings of arguments copied into the list's own arena, and finding. A list
  * that runs out of room is marked; the engine then answers with the apology.
  */
-#include "dialog.h"
+#include "voxcart/dialog.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -43,7 +43,7 @@ static const char *keep(struct vx_cmds *c, const char *s)
     return p;
 }
 
-static void say_v(struct vx_cmds *c, enum vx_cmd_type t, enum vx_msg m, va_list ap)
+static void say_v(struct vx_cmds *c, enum vx_cmd_type t, int m, va_list ap)
 {
     struct vx_cmd *cmd = cmd_add(c, t);
     const char *name;
@@ -61,7 +61,7 @@ static void say_v(struct vx_cmds *c, enum vx_cmd_type t, enum vx_msg m, va_list 
     }
 }
 
-void vx_cmd_say(struct vx_cmds *c, enum vx_msg m, ...)
+void vx_cmd_say(struct vx_cmds *c, int m, ...)
 {
     va_list ap;
     va_start(ap, m);
@@ -69,7 +69,7 @@ void vx_cmd_say(struct vx_cmds *c, enum vx_msg m, ...)
     va_end(ap);
 }
 
-void vx_cmd_reprompt(struct vx_cmds *c, enum vx_msg m, ...)
+void vx_cmd_reprompt(struct vx_cmds *c, int m, ...)
 {
     va_list ap;
     va_start(ap, m);
@@ -91,7 +91,7 @@ void vx_cmd_reprompt_text(struct vx_cmds *c, const char *text)
         cmd->u.say.text = keep(c, text);
 }
 
-void vx_cmd_card(struct vx_cmds *c, enum vx_msg title, const char *shop, const char *text)
+void vx_cmd_card(struct vx_cmds *c, int title, const char *shop, const char *text)
 {
     struct vx_cmd *cmd = cmd_add(c, VX_CMD_CARD);
     if (!cmd)
@@ -129,7 +129,7 @@ void vx_cmd_elicit_known(struct vx_cmds *c, struct vx_elicit *e, const char *nam
     e->known[e->nknown++].value = value ? keep(c, value) : NULL;
 }
 
-void vx_cmd_state(struct vx_cmds *c, enum vx_state s)
+void vx_cmd_state(struct vx_cmds *c, int s)
 {
     struct vx_cmd *cmd = cmd_add(c, VX_CMD_NEW_STATE);
     if (cmd)

@@ -58,7 +58,7 @@ struct vx_fsm {
 int vx_fsm_gate(const struct vx_dialog *d, unsigned flags, struct vx_cmds *out)
 {
     if ((flags & VX_IF_NEEDS_LINK) && !(d->req->access_token && *d->req->access_token)) {
-        vx_cmd_say(out, VX_M_LINK_NEEDED, VX_END);
+        vx_cmd_say(out, d->skill->msg_link_needed, VX_END);
         vx_cmd_end(out);
         return 1;
     }
@@ -282,14 +282,16 @@ static void turn_reset(struct turn *t)
  * one store operation (vx_fsm_turn_step hands it out). The same turn runs
  * blocking (vx_fsm_handle) or on voxcartd's event loop.
  */
-enum phase { PH_ATTEMPT, PH_LOADED, PH_LAST_RECENT, PH_LAST_ORDER, PH_DECIDE, PH_SAVED, PH_RENDER };
+enum phase { PH_ATTEMPT, PH_READ, PH_DECIDE, PH_SAVED, PH_RENDER };
 
 struct vx_fsm_turn {
     struct vx_fsm *f;
     const struct vx_request *req;
     enum phase phase;
-    enum vx_event ev;
+    int ev;
     int stateless, attempt, have_last;
+    size_t reader; /* the row of readers[] under way */
+    int send;      /* a row's follow-up op must be sent (else it completed at once) */
     const struct vx_order *order;
     const struct vx_can_fulfill *cf;
     char order_id[VX_ID_MAX];
@@ -442,7 +444,26 @@ static int need(struct vx_fsm_turn *ft, int send, enum phase next, struct vx_sto
     return 1;
 }
 
-static int phase_loaded(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+/*
+ * What a turn reads, as rows: the conversation with the profile (every event
+ * that keeps state), then one row per VX_IF_READ_* flag an event may declare.
+ * A row's start sets up its first store operation; its done takes the result
+ * and may set up a follow-up operation (an index first, then the document it
+ * names), returning 1 with ft->send saying whether it must be sent. A new kind
+ * of read is a row here and a flag in voxcart/dialog.h, not a phase.
+ */
+struct reader {
+    unsigned flag; /* VX_IF_READ_*; 0 = the conversation, read by every stateful event */
+    int (*start)(struct vx_fsm_turn *ft);
+    int (*done)(struct vx_fsm_turn *ft, struct vx_err *e); /* 0 read, 1 another op, < 0 error */
+};
+
+static int read_conv_start(struct vx_fsm_turn *ft)
+{
+    return vx_store_op_load(&ft->op, ft->req->application_id, ft->req->user_id);
+}
+
+static int read_conv_done(struct vx_fsm_turn *ft, struct vx_err *e)
 {
     struct turn *t = &ft->t;
     int rc = op_outcome(ft, e);
@@ -455,46 +476,82 @@ static int phase_loaded(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
         vx_warn("fsm", "conversation of %s is not valid JSON: starting afresh", ft->req->user_id);
     if (ft->f->skill->profile_parse(t->conv.profile, ft->f->cat, &t->prof) != 0)
         vx_warn("fsm", "profile of %s is not valid JSON: treating it as empty", ft->req->user_id);
-    if (!(ft->f->skill->event_flags(ft->ev) & VX_IF_LAST_ORDER))
-        return need(ft, 0, PH_DECIDE, op);
-    if (t->prof.last_order[0]) {
-        vx_strlcpy(ft->last_id, t->prof.last_order, sizeof(ft->last_id));
-        return need(
-            ft,
-            vx_store_op_order_get(&ft->op, ft->req->application_id, ft->req->user_id, ft->last_id),
-            PH_LAST_ORDER, op);
-    }
-    return need(ft,
-                vx_store_op_orders_recent(&ft->op, ft->req->application_id, ft->req->user_id, 1),
-                PH_LAST_RECENT, op);
+    return 0;
 }
 
-static int phase_last_recent(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+/* The last order: the one the profile names, else the newest of the order index. */
+static int read_last_start(struct vx_fsm_turn *ft)
+{
+    const char *skill = ft->req->application_id, *user = ft->req->user_id;
+    if (ft->t.prof.last_order[0]) {
+        vx_strlcpy(ft->last_id, ft->t.prof.last_order, sizeof(ft->last_id));
+        return vx_store_op_order_get(&ft->op, skill, user, ft->last_id);
+    }
+    ft->last_id[0] = '\0';
+    return vx_store_op_orders_recent(&ft->op, skill, user, 1);
+}
+
+static int read_last_done(struct vx_fsm_turn *ft, struct vx_err *e)
 {
     int rc = op_outcome(ft, e);
-    if (rc)
-        return rc;
-    if (ft->op.n_ids == 0) {
+    if (rc == 0 && !ft->last_id[0]) { /* the index answered: now the order it names */
+        if (ft->op.n_ids == 0) {
+            vx_store_op_release(&ft->op);
+            return 0;
+        }
+        vx_strlcpy(ft->last_id, ft->op.ids[0], sizeof(ft->last_id));
         vx_store_op_release(&ft->op);
-        return need(ft, 0, PH_DECIDE, op);
+        ft->send =
+            vx_store_op_order_get(&ft->op, ft->req->application_id, ft->req->user_id, ft->last_id);
+        return 1;
     }
-    vx_strlcpy(ft->last_id, ft->op.ids[0], sizeof(ft->last_id));
-    vx_store_op_release(&ft->op);
-    return need(
-        ft, vx_store_op_order_get(&ft->op, ft->req->application_id, ft->req->user_id, ft->last_id),
-        PH_LAST_ORDER, op);
-}
-
-static int phase_last_order(struct vx_fsm_turn *ft, struct vx_err *e)
-{
-    int rc = op_outcome(ft, e);
     if (rc == VX_ENOTFOUND)
         rc = 0;
     else if (rc == 0 && ft->f->skill->order_view_parse(ft->op.json, &ft->t.last) == 0)
         ft->have_last = 1;
     vx_store_op_release(&ft->op);
-    ft->phase = PH_DECIDE;
     return rc;
+}
+
+static const struct reader readers[] = {
+    {0, read_conv_start, read_conv_done},
+    {VX_IF_READ_LAST_ORDER, read_last_start, read_last_done},
+};
+#define NREADERS (sizeof(readers) / sizeof(readers[0]))
+
+/*
+ * Runs the rows the event reads from ft->reader on: 1 with *op to send (then
+ * phase_read), 0 when all are read. A store op may complete without being sent
+ * (the conversation from this process's cache): its row's done runs at once.
+ */
+static int read_rows(struct vx_fsm_turn *ft, int sent, struct vx_store_op **op, struct vx_err *e)
+{
+    unsigned flags = ft->f->skill->event_flags(ft->ev);
+    for (;;) {
+        int rc;
+        if (!sent) {
+            while (ft->reader < NREADERS && readers[ft->reader].flag &&
+                   !(flags & readers[ft->reader].flag))
+                ft->reader++;
+            if (ft->reader == NREADERS) {
+                ft->phase = PH_DECIDE;
+                return 0;
+            }
+            if (readers[ft->reader].start(ft))
+                return need(ft, 1, PH_READ, op);
+        }
+        rc = readers[ft->reader].done(ft, e);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) { /* a follow-up op: sent, or (ft->send == 0) already complete */
+            if (ft->send)
+                return need(ft, 1, PH_READ, op);
+            sent = 1;
+            continue;
+        }
+        sent = 0;
+        ft->reader++;
+    }
 }
 
 static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
@@ -551,8 +608,8 @@ static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)
             req->user_id, req->request_id);
     turn_reset(t);
     vx_cmds_reset(&t->cmds);
-    vx_cmd_say(&t->cmds, VX_M_RETRY, VX_END);
-    vx_cmd_reprompt(&t->cmds, VX_M_RETRY, VX_END);
+    vx_cmd_say(&t->cmds, ft->f->skill->msg_retry, VX_END);
+    vx_cmd_reprompt(&t->cmds, ft->f->skill->msg_retry, VX_END);
     vx_interpret(&ft->d, t, &ft->order, &ft->cf);
     ft->phase = PH_RENDER;
     return 0;
@@ -578,18 +635,11 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
                 ft->phase = PH_DECIDE;
                 break;
             }
-            if (need(ft, vx_store_op_load(&ft->op, ft->req->application_id, ft->req->user_id),
-                     PH_LOADED, op))
-                return 1;
+            ft->reader = 0;
+            rc = read_rows(ft, 0, op, e);
             break;
-        case PH_LOADED:
-            rc = phase_loaded(ft, op, e);
-            break;
-        case PH_LAST_RECENT:
-            rc = phase_last_recent(ft, op, e);
-            break;
-        case PH_LAST_ORDER:
-            rc = phase_last_order(ft, e);
+        case PH_READ:
+            rc = read_rows(ft, 1, op, e);
             break;
         case PH_DECIDE:
             rc = phase_decide(ft, op, e);

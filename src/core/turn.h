@@ -5,7 +5,7 @@
 #ifndef VOXCART_TURN_H
 #define VOXCART_TURN_H
 
-#include "dialog.h"
+#include "voxcart/dialog.h"
 
 #include "voxcart/response.h"
 #include "voxcart/store.h"
