@@ -25,8 +25,9 @@ cp "$SRC/tests/fixtures/ordering/cart-review.json" "$F"
 replay "$F"
 check "one file plays once per locale" has "$OUT" '^3 passed, 0 failed$'
 check "each run is named with its locale" has "$OUT" '^\[2/3\] ok   .*cart-review\.json \(en-GB\)$'
+flows=$(find "$SRC/tests/fixtures/ordering" -name '*.json' | wc -l)
 replay --keyword de-DE "$SRC/tests/fixtures/ordering"
-check "--keyword de-DE selects the de-DE run of every flow" has "$OUT" '^13 passed, 0 failed$'
+check "--keyword de-DE selects the de-DE run of every flow" has "$OUT" "^$flows passed, 0 failed\$"
 check "and only those" bash -c "! grep -qE '\((en-US|en-GB)\)' <<<\"\$1\"" _ "$OUT"
 
 cp "$F" "$T/before.json"
