@@ -313,8 +313,6 @@ static int pick_locale(struct cli_fixture *f, const char *locale, struct vx_err 
     f->written = f->doc;
     f->doc = NULL;
     rc = cli_locales_expand(f->written, locale, &f->doc);
-    if (rc == 0 && json_object_deep_copy(f->doc, &f->before, NULL) != 0)
-        rc = VX_ENOMEM;
     return rc ? vx_err_set(e, rc, "out of memory") : 0;
 }
 
@@ -327,6 +325,19 @@ int cli_fixture_parse(const char *path, const char *text, size_t len, struct cli
 int cli_fixture_parse_locale(const char *path, const char *text, size_t len, const char *locale,
                              struct cli_fixture *f, struct vx_err *e)
 {
+    struct json_object *doc = NULL;
+    int rc = cli_json_parse(path, text, len, &doc, e);
+
+    if (rc) {
+        memset(f, 0, sizeof(*f));
+        return rc;
+    }
+    return cli_fixture_parse_doc(path, doc, locale, f, e);
+}
+
+int cli_fixture_parse_doc(const char *path, struct json_object *doc, const char *locale,
+                          struct cli_fixture *f, struct vx_err *e)
+{
     static const char *const keys[] = {"name",   "description", "skill_id",
                                        "locale", "locales",     "turns"};
     struct json_object *turns;
@@ -334,12 +345,10 @@ int cli_fixture_parse_locale(const char *path, const char *text, size_t len, con
     int rc;
 
     memset(f, 0, sizeof(*f));
+    f->doc = doc; /* released with f from here on, whatever happens */
     f->path = strdup(path);
     if (!f->path)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
-    rc = cli_json_parse(path, text, len, &f->doc, e);
-    if (rc)
-        return rc;
     if (!json_object_is_type(f->doc, json_type_object))
         return vx_err_set(e, VX_EPARSE, "%s: not a conversation: the file must hold a json object",
                           path);
@@ -400,7 +409,6 @@ void cli_fixture_release(struct cli_fixture *f)
             json_object_put(f->turns[i].request);
     free(f->turns);
     json_object_put(f->doc);
-    json_object_put(f->before);
     free(f->locales);
     json_object_put(f->written);
     free(f->path);

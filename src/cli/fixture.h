@@ -45,10 +45,9 @@ struct cli_fixture {
     struct cli_turn *turns;
     size_t nturns;
     /* A file with a "locales" table (locales.c) is loaded for one of its locales: doc is
-     * then that locale's expansion, written the file as written, before a copy of doc as
-     * loaded (what --update compares the re-based expectations with). */
+     * then that locale's expansion of written, the file as it was read (which --update
+     * expands again to see what the run changed). */
     struct json_object *written;
-    struct json_object *before;
     const char **locales; /* the table's locales, in file order (point into written) */
     size_t nlocales;      /* 0 for a single-locale file */
 };
@@ -67,6 +66,10 @@ int cli_fixture_parse_locale(const char *path, const char *text, size_t len, con
                              struct cli_fixture *f, struct vx_err *e);
 int cli_fixture_load_locale(const char *path, const char *locale, struct cli_fixture *f,
                             struct vx_err *e);
+/* The same from a document already parsed (with cli_json_parse), which f takes over: what
+ * loads several locales of one file without reading its text again. */
+int cli_fixture_parse_doc(const char *path, struct json_object *doc, const char *locale,
+                          struct cli_fixture *f, struct vx_err *e);
 void cli_fixture_release(struct cli_fixture *f);
 
 /*

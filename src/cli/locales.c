@@ -532,19 +532,24 @@ static int fold_agreed(struct merge *m, struct json_object *written)
 
 int cli_locales_merge(struct json_object *written, const struct cli_fixture *f, int *changed)
 {
-    struct json_object *turns = NULL, *before_turns = NULL;
+    struct json_object *turns = NULL, *before = NULL, *before_turns = NULL;
     struct merge m;
     int rc = 0;
 
     *changed = 0;
     memset(&m, 0, sizeof(m));
     m.locale = f->locale;
-    if (!f->before || !json_object_object_get_ex(written, "locales", &m.locales) ||
+    /* what the run started from: the expansion it was loaded as */
+    if (!f->written || cli_locales_expand(f->written, f->locale, &before) != 0)
+        return VX_EINVAL;
+    if (!json_object_object_get_ex(written, "locales", &m.locales) ||
         !json_object_object_get_ex(m.locales, f->locale, &m.words) ||
         !json_object_object_get_ex(written, "turns", &turns) ||
-        !json_object_object_get_ex(f->before, "turns", &before_turns) ||
-        json_object_array_length(turns) != f->nturns)
+        !json_object_object_get_ex(before, "turns", &before_turns) ||
+        json_object_array_length(turns) != f->nturns) {
+        json_object_put(before);
         return VX_EINVAL; /* the file changed under the run: not this locale's shape */
+    }
     for (size_t i = 0; i < f->nturns && rc == 0; i++) {
         struct json_object *wt = json_object_array_get_idx(turns, i), *we = NULL, *be = NULL,
                            *ne = NULL, *out = NULL;
@@ -553,8 +558,10 @@ int cli_locales_merge(struct json_object *written, const struct cli_fixture *f, 
         if (!json_object_object_get_ex(f->turns[i].turn, "expect", &ne) || !ne)
             continue;
         if (!json_object_object_get_ex(wt, "expect", &we)) {
-            if (!(we = json_object_new_object()) || json_object_object_add(wt, "expect", we) != 0)
-                return VX_ENOMEM;
+            if (!(we = json_object_new_object()) || json_object_object_add(wt, "expect", we) != 0) {
+                rc = VX_ENOMEM;
+                break;
+            }
         }
         rc = merge_node(&m, "expect", we, be, ne, &out);
         if (rc == 0)
@@ -562,6 +569,7 @@ int cli_locales_merge(struct json_object *written, const struct cli_fixture *f, 
     }
     if (rc == 0)
         rc = fold_agreed(&m, written);
+    json_object_put(before);
     *changed = m.changed;
     return rc;
 }
