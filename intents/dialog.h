@@ -105,6 +105,8 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(CART_EMPTY, "cart.empty", "")                                                               \
     XX(CART_REMOVED, "cart.removed", "items")                                                      \
     XX(CART_NOT_IN_CART, "cart.not_in_cart", "product")                                            \
+    XX(TOTAL_CONTENTS, "total.contents", "items total")                                            \
+    XX(TOTAL_EMPTY, "total.empty", "")                                                             \
     XX(USUAL_NONE, "usual.none", "")                                                               \
     XX(USUAL_DECLINED, "usual.declined", "")                                                       \
     XX(STATUS_LAST, "status.last", "items total status")                                           \
@@ -176,7 +178,7 @@ vx_state_fn vx_fallback_idle, vx_fallback_offering, vx_fallback_ordering, vx_fal
 /* launch.c */
 vx_state_fn vx_st_launch, vx_st_session_ended, vx_st_session_keep, vx_st_skill_event;
 /* order.c */
-vx_state_fn vx_st_order, vx_st_remove_item, vx_st_cart, vx_st_can_fulfill;
+vx_state_fn vx_st_order, vx_st_remove_item, vx_st_cart, vx_st_total, vx_st_can_fulfill;
 /* checkout.c */
 vx_state_fn vx_st_paid;
 vx_state_fn vx_st_checkout, vx_st_confirm, vx_st_confirm_no, vx_st_reorder, vx_st_offer_yes,

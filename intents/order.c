@@ -303,17 +303,31 @@ void vx_st_remove_item(const struct vx_dialog *d, struct vx_cmds *out)
     vx_dlg_summary(d, &cart, out);
 }
 
-void vx_st_cart(const struct vx_dialog *d, struct vx_cmds *out)
+/* The cart read out with its total (or that it is empty), then the open question again:
+ * neither the state nor the cart changes. */
+static void tell_cart(const struct vx_dialog *d, enum vx_msg contents, enum vx_msg empty,
+                      struct vx_cmds *out)
 {
     char items[1024], total[96];
     if (d->st->cart.n == 0) {
-        vx_cmd_say(out, VX_M_CART_EMPTY, VX_END);
+        vx_cmd_say(out, empty, VX_END);
     } else {
         vx_dlg_items(d, &d->st->cart, items, sizeof(items));
         vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
-        vx_cmd_say(out, VX_M_CART_CONTENTS, "items", items, "total", total, VX_END);
+        vx_cmd_say(out, contents, "items", items, "total", total, VX_END);
     }
     vx_dlg_ask(d, d->st->state, &d->st->pending, out);
+}
+
+void vx_st_cart(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    tell_cart(d, VX_M_CART_CONTENTS, VX_M_CART_EMPTY, out);
+}
+
+/* "How much is that?": the total first, in the shop's currency, wherever there is a cart. */
+void vx_st_total(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    tell_cart(d, VX_M_TOTAL_CONTENTS, VX_M_TOTAL_EMPTY, out);
 }
 
 static enum vx_cf_answer yes_no(int ok)

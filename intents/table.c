@@ -13,6 +13,12 @@
 
 #include <string.h>
 
+/* What a SAY cell may emit: speech, a card, a slot to elicit, the end of the session. */
+#define VX_CK_SAY                                                                                  \
+    (VX_CK(VX_CMD_SAY) | VX_CK(VX_CMD_SAY_TEXT) | VX_CK(VX_CMD_REPROMPT) |                         \
+     VX_CK(VX_CMD_REPROMPT_TEXT) | VX_CK(VX_CMD_CARD) | VX_CK(VX_CMD_ELICIT_SLOT) |                \
+     VX_CK(VX_CMD_END_SESSION))
+
 const struct vx_slot_def vx_slot_defs[VX_SLOT__COUNT] = {
 #define VX_SLOT(id, name, kind) [VX_SLOT_##id] = {name, kind},
 #include "intents.def"
@@ -75,15 +81,19 @@ int vx_state_parse(const char *name, enum vx_state *out)
 }
 
 /* clang-format off */
-/* A cell that only talks, and the one kind of cell that may also record an order. */
+/* A cell that only talks, and the one kind of cell that may also record an order. A SAY
+ * cell only answers: it may not change the state, the cart or the profile either, so a
+ * question such as "how much is that?" can be asked anywhere without moving the dialog. */
 #define C(fn)   {fn, VX_CK_TALK}
 #define PAY(fn) {fn, VX_CK_TALK | VX_CK(VX_CMD_RECORD_ORDER) | VX_CK(VX_CMD_PAY)}
+#define SAY(fn) {fn, VX_CK_SAY}
 
 const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
     [VX_ST_IDLE] = {
         [VX_EV_ORDER]                = C(vx_st_order),
         [VX_EV_REORDER]              = C(vx_st_reorder),
         [VX_EV_CART]                 = C(vx_st_cart),
+        [VX_EV_TOTAL]                = SAY(vx_st_total),
         [VX_EV_REMOVE_ITEM]          = C(vx_st_remove_item),
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
@@ -107,6 +117,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_ORDER]                = C(vx_st_order),
         [VX_EV_REORDER]              = C(vx_st_reorder),
         [VX_EV_CART]                 = C(vx_st_cart),
+        [VX_EV_TOTAL]                = SAY(vx_st_total),
         [VX_EV_REMOVE_ITEM]          = C(vx_st_remove_item),
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
@@ -130,6 +141,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_ORDER]                = C(vx_st_order),
         [VX_EV_REORDER]              = C(vx_st_reorder),
         [VX_EV_CART]                 = C(vx_st_cart),
+        [VX_EV_TOTAL]                = SAY(vx_st_total),
         [VX_EV_REMOVE_ITEM]          = C(vx_st_remove_item),
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
@@ -153,6 +165,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_ORDER]                = C(vx_st_order),
         [VX_EV_REORDER]              = C(vx_st_reorder),
         [VX_EV_CART]                 = C(vx_st_cart),
+        [VX_EV_TOTAL]                = SAY(vx_st_total),
         [VX_EV_REMOVE_ITEM]          = C(vx_st_remove_item),
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
@@ -179,6 +192,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_ORDER]                = C(vx_st_payment_pending),
         [VX_EV_REORDER]              = C(vx_st_payment_pending),
         [VX_EV_CART]                 = C(vx_st_payment_pending),
+        [VX_EV_TOTAL]                = SAY(vx_st_payment_pending),
         [VX_EV_REMOVE_ITEM]          = C(vx_st_payment_pending),
         [VX_EV_CHECKOUT]             = C(vx_st_payment_pending),
         [VX_EV_ORDER_STATUS]         = C(vx_st_payment_pending),
@@ -202,6 +216,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_ORDER]                = C(vx_st_payment_pending),
         [VX_EV_REORDER]              = C(vx_st_payment_pending),
         [VX_EV_CART]                 = C(vx_st_payment_pending),
+        [VX_EV_TOTAL]                = SAY(vx_st_payment_pending),
         [VX_EV_REMOVE_ITEM]          = C(vx_st_payment_pending),
         [VX_EV_CHECKOUT]             = C(vx_st_payment_pending),
         [VX_EV_ORDER_STATUS]         = C(vx_st_payment_pending),
@@ -227,6 +242,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_ORDER]                = C(vx_st_order),
         [VX_EV_REORDER]              = C(vx_st_reorder),
         [VX_EV_CART]                 = C(vx_st_cart),
+        [VX_EV_TOTAL]                = SAY(vx_st_total),
         [VX_EV_REMOVE_ITEM]          = C(vx_st_remove_item),
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
@@ -250,6 +266,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_ORDER]                = C(vx_st_order),
         [VX_EV_REORDER]              = C(vx_st_reorder),
         [VX_EV_CART]                 = C(vx_st_cart),
+        [VX_EV_TOTAL]                = SAY(vx_st_total),
         [VX_EV_REMOVE_ITEM]          = C(vx_st_remove_item),
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
@@ -274,6 +291,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
 
 #undef C
 #undef PAY
+#undef SAY
 
 static const struct vx_cell bug_cell = {vx_st_bug, VX_CK_TALK};
 

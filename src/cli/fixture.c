@@ -262,6 +262,14 @@ static int parse_turn(struct cli_fixture *f, size_t i, struct json_object *t, st
         turn->request = v;
     } else {
         rc = load_request_file(turn, f->path, place, rf, e);
+        if (rc == 0 && f->written) { /* a shared body says %WORD% too */
+            struct json_object *x = NULL;
+            rc = cli_locales_expand_value(f->written, f->locale, turn->request, &x);
+            if (rc)
+                return vx_err_set(e, rc, "out of memory");
+            json_object_put(turn->request);
+            turn->request = x;
+        }
         if (rc)
             return rc;
     }
@@ -275,25 +283,78 @@ static int parse_turn(struct cli_fixture *f, size_t i, struct json_object *t, st
     return rc;
 }
 
+/* A file with a "locales" table: doc becomes the expansion for one of them. */
+static int pick_locale(struct cli_fixture *f, const char *locale, struct vx_err *e)
+{
+    struct json_object *locales = NULL;
+    size_t k = 0;
+    int rc;
+
+    if (!json_object_object_get_ex(f->doc, "locales", &locales))
+        return 0;
+    if (json_object_object_get_ex(f->doc, "locale", NULL))
+        return vx_err_set(e, VX_EPARSE, "%s: both 'locale' and 'locales'", f->path);
+    rc = cli_locales_check(locales, f->path, e);
+    if (rc)
+        return rc;
+    f->locales = calloc((size_t)json_object_object_length(locales), sizeof(*f->locales));
+    if (!f->locales)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    json_object_object_foreach(locales, loc, words)
+    {
+        (void)words;
+        f->locales[k++] = loc;
+    }
+    f->nlocales = k;
+    if (!locale)
+        locale = f->locales[0];
+    else if (!json_object_object_get_ex(locales, locale, NULL))
+        return vx_err_set(e, VX_ENOTFOUND, "%s: locales: no locale '%s'", f->path, locale);
+    f->written = f->doc;
+    f->doc = NULL;
+    rc = cli_locales_expand(f->written, locale, &f->doc);
+    return rc ? vx_err_set(e, rc, "out of memory") : 0;
+}
+
 int cli_fixture_parse(const char *path, const char *text, size_t len, struct cli_fixture *f,
                       struct vx_err *e)
 {
-    static const char *const keys[] = {"name", "description", "skill_id", "locale", "turns"};
+    return cli_fixture_parse_locale(path, text, len, NULL, f, e);
+}
+
+int cli_fixture_parse_locale(const char *path, const char *text, size_t len, const char *locale,
+                             struct cli_fixture *f, struct vx_err *e)
+{
+    struct json_object *doc = NULL;
+    int rc = cli_json_parse(path, text, len, &doc, e);
+
+    if (rc) {
+        memset(f, 0, sizeof(*f));
+        return rc;
+    }
+    return cli_fixture_parse_doc(path, doc, locale, f, e);
+}
+
+int cli_fixture_parse_doc(const char *path, struct json_object *doc, const char *locale,
+                          struct cli_fixture *f, struct vx_err *e)
+{
+    static const char *const keys[] = {"name",   "description", "skill_id",
+                                       "locale", "locales",     "turns"};
     struct json_object *turns;
     size_t n;
     int rc;
 
     memset(f, 0, sizeof(*f));
+    f->doc = doc; /* released with f from here on, whatever happens */
     f->path = strdup(path);
     if (!f->path)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
-    rc = cli_json_parse(path, text, len, &f->doc, e);
-    if (rc)
-        return rc;
     if (!json_object_is_type(f->doc, json_type_object))
         return vx_err_set(e, VX_EPARSE, "%s: not a conversation: the file must hold a json object",
                           path);
     rc = expect_keys(f->doc, keys, VX_ARRAY_LEN(keys), path, "", e);
+    if (rc == 0)
+        rc = pick_locale(f, locale, e);
     if (rc == 0)
         rc = get_string_member(f->doc, "name", 1, &f->name, path, "", e);
     if (rc == 0)
@@ -323,6 +384,12 @@ int cli_fixture_parse(const char *path, const char *text, size_t len, struct cli
 
 int cli_fixture_load(const char *path, struct cli_fixture *f, struct vx_err *e)
 {
+    return cli_fixture_load_locale(path, NULL, f, e);
+}
+
+int cli_fixture_load_locale(const char *path, const char *locale, struct cli_fixture *f,
+                            struct vx_err *e)
+{
     char *text = NULL;
     size_t len = 0;
     int rc;
@@ -330,7 +397,7 @@ int cli_fixture_load(const char *path, struct cli_fixture *f, struct vx_err *e)
     memset(f, 0, sizeof(*f));
     rc = vx_file_read(path, CLI_FIXTURE_MAX, &text, &len, e);
     if (rc == 0)
-        rc = cli_fixture_parse(path, text, len, f, e);
+        rc = cli_fixture_parse_locale(path, text, len, locale, f, e);
     free(text);
     return rc;
 }
@@ -342,6 +409,8 @@ void cli_fixture_release(struct cli_fixture *f)
             json_object_put(f->turns[i].request);
     free(f->turns);
     json_object_put(f->doc);
+    free(f->locales);
+    json_object_put(f->written);
     free(f->path);
     memset(f, 0, sizeof(*f));
 }

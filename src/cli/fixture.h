@@ -44,6 +44,12 @@ struct cli_fixture {
     const char *locale;   /* NULL: CLI_DEFAULT_LOCALE */
     struct cli_turn *turns;
     size_t nturns;
+    /* A file with a "locales" table (locales.c) is loaded for one of its locales: doc is
+     * then that locale's expansion of written, the file as it was read (which --update
+     * expands again to see what the run changed). */
+    struct json_object *written;
+    const char **locales; /* the table's locales, in file order (point into written) */
+    size_t nlocales;      /* 0 for a single-locale file */
 };
 
 /*
@@ -54,7 +60,32 @@ struct cli_fixture {
 int cli_fixture_parse(const char *path, const char *text, size_t len, struct cli_fixture *f,
                       struct vx_err *e);
 int cli_fixture_load(const char *path, struct cli_fixture *f, struct vx_err *e);
+/* The same for one locale of a file with a "locales" table (NULL: its first; ignored for a
+ * single-locale file). */
+int cli_fixture_parse_locale(const char *path, const char *text, size_t len, const char *locale,
+                             struct cli_fixture *f, struct vx_err *e);
+int cli_fixture_load_locale(const char *path, const char *locale, struct cli_fixture *f,
+                            struct vx_err *e);
+/* The same from a document already parsed (with cli_json_parse), which f takes over: what
+ * loads several locales of one file without reading its text again. */
+int cli_fixture_parse_doc(const char *path, struct json_object *doc, const char *locale,
+                          struct cli_fixture *f, struct vx_err *e);
 void cli_fixture_release(struct cli_fixture *f);
+
+/*
+ * Several locales in one file (locales.c): "locales": {"en-US": {"WORD": value, ...}, ...}
+ * and %WORD% in the turns. cli_locales_check refuses a table whose locales do not all
+ * define the same words. cli_locales_expand makes the single-locale fixture of one locale
+ * (a new document). cli_locales_merge brings --update's changes of f (one locale) into the
+ * file as written: a word's place updates that locale's word, a shared place that changed
+ * becomes a new word; *changed says whether written changed.
+ */
+int cli_locales_check(struct json_object *locales, const char *file, struct vx_err *e);
+int cli_locales_expand(struct json_object *doc, const char *locale, struct json_object **out);
+/* One value (a request file's body) expanded for locale with doc's table; a new reference. */
+int cli_locales_expand_value(struct json_object *doc, const char *locale, struct json_object *o,
+                             struct json_object **out);
+int cli_locales_merge(struct json_object *written, const struct cli_fixture *f, int *changed);
 
 /* Parses JSON text; a failure names name, the line and the column. */
 int cli_json_parse(const char *name, const char *text, size_t len, struct json_object **out,

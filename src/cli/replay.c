@@ -894,6 +894,33 @@ static int conv_vars(struct conv_run *c, struct vx_err *e)
     return rc ? vx_err_set(e, VX_ERANGE, "skill ID too long") : 0;
 }
 
+/*
+ * --update of one locale of a "locales" file: its changes merged into the file as it is on
+ * disk now (an earlier locale of this run may have written it), which is written back.
+ */
+static int write_locale_update(const struct cli_fixture *f, struct vx_err *e)
+{
+    struct json_object *written = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int rc, changed = 0;
+
+    rc = vx_file_read(f->path, CLI_FIXTURE_MAX, &text, &len, e);
+    if (rc == 0)
+        rc = cli_json_parse(f->path, text, len, &written, e);
+    free(text);
+    if (rc)
+        return rc;
+    rc = cli_locales_merge(written, f, &changed);
+    if (rc)
+        rc = vx_err_set(e, rc, "%s: cannot merge the update of %s: the file changed", f->path,
+                        f->locale);
+    else if (changed)
+        rc = vx_json_write_atomic(f->path, written, 0644, e);
+    json_object_put(written);
+    return rc;
+}
+
 static enum cli_outcome run_conversation(struct replay *r, struct cli_fixture *f,
                                          struct conv_run *c)
 {
@@ -918,7 +945,8 @@ static enum cli_outcome run_conversation(struct replay *r, struct cli_fixture *f
     if (failed || c->report.len)
         return CLI_FAILED;
     if (r->o.update && c->changed) {
-        if (vx_json_write_atomic(f->path, f->doc, 0644, &e) != 0) {
+        if (f->written ? write_locale_update(f, &e) != 0
+                       : vx_json_write_atomic(f->path, f->doc, 0644, &e) != 0) {
             vx_buf_appendf(&c->report, "%s\n", e.msg);
             return CLI_FAILED;
         }
@@ -930,10 +958,11 @@ static enum cli_outcome run_conversation(struct replay *r, struct cli_fixture *f
 
 /* --- the run --- */
 
-static int selected(const struct replay *r, const struct entry *en, const struct cli_fixture *f)
+static int selected(const struct replay *r, const char *shown, const struct entry *en,
+                    const struct cli_fixture *f)
 {
     const char *k = r->o.keyword;
-    return !k || strstr(en->shown, k) || strstr(en->path, k) || (f->name && strstr(f->name, k));
+    return !k || strstr(shown, k) || strstr(en->path, k) || (f->name && strstr(f->name, k));
 }
 
 static int write_junit(const char *path, const struct cli_result *res, size_t n, double secs)
@@ -963,9 +992,11 @@ out:
     return rc;
 }
 
-/* One listed file through the run: loaded, selected, played, reported. */
+/* One conversation through the run: loaded, selected, played, reported. A file with a
+ * "locales" table is one item per locale, shown as "ordering/x.json (de-DE)". */
 struct replay_item {
     const struct entry *en;
+    char *shown;
     struct cli_fixture f;
     struct vx_err load_err; /* code 0 when the file loaded */
     int selected;
@@ -973,19 +1004,75 @@ struct replay_item {
     struct vx_buf report, notes;
 };
 
-/* Loads every listed file before anything is sent; returns how many are selected. */
-static size_t load_items(const struct replay *r, const struct entry_list *l,
-                         struct replay_item *items)
+struct item_list {
+    struct replay_item *v;
+    size_t n, cap;
+};
+
+static struct replay_item *item_add(struct item_list *items, const struct entry *en,
+                                    const char *locale)
 {
-    size_t total = 0;
+    struct replay_item *it;
+    size_t len = strlen(en->shown) + (locale ? strlen(locale) + 4 : 0) + 1;
+
+    if (items->n == items->cap) {
+        size_t cap = items->cap ? 2 * items->cap : 16;
+        struct replay_item *v = realloc(items->v, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        items->v = v;
+        items->cap = cap;
+    }
+    it = &items->v[items->n];
+    memset(it, 0, sizeof(*it));
+    it->shown = malloc(len);
+    if (!it->shown)
+        return NULL;
+    if (locale)
+        snprintf(it->shown, len, "%s (%s)", en->shown, locale);
+    else
+        snprintf(it->shown, len, "%s", en->shown);
+    it->en = en;
+    vx_buf_init(&it->report);
+    vx_buf_init(&it->notes);
+    items->n++;
+    return it;
+}
+
+/* Loads every listed file (each locale of it) before anything is sent; returns how many
+ * are selected, or -1 when out of memory. */
+static long load_items(const struct replay *r, const struct entry_list *l, struct item_list *items)
+{
+    long total = 0;
     for (size_t i = 0; i < l->n; i++) {
-        struct replay_item *it = &items[i];
-        it->en = &l->v[i];
-        vx_buf_init(&it->report);
-        vx_buf_init(&it->notes);
-        cli_fixture_load(it->en->path, &it->f, &it->load_err);
-        it->selected = selected(r, it->en, &it->f);
-        total += it->selected != 0;
+        struct replay_item *it = item_add(items, &l->v[i], NULL);
+        size_t first = items->n - 1, nloc;
+        if (!it)
+            return -1;
+        cli_fixture_load(l->v[i].path, &it->f, &it->load_err);
+        nloc = it->f.nlocales;
+        for (size_t k = 0; k < nloc; k++) {
+            /* the first locale is the load above; the table is read again for each */
+            const char *loc = items->v[first].f.locales[k];
+            if (k == 0) {
+                size_t len = strlen(l->v[i].shown) + strlen(loc) + 4;
+                char *shown = malloc(len);
+                if (!shown)
+                    return -1;
+                snprintf(shown, len, "%s (%s)", l->v[i].shown, loc);
+                free(items->v[first].shown);
+                items->v[first].shown = shown;
+                continue;
+            }
+            it = item_add(items, &l->v[i], loc);
+            if (!it)
+                return -1;
+            cli_fixture_load_locale(l->v[i].path, loc, &it->f, &it->load_err);
+        }
+    }
+    for (size_t i = 0; i < items->n; i++) {
+        items->v[i].selected = selected(r, items->v[i].shown, items->v[i].en, &items->v[i].f);
+        total += items->v[i].selected != 0;
     }
     return total;
 }
@@ -998,7 +1085,7 @@ static void play_item(struct replay *r, struct replay_item *it)
     memset(&c, 0, sizeof(c));
     vx_buf_init(&c.report);
     vx_buf_init(&c.notes);
-    it->res.file = it->en->shown;
+    it->res.file = it->shown;
     if (it->load_err.code == 0) {
         it->res.name = it->f.name;
         it->res.outcome = run_conversation(r, &it->f, &c);
@@ -1016,7 +1103,7 @@ static void play_item(struct replay *r, struct replay_item *it)
 static void print_item(const struct replay_item *it, size_t n, size_t total)
 {
     static const char *const tags[] = {"ok", "upd", "FAIL", "FAIL"};
-    printf("[%zu/%zu] %-4s %s\n", n, total, tags[it->res.outcome], it->en->shown);
+    printf("[%zu/%zu] %-4s %s\n", n, total, tags[it->res.outcome], it->shown);
     print_indented(it->notes.data);
     print_indented(it->report.data);
     fflush(stdout);
@@ -1024,24 +1111,23 @@ static void print_item(const struct replay_item *it, size_t n, size_t total)
 
 static int run_all(struct replay *r, const struct entry_list *l)
 {
-    struct replay_item *items = calloc(l->n ? l->n : 1, sizeof(*items));
+    struct item_list list = {0};
+    struct replay_item *items;
     struct cli_result *res = NULL;
     size_t total, done = 0, passed = 0, failed = 0;
     uint64_t t0 = vx_mono_ns();
     int status = CLI_OK;
+    long loaded = load_items(r, l, &list);
 
-    if (!items) {
-        cli_error("replay", "out of memory");
-        return CLI_FAIL;
-    }
-    total = load_items(r, l, items);
-    res = calloc(total ? total : 1, sizeof(*res));
+    items = list.v;
+    total = loaded > 0 ? (size_t)loaded : 0;
+    res = loaded < 0 ? NULL : calloc(total ? total : 1, sizeof(*res));
     if (!res) {
         cli_error("replay", "out of memory");
         status = CLI_FAIL;
         goto out;
     }
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = 0; i < list.n; i++) {
         if (!items[i].selected)
             continue;
         play_item(r, &items[i]);
@@ -1064,10 +1150,11 @@ static int run_all(struct replay *r, const struct entry_list *l)
     if (r->o.junit && write_junit(r->o.junit, res, done, (double)(vx_mono_ns() - t0) / 1e9) != 0)
         status = CLI_FAIL;
 out:
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = 0; i < list.n; i++) {
         cli_fixture_release(&items[i].f);
         vx_buf_release(&items[i].report);
         vx_buf_release(&items[i].notes);
+        free(items[i].shown);
     }
     free(items);
     free(res);

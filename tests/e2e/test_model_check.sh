@@ -40,11 +40,12 @@ check "only that model is named" [ "$(grep -c . <<<"$OUT")" = 1 ]
 check "the problems are counted on stderr" has "$ERR" "voxcart: model check: 1 problem"
 
 fresh_copy
+at=$(jq '.interactionModel.languageModel.intents | length' "$C/models/de-DE.json") # where it lands
 edit "$C/models/de-DE.json" '.interactionModel.languageModel.intents += [{"name": "PizzaIntent", "samples": ["eine pizza"]}]'
 mc --dir "$C"
 check "an intent the dialog does not know fails" [ "$RC" = 1 ]
 check "the line names the intent and its place" has "$OUT" \
-  "$C/models/de-DE.json: interactionModel.languageModel.intents[15] 'PizzaIntent': not handled by the dialog (no line in intents.def)"
+  "$C/models/de-DE.json: interactionModel.languageModel.intents[$at] 'PizzaIntent': not handled by the dialog (no line in intents.def)"
 
 fresh_copy
 edit "$C/models/en-US.json" '(.interactionModel.languageModel.types[] | select(.name == "PRODUCT") | .values[] | select(.id == "latte") | .id) = "latte_xl"'

@@ -748,6 +748,178 @@ static void test_clock_offset(void)
     VX_CHECK(vx_now() - before <= 1);
 }
 
+/* --- several locales in one file (locales.c) --- */
+
+static const char multi[] =
+    "{\"name\": \"%LOCALE%: a latte\",\n"
+    " \"locales\": {\n"
+    "   \"en-US\": {\"LATTE\": \"latte\", \"SAID\": \"/^<speak>OK, a latte</speak>$/\",\n"
+    "             \"CARD\": {\"title\": \"Order\"}, \"STATUS\": 200},\n"
+    "   \"de-DE\": {\"LATTE\": \"Latte Macchiato\", \"SAID\": \"/^<speak>Okay, ein "
+    "Latte</speak>$/\",\n"
+    "             \"CARD\": {\"title\": \"Bestellung\"}, \"STATUS\": 200}},\n"
+    " \"turns\": [\n"
+    "  {\"request\": {\"request\": {\"type\": \"IntentRequest\", \"locale\": \"%LOCALE%\",\n"
+    "               \"intent\": {\"slots\": {\"product\": {\"value\": \"%LATTE%\"}}},\n"
+    "               \"note\": \"one %LATTE% please, %USER%\"}},\n"
+    "   \"expect\": {\"status\": \"%STATUS%\",\n"
+    "              \"response\": {\"response\": {\"outputSpeech\": {\"ssml\": \"%SAID%\"},\n"
+    "                                          \"card\": \"%CARD%\", \"shouldEndSession\": "
+    "false}}}}\n"
+    " ]}\n";
+
+static void test_locales_load(void)
+{
+    struct cli_fixture f;
+    struct vx_err e = {0};
+    struct json_object *req, *resp;
+
+    VX_CHECK_INT(cli_fixture_parse_locale("m.json", multi, strlen(multi), "de-DE", &f, &e), 0);
+    VX_CHECK_INT((long)f.nlocales, 2);
+    VX_CHECK_STR(f.locales[0], "en-US");
+    VX_CHECK_STR(f.locales[1], "de-DE");
+    VX_CHECK_STR(f.locale, "de-DE");
+    VX_CHECK_STR(f.name, "de-DE: a latte");
+    req = json_object_object_get(f.turns[0].request, "request");
+    VX_CHECK_STR(json_object_get_string(json_object_object_get(req, "locale")), "de-DE");
+    VX_CHECK_STR(json_object_get_string(json_object_object_get(req, "note")),
+                 "one Latte Macchiato please, %USER%"); /* replay's variables come later */
+    VX_CHECK_INT(json_object_get_int(json_object_object_get(f.turns[0].expect, "status")), 200);
+    resp =
+        json_object_object_get(json_object_object_get(f.turns[0].expect, "response"), "response");
+    VX_CHECK_STR(json_object_get_string(
+                     json_object_object_get(json_object_object_get(resp, "card"), "title")),
+                 "Bestellung");
+    cli_fixture_release(&f);
+
+    VX_CHECK_INT(cli_fixture_parse("m.json", multi, strlen(multi), &f, &e), 0);
+    VX_CHECK_STR(f.locale, "en-US"); /* without a locale: the table's first */
+    cli_fixture_release(&f);
+    VX_CHECK_INT(cli_fixture_parse_locale("m.json", multi, strlen(multi), "fr-FR", &f, &e),
+                 VX_ENOTFOUND);
+    VX_CHECK_STR(e.msg, "m.json: locales: no locale 'fr-FR'");
+    cli_fixture_release(&f);
+}
+
+static void test_locales_errors(void)
+{
+    static const char *const cases[][2] = {
+        {"{\"name\": \"x\", \"locales\": {\"en-US\": {\"A\": 1}, \"de-DE\": {}}, \"turns\": []}",
+         "f.json: locales.de-DE: missing word 'A'"},
+        {"{\"name\": \"x\", \"locales\": {\"en-US\": {}, \"de-DE\": {\"B\": 1}}, \"turns\": []}",
+         "f.json: locales.de-DE.B: not in locales.en-US"},
+        {"{\"name\": \"x\", \"locales\": {\"en-US\": {\"USER\": \"u\"}}, \"turns\": []}",
+         "f.json: locales.en-US: 'USER' is a replay variable"},
+        {"{\"name\": \"x\", \"locales\": {\"en-US\": {\"ORDER_ID_2\": \"u\"}}, \"turns\": []}",
+         "f.json: locales.en-US: 'ORDER_ID_2' is a replay variable"},
+        {"{\"name\": \"x\", \"locales\": {\"en-US\": {\"lower\": \"u\"}}, \"turns\": []}",
+         "f.json: locales.en-US: word 'lower' must be upper-case letters, digits and '_', "
+         "starting with a letter"},
+        {"{\"name\": \"x\", \"locales\": {}, \"turns\": []}",
+         "f.json: locales: must be an object naming at least one locale"},
+        {"{\"name\": \"x\", \"locales\": {\"en-US\": []}, \"turns\": []}",
+         "f.json: locales.en-US: must be an object of words"},
+        {"{\"name\": \"x\", \"locale\": \"en-US\", \"locales\": {\"en-US\": {}}, \"turns\": []}",
+         "f.json: both 'locale' and 'locales'"},
+        /* what a word expands to is validated like anything written in place */
+        {"{\"name\": \"x\", \"locales\": {\"en-US\": {\"BAD\": \"/a(/\"}},\n"
+         " \"turns\": [{\"request\": {}, \"expect\": {\"response\": {\"a\": \"%BAD%\"}}}]}",
+         "f.json: turns[0].expect.response.a: bad regular expression"},
+    };
+    for (size_t i = 0; i < VX_ARRAY_LEN(cases); i++) {
+        const char *msg = parse_error(cases[i][0]);
+        if (strncmp(msg, cases[i][1], strlen(cases[i][1])) != 0) {
+            fprintf(stderr, "case %zu: got '%s'\n", i, msg);
+            VX_CHECK(0);
+        }
+    }
+}
+
+/* What --update's re-basing leaves in a turn, without a server: expect.response replaced. */
+static void set_said(struct cli_fixture *f, const char *ssml, int end)
+{
+    struct json_object *r = json_object_new_object(), *os = json_object_new_object(),
+                       *card = json_object_new_object(), *resp = json_object_new_object();
+    json_object_object_add(os, "ssml", json_object_new_string(ssml));
+    json_object_object_add(
+        card, "title", json_object_new_string(strcmp(f->locale, "de-DE") ? "Order" : "Bestellung"));
+    json_object_object_add(r, "outputSpeech", os);
+    json_object_object_add(r, "card", card);
+    json_object_object_add(r, "shouldEndSession", json_object_new_boolean(end));
+    json_object_object_add(resp, "response", r);
+    json_object_object_add(f->turns[0].expect, "response", resp);
+}
+
+static const char *word_of(struct json_object *doc, const char *loc, const char *w)
+{
+    struct json_object *v = json_object_object_get(
+        json_object_object_get(json_object_object_get(doc, "locales"), loc), w);
+    return v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE)
+             : "(none)";
+}
+
+/* One locale of the file as written now, answered with ssml and end, merged back. */
+static void update_as(struct json_object *written, const char *locale, const char *ssml, int end)
+{
+    const char *text = json_object_to_json_string(written);
+    struct cli_fixture f;
+    struct vx_err e = {0};
+    int changed = -1;
+
+    VX_CHECK_INT(cli_fixture_parse_locale("m.json", text, strlen(text), locale, &f, &e), 0);
+    set_said(&f, ssml, end);
+    VX_CHECK_INT(cli_locales_merge(written, &f, &changed), 0);
+    VX_CHECK_INT(changed, 1);
+    cli_fixture_release(&f);
+}
+
+static void test_locales_merge(void)
+{
+    struct json_object *written = js(multi), *ssml;
+    struct cli_fixture f;
+    struct vx_err e = {0};
+    int changed = -1;
+
+    /* nothing changed: nothing to write */
+    VX_CHECK_INT(cli_fixture_parse_locale("m.json", multi, strlen(multi), "de-DE", &f, &e), 0);
+    VX_CHECK_INT(cli_locales_merge(written, &f, &changed), 0);
+    VX_CHECK_INT(changed, 0);
+    cli_fixture_release(&f);
+
+    /* de-DE says something else: only de-DE's word changes, the turn still names it */
+    update_as(written, "de-DE", "<speak>Okay, einen Latte Macchiato</speak>", 0);
+    VX_CHECK_STR(word_of(written, "de-DE", "SAID"),
+                 "\"<speak>Okay, einen Latte Macchiato</speak>\"");
+    VX_CHECK_STR(word_of(written, "en-US", "SAID"), "\"/^<speak>OK, a latte</speak>$/\"");
+    ssml = json_object_object_get(
+        json_object_object_get(
+            json_object_object_get(
+                json_object_object_get(
+                    json_object_object_get(
+                        json_object_array_get_idx(json_object_object_get(written, "turns"), 0),
+                        "expect"),
+                    "response"),
+                "response"),
+            "outputSpeech"),
+        "ssml");
+    VX_CHECK_STR(json_object_get_string(ssml), "%SAID%");
+
+    /* a shared place changes for en-US: a new word, the old value for de-DE ... */
+    update_as(written, "en-US", "/^<speak>OK, a latte</speak>$/", 1);
+    VX_CHECK_STR(word_of(written, "en-US", "T1_SHOULDENDSESSION"), "true");
+    VX_CHECK_STR(word_of(written, "de-DE", "T1_SHOULDENDSESSION"), "false");
+    VX_CHECK_STR(word_of(written, "en-US", "SAID"), "\"/^<speak>OK, a latte</speak>$/\"");
+
+    /* ... and once de-DE agrees, the word is shared again */
+    update_as(written, "de-DE", "<speak>Okay, einen Latte Macchiato</speak>", 1);
+    VX_CHECK_STR(word_of(written, "en-US", "T1_SHOULDENDSESSION"), "(none)");
+    VX_CHECK_STR(word_of(written, "de-DE", "T1_SHOULDENDSESSION"), "(none)");
+    VX_CHECK(strstr(json_object_to_json_string_ext(written, JSON_C_TO_STRING_PLAIN),
+                    "\"shouldEndSession\":true") != NULL);
+    json_object_put(written);
+}
+
 int main(void)
 {
     VX_RUN(test_load_good);
@@ -767,5 +939,8 @@ int main(void)
     VX_RUN(test_runvar_resolve);
     VX_RUN(test_runvar_rebase);
     VX_RUN(test_clock_offset);
+    VX_RUN(test_locales_load);
+    VX_RUN(test_locales_errors);
+    VX_RUN(test_locales_merge);
     return VX_DONE();
 }

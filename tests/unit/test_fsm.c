@@ -98,6 +98,14 @@ static void add_line(struct vx_cart *c, const char *product, const char *size, i
     l->qty = qty;
 }
 
+/* A turn in ORDERING while the size of product is asked for. */
+static void asking_size(struct turn *t, const char *product)
+{
+    turn_init(t, VX_ST_ORDERING);
+    snprintf(t->st.pending.item.product, sizeof(t->st.pending.item.product), "%s", product);
+    t->st.pending.ask = VX_SLOT_SIZE;
+}
+
 /* Runs the cell for the request on the turn's state; the commands are in t->cmds. */
 static void run(struct turn *t, const char *type, const char *intent, const char *slots,
                 const char *locale)
@@ -885,6 +893,64 @@ static void test_usual(void)
     VX_CHECK_INT(said(&t, 1), VX_M_ASK_ORDER);
 }
 
+/* "How much is that?": the total, then the state's own question; nothing moves. */
+static void test_total(void)
+{
+    static const struct {
+        enum vx_state s;
+        int ask; /* the message of the state's question */
+    } cases[] = {
+        {VX_ST_IDLE, VX_M_ASK_ORDER},         {VX_ST_OFFERING, VX_M_ASK_USUAL},
+        {VX_ST_CONFIRMING, VX_M_ASK_CONFIRM}, {VX_ST_SUBSCRIBING, VX_M_ASK_ORDER},
+        {VX_ST_DONE, VX_M_ASK_MORE},
+    };
+    struct turn t;
+
+    for (size_t i = 0; i < VX_ARRAY_LEN(cases); i++) {
+        turn_init(&t, cases[i].s);
+        add_line(&t.st.cart, "latte", "large", 2);
+        add_line(&t.st.cart, "espresso", "", 1);
+        if (cases[i].s == VX_ST_OFFERING)
+            add_line(&t.prof.usual, "latte", "large", 1);
+        intent(&t, "TotalIntent", NULL);
+        VX_CHECK_INT(said(&t, 0), VX_M_TOTAL_CONTENTS);
+        VX_CHECK_STR(arg(&t, 0, "items"), "2 large lattes and 1 espresso");
+        VX_CHECK_STR(arg(&t, 0, "total"), "11 euros and 50 cents");
+        VX_CHECK_INT(said(&t, 1), cases[i].ask);
+        VX_CHECK_INT(new_state(&t), -1);
+        VX_CHECK(new_cart(&t) == NULL);
+        VX_CHECK(cmd(&t, VX_CMD_SET_PENDING, 0) == NULL);
+        VX_CHECK(cmd(&t, VX_CMD_RECORD_ORDER, 0) == NULL);
+        VX_CHECK(cmd(&t, VX_CMD_END_SESSION, 0) == NULL);
+    }
+
+    /* no cart: said briefly, then what would they like */
+    turn_init(&t, VX_ST_IDLE);
+    intent(&t, "TotalIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_TOTAL_EMPTY);
+    VX_CHECK_INT(said(&t, 1), VX_M_ASK_ORDER);
+    VX_CHECK_INT(new_state(&t), -1);
+
+    /* the item being collected stays asked for; a payment under way is what every answer says */
+    asking_size(&t, "latte");
+    add_line(&t.st.cart, "espresso", "", 1);
+    intent(&t, "TotalIntent", NULL);
+    VX_CHECK_STR(arg(&t, 0, "total"), "2 euros and 50 cents");
+    VX_CHECK_INT(elicited(&t), VX_SLOT_SIZE);
+    VX_CHECK(cmd(&t, VX_CMD_SET_PENDING, 0) == NULL);
+    turn_init(&t, VX_ST_AWAITING_CHARGE);
+    intent(&t, "TotalIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_PAYMENT_PENDING);
+
+    /* the column's cells may not move the dialog, whatever their function emits */
+    for (int s = 0; s < VX_ST__COUNT; s++) {
+        unsigned may = vx_dialog_cell(s, VX_EV_TOTAL)->may;
+        VX_CHECK(
+            (may & (VX_CK(VX_CMD_NEW_STATE) | VX_CK(VX_CMD_SET_CART) | VX_CK(VX_CMD_SET_PENDING) |
+                    VX_CK(VX_CMD_SET_PROFILE) | VX_CK(VX_CMD_RECORD_ORDER))) == 0);
+    }
+}
+
 static void test_cart_and_remove(void)
 {
     struct turn t;
@@ -902,9 +968,7 @@ static void test_cart_and_remove(void)
     VX_CHECK_INT(new_state(&t), -1);
 
     /* the review keeps the question of ORDERING open */
-    turn_init(&t, VX_ST_ORDERING);
-    snprintf(t.st.pending.item.product, sizeof(t.st.pending.item.product), "latte");
-    t.st.pending.ask = VX_SLOT_SIZE;
+    asking_size(&t, "latte");
     intent(&t, "CartIntent", NULL);
     VX_CHECK_INT(elicited(&t), VX_SLOT_SIZE);
 
@@ -1425,6 +1489,7 @@ int main(void)
     VX_RUN(test_cancel_everywhere);
     VX_RUN(test_usual);
     VX_RUN(test_cart_and_remove);
+    VX_RUN(test_total);
     VX_RUN(test_checkout);
     VX_RUN(test_status);
     VX_RUN(test_builtins);
