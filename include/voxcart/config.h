@@ -54,6 +54,13 @@ struct vx_config {
     int provider_connect_timeout_ms;
     int provider_timeout_ms;
     char provider_ca_file[512];
+
+    /* the merchant API's bearer tokens (mtoken.h); an empty key file turns /v1 off */
+    char jwt_algorithm[16]; /* HS256, RS256 or ES256: the only one accepted */
+    char jwt_key[512];      /* HS256: the secret's file; RS256/ES256: the public key PEM */
+    char jwt_issuer[128];
+    char jwt_audience[128];
+    int jwt_leeway; /* seconds of clock skew allowed on exp and nbf */
 };
 
 /* Fills defaults. */

@@ -99,6 +99,16 @@ static const struct field fields[] = {
         "8000", "whole-request timeout per attempt (retries come on top)"),
     STR(provider_ca_file, "provider.ca_file", "VOXCART_PROVIDER_CA_FILE", "",
         "CA file for the provider's TLS (the sandbox's dev CA); empty = the system store"),
+    STR(jwt_algorithm, "merchant.jwt_algorithm", "VOXCART_JWT_ALGORITHM", "HS256",
+        "the one algorithm merchant tokens may use: HS256, RS256 or ES256"),
+    STR(jwt_key, "merchant.jwt_key", "VOXCART_JWT_KEY", "",
+        "HS256: file with the shared secret; RS256/ES256: public key PEM; empty = /v1 off"),
+    STR(jwt_issuer, "merchant.jwt_issuer", "VOXCART_JWT_ISSUER", "voxcart",
+        "the iss claim merchant tokens must carry"),
+    STR(jwt_audience, "merchant.jwt_audience", "VOXCART_JWT_AUDIENCE", "voxcart-merchant-api",
+        "the aud claim merchant tokens must carry"),
+    INT(jwt_leeway, "merchant.jwt_leeway", "VOXCART_JWT_LEEWAY", 0, 300, "30",
+        "seconds of clock skew allowed on exp and nbf"),
 };
 
 static int set_string(struct vx_config *c, const struct field *f, const char *v, const char *name,
@@ -505,6 +515,11 @@ int vx_config_validate(const struct vx_config *c, struct vx_err *e)
     if (strncmp(c->redis_url, "redis://", 8) != 0 && strncmp(c->redis_url, "unix://", 7) != 0)
         return vx_err_set(e, VX_ECONFIG, "redis.url: '%s' must start with redis:// or unix://",
                           c->redis_url);
+    if (strcmp(c->jwt_algorithm, "HS256") != 0 && strcmp(c->jwt_algorithm, "RS256") != 0 &&
+        strcmp(c->jwt_algorithm, "ES256") != 0)
+        return vx_err_set(e, VX_ECONFIG,
+                          "merchant.jwt_algorithm: '%s' is not HS256, RS256 or ES256",
+                          c->jwt_algorithm);
     return provider_validate(c, e);
 }
 
