@@ -53,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -117,6 +118,9 @@ struct req_ctx {
     uint64_t parked_ns;
     struct req_ctx *next_parked;
     char allow[64];
+    /* /v1: the merchant call */
+    int mstarted;
+    struct merchant_call mc;
 };
 
 /* One worker: an MHD daemon, the epoll loop that drives it, its Redis and HTTP clients. */
@@ -649,6 +653,7 @@ static void certs_wake(void *ud)
 enum route_auth {
     AUTH_NONE,     /* health and metrics */
     AUTH_PLATFORM, /* the voice platform's signature (verification runs before the handler) */
+    AUTH_MERCHANT, /* a merchant's bearer token; GET needs scope read, anything else full */
 };
 
 enum { M_GET = 1u << 0, M_POST = 1u << 1, M_PUT = 1u << 2, M_DELETE = 1u << 3, M_PATCH = 1u << 4 };
@@ -662,7 +667,8 @@ struct route {
     size_t body_max;
     /* AUTH_NONE rows answer at once; AUTH_PLATFORM rows run the skill pipeline */
     void (*handler)(struct worker *w, struct req_ctx *rc, struct server_reply *out);
-    int timed; /* counted in the request duration metrics */
+    int timed;            /* counted in the request duration metrics */
+    enum merchant_op mop; /* AUTH_MERCHANT rows: the call merchant.c makes */
 };
 
 static void route_healthz(struct worker *w, struct req_ctx *rc, struct server_reply *out)
@@ -697,10 +703,18 @@ static void route_metrics(struct worker *w, struct req_ctx *rc, struct server_re
 }
 
 static const struct route routes[] = {
-    {"/alexa", M_POST, AUTH_PLATFORM, VX_MAX_BODY, NULL, 1},
-    {"/healthz", M_GET, AUTH_NONE, 0, route_healthz, 0},
-    {"/readyz", M_GET, AUTH_NONE, 0, route_readyz, 0},
-    {"/metrics", M_GET, AUTH_NONE, 0, route_metrics, 0},
+    {"/alexa", M_POST, AUTH_PLATFORM, VX_MAX_BODY, NULL, 1, MOP_NONE},
+    {"/healthz", M_GET, AUTH_NONE, 0, route_healthz, 0, MOP_NONE},
+    {"/readyz", M_GET, AUTH_NONE, 0, route_readyz, 0, MOP_NONE},
+    {"/metrics", M_GET, AUTH_NONE, 0, route_metrics, 0, MOP_NONE},
+    {"/v1/shops", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_SHOPS_LIST},
+    {"/v1/shops", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0, MOP_SHOPS_CREATE},
+    {"/v1/shops/{shop}", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_SHOP_GET},
+    {"/v1/shops/{shop}/products", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_PRODUCTS_LIST},
+    {"/v1/shops/{shop}/products", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0, MOP_PRODUCTS_CREATE},
+    {"/v1/shops/{shop}/products/{product}", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_PRODUCT_GET},
+    {"/v1/shops/{shop}/products/{product}", M_PUT, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0,
+     MOP_PRODUCT_PUT},
 };
 
 static unsigned method_bit(const char *m)
@@ -784,6 +798,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct server_reply 
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, out->allow);
     if (out->close_connection)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (out->www_authenticate)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, out->www_authenticate);
     ret = MHD_queue_response(c, (unsigned)out->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -947,6 +963,74 @@ static enum MHD_Result alexa(struct worker *w, struct req_ctx *rc)
     }
 }
 
+static const char *mhd_query(void *ud, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)ud, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/*
+ * The row's auth kind for /v1: a bearer token that verifies (401 with the
+ * reason's stable code otherwise), and scope full for anything but GET (403).
+ */
+static int merchant_auth(struct worker *w, struct req_ctx *rc, const char *method)
+{
+    const char *auth = MHD_lookup_connection_value(rc->conn, MHD_HEADER_KIND, "Authorization");
+    const char *tok = NULL;
+    enum vx_mtoken_reason r;
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+        tok = auth + 7 + strspn(auth + 7, " ");
+    r = vx_mtoken_verify(&w->s->mkeys, tok, vx_now(), &rc->mc.who);
+    if (r != VX_MTOKEN_OK) {
+        merchant_error(&rc->out, 401, vx_mtoken_reason_code(r), NULL, "%s",
+                       vx_mtoken_reason_message(r));
+        rc->out.www_authenticate = r == VX_MTOKEN_MISSING ? "Bearer realm=\"voxcart\""
+                                                          : "Bearer realm=\"voxcart\", "
+                                                            "error=\"invalid_token\"";
+        rc->out.outcome = VX_OUT_BAD_REQUEST;
+        return -1;
+    }
+    if (strcmp(method, "GET") != 0 && !rc->mc.who.full) {
+        merchant_error(&rc->out, 403, "insufficient_scope", NULL,
+                       "this token may only read (scope read); changes need scope full");
+        rc->out.www_authenticate = "Bearer realm=\"voxcart\", error=\"insufficient_scope\"";
+        return -1;
+    }
+    return 0;
+}
+
+/* /v1, first call or resumed: as alexa(), with the merchant call's single kind of wait. */
+static enum MHD_Result merchant(struct worker *w, struct req_ctx *rc, const char *method)
+{
+    struct server_headers h = {mhd_header, rc->conn}, q = {mhd_query, rc->conn};
+    struct vx_store_op *op = NULL;
+    enum merchant_wait wait;
+
+    if (!rc->mstarted) {
+        if (merchant_auth(w, rc, method) != 0)
+            return send_reply_timed(rc, 0);
+        rc->mstarted = 1;
+        rc->mc.mop = rc->route->mop;
+        rc->mc.body = rc->body.data ? rc->body.data : "";
+        rc->mc.len = rc->body.len;
+        wait = merchant_start(w->s, &rc->mc, &h, &q, &rc->out, &op);
+    } else {
+        wait = merchant_continue(w->s, &rc->mc, &rc->out, &op);
+    }
+    while (wait == MERCHANT_WAIT_STORE) {
+        rc->as.op = op;
+        rc->as.done = turn_store_done;
+        rc->as.ud = rc;
+        loop_store_send(w, &rc->as);
+        if (rc->as.node) {
+            rc->suspended = 1;
+            MHD_suspend_connection(rc->conn);
+            return MHD_YES;
+        }
+        wait = merchant_continue(w->s, &rc->mc, &rc->out, &op); /* done already */
+    }
+    return send_reply_timed(rc, 0);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -976,6 +1060,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
          * body is drained (up to VX_DRAIN_MAX) and the error sent after.
          */
         rc->route = route_find(url, method, rc->allow, sizeof(rc->allow));
+        if (rc->route && rc->route->auth == AUTH_MERCHANT)
+            merchant_params(&rc->mc, rc->route->path, url);
         if (rc->route && rc->route->timed) {
             rc->gauged = 1;
             vx_metrics_inflight(1);
@@ -1039,6 +1125,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply_pending(c, rc);
     if (rc->route->auth == AUTH_PLATFORM)
         return alexa(w, rc);
+    if (rc->route->auth == AUTH_MERCHANT)
+        return merchant(w, rc, method);
     rc->out.status = 500;
     rc->out.outcome = VX_OUT_OK;
     rc->route->handler(w, rc, &rc->out);
@@ -1063,6 +1151,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     if (rc->started)
         skill_turn_release(w->s, &rc->st);
+    if (rc->mstarted)
+        merchant_call_release(&rc->mc);
     vx_buf_release(&rc->out.body);
     vx_buf_release(&rc->body);
     if (rc->gauged)

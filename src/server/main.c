@@ -175,6 +175,10 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (skill_init(&srv, &e) != 0)
         goto fail;
+    if (srv.cfg.jwt_key[0] &&
+        vx_mtoken_keys_load(&srv.mkeys, srv.cfg.jwt_algorithm, srv.cfg.jwt_key, srv.cfg.jwt_issuer,
+                            srv.cfg.jwt_audience, srv.cfg.jwt_leeway, &e) != 0)
+        goto fail;
     if (check_only) {
         printf("voxcartd: configuration ok\n");
         skill_release(&srv);
@@ -194,8 +198,11 @@ int main(int argc, char **argv)
         vx_warn("main", "no skill IDs configured: any skill ID is accepted (development only)");
     if (vx_store_ping(&e) != 0)
         vx_warn("main", "redis is not reachable yet (%s): /readyz is red until it is", e.msg);
+    if (!srv.mkeys.key)
+        vx_info("main", "merchant API off: no merchant.jwt_key (every /v1 call answers 401)");
     vx_info("main", "voxcartd %s starting", VX_VERSION);
     code = http_run(&srv);
+    vx_mtoken_keys_release(&srv.mkeys);
     skill_release(&srv);
     vx_store_shutdown();
     curl_global_cleanup();

@@ -14,6 +14,7 @@
 #include "voxcart/envelope.h"
 #include "voxcart/httpop.h"
 #include "voxcart/metrics.h"
+#include "voxcart/mtoken.h"
 #include "voxcart/store.h"
 
 #define VX_MAX_BODY (128 * 1024)
@@ -29,8 +30,9 @@ struct server_reply {
     const char *content_type;
     struct vx_buf body;
     enum vx_outcome outcome;
-    const char *allow;    /* Allow header for 405 */
-    int close_connection; /* Connection: close, and the connection is closed after it */
+    const char *allow;            /* Allow header for 405 */
+    int close_connection;         /* Connection: close, and the connection is closed after it */
+    const char *www_authenticate; /* WWW-Authenticate header for 401 */
 };
 
 struct vx_fsm;
@@ -40,6 +42,7 @@ struct server {
     struct vx_certs *certs;
     struct vx_fsm *fsm; /* the dialog engine, made by skill_init */
     unsigned threads;
+    struct vx_mtoken_keys mkeys; /* merchant tokens; mkeys.key NULL: /v1 answers 401 */
 };
 
 /* The skill pipeline: verification, envelope, dialog, response. */
@@ -95,6 +98,67 @@ enum skill_wait skill_start(struct server *s, const struct server_headers *h, co
 enum skill_wait skill_continue(struct server *s, struct skill_turn *st, struct server_reply *out,
                                struct vx_store_op **op);
 void skill_turn_release(struct server *s, struct skill_turn *st);
+
+/*
+ * The merchant API (/v1, merchant.c), the same shape as the skill pipeline:
+ * http.c checks the bearer token and the scope (the row's auth kind), then
+ * merchant_start / merchant_continue answer MERCHANT_DONE, or wait for a store
+ * operation (*op) the loop carries out. One enum value per route row.
+ */
+#define MERCHANT_OP_MAP(XX)                                                                        \
+    XX(SHOPS_LIST)                                                                                 \
+    XX(SHOPS_CREATE)                                                                               \
+    XX(SHOP_GET)                                                                                   \
+    XX(PRODUCTS_LIST)                                                                              \
+    XX(PRODUCTS_CREATE)                                                                            \
+    XX(PRODUCT_GET)                                                                                \
+    XX(PRODUCT_PUT)
+
+enum merchant_op {
+    MOP_NONE, /* rows that are not /v1 */
+#define XX(n) MOP_##n,
+    MERCHANT_OP_MAP(XX)
+#undef XX
+        MOP__COUNT
+};
+
+enum merchant_wait { MERCHANT_DONE, MERCHANT_WAIT_STORE };
+
+#define MERCHANT_PARAMS   2
+#define MERCHANT_PARAM_SZ 72
+
+struct merchant_call {
+    enum merchant_op mop;
+    struct vx_mtoken_claims who;
+    char params[MERCHANT_PARAMS][MERCHANT_PARAM_SZ]; /* the {...} of the path, in order */
+    int bad_param;                                   /* one is not an ID */
+    const char *body;
+    size_t len;
+    char cursor[MERCHANT_PARAM_SZ];
+    long long limit;
+    char idem_key[128];
+    char body_hash[65];
+    char id[MERCHANT_PARAM_SZ];        /* the document a write stores (the op points here) */
+    char coll[MERCHANT_PARAM_SZ + 16]; /* its collection */
+    int step;
+    struct vx_store_op op;
+    struct vx_buf doc;  /* the document a write stores */
+    struct vx_buf memo; /* what an idempotent POST answered, as stored */
+    char *parent;       /* the parent document a write read (a product's shop) */
+};
+
+/* Fills the path parameters from url by pattern; query for cursor and limit. */
+void merchant_params(struct merchant_call *mc, const char *pattern, const char *url);
+enum merchant_wait merchant_start(struct server *s, struct merchant_call *mc,
+                                  const struct server_headers *h,
+                                  const struct server_headers *query, struct server_reply *out,
+                                  struct vx_store_op **op);
+enum merchant_wait merchant_continue(struct server *s, struct merchant_call *mc,
+                                     struct server_reply *out, struct vx_store_op **op);
+void merchant_call_release(struct merchant_call *mc);
+/* {"error":{"code","message","field"}} (field omitted when NULL). */
+void merchant_error(struct server_reply *out, int status, const char *code, const char *field,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Runs the HTTP server until SIGTERM/SIGINT, then drains. Returns the process exit code. */
 int http_run(struct server *s);

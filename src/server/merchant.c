@@ -1,0 +1,815 @@
+/*
+ * The merchant API (/v1): shops and their products, as JSON over the worker's
+ * event loop. http.c has checked the bearer token and the scope before any of
+ * this runs (the row's auth kind); every key below is the token's merchant's,
+ * so another merchant's shop is simply not there: 404, never 403.
+ *
+ * DESIGN
+ * - A call is a small state machine like the skill turn: merchant_start and
+ *   merchant_continue either answer or hand the loop one store operation and
+ *   are called again when it is complete. Nothing here blocks.
+ * - A POST with an Idempotency-Key is answered once: the record of its answer
+ *   (a digest of the route, its parameters and the body, the status and the
+ *   body) is written in the same script as the document, behind a guard that
+ *   it does not exist yet. A repeat with the same digest gets the stored
+ *   answer; with another digest 422 idempotency_key_reused. A repeat that
+ *   races the first finds the record in the guard and is answered from it.
+ * - Validation names the field. A product's names are checked by the
+ *   catalog's own loader (catalog.h) on the catalog the product would make with
+ *   its shop, so the API accepts exactly what the voice skill can sell; its
+ *   errors are mapped back to the product's fields.
+ * - Lists are pages in id order; the cursor is the last id of the page, and a
+ *   page is read one longer than asked to know whether there is a next.
+ */
+#include "server.h"
+
+#include "voxcart/catalog.h"
+#include "voxcart/i18n.h"
+#include "voxcart/jscan.h"
+#include "voxcart/log.h"
+#include "voxcart/response.h"
+#include "voxcart/verify.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIMIT_DEFAULT 20
+#define LIMIT_MAX     100
+#define IDEM_TTL      86400
+#define NAME_MAX_LEN  200
+
+void merchant_error(struct server_reply *out, int status, const char *code, const char *field,
+                    const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    server_reply_error(out, status, code, msg);
+    if (field && out->body.len > 2) {
+        out->body.len -= 2; /* the error object gets a member more: reopen its "}}" */
+        vx_buf_appends(&out->body, ",\"field\":\"");
+        vx_json_escape(&out->body, field, strlen(field));
+        vx_buf_appends(&out->body, "\"}}");
+    }
+}
+
+/* A resource ID: 1 to 64 of [a-z0-9_] (what a catalog takes), safe in keys, paths and cursors. */
+static int api_id_ok(const char *id, size_t len)
+{
+    if (len < 1 || len > 64)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+void merchant_params(struct merchant_call *mc, const char *pattern, const char *url)
+{
+    const char *p = pattern, *u = url;
+    size_t n = 0;
+    while (*p && *u && *u != '?') {
+        if (*p == '{') {
+            size_t seg = strcspn(u, "/?");
+            const char *close = strchr(p, '}');
+            if (n < MERCHANT_PARAMS) {
+                if (!api_id_ok(u, seg) || seg >= MERCHANT_PARAM_SZ)
+                    mc->bad_param = 1;
+                else
+                    memcpy(mc->params[n], u, seg);
+                n++;
+            }
+            u += seg;
+            p = close ? close + 1 : p + strlen(p);
+        } else {
+            p++;
+            u++;
+        }
+    }
+}
+
+/* --- small pieces --- */
+
+static void reply_json(struct server_reply *out, int status, const char *body, size_t len)
+{
+    out->status = status;
+    out->content_type = "application/json";
+    out->body.len = 0;
+    vx_buf_append(&out->body, body, len);
+}
+
+static void store_failed(struct server_reply *out, const struct vx_store_op *op)
+{
+    vx_warn("merchant", "store: %s", op->err.msg);
+    merchant_error(out, 503, "store_unavailable", NULL, "the store did not answer; try again");
+}
+
+static void new_id(const char *prefix, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%s_%016llx", prefix, (unsigned long long)vx_wset_tag());
+}
+
+static void append_str(struct vx_buf *b, const char *s)
+{
+    vx_buf_appends(b, "\"");
+    vx_json_escape(b, s, strlen(s));
+    vx_buf_appends(b, "\"");
+}
+
+/* The raw JSON text of a node. */
+static void append_raw(struct vx_buf *b, const char *text, const struct vx_jnode *n)
+{
+    vx_buf_append(b, text + n->start, n->end - n->start);
+}
+
+/* The digest an idempotency record is matched by: route, parameters, body. */
+static void call_digest(struct merchant_call *mc)
+{
+    struct vx_buf b;
+    unsigned char md[32];
+    static const char hex[] = "0123456789abcdef";
+    vx_buf_init(&b);
+    vx_buf_appendf(&b, "%d\n%s\n%s\n", (int)mc->mop, mc->params[0], mc->params[1]);
+    vx_buf_append(&b, mc->body, mc->len);
+    vx_sha256(b.data ? b.data : "", b.len, md);
+    for (int i = 0; i < 32; i++) {
+        mc->body_hash[2 * i] = hex[md[i] >> 4];
+        mc->body_hash[2 * i + 1] = hex[md[i] & 15];
+    }
+    mc->body_hash[64] = '\0';
+    vx_buf_release(&b);
+}
+
+/* An idempotency record "<digest> <status>\n<body>": the same call is answered by it again. */
+static void replay_memo(struct merchant_call *mc, const char *memo, struct server_reply *out)
+{
+    const char *nl = strchr(memo, '\n');
+    long long status = 0;
+    char num[8];
+    if (strlen(memo) < 66 || memo[64] != ' ' || !nl || nl - memo - 65 >= (long)sizeof(num)) {
+        merchant_error(out, 500, "internal", NULL, "unreadable idempotency record");
+        return;
+    }
+    if (memcmp(memo, mc->body_hash, 64) != 0) {
+        merchant_error(out, 422, "idempotency_key_reused", "Idempotency-Key",
+                       "this key was used with another request");
+        return;
+    }
+    memcpy(num, memo + 65, (size_t)(nl - memo - 65));
+    num[nl - memo - 65] = '\0';
+    if (vx_parse_ll(num, 100, 599, &status) != 0)
+        status = 500;
+    reply_json(out, (int)status, nl + 1, strlen(nl + 1));
+}
+
+/* --- validation --- */
+
+struct check {
+    struct vx_jdoc d;
+    const struct vx_jnode *root;
+    const char *text;
+    struct server_reply *out;
+};
+
+static int invalid(struct check *c, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int invalid(struct check *c, const char *field, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    merchant_error(c->out, 422, "validation_failed", field, "%s: %s", field, msg);
+    return -1;
+}
+
+static int check_open(struct check *c, const char *body, size_t len, struct server_reply *out)
+{
+    struct vx_err e;
+    c->out = out;
+    c->text = body;
+    if (vx_jdoc_parse(&c->d, body, len, &e) != 0) {
+        merchant_error(out, 400, "malformed_json", NULL, "the body is not JSON: %s", e.msg);
+        return -1;
+    }
+    c->root = vx_jroot(&c->d);
+    if (!c->root || c->root->type != VX_JOBJECT) {
+        vx_jdoc_free(&c->d);
+        merchant_error(out, 400, "malformed_json", NULL, "the body must be a JSON object");
+        return -1;
+    }
+    return 0;
+}
+
+/* Every member of the body is one of known. */
+static int check_known(struct check *c, const char *const *known)
+{
+    for (const struct vx_jnode *m = vx_jfirst(&c->d, c->root); m; m = vx_jnext(&c->d, m)) {
+        size_t i = 0;
+        while (known[i] && strcmp(known[i], m->key) != 0)
+            i++;
+        if (!known[i])
+            return invalid(c, m->key, "unknown field");
+    }
+    return 0;
+}
+
+/* An optional id member: given and valid, or a new one. */
+static int check_id(struct check *c, const char *prefix, char *out, size_t outsz)
+{
+    const struct vx_jnode *n = vx_jget(&c->d, c->root, "id");
+    if (!n) {
+        new_id(prefix, out, outsz);
+        return 0;
+    }
+    if (n->type != VX_JSTRING || !api_id_ok(n->str, n->len))
+        return invalid(c, "id", "must be 1 to 64 of a-z 0-9 _");
+    memcpy(out, n->str, n->len + 1);
+    return 0;
+}
+
+static int check_currency(struct check *c, const struct vx_jnode *n, const char *field)
+{
+    if (!n || n->type != VX_JSTRING || n->len != 3 || vx_currency_digits(n->str) < 0)
+        return invalid(c, field,
+                       "must be an ISO 4217 code this service knows (EUR, USD, GBP, ...)");
+    return 0;
+}
+
+/*
+ * prices: [{"currency":"EUR","amount":350}, ...], each currency once, amounts
+ * in minor units; *shop_price is the one in the shop's currency (-1: none).
+ */
+static int check_prices(struct check *c, const struct vx_jnode *arr, const char *field,
+                        const char *shop_currency, int64_t *shop_price, struct vx_buf *doc)
+{
+    char f[96];
+    size_t i = 0;
+    *shop_price = -1;
+    if (!arr || arr->type != VX_JARRAY || arr->count == 0)
+        return invalid(c, field, "must be a non-empty array of {currency, amount}");
+    vx_buf_appends(doc, "[");
+    for (const struct vx_jnode *p = vx_jfirst(&c->d, arr); p; p = vx_jnext(&c->d, p), i++) {
+        const struct vx_jnode *cur = vx_jget(&c->d, p, "currency"),
+                              *amt = vx_jget(&c->d, p, "amount");
+        int64_t a;
+        snprintf(f, sizeof(f), "%s[%zu]", field, i);
+        if (p->type != VX_JOBJECT || p->count != 2 || !cur || !amt)
+            return invalid(c, f, "must be {currency, amount} and nothing else");
+        snprintf(f, sizeof(f), "%s[%zu].currency", field, i);
+        if (check_currency(c, cur, f) != 0)
+            return -1;
+        for (const struct vx_jnode *q = vx_jfirst(&c->d, arr); q != p; q = vx_jnext(&c->d, q)) {
+            const char *qc = vx_jget_str(&c->d, q, "currency");
+            if (qc && strcmp(qc, cur->str) == 0)
+                return invalid(c, f, "'%s' is priced twice", cur->str);
+        }
+        snprintf(f, sizeof(f), "%s[%zu].amount", field, i);
+        if (vx_jint64(amt, &a) != 0 || a < 0 || a > 100000000)
+            return invalid(c, f, "must be an integer count of minor units, 0 to 100000000");
+        if (strcmp(cur->str, shop_currency) == 0)
+            *shop_price = a;
+        vx_buf_appendf(doc, "%s{\"currency\":\"%s\",\"amount\":%lld}", i ? "," : "", cur->str,
+                       (long long)a);
+    }
+    vx_buf_appends(doc, "]");
+    if (*shop_price < 0)
+        return invalid(c, field, "needs a price in the shop's currency %s", shop_currency);
+    return 0;
+}
+
+/* An array of strings matching ok (NULL: any non-empty string up to 200 bytes). */
+static int check_strings(struct check *c, const struct vx_jnode *arr, const char *field,
+                         int (*ok)(const char *s, size_t len), const char *what, struct vx_buf *doc)
+{
+    size_t i = 0;
+    char f[96];
+    if (arr->type != VX_JARRAY)
+        return invalid(c, field, "must be an array of %s", what);
+    vx_buf_appends(doc, "[");
+    for (const struct vx_jnode *s = vx_jfirst(&c->d, arr); s; s = vx_jnext(&c->d, s), i++) {
+        snprintf(f, sizeof(f), "%s[%zu]", field, i);
+        if (s->type != VX_JSTRING || s->len == 0 || s->len > NAME_MAX_LEN ||
+            (ok && !ok(s->str, s->len)))
+            return invalid(c, f, "must be %s", what);
+        if (i)
+            vx_buf_appends(doc, ",");
+        append_str(doc, s->str);
+    }
+    vx_buf_appends(doc, "]");
+    return 0;
+}
+
+static int locale_ok(const char *s, size_t len)
+{
+    return len == 5 && s[0] >= 'a' && s[0] <= 'z' && s[1] >= 'a' && s[1] <= 'z' && s[2] == '-' &&
+           s[3] >= 'A' && s[3] <= 'Z' && s[4] >= 'A' && s[4] <= 'Z';
+}
+
+/*
+ * Runs the catalog's loader over the catalog these pieces make; an error comes
+ * back as "c: <path>: <message>" and is answered as the field path without
+ * the prefix (products[0].names.de.one -> names.de.one).
+ */
+static int check_catalog(struct check *c, const char *catalog, const char *strip)
+{
+    struct vx_catalog *cat = NULL;
+    struct vx_err e;
+    char field[128];
+    const char *path, *msg;
+    size_t n;
+    if (vx_catalog_parse(catalog, strlen(catalog), "c", &cat, &e) == 0) {
+        vx_catalog_free(cat);
+        return 0;
+    }
+    path = strncmp(e.msg, "c: ", 3) == 0 ? e.msg + 3 : e.msg;
+    msg = strstr(path, ": ");
+    n = msg ? (size_t)(msg - path) : strlen(path);
+    if (n >= sizeof(field))
+        n = sizeof(field) - 1;
+    memcpy(field, path, n);
+    field[n] = '\0';
+    if (strip && strncmp(field, strip, strlen(strip)) == 0)
+        memmove(field, field + strlen(strip), strlen(field + strlen(strip)) + 1);
+    return invalid(c, field, "%s", msg ? msg + 2 : "invalid");
+}
+
+/* --- shops --- */
+
+static const char *const shop_fields[] = {
+    "id",        "name", "currency",    "locales",
+    "skill_ids", "rail", "environment", "voice_code_threshold",
+    "sizes",     NULL};
+
+static int one_of(const char *s, const char *a, const char *b)
+{
+    return s && (strcmp(s, a) == 0 || strcmp(s, b) == 0);
+}
+
+/* The catalog a shop makes with one stand-in product: checks its name and sizes. */
+static int check_shop_catalog(struct check *c, const struct vx_jnode *name,
+                              const struct vx_jnode *cur, const struct vx_jnode *sizes)
+{
+    struct vx_buf cat;
+    int rc;
+    vx_buf_init(&cat);
+    vx_buf_appends(&cat, "{\"merchant\":{\"id\":\"shop\",\"name\":");
+    append_raw(&cat, c->text, name);
+    vx_buf_appends(&cat, ",\"currency\":");
+    append_raw(&cat, c->text, cur);
+    vx_buf_appends(&cat, "},\"sizes\":");
+    if (sizes)
+        append_raw(&cat, c->text, sizes);
+    else
+        vx_buf_appends(&cat, "[]");
+    vx_buf_appends(&cat, ",\"products\":[{\"id\":\"x\",\"names\":{");
+    for (const struct vx_jnode *l = vx_jfirst(&c->d, name); l; l = vx_jnext(&c->d, l)) {
+        append_str(&cat, l->key);
+        vx_buf_appends(&cat, ":{\"one\":\"x\"}");
+        if (l->next)
+            vx_buf_appends(&cat, ",");
+    }
+    vx_buf_appends(&cat, "},\"price\":0}]}");
+    rc = cat.data ? check_catalog(c, cat.data, "merchant.") : -1;
+    vx_buf_release(&cat);
+    return rc;
+}
+
+/* Validates a shop body and writes the stored document into doc. */
+static int shop_build(struct check *c, const char *id, struct vx_buf *doc)
+{
+    const struct vx_jnode *name = vx_jget(&c->d, c->root, "name"),
+                          *cur = vx_jget(&c->d, c->root, "currency"),
+                          *locales = vx_jget(&c->d, c->root, "locales"),
+                          *skills = vx_jget(&c->d, c->root, "skill_ids"),
+                          *sizes = vx_jget(&c->d, c->root, "sizes"),
+                          *vct = vx_jget(&c->d, c->root, "voice_code_threshold");
+    const char *rail = vx_jget_str(&c->d, c->root, "rail"),
+               *env = vx_jget_str(&c->d, c->root, "environment");
+    int64_t threshold = -1;
+
+    if (check_known(c, shop_fields) != 0)
+        return -1;
+    if (!name || name->type != VX_JOBJECT || name->count == 0)
+        return invalid(c, "name", "must be an object of language -> name, {\"en\": \"...\"}");
+    if (check_currency(c, cur, "currency") != 0)
+        return -1;
+    if (!locales || locales->count == 0)
+        return invalid(c, "locales", "must be a non-empty array of locales (en-US, de-DE, ...)");
+    if (vx_jget(&c->d, c->root, "rail") && !one_of(rail, "provider", "platform"))
+        return invalid(c, "rail", "must be provider or platform");
+    if (vx_jget(&c->d, c->root, "environment") && !one_of(env, "sandbox", "production"))
+        return invalid(c, "environment", "must be sandbox or production");
+    if (vct && vct->type != VX_JNULL &&
+        (vx_jint64(vct, &threshold) != 0 || threshold < 0 || threshold > 100000000))
+        return invalid(c, "voice_code_threshold",
+                       "must be null or an integer count of minor units, 0 to 100000000");
+    if (sizes && sizes->type != VX_JARRAY)
+        return invalid(c, "sizes", "must be an array of {id, names}");
+    if (check_shop_catalog(c, name, cur, sizes) != 0)
+        return -1;
+    vx_buf_appends(doc, "{\"id\":");
+    append_str(doc, id);
+    vx_buf_appends(doc, ",\"name\":");
+    append_raw(doc, c->text, name);
+    vx_buf_appendf(doc, ",\"currency\":\"%s\",\"locales\":", cur->str);
+    if (check_strings(c, locales, "locales", locale_ok, "a locale such as en-US", doc) != 0)
+        return -1;
+    vx_buf_appends(doc, ",\"skill_ids\":");
+    if (skills && check_strings(c, skills, "skill_ids", NULL, "a skill ID", doc) != 0)
+        return -1;
+    if (!skills)
+        vx_buf_appends(doc, "[]");
+    vx_buf_appendf(doc, ",\"rail\":\"%s\",\"environment\":\"%s\",\"voice_code_threshold\":",
+                   rail ? rail : "provider", env ? env : "sandbox");
+    if (threshold >= 0)
+        vx_buf_appendf(doc, "%lld", (long long)threshold);
+    else
+        vx_buf_appends(doc, "null");
+    vx_buf_appends(doc, ",\"sizes\":");
+    if (sizes)
+        append_raw(doc, c->text, sizes);
+    else
+        vx_buf_appends(doc, "[]");
+    vx_buf_appendf(doc, ",\"created_at\":%lld}", (long long)vx_now());
+    return 0;
+}
+
+/* --- products --- */
+
+static const char *const product_fields[] = {"id", "names", "prices", "sizes", "active", NULL};
+
+/*
+ * Validates a product against its shop (shop_json: the stored document) and
+ * writes the stored document into doc.
+ */
+static int product_build(struct check *c, const char *shop_json, const char *shop_id,
+                         const char *id, struct vx_buf *doc)
+{
+    const struct vx_jnode *names = vx_jget(&c->d, c->root, "names"),
+                          *prices = vx_jget(&c->d, c->root, "prices"),
+                          *sizes = vx_jget(&c->d, c->root, "sizes"),
+                          *active = vx_jget(&c->d, c->root, "active");
+    struct vx_jdoc shop;
+    const struct vx_jnode *sroot;
+    struct vx_buf cat;
+    char currency[4], f[64];
+    int64_t price = -1;
+    size_t i = 0;
+    int rc = -1;
+
+    if (check_known(c, product_fields) != 0)
+        return -1;
+    if (!names || names->type != VX_JOBJECT)
+        return invalid(c, "names", "must be an object of language -> {one, other, synonyms}");
+    if (!prices && !sizes)
+        return invalid(c, "prices", "a product needs prices, or sizes with prices");
+    if (active && active->type != VX_JTRUE && active->type != VX_JFALSE)
+        return invalid(c, "active", "must be true or false");
+    if (sizes && (sizes->type != VX_JARRAY || sizes->count == 0))
+        return invalid(c, "sizes", "must be a non-empty array of {size, prices}");
+    if (vx_jdoc_parse(&shop, shop_json, strlen(shop_json), NULL) != 0) {
+        merchant_error(c->out, 500, "internal", NULL, "unreadable shop document");
+        return -1;
+    }
+    sroot = vx_jroot(&shop);
+    vx_strlcpy(currency,
+               vx_jget_str(&shop, sroot, "currency") ? vx_jget_str(&shop, sroot, "currency") : "",
+               sizeof(currency));
+    vx_buf_init(&cat);
+    vx_buf_appends(doc, "{\"id\":");
+    append_str(doc, id);
+    vx_buf_appends(doc, ",\"shop_id\":");
+    append_str(doc, shop_id);
+    vx_buf_appends(doc, ",\"names\":");
+    append_raw(doc, c->text, names);
+    /* the catalog this product makes with its shop, in the shop's currency */
+    vx_buf_appends(&cat, "{\"merchant\":{\"id\":\"shop\",\"name\":");
+    append_raw(&cat, shop_json, vx_jget(&shop, sroot, "name"));
+    vx_buf_appendf(&cat, ",\"currency\":\"%s\"},\"sizes\":", currency);
+    append_raw(&cat, shop_json, vx_jget(&shop, sroot, "sizes"));
+    vx_buf_appends(&cat, ",\"products\":[{\"id\":");
+    append_str(&cat, id);
+    vx_buf_appends(&cat, ",\"names\":");
+    append_raw(&cat, c->text, names);
+    if (prices) {
+        vx_buf_appends(doc, ",\"prices\":");
+        if (check_prices(c, prices, "prices", currency, &price, doc) != 0)
+            goto out;
+        vx_buf_appendf(&cat, ",\"price\":%lld", (long long)price);
+    }
+    if (sizes) {
+        vx_buf_appends(doc, ",\"sizes\":[");
+        vx_buf_appends(&cat, ",\"sizes\":{");
+        for (const struct vx_jnode *s = vx_jfirst(&c->d, sizes); s; s = vx_jnext(&c->d, s), i++) {
+            const char *size = vx_jget_str(&c->d, s, "size");
+            int64_t sp;
+            snprintf(f, sizeof(f), "sizes[%zu]", i);
+            if (s->type != VX_JOBJECT || s->count != 2 || !size) {
+                invalid(c, f, "must be {size, prices} and nothing else");
+                goto out;
+            }
+            snprintf(f, sizeof(f), "sizes[%zu].prices", i);
+            vx_buf_appendf(doc, "%s{\"size\":", i ? "," : "");
+            append_str(doc, size);
+            vx_buf_appends(doc, ",\"prices\":");
+            if (check_prices(c, vx_jget(&c->d, s, "prices"), f, currency, &sp, doc) != 0)
+                goto out;
+            vx_buf_appends(doc, "}");
+            vx_buf_appendf(&cat, "%s", i ? "," : "");
+            append_str(&cat, size);
+            vx_buf_appendf(&cat, ":{\"price\":%lld}", (long long)sp);
+        }
+        vx_buf_appends(doc, "]");
+        vx_buf_appends(&cat, "}");
+    }
+    vx_buf_appends(&cat, "}]}");
+    if (!cat.data || check_catalog(c, cat.data, "products[0].") != 0)
+        goto out;
+    vx_buf_appendf(doc, ",\"active\":%s,\"updated_at\":%lld}",
+                   active && active->type == VX_JFALSE ? "false" : "true", (long long)vx_now());
+    rc = 0;
+out:
+    vx_buf_release(&cat);
+    vx_jdoc_free(&shop);
+    return rc;
+}
+
+/* --- the calls --- */
+
+static char *coll_name(const struct merchant_call *mc, char *buf, size_t sz)
+{
+    switch (mc->mop) {
+    case MOP_PRODUCTS_LIST:
+    case MOP_PRODUCTS_CREATE:
+    case MOP_PRODUCT_GET:
+    case MOP_PRODUCT_PUT:
+        snprintf(buf, sz, "products:%s", mc->params[0]);
+        break;
+    default:
+        snprintf(buf, sz, "shops");
+        break;
+    }
+    return buf;
+}
+
+/* A page of a collection: {"data":[...],"next_cursor":"id"|null}. */
+static void list_answer(struct merchant_call *mc, struct server_reply *out)
+{
+    size_t n = mc->op.n_ids / 2, shown = n > (size_t)mc->limit ? (size_t)mc->limit : n;
+    out->status = 200;
+    out->content_type = "application/json";
+    out->body.len = 0;
+    vx_buf_appends(&out->body, "{\"data\":[");
+    for (size_t i = 0; i < shown; i++) {
+        if (i)
+            vx_buf_appends(&out->body, ",");
+        vx_buf_appends(&out->body, mc->op.ids[2 * i + 1]);
+    }
+    vx_buf_appends(&out->body, "],\"next_cursor\":");
+    if (n > shown)
+        append_str(&out->body, mc->op.ids[2 * (shown - 1)]);
+    else
+        vx_buf_appends(&out->body, "null");
+    vx_buf_appends(&out->body, "}");
+}
+
+enum { ST_BEGIN, ST_IDEM, ST_PARENT, ST_WRITE, ST_READ };
+
+static enum merchant_wait wait_store(struct merchant_call *mc, int step, struct vx_store_op **op)
+{
+    mc->step = step;
+    *op = &mc->op;
+    return MERCHANT_WAIT_STORE;
+}
+
+/* Validates the body (against the parent read in mc->parent) and sends the write. */
+static enum merchant_wait write_doc(struct merchant_call *mc, struct server_reply *out,
+                                    struct vx_store_op **op)
+{
+    struct check c;
+    char *id = mc->id;
+    struct vx_mdoc_put p;
+    int rc, create = mc->mop == MOP_SHOPS_CREATE || mc->mop == MOP_PRODUCTS_CREATE;
+
+    if (check_open(&c, mc->body, mc->len, out) != 0)
+        return MERCHANT_DONE;
+    rc = create ? check_id(&c, mc->mop == MOP_SHOPS_CREATE ? "shop" : "prod", id, sizeof(mc->id))
+                : vx_strlcpy(id, mc->params[1], sizeof(mc->id));
+    if (rc == 0 && !create) {
+        const char *given = vx_jget_str(&c.d, c.root, "id");
+        if (vx_jget(&c.d, c.root, "id") && (!given || strcmp(given, id) != 0))
+            rc = invalid(&c, "id", "must be the id of the path, '%s', or left out", id);
+    }
+    mc->doc.len = 0;
+    if (rc == 0)
+        rc = mc->mop == MOP_SHOPS_CREATE
+                 ? shop_build(&c, id, &mc->doc)
+                 : product_build(&c, mc->parent, mc->params[0], id, &mc->doc);
+    vx_jdoc_free(&c.d);
+    if (rc != 0)
+        return MERCHANT_DONE;
+    if (!mc->doc.data) {
+        merchant_error(out, 500, "internal", NULL, "out of memory");
+        return MERCHANT_DONE;
+    }
+    mc->memo.len = 0;
+    vx_buf_appendf(&mc->memo, "%s %d\n", mc->body_hash, create ? 201 : 200);
+    vx_buf_append(&mc->memo, mc->doc.data, mc->doc.len);
+    memset(&p, 0, sizeof(p));
+    p.merchant = mc->who.merchant;
+    p.coll = coll_name(mc, mc->coll, sizeof(mc->coll));
+    p.id = id;
+    p.doc = mc->doc.data;
+    p.mode = create ? VX_MDOC_CREATE : VX_MDOC_REPLACE;
+    if (mc->idem_key[0] && mc->memo.data) {
+        p.idem_key = mc->idem_key;
+        p.idem_value = mc->memo.data;
+        p.idem_ttl = IDEM_TTL;
+    }
+    if (mc->mop != MOP_SHOPS_CREATE) {
+        p.parent_coll = "shops";
+        p.parent_id = mc->params[0];
+        p.version_field = mc->params[0]; /* the shop's catalog version */
+    }
+    vx_store_op_mdoc_put(&mc->op, &p);
+    return wait_store(mc, ST_WRITE, op);
+}
+
+static enum merchant_wait after_write(struct merchant_call *mc, struct server_reply *out)
+{
+    int create = mc->mop == MOP_SHOPS_CREATE || mc->mop == MOP_PRODUCTS_CREATE;
+    switch (mc->op.rc) {
+    case 0:
+        reply_json(out, create ? 201 : 200, mc->doc.data, mc->doc.len);
+        break;
+    case VX_EEXISTS: /* the same key won a race with this one */
+        if (mc->op.json)
+            replay_memo(mc, mc->op.json, out);
+        else
+            store_failed(out, &mc->op);
+        break;
+    case VX_ECONFLICT:
+        merchant_error(out, 409, "already_exists", "id", "id: a resource with this id exists");
+        break;
+    case VX_ENOTFOUND:
+        merchant_error(out, 404, "not_found", NULL, "no such %s",
+                       mc->op.guard == 1 ? "shop" : "resource");
+        break;
+    default:
+        store_failed(out, &mc->op);
+        break;
+    }
+    return MERCHANT_DONE;
+}
+
+/* A POST or PUT, once its idempotency record is known to be absent: read the parent shop. */
+static enum merchant_wait write_begin(struct merchant_call *mc, struct server_reply *out,
+                                      struct vx_store_op **op)
+{
+    if (mc->mop == MOP_SHOPS_CREATE)
+        return write_doc(mc, out, op);
+    vx_store_op_mdoc_get(&mc->op, mc->who.merchant, "shops", mc->params[0]);
+    return wait_store(mc, ST_PARENT, op);
+}
+
+static enum merchant_wait step(struct server *s, struct merchant_call *mc, struct server_reply *out,
+                               struct vx_store_op **op)
+{
+    char coll[MERCHANT_PARAM_SZ + 16];
+    (void)s;
+    switch (mc->step) {
+    case ST_BEGIN:
+        switch (mc->mop) {
+        case MOP_SHOPS_LIST:
+        case MOP_PRODUCTS_LIST:
+            vx_store_op_mdoc_list(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
+                                  mc->cursor, (unsigned)mc->limit + 1);
+            return wait_store(mc, ST_READ, op);
+        case MOP_SHOP_GET:
+        case MOP_PRODUCT_GET:
+            vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
+                                 mc->mop == MOP_SHOP_GET ? mc->params[0] : mc->params[1]);
+            return wait_store(mc, ST_READ, op);
+        default:
+            call_digest(mc);
+            if (mc->idem_key[0]) {
+                vx_store_op_midem_get(&mc->op, mc->who.merchant, mc->idem_key);
+                return wait_store(mc, ST_IDEM, op);
+            }
+            return write_begin(mc, out, op);
+        }
+    case ST_IDEM:
+        if (mc->op.rc == 0) {
+            replay_memo(mc, mc->op.json, out);
+            return MERCHANT_DONE;
+        }
+        if (mc->op.rc != VX_ENOTFOUND) {
+            store_failed(out, &mc->op);
+            return MERCHANT_DONE;
+        }
+        vx_store_op_release(&mc->op);
+        return write_begin(mc, out, op);
+    case ST_PARENT:
+        if (mc->op.rc == VX_ENOTFOUND) {
+            merchant_error(out, 404, "not_found", NULL, "no such shop");
+            return MERCHANT_DONE;
+        }
+        if (mc->op.rc != 0) {
+            store_failed(out, &mc->op);
+            return MERCHANT_DONE;
+        }
+        mc->parent = mc->op.json;
+        mc->op.json = NULL;
+        vx_store_op_release(&mc->op);
+        return write_doc(mc, out, op);
+    case ST_WRITE:
+        return after_write(mc, out);
+    case ST_READ:
+        if (mc->op.rc == VX_ENOTFOUND)
+            merchant_error(out, 404, "not_found", NULL, "no such %s",
+                           mc->mop == MOP_SHOP_GET ? "shop" : "product");
+        else if (mc->op.rc != 0)
+            store_failed(out, &mc->op);
+        else if (mc->mop == MOP_SHOPS_LIST || mc->mop == MOP_PRODUCTS_LIST)
+            list_answer(mc, out);
+        else
+            reply_json(out, 200, mc->op.json, mc->op.json_len);
+        return MERCHANT_DONE;
+    }
+    merchant_error(out, 500, "internal", NULL, "lost track of the call");
+    return MERCHANT_DONE;
+}
+
+/* cursor and limit of a list, the Idempotency-Key of a write. */
+static int read_request(struct merchant_call *mc, const struct server_headers *h,
+                        const struct server_headers *query, struct server_reply *out)
+{
+    const char *cursor = query->get(query->ud, "cursor"), *limit = query->get(query->ud, "limit"),
+               *key = h->get(h->ud, "Idempotency-Key");
+    mc->limit = LIMIT_DEFAULT;
+    if (limit && vx_parse_ll(limit, 1, LIMIT_MAX, &mc->limit) != 0) {
+        merchant_error(out, 422, "validation_failed", "limit", "limit: must be 1 to %d", LIMIT_MAX);
+        return -1;
+    }
+    if (cursor && *cursor) {
+        if (!api_id_ok(cursor, strlen(cursor))) {
+            merchant_error(out, 422, "validation_failed", "cursor",
+                           "cursor: not a cursor this API gave out");
+            return -1;
+        }
+        vx_strlcpy(mc->cursor, cursor, sizeof(mc->cursor));
+    }
+    if (key) {
+        size_t n = strlen(key);
+        int ok = n >= 1 && n < sizeof(mc->idem_key);
+        for (size_t i = 0; ok && i < n; i++)
+            ok = key[i] > 0x20 && key[i] < 0x7f;
+        if (!ok) {
+            merchant_error(out, 422, "validation_failed", "Idempotency-Key",
+                           "Idempotency-Key: 1 to 127 printable ASCII characters");
+            return -1;
+        }
+        memcpy(mc->idem_key, key, n + 1);
+    }
+    return 0;
+}
+
+enum merchant_wait merchant_start(struct server *s, struct merchant_call *mc,
+                                  const struct server_headers *h,
+                                  const struct server_headers *query, struct server_reply *out,
+                                  struct vx_store_op **op)
+{
+    vx_buf_init(&mc->doc);
+    vx_buf_init(&mc->memo);
+    mc->step = ST_BEGIN;
+    if (mc->bad_param) {
+        merchant_error(out, 404, "not_found", NULL, "no such resource");
+        return MERCHANT_DONE;
+    }
+    if (read_request(mc, h, query, out) != 0)
+        return MERCHANT_DONE;
+    return step(s, mc, out, op);
+}
+
+enum merchant_wait merchant_continue(struct server *s, struct merchant_call *mc,
+                                     struct server_reply *out, struct vx_store_op **op)
+{
+    return step(s, mc, out, op);
+}
+
+void merchant_call_release(struct merchant_call *mc)
+{
+    vx_store_op_release(&mc->op);
+    vx_buf_release(&mc->doc);
+    vx_buf_release(&mc->memo);
+    free(mc->parent);
+    mc->parent = NULL;
+}
