@@ -60,7 +60,8 @@ struct vx_config {
     char jwt_key[512];      /* HS256: the secret's file; RS256/ES256: the public key PEM */
     char jwt_issuer[128];
     char jwt_audience[128];
-    int jwt_leeway; /* seconds of clock skew allowed on exp and nbf */
+    int jwt_leeway;   /* seconds of clock skew allowed on exp and nbf */
+    char demo_id[65]; /* merchant that owns the sample shop (imported at start); "" = none */
 };
 
 /* Fills defaults. */

@@ -43,6 +43,16 @@ const char *vx_intents_dir_default(void);
 int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_err *e);
 void vx_fsm_free(struct vx_fsm *f);
 const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f);
+/*
+ * A running server's catalog can change (the merchant API): the next turn
+ * takes the new one, turns under way finish with theirs. swap takes cat over;
+ * it is refused (VX_ECONFIG, e naming why) when the messages cannot speak it,
+ * and ignored when version is not newer than the current one's.
+ */
+struct vx_catalog;
+int vx_fsm_catalog_swap(struct vx_fsm *f, struct vx_catalog *cat, uint64_t version,
+                        struct vx_err *e);
+uint64_t vx_fsm_catalog_version(struct vx_fsm *f);
 const struct vx_i18n *vx_fsm_i18n(const struct vx_fsm *f);
 
 /*

@@ -10,6 +10,7 @@
 #include "voxcart/config.h"
 #include "voxcart/jscan.h"
 #include "voxcart/log.h"
+#include "voxcart/mtoken.h"
 #include "voxcart/paysign.h"
 
 #include <arpa/inet.h>
@@ -109,6 +110,9 @@ static const struct field fields[] = {
         "the aud claim merchant tokens must carry"),
     INT(jwt_leeway, "merchant.jwt_leeway", "VOXCART_JWT_LEEWAY", 0, 300, "30",
         "seconds of clock skew allowed on exp and nbf"),
+    STR(demo_id, "merchant.demo_id", "VOXCART_DEMO_MERCHANT", "demo",
+        "merchant owning the catalog's shop (imported when absent; the skill sells it); empty = "
+        "off"),
 };
 
 static int set_string(struct vx_config *c, const struct field *f, const char *v, const char *name,
@@ -520,6 +524,9 @@ int vx_config_validate(const struct vx_config *c, struct vx_err *e)
         return vx_err_set(e, VX_ECONFIG,
                           "merchant.jwt_algorithm: '%s' is not HS256, RS256 or ES256",
                           c->jwt_algorithm);
+    if (c->demo_id[0] && !vx_merchant_id_ok(c->demo_id))
+        return vx_err_set(e, VX_ECONFIG, "merchant.demo_id: '%s' is not 1 to 64 of A-Z a-z 0-9 _ -",
+                          c->demo_id);
     return provider_validate(c, e);
 }
 

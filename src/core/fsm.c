@@ -46,9 +46,22 @@
 #include <string.h>
 #include <time.h>
 
+/*
+ * The catalog turns read, which a running server may replace (a merchant
+ * changed it through the API): each turn holds a reference to the one it
+ * started with, so a replaced catalog is freed when its last turn ends.
+ */
+struct fsm_cat {
+    struct vx_catalog *cat;
+    uint64_t version; /* the merchant data's catalog version it was built from; 0: the file */
+    int refs;         /* under vx_fsm.mu */
+};
+
 struct vx_fsm {
     const struct vx_skill *skill;
-    struct vx_catalog *cat;
+    struct vx_catalog *cat; /* the current one: cur->cat */
+    struct fsm_cat *cur;
+    pthread_mutex_t mu;
     struct vx_i18n *i18n;
     int ttl;
     void (*hook)(void *ud);
@@ -206,6 +219,7 @@ int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_e
     }
     f->skill = cfg->skill;
     f->ttl = cfg->ttl > 0 ? cfg->ttl : VX_CONV_TTL;
+    pthread_mutex_init(&f->mu, NULL);
     if (cfg && cfg->catalog && *cfg->catalog)
         rc = vx_snprintf(path, sizeof(path), "%s", cfg->catalog);
     else
@@ -234,6 +248,13 @@ int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_e
         rc = vx_err_set(e, VX_ECONFIG, "intents_dir: %s", ce.msg);
         goto out;
     }
+    f->cur = calloc(1, sizeof(*f->cur));
+    if (!f->cur) {
+        rc = vx_err_set(e, VX_ENOMEM, "out of memory");
+        goto out;
+    }
+    f->cur->cat = f->cat;
+    f->cur->refs = 1; /* the engine's own */
     *out = f;
 out:
     if (rc)
@@ -245,9 +266,78 @@ void vx_fsm_free(struct vx_fsm *f)
 {
     if (!f)
         return;
-    vx_catalog_free(f->cat);
+    vx_catalog_free(f->cat); /* turns have ended: only the engine holds the current one */
+    free(f->cur);
     vx_i18n_free(f->i18n);
+    pthread_mutex_destroy(&f->mu);
     free(f);
+}
+
+static struct fsm_cat *cat_ref(struct vx_fsm *f)
+{
+    struct fsm_cat *c;
+    pthread_mutex_lock(&f->mu);
+    c = f->cur;
+    if (c)
+        c->refs++;
+    pthread_mutex_unlock(&f->mu);
+    return c;
+}
+
+static void cat_unref(struct vx_fsm *f, struct fsm_cat *c)
+{
+    int last;
+    if (!c)
+        return;
+    pthread_mutex_lock(&f->mu);
+    last = --c->refs == 0;
+    pthread_mutex_unlock(&f->mu);
+    if (last) {
+        vx_catalog_free(c->cat);
+        free(c);
+    }
+}
+
+uint64_t vx_fsm_catalog_version(struct vx_fsm *f)
+{
+    uint64_t v;
+    pthread_mutex_lock(&f->mu);
+    v = f->cur ? f->cur->version : 0;
+    pthread_mutex_unlock(&f->mu);
+    return v;
+}
+
+int vx_fsm_catalog_swap(struct vx_fsm *f, struct vx_catalog *cat, uint64_t version,
+                        struct vx_err *e)
+{
+    struct fsm_cat *c, *old = NULL;
+    vx_err_clear(e);
+    /* the dialog must be able to speak it: the same check as at start-up */
+    if (vx_fsm_check_messages(f->skill, f->i18n, cat, first_problem, e) > 0) {
+        vx_catalog_free(cat);
+        return VX_ECONFIG;
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c) {
+        vx_catalog_free(cat);
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    }
+    c->cat = cat;
+    c->version = version;
+    c->refs = 1;
+    pthread_mutex_lock(&f->mu);
+    if (f->cur && f->cur->version >= version) {
+        pthread_mutex_unlock(&f->mu); /* another turn installed this one, or a newer one */
+        vx_catalog_free(cat);
+        free(c);
+        return 0;
+    }
+    old = f->cur;
+    f->cur = c;
+    f->cat = cat;
+    pthread_mutex_unlock(&f->mu);
+    cat_unref(f, old);
+    return 0;
 }
 
 const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f)
@@ -286,6 +376,7 @@ enum phase { PH_ATTEMPT, PH_LOADED, PH_LAST_RECENT, PH_LAST_ORDER, PH_DECIDE, PH
 
 struct vx_fsm_turn {
     struct vx_fsm *f;
+    struct fsm_cat *cat; /* the catalog this turn started with */
     const struct vx_request *req;
     enum phase phase;
     enum vx_event ev;
@@ -376,6 +467,7 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
         return VX_ENOMEM;
     }
     ft->f = f;
+    ft->cat = cat_ref(f);
     ft->req = req;
     ft->ev = f->skill->classify(req);
     ft->stateless = (f->skill->event_flags(ft->ev) & VX_IF_STATELESS) != 0;
@@ -391,7 +483,7 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
     ft->d.skill = f->skill;
     ft->d.req = req;
     ft->d.ev = ft->ev;
-    ft->d.cat = f->cat;
+    ft->d.cat = ft->cat->cat;
     ft->d.loc = vx_i18n_get(f->i18n, req->locale);
     ft->d.lang = vx_locale_lang(ft->d.loc);
     ft->d.now = vx_now();
@@ -413,6 +505,8 @@ void vx_fsm_turn_free(struct vx_fsm_turn *ft)
 {
     if (!ft)
         return;
+    cat_unref(ft->f, ft->cat);
+    ft->cat = NULL;
     vx_store_op_release(&ft->op);
     vx_response_release(&ft->t.resp);
     vx_conv_release(&ft->t.conv);
@@ -451,9 +545,9 @@ static int phase_loaded(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     t->conv = ft->op.conv;
     memset(&ft->op.conv, 0, sizeof(ft->op.conv));
     vx_store_op_release(&ft->op);
-    if (ft->f->skill->state_parse(t->conv.state, ft->f->cat, &t->st) != 0)
+    if (ft->f->skill->state_parse(t->conv.state, ft->d.cat, &t->st) != 0)
         vx_warn("fsm", "conversation of %s is not valid JSON: starting afresh", ft->req->user_id);
-    if (ft->f->skill->profile_parse(t->conv.profile, ft->f->cat, &t->prof) != 0)
+    if (ft->f->skill->profile_parse(t->conv.profile, ft->d.cat, &t->prof) != 0)
         vx_warn("fsm", "profile of %s is not valid JSON: treating it as empty", ft->req->user_id);
     if (!(ft->f->skill->event_flags(ft->ev) & VX_IF_LAST_ORDER))
         return need(ft, 0, PH_DECIDE, op);
@@ -514,7 +608,7 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     if (t->pset.fields && f->skill->profile_wset(&t->pset, &t->wset) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     if (ft->order) {
-        if (f->skill->order_json(ft->order, f->cat->merchant_id, &t->order_json) != 0 ||
+        if (f->skill->order_json(ft->order, ft->d.cat->merchant_id, &t->order_json) != 0 ||
             vx_ledger_entry_json(vx_now_ms(), "customer", NULL, ft->order->state, ft->order->total,
                                  ft->order->currency, 0, NULL, &t->ledger_json) != 0)
             return vx_err_set(e, VX_ENOMEM, "out of memory");

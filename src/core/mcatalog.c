@@ -54,7 +54,7 @@ static void locales(struct vx_buf *b, const struct vx_catalog *cat)
 
 static void product_doc(struct vx_buf *b, const struct vx_catalog *cat,
                         const struct vx_cat_product *p, const char *text,
-                        const struct vx_jnode *names, int64_t now)
+                        const struct vx_jnode *names, size_t position, int64_t now)
 {
     vx_buf_appends(b, "{\"id\":");
     str(b, p->id);
@@ -76,7 +76,8 @@ static void product_doc(struct vx_buf *b, const struct vx_catalog *cat,
         }
         vx_buf_appends(b, "]");
     }
-    vx_buf_appendf(b, ",\"active\":true,\"updated_at\":%lld}", (long long)now);
+    vx_buf_appendf(b, ",\"position\":%zu,\"active\":true,\"updated_at\":%lld}", position,
+                   (long long)now);
 }
 
 int vx_mcatalog_import(const char *text, size_t len, const char *name, int64_t now,
@@ -111,7 +112,7 @@ int vx_mcatalog_import(const char *text, size_t len, const char *name, int64_t n
         const struct vx_cat_product *cp = vx_catalog_product(cat, vx_jget_str(&doc, p, "id"));
         if (!cp)
             continue;
-        product_doc(products, cat, cp, text, vx_jget(&doc, p, "names"), now);
+        product_doc(products, cat, cp, text, vx_jget(&doc, p, "names"), *n_products, now);
         vx_buf_append(products, "", 1);
         (*n_products)++;
     }
@@ -177,20 +178,60 @@ static int catalog_product(struct vx_buf *out, const char *json, const char *cur
     return 1;
 }
 
+struct ranked {
+    const char *doc;
+    int64_t position;
+    size_t index; /* in id order, as the store lists them */
+};
+
+static int by_position(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->position != y->position)
+        return x->position < y->position ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The position member of a product document; one without comes after those with. */
+static int64_t position_of(const char *json)
+{
+    struct vx_jdoc d;
+    int64_t p = INT64_MAX;
+    if (vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
+        return p;
+    if (vx_jint64(vx_jget(&d, vx_jroot(&d), "position"), &p) != 0)
+        p = INT64_MAX;
+    vx_jdoc_free(&d);
+    return p;
+}
+
 int vx_mcatalog_build(const char *shop_json, const char *const *products, size_t n,
                       struct vx_buf *out, struct vx_err *e)
 {
+    struct ranked *order = calloc(n ? n : 1, sizeof(*order));
     struct vx_jdoc d;
     const struct vx_jnode *root;
     const char *id, *currency;
     int first = 1;
-    if (vx_jdoc_parse(&d, shop_json, strlen(shop_json), e) != 0)
+    if (!order)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    /* the order the skill lists them in: by position, then by id */
+    for (size_t i = 0; i < n; i++) {
+        order[i].doc = products[i];
+        order[i].position = position_of(products[i]);
+        order[i].index = i;
+    }
+    qsort(order, n, sizeof(*order), by_position);
+    if (vx_jdoc_parse(&d, shop_json, strlen(shop_json), e) != 0) {
+        free(order);
         return VX_EPARSE;
+    }
     root = vx_jroot(&d);
     id = vx_jget_str(&d, root, "id");
     currency = vx_jget_str(&d, root, "currency");
     if (!id || !currency) {
         vx_jdoc_free(&d);
+        free(order);
         return vx_err_set(e, VX_EPARSE, "the shop document has no id or currency");
     }
     vx_buf_appends(out, "{\"merchant\":{\"id\":");
@@ -201,9 +242,10 @@ int vx_mcatalog_build(const char *shop_json, const char *const *products, size_t
     raw(out, shop_json, vx_jget(&d, root, "sizes"));
     vx_buf_appends(out, ",\"products\":[");
     for (size_t i = 0; i < n; i++)
-        if (catalog_product(out, products[i], currency, first))
+        if (catalog_product(out, order[i].doc, currency, first))
             first = 0;
     vx_buf_appends(out, "]}");
     vx_jdoc_free(&d);
+    free(order);
     return out->data ? 0 : vx_err_set(e, VX_ENOMEM, "out of memory");
 }

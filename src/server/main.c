@@ -198,6 +198,8 @@ int main(int argc, char **argv)
         vx_warn("main", "no skill IDs configured: any skill ID is accepted (development only)");
     if (vx_store_ping(&e) != 0)
         vx_warn("main", "redis is not reachable yet (%s): /readyz is red until it is", e.msg);
+    else if (voice_catalog_import(&srv, &e) != 0)
+        vx_warn("main", "the catalog was not imported as the demo shop: %s", e.msg);
     if (!srv.mkeys.key)
         vx_info("main", "merchant API off: no merchant.jwt_key (every /v1 call answers 401)");
     vx_info("main", "voxcartd %s starting", VX_VERSION);

@@ -444,7 +444,8 @@ static int shop_build(struct check *c, const char *id, struct vx_buf *doc)
 
 /* --- products --- */
 
-static const char *const product_fields[] = {"id", "names", "prices", "sizes", "active", NULL};
+static const char *const product_fields[] = {"id",       "names",  "prices", "sizes",
+                                             "position", "active", NULL};
 
 /*
  * Validates a product against its shop (shop_json: the stored document) and
@@ -456,8 +457,10 @@ static int product_build(struct check *c, const char *shop_json, const char *sho
     const struct vx_jnode *names = vx_jget(&c->d, c->root, "names"),
                           *prices = vx_jget(&c->d, c->root, "prices"),
                           *sizes = vx_jget(&c->d, c->root, "sizes"),
-                          *active = vx_jget(&c->d, c->root, "active");
+                          *active = vx_jget(&c->d, c->root, "active"),
+                          *position = vx_jget(&c->d, c->root, "position");
     struct vx_jdoc shop;
+    int64_t pos = -1;
     const struct vx_jnode *sroot;
     struct vx_buf cat;
     char currency[4], f[64];
@@ -473,6 +476,8 @@ static int product_build(struct check *c, const char *shop_json, const char *sho
         return invalid(c, "prices", "a product needs prices, or sizes with prices");
     if (active && active->type != VX_JTRUE && active->type != VX_JFALSE)
         return invalid(c, "active", "must be true or false");
+    if (position && (vx_jint64(position, &pos) != 0 || pos < 0 || pos > 100000))
+        return invalid(c, "position", "must be an integer 0 to 100000 (the order the skill lists)");
     if (sizes && (sizes->type != VX_JARRAY || sizes->count == 0))
         return invalid(c, "sizes", "must be a non-empty array of {size, prices}");
     if (vx_jdoc_parse(&shop, shop_json, strlen(shop_json), NULL) != 0) {
@@ -533,6 +538,8 @@ static int product_build(struct check *c, const char *shop_json, const char *sho
     vx_buf_appends(&cat, "}]}");
     if (!cat.data || check_catalog(c, cat.data, "products[0].") != 0)
         goto out;
+    if (pos >= 0)
+        vx_buf_appendf(doc, ",\"position\":%lld", (long long)pos);
     vx_buf_appendf(doc, ",\"active\":%s,\"updated_at\":%lld}",
                    active && active->type == VX_JFALSE ? "false" : "true", (long long)vx_now());
     rc = 0;
@@ -648,6 +655,8 @@ static enum merchant_wait after_write(struct merchant_call *mc, struct server_re
     int create = mc->mop == MOP_SHOPS_CREATE || mc->mop == MOP_PRODUCTS_CREATE;
     switch (mc->op.rc) {
     case 0:
+        if (mc->mop != MOP_SHOPS_CREATE)
+            voice_catalog_changed();
         reply_json(out, create ? 201 : 200, mc->doc.data, mc->doc.len);
         break;
     case VX_EEXISTS: /* the same key won a race with this one */

@@ -42,7 +42,8 @@ struct server {
     struct vx_certs *certs;
     struct vx_fsm *fsm; /* the dialog engine, made by skill_init */
     unsigned threads;
-    struct vx_mtoken_keys mkeys; /* merchant tokens; mkeys.key NULL: /v1 answers 401 */
+    struct vx_mtoken_keys mkeys;             /* merchant tokens; mkeys.key NULL: /v1 answers 401 */
+    char voice_shop[VX_MERCHANT_ID_MAX + 1]; /* the shop of merchant.demo_id the skill sells */
 };
 
 /* The skill pipeline: verification, envelope, dialog, response. */
@@ -69,8 +70,31 @@ enum skill_phase {
     SKILL_CERT_DOWNLOAD, /* waiting for the download */
     SKILL_CERT_SHARE,    /* offering the verified chain to the shared cache */
     SKILL_REPLAY_GUARD,
+    SKILL_CATALOG, /* reading the shop's catalog version (and the catalog when it changed) */
     SKILL_DIALOG
 };
+
+/*
+ * The voice catalog from the merchant data (voice_catalog.c): before a turn's
+ * dialog, the shop's catalog version is read when it may have changed (this
+ * process wrote it, or a second passed since this worker last looked); a newer
+ * one is loaded, checked and installed, and the turn runs on it. Any failure
+ * leaves the catalog as it was.
+ */
+struct voice_catalog_call {
+    int step;
+    int done;
+    uint64_t version;
+    char *shop; /* the shop document, between its read and its products' */
+};
+/* 1 with op to send; 0 when the turn can go on with the catalog as it is. */
+int voice_catalog_start(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op);
+int voice_catalog_continue(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op);
+void voice_catalog_release(struct voice_catalog_call *vc);
+/* At start-up (blocking): the catalog file becomes the demo merchant's shop when it has none. */
+int voice_catalog_import(struct server *s, struct vx_err *e);
+/* The merchant API changed the voice shop's catalog: this process's next turn looks. */
+void voice_catalog_changed(void);
 
 struct skill_turn {
     enum skill_phase phase;
@@ -90,6 +114,7 @@ struct skill_turn {
     char *pem; /* a chain from the map or the download, until it is verified and shared */
     size_t pem_len;
     EVP_PKEY *key; /* the verified key, while the chain is offered to the shared cache */
+    struct voice_catalog_call vc;
 };
 
 enum skill_wait skill_start(struct server *s, const struct server_headers *h, const char *body,

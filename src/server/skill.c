@@ -46,6 +46,9 @@ int skill_init(struct server *s, struct vx_err *e)
             return rc;
         }
     }
+    /* the merchant data may hold a newer catalog of the same shop (voice_catalog.c) */
+    if (s->cfg.demo_id[0] && vx_merchant_id_ok(vx_fsm_catalog(s->fsm)->merchant_id))
+        vx_strlcpy(s->voice_shop, vx_fsm_catalog(s->fsm)->merchant_id, sizeof(s->voice_shop));
     return 0;
 }
 
@@ -256,6 +259,11 @@ static enum skill_wait dialog_start(struct server *s, struct skill_turn *st,
     int rc;
 
     vx_err_clear(&e);
+    if (!st->vc.done && voice_catalog_start(s, &st->vc, &st->op)) {
+        st->phase = SKILL_CATALOG;
+        *op = &st->op;
+        return SKILL_WAIT_STORE;
+    }
     st->phase = SKILL_DIALOG;
     rc = vx_fsm_turn_new(s->fsm, &st->req, &st->turn, &e);
     if (rc) {
@@ -486,6 +494,12 @@ enum skill_wait skill_continue(struct server *s, struct skill_turn *st, struct s
         vx_store_op_release(&st->op);
         return dialog_start(s, st, out, op);
     }
+    case SKILL_CATALOG:
+        if (voice_catalog_continue(s, &st->vc, &st->op)) {
+            *op = &st->op;
+            return SKILL_WAIT_STORE;
+        }
+        return dialog_start(s, st, out, op);
     case SKILL_DIALOG:
         return dialog_step(s, st, out, op);
     default:
@@ -505,6 +519,7 @@ void skill_turn_release(struct server *s, struct skill_turn *st)
     vx_http_op_release(&st->http);
     vx_fsm_turn_free(st->turn);
     st->turn = NULL;
+    voice_catalog_release(&st->vc);
     vx_store_op_release(&st->op);
     if (st->parsed)
         vx_request_release(&st->req);

@@ -21,8 +21,8 @@ api() {
   STATUS=${BODY##*$'\n'}
   BODY=${BODY%$'\n'*}
 }
-as() { local t=$1 m=$2 p=$3; shift 3; api "$m" "$p" -H "Authorization: Bearer $t" "$@"; }
-json() { as "$1" "$2" "$3" -H 'Content-Type: application/json' --data-binary "$4" "${@:5}"; }
+call() { local t=$1 m=$2 p=$3; shift 3; api "$m" "$p" -H "Authorization: Bearer $t" "$@"; }
+json() { call "$1" "$2" "$3" -H 'Content-Type: application/json' --data-binary "$4" "${@:5}"; }
 code_is() { [ "$STATUS" = "$1" ] && contains "$BODY" "\"code\":\"$2\""; }
 field_is() { [ "$STATUS" = 422 ] && contains "$BODY" "\"field\":\"$1\""; }
 
@@ -33,32 +33,32 @@ hs() { printf '%s' "$1" | openssl dgst -sha256 -hmac "$(tr -d '\n' <"$T/jwt.secr
 
 api GET /v1/shops
 check "no token: 401 token_missing with WWW-Authenticate" code_is 401 token_missing
-as "not-a-jwt" GET /v1/shops
+call "not-a-jwt" GET /v1/shops
 check "garbage: 401 token_malformed" code_is 401 token_malformed
 none_tok="$(printf '{"alg":"none","typ":"JWT"}' | b64url).$claims."
-as "$none_tok" GET /v1/shops
+call "$none_tok" GET /v1/shops
 check "alg none: 401 token_algorithm" code_is 401 token_algorithm
 h512=$(printf '{"alg":"HS512","typ":"JWT"}' | b64url)
-as "$h512.$claims.$(printf '%s' "$h512.$claims" | openssl dgst -sha512 -hmac "$(tr -d '\n' <"$T/jwt.secret")" -binary | b64url)" GET /v1/shops
+call "$h512.$claims.$(printf '%s' "$h512.$claims" | openssl dgst -sha512 -hmac "$(tr -d '\n' <"$T/jwt.secret")" -binary | b64url)" GET /v1/shops
 check "another algorithm (HS512 with the right secret): 401 token_algorithm" code_is 401 token_algorithm
 h256=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
-as "$h256.$claims.$(hs "$h256.$claims")" GET /v1/shops
+call "$h256.$claims.$(hs "$h256.$claims")" GET /v1/shops
 check "a token made by hand with the secret is accepted" [ "$STATUS" = 200 ]
-as "$h256.$claims.$(hs "$h256.${claims}x")" GET /v1/shops
+call "$h256.$claims.$(hs "$h256.${claims}x")" GET /v1/shops
 check "bad signature: 401 token_signature" code_is 401 token_signature
 head -c 48 /dev/urandom | base64 >"$T/other.secret"
-as "$("$VOXCART" token --key "$T/other.secret" --merchant m1)" GET /v1/shops
+call "$("$VOXCART" token --key "$T/other.secret" --merchant m1)" GET /v1/shops
 check "signed with another secret: 401 token_signature" code_is 401 token_signature
-as "$(tok --merchant m1 --ttl 1 --not-before -3600)" GET /v1/shops
+call "$(tok --merchant m1 --ttl 1 --not-before -3600)" GET /v1/shops
 check "a token that lasts one second is fine within it" [ "$STATUS" = 200 ]
 exp_claims=$(printf '{"iss":"voxcart","aud":"voxcart-merchant-api","merchant":"m1","scope":"full","exp":%d}' $(( $(date +%s) - 120 )) | b64url)
-as "$h256.$exp_claims.$(hs "$h256.$exp_claims")" GET /v1/shops
+call "$h256.$exp_claims.$(hs "$h256.$exp_claims")" GET /v1/shops
 check "expired (beyond the leeway): 401 token_expired" code_is 401 token_expired
-as "$(tok --merchant m1 --not-before 600)" GET /v1/shops
+call "$(tok --merchant m1 --not-before 600)" GET /v1/shops
 check "not yet valid: 401 token_not_yet_valid" code_is 401 token_not_yet_valid
-as "$(tok --merchant m1 --audience somebody-else)" GET /v1/shops
+call "$(tok --merchant m1 --audience somebody-else)" GET /v1/shops
 check "wrong audience: 401 token_audience" code_is 401 token_audience
-as "$(tok --merchant m1 --issuer somebody-else)" GET /v1/shops
+call "$(tok --merchant m1 --issuer somebody-else)" GET /v1/shops
 check "wrong issuer: 401 token_issuer" code_is 401 token_issuer
 
 # --- shops ---
@@ -75,15 +75,15 @@ json "$FULL" POST /v1/shops "${SHOP/Corner Coffee/Other}" -H 'Idempotency-Key: s
 check "the same key with another body: 422 idempotency_key_reused" code_is 422 idempotency_key_reused
 json "$FULL" POST /v1/shops "$SHOP"
 check "the same id again without a key: 409 already_exists" code_is 409 already_exists
-as "$READ" GET /v1/shops/corner
+call "$READ" GET /v1/shops/corner
 check "scope read reads the shop" [ "$STATUS" = 200 ] && contains "$BODY" '"id":"corner"'
-as "$OTHER" GET /v1/shops/corner
+call "$OTHER" GET /v1/shops/corner
 check "another merchant's shop: 404" code_is 404 not_found
-as "$OTHER" GET /v1/shops
+call "$OTHER" GET /v1/shops
 check "another merchant lists nothing" [ "$STATUS" = 200 ] && contains "$BODY" '"data":[]'
-as "$FULL" GET /v1/shops/nope
+call "$FULL" GET /v1/shops/nope
 check "no such shop: 404" code_is 404 not_found
-as "$FULL" GET '/v1/shops/NOT%20AN%20ID'
+call "$FULL" GET '/v1/shops/NOT%20AN%20ID'
 check "a path parameter that is no ID: 404" code_is 404 not_found
 
 bad_shop() { # bad_shop FIELD BODY
@@ -132,7 +132,7 @@ seen=""
 cursor=""
 pages=0
 while :; do
-  as "$READ" GET "/v1/shops/corner/products?limit=3${cursor:+&cursor=$cursor}"
+  call "$READ" GET "/v1/shops/corner/products?limit=3${cursor:+&cursor=$cursor}"
   [ "$STATUS" = 200 ] || break
   pages=$((pages + 1))
   seen="$seen $(printf '%s' "$BODY" | jq -r '.data[].id' | tr '\n' ' ')"
@@ -142,15 +142,15 @@ while :; do
 done
 check "three pages of at most 3 hold all 7 products once, in id order" \
   [ "$(echo $seen)" = "latte tea_1 tea_2 tea_3 tea_4 tea_5 tea_6" ] && [ "$pages" = 3 ]
-as "$READ" GET "/v1/shops/corner/products?limit=0"
+call "$READ" GET "/v1/shops/corner/products?limit=0"
 check "limit 0: 422 naming limit" field_is limit
-as "$READ" GET "/v1/shops/corner/products?cursor=%7Bx"
+call "$READ" GET "/v1/shops/corner/products?cursor=%7Bx"
 check "a cursor that is no ID: 422 naming cursor" field_is cursor
 
 # --- replace a product ---
 json "$FULL" PUT /v1/shops/corner/products/tea_1 '{"names":{"en":{"one":"green tea"},"de":{"one":"grüner Tee"}},"prices":[{"currency":"EUR","amount":320}],"active":false}'
 check "PUT replaces a product" [ "$STATUS" = 200 ] && contains "$BODY" '"amount":320' && contains "$BODY" '"active":false'
-as "$READ" GET /v1/shops/corner/products/tea_1
+call "$READ" GET /v1/shops/corner/products/tea_1
 check "and GET sees the change" contains "$BODY" 'green tea'
 json "$FULL" PUT /v1/shops/corner/products/nope '{"names":{"en":{"one":"x"},"de":{"one":"x"}},"prices":[{"currency":"EUR","amount":1}]}'
 check "PUT of a product that does not exist: 404" code_is 404 not_found
