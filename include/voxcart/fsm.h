@@ -81,6 +81,8 @@ void vx_fsm_turn_free(struct vx_fsm_turn *t);
 /* While the turn's write waits to be carried out: its write set (else NULL). */
 struct vx_wset;
 const struct vx_wset *vx_fsm_turn_wset(const struct vx_fsm_turn *t);
+/* The ID of the order a finished turn recorded (its write landed), or NULL. */
+const char *vx_fsm_turn_order(const struct vx_fsm_turn *t, int64_t *created);
 
 /*
  * Calls report(ud, file, message) for every way the messages do not fit the

@@ -705,6 +705,14 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
     }
 }
 
+const char *vx_fsm_turn_order(const struct vx_fsm_turn *ft, int64_t *created)
+{
+    if (ft->phase != PH_RENDER || ft->stateless || !ft->order)
+        return NULL;
+    *created = ft->order->created;
+    return ft->order->id;
+}
+
 int vx_fsm_handle(struct vx_fsm *f, const struct vx_request *req, struct vx_buf *body,
                   int *warnings, struct vx_err *e)
 {

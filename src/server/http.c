@@ -118,9 +118,11 @@ struct req_ctx {
     uint64_t parked_ns;
     struct req_ctx *next_parked;
     char allow[64];
-    /* /v1: the merchant call */
+    /* /v1: the merchant call, and its reads of several orders at once */
     int mstarted;
     struct merchant_call mc;
+    struct asend *fan;
+    size_t fan_left;
 };
 
 /* One worker: an MHD daemon, the epoll loop that drives it, its Redis and HTTP clients. */
@@ -715,6 +717,8 @@ static const struct route routes[] = {
     {"/v1/shops/{shop}/products/{product}", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_PRODUCT_GET},
     {"/v1/shops/{shop}/products/{product}", M_PUT, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0,
      MOP_PRODUCT_PUT},
+    {"/v1/shops/{shop}/orders", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_ORDERS_LIST},
+    {"/v1/shops/{shop}/orders/{order}", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_ORDER_GET},
 };
 
 static unsigned method_bit(const char *m)
@@ -998,7 +1002,42 @@ static int merchant_auth(struct worker *w, struct req_ctx *rc, const char *metho
     return 0;
 }
 
-/* /v1, first call or resumed: as alexa(), with the merchant call's single kind of wait. */
+static void fan_done(struct asend *a)
+{
+    struct req_ctx *rc = a->ud;
+    if (--rc->fan_left == 0)
+        turn_resume(rc);
+}
+
+/* Sends every op of the call's fan; 1 when the connection waits for them. */
+static int fan_send(struct worker *w, struct req_ctx *rc)
+{
+    rc->fan = calloc(rc->mc.n_fan, sizeof(*rc->fan));
+    if (!rc->fan) {
+        for (size_t i = 0; i < rc->mc.n_fan; i++)
+            vx_store_op_complete(&rc->mc.fan[i], NULL, "out of memory");
+        return 0;
+    }
+    rc->fan_left = rc->mc.n_fan;
+    for (size_t i = 0; i < rc->mc.n_fan; i++) {
+        rc->fan[i].op = &rc->mc.fan[i];
+        rc->fan[i].done = fan_done;
+        rc->fan[i].ud = rc;
+        loop_store_send(w, &rc->fan[i]);
+    }
+    return rc->fan_left > 0;
+}
+
+static void fan_release(struct req_ctx *rc)
+{
+    for (size_t i = 0; rc->fan && i < rc->mc.n_fan; i++)
+        if (rc->fan[i].node)
+            queue_remove(rc->fan[i].node, &rc->fan[i]);
+    free(rc->fan);
+    rc->fan = NULL;
+}
+
+/* /v1, first call or resumed: as alexa(), with the merchant call's kinds of wait. */
 static enum MHD_Result merchant(struct worker *w, struct req_ctx *rc, const char *method)
 {
     struct server_headers h = {mhd_header, rc->conn}, q = {mhd_query, rc->conn};
@@ -1014,19 +1053,27 @@ static enum MHD_Result merchant(struct worker *w, struct req_ctx *rc, const char
         rc->mc.len = rc->body.len;
         wait = merchant_start(w->s, &rc->mc, &h, &q, &rc->out, &op);
     } else {
+        fan_release(rc);
         wait = merchant_continue(w->s, &rc->mc, &rc->out, &op);
     }
-    while (wait == MERCHANT_WAIT_STORE) {
-        rc->as.op = op;
-        rc->as.done = turn_store_done;
-        rc->as.ud = rc;
-        loop_store_send(w, &rc->as);
-        if (rc->as.node) {
+    while (wait != MERCHANT_DONE) {
+        int waits;
+        if (wait == MERCHANT_WAIT_MANY) {
+            waits = fan_send(w, rc);
+        } else {
+            rc->as.op = op;
+            rc->as.done = turn_store_done;
+            rc->as.ud = rc;
+            loop_store_send(w, &rc->as);
+            waits = rc->as.node != NULL;
+        }
+        if (waits) {
             rc->suspended = 1;
             MHD_suspend_connection(rc->conn);
             return MHD_YES;
         }
-        wait = merchant_continue(w->s, &rc->mc, &rc->out, &op); /* done already */
+        fan_release(rc);
+        wait = merchant_continue(w->s, &rc->mc, &rc->out, &op); /* complete already */
     }
     return send_reply_timed(rc, 0);
 }
@@ -1151,6 +1198,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     if (rc->started)
         skill_turn_release(w->s, &rc->st);
+    fan_release(rc);
     if (rc->mstarted)
         merchant_call_release(&rc->mc);
     vx_buf_release(&rc->out.body);

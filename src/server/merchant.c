@@ -58,16 +58,27 @@ void merchant_error(struct server_reply *out, int status, const char *code, cons
 }
 
 /* A resource ID: 1 to 64 of [a-z0-9_] (what a catalog takes), safe in keys, paths and cursors. */
-static int api_id_ok(const char *id, size_t len)
+static int id_chars_ok(const char *id, size_t len, int dash)
 {
     if (len < 1 || len > 64)
         return 0;
     for (size_t i = 0; i < len; i++) {
         char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (dash && c == '-')))
             return 0;
     }
     return 1;
+}
+
+static int api_id_ok(const char *id, size_t len)
+{
+    return id_chars_ok(id, len, 0);
+}
+
+/* What a path or a cursor may name: an ID, or an order's ID (o20261202-1a2b3c4d5e). */
+static int ref_ok(const char *id, size_t len)
+{
+    return id_chars_ok(id, len, 1);
 }
 
 void merchant_params(struct merchant_call *mc, const char *pattern, const char *url)
@@ -79,7 +90,7 @@ void merchant_params(struct merchant_call *mc, const char *pattern, const char *
             size_t seg = strcspn(u, "/?");
             const char *close = strchr(p, '}');
             if (n < MERCHANT_PARAMS) {
-                if (!api_id_ok(u, seg) || seg >= MERCHANT_PARAM_SZ)
+                if (!ref_ok(u, seg) || seg >= MERCHANT_PARAM_SZ)
                     mc->bad_param = 1;
                 else
                     memcpy(mc->params[n], u, seg);
@@ -560,6 +571,10 @@ static char *coll_name(const struct merchant_call *mc, char *buf, size_t sz)
     case MOP_PRODUCT_PUT:
         snprintf(buf, sz, "products:%s", mc->params[0]);
         break;
+    case MOP_ORDERS_LIST:
+    case MOP_ORDER_GET:
+        snprintf(buf, sz, "orders:%s", mc->params[0]);
+        break;
     default:
         snprintf(buf, sz, "shops");
         break;
@@ -588,7 +603,18 @@ static void list_answer(struct merchant_call *mc, struct server_reply *out)
     vx_buf_appends(&out->body, "}");
 }
 
-enum { ST_BEGIN, ST_IDEM, ST_PARENT, ST_WRITE, ST_READ };
+enum {
+    ST_BEGIN,
+    ST_IDEM,
+    ST_PARENT,
+    ST_WRITE,
+    ST_READ,
+    ST_REFS,
+    ST_FAN,
+    ST_REF,
+    ST_ORDER,
+    ST_LEDGER
+};
 
 static enum merchant_wait wait_store(struct merchant_call *mc, int step, struct vx_store_op **op)
 {
@@ -679,6 +705,132 @@ static enum merchant_wait after_write(struct merchant_call *mc, struct server_re
     return MERCHANT_DONE;
 }
 
+/* --- orders: the shop's index says whose each is; the order lives in its customer's slot --- */
+
+/* skill and user of an index entry {"skill","user","created"}; 0 or -1. */
+static int ref_parse(const char *json, char *skill, size_t ssz, char *user, size_t usz)
+{
+    struct vx_jdoc d;
+    const char *sk, *us;
+    int rc = -1;
+    if (!json || vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
+        return -1;
+    sk = vx_jget_str(&d, vx_jroot(&d), "skill");
+    us = vx_jget_str(&d, vx_jroot(&d), "user");
+    if (sk && us && vx_strlcpy(skill, sk, ssz) == 0 && vx_strlcpy(user, us, usz) == 0)
+        rc = 0;
+    vx_jdoc_free(&d);
+    return rc;
+}
+
+/* A page of the index: every order of it read at once. */
+static enum merchant_wait orders_fan(struct merchant_call *mc, struct server_reply *out)
+{
+    size_t n = mc->op.n_ids / 2;
+    if (n > (size_t)mc->limit)
+        n = (size_t)mc->limit;
+    if (n == 0) {
+        list_answer(mc, out);
+        return MERCHANT_DONE;
+    }
+    mc->fan = calloc(n, sizeof(*mc->fan));
+    if (!mc->fan) {
+        merchant_error(out, 500, "internal", NULL, "out of memory");
+        return MERCHANT_DONE;
+    }
+    mc->n_fan = n;
+    for (size_t i = 0; i < n; i++) {
+        char skill[256] = "", user[256] = "";
+        ref_parse(mc->op.ids[2 * i + 1], skill, sizeof(skill), user, sizeof(user));
+        vx_store_op_order_get(&mc->fan[i], skill, user, mc->op.ids[2 * i]);
+    }
+    mc->step = ST_FAN;
+    return MERCHANT_WAIT_MANY;
+}
+
+static void orders_answer(struct merchant_call *mc, struct server_reply *out)
+{
+    size_t shown = 0, n = mc->op.n_ids / 2;
+    for (size_t i = 0; i < mc->n_fan; i++) {
+        if (mc->fan[i].rc != 0 && mc->fan[i].rc != VX_ENOTFOUND) {
+            store_failed(out, &mc->fan[i]);
+            return;
+        }
+    }
+    out->status = 200;
+    out->content_type = "application/json";
+    out->body.len = 0;
+    vx_buf_appends(&out->body, "{\"data\":[");
+    for (size_t i = 0; i < mc->n_fan; i++) {
+        if (mc->fan[i].rc != 0)
+            continue; /* indexed, but gone (a customer's data deleted) */
+        if (shown++)
+            vx_buf_appends(&out->body, ",");
+        vx_buf_appends(&out->body, mc->fan[i].json);
+    }
+    vx_buf_appends(&out->body, "],\"next_cursor\":");
+    if (n > mc->n_fan)
+        append_str(&out->body, mc->op.ids[2 * (mc->n_fan - 1)]);
+    else
+        vx_buf_appends(&out->body, "null");
+    vx_buf_appends(&out->body, "}");
+}
+
+/* The order with its ledger: {...the order's members..., "ledger":[entries, oldest first]}. */
+static void order_answer(struct merchant_call *mc, struct server_reply *out)
+{
+    size_t len = strlen(mc->parent);
+    out->status = 200;
+    out->content_type = "application/json";
+    out->body.len = 0;
+    while (len > 0 && mc->parent[len - 1] != '}')
+        len--;
+    if (len < 2) {
+        merchant_error(out, 500, "internal", NULL, "unreadable order document");
+        return;
+    }
+    vx_buf_append(&out->body, mc->parent, len - 1);
+    vx_buf_appends(&out->body, len > 2 ? ",\"ledger\":[" : "\"ledger\":[");
+    for (size_t i = 0; i < mc->op.n_ids; i++) {
+        if (i)
+            vx_buf_appends(&out->body, ",");
+        vx_buf_appends(&out->body, mc->op.ids[i]);
+    }
+    vx_buf_appends(&out->body, "]}");
+}
+
+static enum merchant_wait order_step(struct merchant_call *mc, struct server_reply *out,
+                                     struct vx_store_op **op)
+{
+    if (mc->op.rc == VX_ENOTFOUND && mc->step != ST_LEDGER) {
+        merchant_error(out, 404, "not_found", NULL, "no such order");
+        return MERCHANT_DONE;
+    }
+    if (mc->op.rc != 0) {
+        store_failed(out, &mc->op);
+        return MERCHANT_DONE;
+    }
+    switch (mc->step) {
+    case ST_REF:
+        if (ref_parse(mc->op.json, mc->skill, sizeof(mc->skill), mc->user, sizeof(mc->user))) {
+            merchant_error(out, 500, "internal", NULL, "unreadable order index entry");
+            return MERCHANT_DONE;
+        }
+        vx_store_op_release(&mc->op);
+        vx_store_op_order_get(&mc->op, mc->skill, mc->user, mc->params[1]);
+        return wait_store(mc, ST_ORDER, op);
+    case ST_ORDER:
+        mc->parent = mc->op.json;
+        mc->op.json = NULL;
+        vx_store_op_release(&mc->op);
+        vx_store_op_ledger(&mc->op, mc->skill, mc->user, mc->params[1]);
+        return wait_store(mc, ST_LEDGER, op);
+    default:
+        order_answer(mc, out);
+        return MERCHANT_DONE;
+    }
+}
+
 /* A POST or PUT, once its idempotency record is known to be absent: read the parent shop. */
 static enum merchant_wait write_begin(struct merchant_call *mc, struct server_reply *out,
                                       struct vx_store_op **op)
@@ -707,6 +859,14 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
             vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
                                  mc->mop == MOP_SHOP_GET ? mc->params[0] : mc->params[1]);
             return wait_store(mc, ST_READ, op);
+        case MOP_ORDERS_LIST:
+            vx_store_op_mdoc_list(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
+                                  mc->cursor, (unsigned)mc->limit + 1);
+            return wait_store(mc, ST_REFS, op);
+        case MOP_ORDER_GET:
+            vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
+                                 mc->params[1]);
+            return wait_store(mc, ST_REF, op);
         default:
             call_digest(mc);
             if (mc->idem_key[0]) {
@@ -741,6 +901,19 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
         return write_doc(mc, out, op);
     case ST_WRITE:
         return after_write(mc, out);
+    case ST_REFS:
+        if (mc->op.rc != 0) {
+            store_failed(out, &mc->op);
+            return MERCHANT_DONE;
+        }
+        return orders_fan(mc, out);
+    case ST_FAN:
+        orders_answer(mc, out);
+        return MERCHANT_DONE;
+    case ST_REF:
+    case ST_ORDER:
+    case ST_LEDGER:
+        return order_step(mc, out, op);
     case ST_READ:
         if (mc->op.rc == VX_ENOTFOUND)
             merchant_error(out, 404, "not_found", NULL, "no such %s",
@@ -769,7 +942,7 @@ static int read_request(struct merchant_call *mc, const struct server_headers *h
         return -1;
     }
     if (cursor && *cursor) {
-        if (!api_id_ok(cursor, strlen(cursor))) {
+        if (!ref_ok(cursor, strlen(cursor))) {
             merchant_error(out, 422, "validation_failed", "cursor",
                            "cursor: not a cursor this API gave out");
             return -1;
@@ -821,4 +994,9 @@ void merchant_call_release(struct merchant_call *mc)
     vx_buf_release(&mc->memo);
     free(mc->parent);
     mc->parent = NULL;
+    for (size_t i = 0; i < mc->n_fan; i++)
+        vx_store_op_release(&mc->fan[i]);
+    free(mc->fan);
+    mc->fan = NULL;
+    mc->n_fan = 0;
 }

@@ -71,7 +71,8 @@ enum skill_phase {
     SKILL_CERT_SHARE,    /* offering the verified chain to the shared cache */
     SKILL_REPLAY_GUARD,
     SKILL_CATALOG, /* reading the shop's catalog version (and the catalog when it changed) */
-    SKILL_DIALOG
+    SKILL_DIALOG,
+    SKILL_ORDER_INDEX /* the answer is ready: the order it recorded goes into its shop's index */
 };
 
 /*
@@ -85,12 +86,23 @@ struct voice_catalog_call {
     int step;
     int done;
     uint64_t version;
-    char *shop; /* the shop document, between its read and its products' */
+    char *shop;        /* the shop document, between its read and its products' */
+    struct vx_buf ref; /* an order's entry in its shop's index: whose it is */
+    char order_id[72];
 };
 /* 1 with op to send; 0 when the turn can go on with the catalog as it is. */
 int voice_catalog_start(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op);
 int voice_catalog_continue(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op);
 void voice_catalog_release(struct voice_catalog_call *vc);
+/*
+ * The order a turn recorded, in its shop's index (vx:{m:<merchant>}:orders:<shop>, a
+ * collection whose documents say whose order it is: {"skill","user","created"}), so that
+ * the merchant API can find it. Another slot than the customer's, so not atomic with the
+ * order: written after it, idempotently (the order's own ID; a repeat changes nothing).
+ * 1 with op to send.
+ */
+int voice_order_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,
+                      const char *order_id, int64_t created, struct vx_store_op *op);
 /* At start-up (blocking): the catalog file becomes the demo merchant's shop when it has none. */
 int voice_catalog_import(struct server *s, struct vx_err *e);
 /* The merchant API changed the voice shop's catalog: this process's next turn looks. */
@@ -137,7 +149,9 @@ void skill_turn_release(struct server *s, struct skill_turn *st);
     XX(PRODUCTS_LIST)                                                                              \
     XX(PRODUCTS_CREATE)                                                                            \
     XX(PRODUCT_GET)                                                                                \
-    XX(PRODUCT_PUT)
+    XX(PRODUCT_PUT)                                                                                \
+    XX(ORDERS_LIST)                                                                                \
+    XX(ORDER_GET)
 
 enum merchant_op {
     MOP_NONE, /* rows that are not /v1 */
@@ -147,7 +161,8 @@ enum merchant_op {
         MOP__COUNT
 };
 
-enum merchant_wait { MERCHANT_DONE, MERCHANT_WAIT_STORE };
+/* WAIT_MANY: every op of fan (n_fan of them) at once; continue when all are complete. */
+enum merchant_wait { MERCHANT_DONE, MERCHANT_WAIT_STORE, MERCHANT_WAIT_MANY };
 
 #define MERCHANT_PARAMS   2
 #define MERCHANT_PARAM_SZ 72
@@ -167,9 +182,12 @@ struct merchant_call {
     char coll[MERCHANT_PARAM_SZ + 16]; /* its collection */
     int step;
     struct vx_store_op op;
-    struct vx_buf doc;  /* the document a write stores */
-    struct vx_buf memo; /* what an idempotent POST answered, as stored */
-    char *parent;       /* the parent document a write read (a product's shop) */
+    struct vx_buf doc;       /* the document a write stores */
+    struct vx_buf memo;      /* what an idempotent POST answered, as stored */
+    char *parent;            /* the parent document a write read (a product's shop); an order */
+    struct vx_store_op *fan; /* reads of several customers' orders */
+    size_t n_fan;
+    char skill[256], user[256]; /* whose order it is (its shop's index says) */
 };
 
 /* Fills the path parameters from url by pattern; query for cursor and limit. */

@@ -249,6 +249,15 @@ static enum skill_wait dialog_step(struct server *s, struct skill_turn *st,
         return SKILL_WAIT_STORE;
     dialog_answer(st, rc, &e, warn, out);
     record_turn(s, &st->req, out);
+    if (rc == 0) {
+        int64_t created = 0;
+        const char *id = vx_fsm_turn_order(st->turn, &created);
+        if (id && voice_order_index(s, &st->vc, &st->req, id, created, &st->op)) {
+            st->phase = SKILL_ORDER_INDEX;
+            *op = &st->op;
+            return SKILL_WAIT_STORE;
+        }
+    }
     return SKILL_DONE;
 }
 
@@ -502,6 +511,12 @@ enum skill_wait skill_continue(struct server *s, struct skill_turn *st, struct s
         return dialog_start(s, st, out, op);
     case SKILL_DIALOG:
         return dialog_step(s, st, out, op);
+    case SKILL_ORDER_INDEX:
+        if (st->op.rc != 0)
+            vx_warn("merchant", "order %s is not in its shop's index: %s", st->vc.order_id,
+                    st->op.err.msg);
+        vx_store_op_release(&st->op);
+        return SKILL_DONE;
     default:
         return cert_step(s, st, out, op);
     }

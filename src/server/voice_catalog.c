@@ -23,6 +23,7 @@
 #include "voxcart/jscan.h"
 #include "voxcart/log.h"
 #include "voxcart/mcatalog.h"
+#include "voxcart/response.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -126,6 +127,32 @@ void voice_catalog_release(struct voice_catalog_call *vc)
 {
     free(vc->shop);
     vc->shop = NULL;
+    vx_buf_release(&vc->ref);
+}
+
+int voice_order_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,
+                      const char *order_id, int64_t created, struct vx_store_op *op)
+{
+    struct vx_mdoc_put p;
+    char coll[VX_MERCHANT_ID_MAX + 16];
+    if (!s->voice_shop[0] || !order_id || vx_strlcpy(vc->order_id, order_id, sizeof(vc->order_id)))
+        return 0;
+    vx_buf_init(&vc->ref);
+    vx_buf_appends(&vc->ref, "{\"skill\":\"");
+    vx_json_escape(&vc->ref, req->application_id, strlen(req->application_id));
+    vx_buf_appends(&vc->ref, "\",\"user\":\"");
+    vx_json_escape(&vc->ref, req->user_id, strlen(req->user_id));
+    vx_buf_appendf(&vc->ref, "\",\"created\":%lld}", (long long)created);
+    if (!vc->ref.data)
+        return 0;
+    memset(&p, 0, sizeof(p));
+    snprintf(coll, sizeof(coll), "orders:%s", s->voice_shop);
+    p.merchant = s->cfg.demo_id;
+    p.coll = coll;
+    p.id = vc->order_id;
+    p.doc = vc->ref.data;
+    p.mode = VX_MDOC_UPSERT;
+    return vx_store_op_mdoc_put(op, &p);
 }
 
 /* One document written at start-up, on this thread's blocking connection. */

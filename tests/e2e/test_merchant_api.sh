@@ -3,13 +3,7 @@
 # scopes, another merchant seeing nothing, shops and products with validation naming the
 # field, cursor pagination and idempotent POSTs. VX_STORE=cluster runs it on Redis Cluster.
 . "$(dirname "$0")/lib.sh" "$1"
-start_store
-make_devca
-head -c 48 /dev/urandom | base64 >"$T/jwt.secret"
-export VOXCART_JWT_KEY="$T/jwt.secret"
-start_voxcartd
-
-tok() { "$VOXCART" token --key "$T/jwt.secret" "$@"; }
+. "$(dirname "$0")/merchant.inc.sh"
 FULL=$(tok --merchant m1 --scope full)
 READ=$(tok --merchant m1 --scope read)
 OTHER=$(tok --merchant m2 --scope full)

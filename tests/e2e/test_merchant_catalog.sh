@@ -4,12 +4,8 @@
 # next voice turn of the running voxcartd says, without a restart; a second voxcartd on the
 # same Redis sees it within a second.
 . "$(dirname "$0")/lib.sh" "$1"
-start_store
-make_devca
-head -c 48 /dev/urandom | base64 >"$T/jwt.secret"
-export VOXCART_JWT_KEY="$T/jwt.secret" VOXCART_SKILL_IDS=amzn1.ask.skill.voxcart-demo
-start_voxcartd
-TOKEN=$("$VOXCART" token --key "$T/jwt.secret" --merchant demo)
+. "$(dirname "$0")/merchant.inc.sh"
+TOKEN=$(tok --merchant demo)
 
 api() {
   local m=$1 p=$2; shift 2
