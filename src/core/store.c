@@ -965,6 +965,12 @@ int vx_store_op_write(struct vx_store_op *op, const struct vx_wset *w)
             wargs(&b, o->b);
             wnum(&b, o->n);
             break;
+        case VX_W_ORDER_GUARD:
+            wargs(&b, "C");
+            wkey(&b, w->skill, w->user, "order:", o->a);
+            wargs(&b, o->b);
+            wargs(&b, o->c);
+            break;
         case VX_W_SCHEDULE:
             wargs(&b, "Z");
             wkey(&b, w->skill, w->user, "sched:", o->a);

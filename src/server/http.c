@@ -719,6 +719,8 @@ static const struct route routes[] = {
      MOP_PRODUCT_PUT},
     {"/v1/shops/{shop}/orders", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_ORDERS_LIST},
     {"/v1/shops/{shop}/orders/{order}", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_ORDER_GET},
+    {"/v1/shops/{shop}/orders/{order}/refunds", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0,
+     MOP_REFUND_CREATE},
 };
 
 static unsigned method_bit(const char *m)
@@ -1060,6 +1062,15 @@ static enum MHD_Result merchant(struct worker *w, struct req_ctx *rc, const char
         int waits;
         if (wait == MERCHANT_WAIT_MANY) {
             waits = fan_send(w, rc);
+        } else if (wait == MERCHANT_WAIT_HTTP) {
+            rc->hs.op = merchant_http(&rc->mc);
+            rc->hs.done = turn_http_done;
+            rc->hs.ud = rc;
+            waits = 0; /* without a request (a refused argument): complete already */
+            if (rc->hs.op) {
+                loop_http_send(w, &rc->hs);
+                waits = rc->hs.op->easy != NULL;
+            }
         } else {
             rc->as.op = op;
             rc->as.done = turn_store_done;
@@ -1199,6 +1210,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (rc->started)
         skill_turn_release(w->s, &rc->st);
     fan_release(rc);
+    if (rc->mstarted && merchant_http(&rc->mc) && merchant_http(&rc->mc)->easy) {
+        curl_multi_remove_handle(w->multi, merchant_http(&rc->mc)->easy);
+        vx_http_op_finish(merchant_http(&rc->mc), CURLE_ABORTED_BY_CALLBACK);
+    }
     if (rc->mstarted)
         merchant_call_release(&rc->mc);
     vx_buf_release(&rc->out.body);

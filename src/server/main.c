@@ -179,6 +179,12 @@ int main(int argc, char **argv)
         vx_mtoken_keys_load(&srv.mkeys, srv.cfg.jwt_algorithm, srv.cfg.jwt_key, srv.cfg.jwt_issuer,
                             srv.cfg.jwt_audience, srv.cfg.jwt_leeway, &e) != 0)
         goto fail;
+    if (srv.cfg.provider_url[0]) {
+        struct vx_provider_config pc;
+        if (vx_provider_config_from(&srv.cfg, &pc, &e) != 0 ||
+            vx_provider_new(&pc, &srv.provider, &e) != 0)
+            goto fail;
+    }
     if (check_only) {
         printf("voxcartd: configuration ok\n");
         skill_release(&srv);
@@ -205,6 +211,7 @@ int main(int argc, char **argv)
     vx_info("main", "voxcartd %s starting", VX_VERSION);
     code = http_run(&srv);
     vx_mtoken_keys_release(&srv.mkeys);
+    vx_provider_free(srv.provider);
     skill_release(&srv);
     vx_store_shutdown();
     curl_global_cleanup();

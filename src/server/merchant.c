@@ -26,6 +26,7 @@
 #include "voxcart/catalog.h"
 #include "voxcart/i18n.h"
 #include "voxcart/jscan.h"
+#include "voxcart/ledger.h"
 #include "voxcart/log.h"
 #include "voxcart/response.h"
 #include "voxcart/verify.h"
@@ -573,6 +574,7 @@ static char *coll_name(const struct merchant_call *mc, char *buf, size_t sz)
         break;
     case MOP_ORDERS_LIST:
     case MOP_ORDER_GET:
+    case MOP_REFUND_CREATE:
         snprintf(buf, sz, "orders:%s", mc->params[0]);
         break;
     default:
@@ -613,7 +615,12 @@ enum {
     ST_FAN,
     ST_REF,
     ST_ORDER,
-    ST_LEDGER
+    ST_LEDGER,
+    ST_RREF,   /* a refund: whose the order is */
+    ST_RORDER, /* the order as it is now */
+    ST_RPRE,   /* the attempt recorded on the order before the provider hears of it */
+    ST_RCALL,  /* the provider's answer */
+    ST_RPOST   /* the refund recorded on the order: state, refunded, ledger */
 };
 
 static enum merchant_wait wait_store(struct merchant_call *mc, int step, struct vx_store_op **op)
@@ -681,9 +688,10 @@ static enum merchant_wait after_write(struct merchant_call *mc, struct server_re
     int create = mc->mop == MOP_SHOPS_CREATE || mc->mop == MOP_PRODUCTS_CREATE;
     switch (mc->op.rc) {
     case 0:
-        if (mc->mop != MOP_SHOPS_CREATE)
+        if (mc->mop == MOP_PRODUCTS_CREATE || mc->mop == MOP_PRODUCT_PUT)
             voice_catalog_changed();
-        reply_json(out, create ? 201 : 200, mc->doc.data, mc->doc.len);
+        reply_json(out, create || mc->mop == MOP_REFUND_CREATE ? 201 : 200, mc->doc.data,
+                   mc->doc.len);
         break;
     case VX_EEXISTS: /* the same key won a race with this one */
         if (mc->op.json)
@@ -799,26 +807,43 @@ static void order_answer(struct merchant_call *mc, struct server_reply *out)
     vx_buf_appends(&out->body, "]}");
 }
 
-static enum merchant_wait order_step(struct merchant_call *mc, struct server_reply *out,
-                                     struct vx_store_op **op)
+/* 0 when the op read what it looked for; else the call is answered (404 naming what, or 503). */
+static int read_ok(struct merchant_call *mc, struct server_reply *out, const char *what)
 {
-    if (mc->op.rc == VX_ENOTFOUND && mc->step != ST_LEDGER) {
-        merchant_error(out, 404, "not_found", NULL, "no such order");
-        return MERCHANT_DONE;
+    if (mc->op.rc == VX_ENOTFOUND) {
+        merchant_error(out, 404, "not_found", NULL, "no such %s", what);
+        return -1;
     }
     if (mc->op.rc != 0) {
         store_failed(out, &mc->op);
+        return -1;
+    }
+    return 0;
+}
+
+/* The order's index entry is in: read the order itself from its customer's slot. */
+static enum merchant_wait ref_to_order(struct merchant_call *mc, struct server_reply *out,
+                                       struct vx_store_op **op, int next)
+{
+    if (read_ok(mc, out, "order") != 0)
+        return MERCHANT_DONE;
+    if (ref_parse(mc->op.json, mc->skill, sizeof(mc->skill), mc->user, sizeof(mc->user))) {
+        merchant_error(out, 500, "internal", NULL, "unreadable order index entry");
         return MERCHANT_DONE;
     }
+    vx_store_op_release(&mc->op);
+    vx_store_op_order_get(&mc->op, mc->skill, mc->user, mc->params[1]);
+    return wait_store(mc, next, op);
+}
+
+static enum merchant_wait order_step(struct merchant_call *mc, struct server_reply *out,
+                                     struct vx_store_op **op)
+{
+    if (mc->step == ST_REF)
+        return ref_to_order(mc, out, op, ST_ORDER);
+    if (read_ok(mc, out, "order") != 0)
+        return MERCHANT_DONE;
     switch (mc->step) {
-    case ST_REF:
-        if (ref_parse(mc->op.json, mc->skill, sizeof(mc->skill), mc->user, sizeof(mc->user))) {
-            merchant_error(out, 500, "internal", NULL, "unreadable order index entry");
-            return MERCHANT_DONE;
-        }
-        vx_store_op_release(&mc->op);
-        vx_store_op_order_get(&mc->op, mc->skill, mc->user, mc->params[1]);
-        return wait_store(mc, ST_ORDER, op);
     case ST_ORDER:
         mc->parent = mc->op.json;
         mc->op.json = NULL;
@@ -831,12 +856,307 @@ static enum merchant_wait order_step(struct merchant_call *mc, struct server_rep
     }
 }
 
+/* --- refunds: in full or in part, never above what was captured, through the provider --- */
+
+static const char *const refund_fields[] = {"amount", "currency", NULL};
+
+/* The body: {"amount": minor units > 0, "currency": optional, the order's}. */
+static int refund_body(struct merchant_call *mc, struct server_reply *out)
+{
+    struct check c;
+    const struct vx_jnode *amount, *cur;
+    int rc = 0;
+    if (check_open(&c, mc->body, mc->len, out) != 0)
+        return -1;
+    amount = vx_jget(&c.d, c.root, "amount");
+    cur = vx_jget(&c.d, c.root, "currency");
+    mc->refund = calloc(1, sizeof(*mc->refund));
+    if (!mc->refund)
+        rc = -1;
+    else if (check_known(&c, refund_fields) != 0)
+        rc = -1;
+    else if (!amount || vx_jint64(amount, &mc->refund->amount) != 0 || mc->refund->amount < 1 ||
+             mc->refund->amount > 100000000)
+        rc = invalid(&c, "amount", "must be an integer count of minor units, 1 to 100000000");
+    else if (cur && check_currency(&c, cur, "currency") != 0)
+        rc = -1;
+    else if (cur)
+        memcpy(mc->refund->currency, cur->str, 4);
+    vx_jdoc_free(&c.d);
+    if (rc != 0 && !mc->refund)
+        merchant_error(out, 500, "internal", NULL, "out of memory");
+    if (mc->refund)
+        vx_buf_init(&mc->refund->entry);
+    return rc;
+}
+
+/* The order's members a refund needs; -1 when it is not an order that was paid. */
+static int refund_read_order(struct merchant_refund *r, const char *json)
+{
+    struct vx_jdoc d;
+    const struct vx_jnode *o;
+    const char *state, *cur, *charge;
+    int rc = -1;
+    if (!json || vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
+        return -1;
+    o = vx_jroot(&d);
+    state = vx_jget_str(&d, o, "state");
+    cur = vx_jget_str(&d, o, "currency");
+    charge = vx_jget_str(&d, o, "charge_id");
+    r->captured = 0;
+    r->refunded = 0;
+    vx_jint64(vx_jget(&d, o, "captured"), &r->captured);
+    vx_jint64(vx_jget(&d, o, "refunded"), &r->refunded);
+    if (state && cur && strlen(cur) == 3) {
+        vx_strlcpy(r->state, state, sizeof(r->state));
+        if (!r->currency[0] || r->sent)
+            memcpy(r->currency, cur, 4);
+        else if (strcmp(r->currency, cur) != 0)
+            r->currency[0] = '?'; /* the body named another currency */
+        vx_strlcpy(r->charge_id, charge ? charge : "", sizeof(r->charge_id));
+        rc = 0;
+    }
+    vx_jdoc_free(&d);
+    return rc;
+}
+
+/* The provider's key of this refund: the same request on the same order state, the same key. */
+static void refund_key(struct merchant_call *mc)
+{
+    struct vx_buf b;
+    unsigned char md[32];
+    static const char hex[] = "0123456789abcdef";
+    struct merchant_refund *r = mc->refund;
+    vx_buf_init(&b);
+    vx_buf_appendf(&b, "%s\n%s\n%s\n%lld\n%lld\n%s", mc->who.merchant, mc->params[0], mc->params[1],
+                   (long long)r->refunded, (long long)r->amount, mc->idem_key);
+    vx_sha256(b.data ? b.data : "", b.len, md);
+    memcpy(r->key, "rf-", 3);
+    for (int i = 0; i < 14; i++) {
+        r->key[3 + 2 * i] = hex[md[i] >> 4];
+        r->key[4 + 2 * i] = hex[md[i] & 15];
+    }
+    r->key[31] = '\0';
+    vx_buf_release(&b);
+}
+
+static void num_json(char *buf, size_t sz, int64_t v)
+{
+    snprintf(buf, sz, "%lld", (long long)v);
+}
+
+/* Before the provider hears of it: the order is still as read, and it carries the attempt. */
+static enum merchant_wait refund_pre(struct merchant_call *mc, struct server_reply *out,
+                                     struct vx_store_op **op)
+{
+    struct merchant_refund *r = mc->refund;
+    char base[24], key[48], amount[24];
+    enum vx_order_state st;
+    if (r->currency[0] == '?') {
+        merchant_error(out, 422, "validation_failed", "currency",
+                       "currency: must be the order's currency");
+        return MERCHANT_DONE;
+    }
+    if (vx_order_state_parse(r->state, &st) != 0 ||
+        (st != VX_OS_PAID && st != VX_OS_PARTIALLY_REFUNDED) || !r->charge_id[0]) {
+        merchant_error(out, 409, "order_not_refundable", NULL,
+                       "the order is %s: only a paid order can be refunded", r->state);
+        return MERCHANT_DONE;
+    }
+    if (r->amount > r->captured - r->refunded) {
+        merchant_error(out, 422, "refund_exceeds_captured", "amount",
+                       "amount: %lld is more than is left of what was captured (%lld of %lld)",
+                       (long long)r->amount, (long long)(r->captured - r->refunded),
+                       (long long)r->captured);
+        return MERCHANT_DONE;
+    }
+    if (!mc->server->provider) {
+        merchant_error(out, 503, "provider_unconfigured", NULL,
+                       "no payment provider is configured (provider.url)");
+        return MERCHANT_DONE;
+    }
+    refund_key(mc);
+    num_json(base, sizeof(base), r->refunded);
+    num_json(amount, sizeof(amount), r->amount);
+    snprintf(key, sizeof(key), "\"%s\"", r->key);
+    vx_wset_release(&r->ws);
+    vx_wset_init(&r->ws, mc->skill, mc->user);
+    vx_wset_order_guard(&r->ws, mc->params[1], "refunded", r->refunded ? base : "");
+    vx_wset_order_set(&r->ws, mc->params[1], "refund_pending", key);
+    vx_wset_idem(&r->ws, r->key, amount, 0);
+    vx_store_op_write(&mc->op, &r->ws);
+    return wait_store(mc, ST_RPRE, op);
+}
+
+static enum merchant_wait refund_call(struct merchant_call *mc, struct server_reply *out)
+{
+    struct merchant_refund *r = mc->refund;
+    if (mc->op.rc == VX_ECONFLICT) {
+        merchant_error(out, 409, "order_changed", NULL,
+                       "the order changed meanwhile (another refund?): read it and try again");
+        return MERCHANT_DONE;
+    }
+    if (mc->op.rc != 0 && mc->op.rc != VX_EEXISTS) { /* EEXISTS: this attempt, once more */
+        store_failed(out, &mc->op);
+        return MERCHANT_DONE;
+    }
+    vx_store_op_release(&mc->op);
+    mc->step = ST_RCALL;
+    r->to_send = vx_provider_op_refund_create(&r->pop, mc->server->provider, r->key, r->charge_id,
+                                              r->amount, r->currency, NULL);
+    return MERCHANT_WAIT_HTTP;
+}
+
+/* The refund happened: the order's state, what is refunded, and its ledger entry. */
+static enum merchant_wait refund_post(struct merchant_call *mc, struct server_reply *out,
+                                      struct vx_store_op **op)
+{
+    struct merchant_refund *r = mc->refund;
+    int64_t total = r->refunded + r->amount;
+    const char *to =
+        vx_order_state_name(total >= r->captured ? VX_OS_REFUNDED : VX_OS_PARTIALLY_REFUNDED);
+    char base[24], now[24], key[48];
+    (void)out;
+    num_json(base, sizeof(base), r->refunded);
+    num_json(now, sizeof(now), total);
+    snprintf(key, sizeof(key), "refunded-%s", r->key);
+    r->entry.len = 0;
+    vx_ledger_entry_json(vx_now_ms(), "merchant", r->state, to, r->amount, r->currency, 0,
+                         r->refund_id, &r->entry);
+    vx_wset_release(&r->ws);
+    vx_wset_init(&r->ws, mc->skill, mc->user);
+    vx_wset_idem(&r->ws, key, r->refund_id, 0); /* recorded once, whatever arrives twice */
+    vx_wset_order_cas(&r->ws, mc->params[1], r->state, to);
+    vx_wset_order_guard(&r->ws, mc->params[1], "refunded", r->refunded ? base : "");
+    vx_wset_order_set(&r->ws, mc->params[1], "refunded", now);
+    vx_wset_order_set(&r->ws, mc->params[1], "refund_pending", NULL);
+    vx_wset_ledger(&r->ws, mc->params[1], r->entry.data ? r->entry.data : "{}");
+    vx_store_op_write(&mc->op, &r->ws);
+    return wait_store(mc, ST_RPOST, op);
+}
+
+static enum merchant_wait refund_answered(struct merchant_call *mc, struct server_reply *out,
+                                          struct vx_store_op **op)
+{
+    struct merchant_refund *r = mc->refund;
+    if (r->to_send && vx_provider_op_complete(&r->pop) == 1) {
+        merchant_error(out, 503, "provider_unavailable", NULL,
+                       "the provider did not answer: send the same request (the same "
+                       "Idempotency-Key) again");
+        return MERCHANT_DONE;
+    }
+    if (r->pop.outcome == VX_PROVIDER_AMOUNT_LIMIT) {
+        merchant_error(out, 422, "refund_exceeds_captured", "amount",
+                       "amount: the provider refuses to refund more than was captured (%s)",
+                       r->pop.res.reason_code);
+        return MERCHANT_DONE;
+    }
+    if (r->pop.rc != 0 ||
+        (r->pop.outcome != VX_PROVIDER_SUCCESS && r->pop.outcome != VX_PROVIDER_PENDING)) {
+        merchant_error(out, 502, "provider_refused", NULL, "the provider refused the refund: %s %s",
+                       vx_provider_outcome_name(r->pop.outcome),
+                       r->pop.rc ? r->pop.err.msg : r->pop.res.reason_code);
+        return MERCHANT_DONE;
+    }
+    vx_strlcpy(r->refund_id, r->pop.res.id, sizeof(r->refund_id));
+    vx_strlcpy(r->refund_state, r->pop.res.state, sizeof(r->refund_state));
+    r->sent = 1;
+    return refund_post(mc, out, op);
+}
+
+/* The refund as a resource of the shop, with the idempotency record of the POST. */
+static enum merchant_wait refund_record(struct merchant_call *mc, struct server_reply *out,
+                                        struct vx_store_op **op)
+{
+    struct merchant_refund *r = mc->refund;
+    struct vx_mdoc_put p;
+    int64_t total = r->refunded + r->amount;
+    if (mc->op.rc == VX_ECONFLICT && r->attempts++ < 3) {
+        /* another refund moved the base between our read and this write: read it again */
+        vx_store_op_release(&mc->op);
+        vx_store_op_order_get(&mc->op, mc->skill, mc->user, mc->params[1]);
+        return wait_store(mc, ST_RORDER, op);
+    }
+    if (mc->op.rc != 0 && mc->op.rc != VX_EEXISTS) {
+        vx_warn("merchant", "refund %s of order %s happened but is not recorded: %s", r->refund_id,
+                mc->params[1], mc->op.err.msg);
+        store_failed(out, &mc->op);
+        return MERCHANT_DONE;
+    }
+    vx_store_op_release(&mc->op);
+    mc->doc.len = 0;
+    vx_buf_appends(&mc->doc, "{\"id\":");
+    append_str(&mc->doc, r->refund_id);
+    vx_buf_appends(&mc->doc, ",\"order_id\":");
+    append_str(&mc->doc, mc->params[1]);
+    vx_buf_appendf(&mc->doc,
+                   ",\"amount\":%lld,\"currency\":\"%s\",\"state\":", (long long)r->amount,
+                   r->currency);
+    append_str(&mc->doc, r->refund_state[0] ? r->refund_state : "RefundInitiated");
+    vx_buf_appendf(
+        &mc->doc, ",\"order_state\":\"%s\",\"refunded\":%lld,\"created_at\":%lld}",
+        vx_order_state_name(total >= r->captured ? VX_OS_REFUNDED : VX_OS_PARTIALLY_REFUNDED),
+        (long long)total, (long long)vx_now());
+    mc->memo.len = 0;
+    vx_buf_appendf(&mc->memo, "%s 201\n", mc->body_hash);
+    vx_buf_append(&mc->memo, mc->doc.data, mc->doc.len);
+    vx_strlcpy(mc->id, r->refund_id, sizeof(mc->id));
+    snprintf(mc->coll, sizeof(mc->coll), "refunds:%s", mc->params[0]);
+    memset(&p, 0, sizeof(p));
+    p.merchant = mc->who.merchant;
+    p.coll = mc->coll;
+    p.id = mc->id;
+    p.doc = mc->doc.data;
+    p.mode = VX_MDOC_UPSERT;
+    if (mc->idem_key[0] && mc->memo.data) {
+        p.idem_key = mc->idem_key;
+        p.idem_value = mc->memo.data;
+        p.idem_ttl = IDEM_TTL;
+    }
+    vx_store_op_mdoc_put(&mc->op, &p);
+    return wait_store(mc, ST_WRITE, op);
+}
+
+static enum merchant_wait refund_step(struct merchant_call *mc, struct server_reply *out,
+                                      struct vx_store_op **op)
+{
+    switch (mc->step) {
+    case ST_RREF:
+        return ref_to_order(mc, out, op, ST_RORDER);
+    case ST_RORDER:
+        if (read_ok(mc, out, "order") != 0)
+            return MERCHANT_DONE;
+        if (refund_read_order(mc->refund, mc->op.json) != 0) {
+            merchant_error(out, 500, "internal", NULL, "unreadable order document");
+            return MERCHANT_DONE;
+        }
+        vx_store_op_release(&mc->op);
+        return mc->refund->sent ? refund_post(mc, out, op) : refund_pre(mc, out, op);
+    case ST_RPRE:
+        return refund_call(mc, out);
+    case ST_RCALL:
+        return refund_answered(mc, out, op);
+    default:
+        return refund_record(mc, out, op);
+    }
+}
+
+struct vx_http_op *merchant_http(struct merchant_call *mc)
+{
+    return mc->refund && mc->refund->to_send ? &mc->refund->pop.http : NULL;
+}
+
 /* A POST or PUT, once its idempotency record is known to be absent: read the parent shop. */
 static enum merchant_wait write_begin(struct merchant_call *mc, struct server_reply *out,
                                       struct vx_store_op **op)
 {
     if (mc->mop == MOP_SHOPS_CREATE)
         return write_doc(mc, out, op);
+    if (mc->mop == MOP_REFUND_CREATE) {
+        vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, mc->coll, sizeof(mc->coll)),
+                             mc->params[1]);
+        return wait_store(mc, ST_RREF, op);
+    }
     vx_store_op_mdoc_get(&mc->op, mc->who.merchant, "shops", mc->params[0]);
     return wait_store(mc, ST_PARENT, op);
 }
@@ -868,6 +1188,8 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
                                  mc->params[1]);
             return wait_store(mc, ST_REF, op);
         default:
+            if (mc->mop == MOP_REFUND_CREATE && refund_body(mc, out) != 0)
+                return MERCHANT_DONE;
             call_digest(mc);
             if (mc->idem_key[0]) {
                 vx_store_op_midem_get(&mc->op, mc->who.merchant, mc->idem_key);
@@ -887,14 +1209,8 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
         vx_store_op_release(&mc->op);
         return write_begin(mc, out, op);
     case ST_PARENT:
-        if (mc->op.rc == VX_ENOTFOUND) {
-            merchant_error(out, 404, "not_found", NULL, "no such shop");
+        if (read_ok(mc, out, "shop") != 0)
             return MERCHANT_DONE;
-        }
-        if (mc->op.rc != 0) {
-            store_failed(out, &mc->op);
-            return MERCHANT_DONE;
-        }
         mc->parent = mc->op.json;
         mc->op.json = NULL;
         vx_store_op_release(&mc->op);
@@ -914,6 +1230,12 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
     case ST_ORDER:
     case ST_LEDGER:
         return order_step(mc, out, op);
+    case ST_RREF:
+    case ST_RORDER:
+    case ST_RPRE:
+    case ST_RCALL:
+    case ST_RPOST:
+        return refund_step(mc, out, op);
     case ST_READ:
         if (mc->op.rc == VX_ENOTFOUND)
             merchant_error(out, 404, "not_found", NULL, "no such %s",
@@ -972,6 +1294,7 @@ enum merchant_wait merchant_start(struct server *s, struct merchant_call *mc,
     vx_buf_init(&mc->doc);
     vx_buf_init(&mc->memo);
     mc->step = ST_BEGIN;
+    mc->server = s;
     if (mc->bad_param) {
         merchant_error(out, 404, "not_found", NULL, "no such resource");
         return MERCHANT_DONE;
@@ -994,6 +1317,13 @@ void merchant_call_release(struct merchant_call *mc)
     vx_buf_release(&mc->memo);
     free(mc->parent);
     mc->parent = NULL;
+    if (mc->refund) {
+        vx_provider_op_release(&mc->refund->pop);
+        vx_wset_release(&mc->refund->ws);
+        vx_buf_release(&mc->refund->entry);
+        free(mc->refund);
+        mc->refund = NULL;
+    }
     for (size_t i = 0; i < mc->n_fan; i++)
         vx_store_op_release(&mc->fan[i]);
     free(mc->fan);

@@ -15,6 +15,8 @@
 #include "voxcart/httpop.h"
 #include "voxcart/metrics.h"
 #include "voxcart/mtoken.h"
+#include "voxcart/provider.h"
+#include "voxcart/wset.h"
 #include "voxcart/store.h"
 
 #define VX_MAX_BODY (128 * 1024)
@@ -44,6 +46,7 @@ struct server {
     unsigned threads;
     struct vx_mtoken_keys mkeys;             /* merchant tokens; mkeys.key NULL: /v1 answers 401 */
     char voice_shop[VX_MERCHANT_ID_MAX + 1]; /* the shop of merchant.demo_id the skill sells */
+    struct vx_provider *provider;            /* NULL: no provider.url (refunds answer 503) */
 };
 
 /* The skill pipeline: verification, envelope, dialog, response. */
@@ -151,7 +154,8 @@ void skill_turn_release(struct server *s, struct skill_turn *st);
     XX(PRODUCT_GET)                                                                                \
     XX(PRODUCT_PUT)                                                                                \
     XX(ORDERS_LIST)                                                                                \
-    XX(ORDER_GET)
+    XX(ORDER_GET)                                                                                  \
+    XX(REFUND_CREATE)
 
 enum merchant_op {
     MOP_NONE, /* rows that are not /v1 */
@@ -162,13 +166,28 @@ enum merchant_op {
 };
 
 /* WAIT_MANY: every op of fan (n_fan of them) at once; continue when all are complete. */
-enum merchant_wait { MERCHANT_DONE, MERCHANT_WAIT_STORE, MERCHANT_WAIT_MANY };
+enum merchant_wait { MERCHANT_DONE, MERCHANT_WAIT_STORE, MERCHANT_WAIT_MANY, MERCHANT_WAIT_HTTP };
+
+/* A refund on its way (merchant.c): the order as read, and the provider's call. */
+struct merchant_refund {
+    int64_t amount, captured, refunded;
+    char state[24], currency[4], charge_id[64];
+    char key[VX_PROVIDER_KEY_MAX + 1]; /* the provider's idempotency key */
+    char refund_id[64], refund_state[32];
+    int to_send;               /* pop.http is a request to send (0: refused before it was made) */
+    int sent;                  /* the provider accepted it: what is left is recording it */
+    int attempts;              /* of recording it (a concurrent refund moved the base) */
+    struct vx_provider_op pop; /* WAIT_HTTP: pop.http */
+    struct vx_wset ws;
+    struct vx_buf entry;
+};
 
 #define MERCHANT_PARAMS   2
 #define MERCHANT_PARAM_SZ 72
 
 struct merchant_call {
     enum merchant_op mop;
+    struct server *server;
     struct vx_mtoken_claims who;
     char params[MERCHANT_PARAMS][MERCHANT_PARAM_SZ]; /* the {...} of the path, in order */
     int bad_param;                                   /* one is not an ID */
@@ -188,6 +207,7 @@ struct merchant_call {
     struct vx_store_op *fan; /* reads of several customers' orders */
     size_t n_fan;
     char skill[256], user[256]; /* whose order it is (its shop's index says) */
+    struct merchant_refund *refund;
 };
 
 /* Fills the path parameters from url by pattern; query for cursor and limit. */
@@ -199,6 +219,8 @@ enum merchant_wait merchant_start(struct server *s, struct merchant_call *mc,
 enum merchant_wait merchant_continue(struct server *s, struct merchant_call *mc,
                                      struct server_reply *out, struct vx_store_op **op);
 void merchant_call_release(struct merchant_call *mc);
+/* WAIT_HTTP: the request to send (a provider call), or NULL when there is none. */
+struct vx_http_op *merchant_http(struct merchant_call *mc);
 /* {"error":{"code","message","field"}} (field omitted when NULL). */
 void merchant_error(struct server_reply *out, int status, const char *code, const char *field,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

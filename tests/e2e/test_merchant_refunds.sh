@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Refunds through the merchant API against the payment sandbox: an order placed by voice and
+# paid (charged in the sandbox, recorded as the payment path records a capture), refunded in
+# part, the same request replayed by its Idempotency-Key (one refund in the sandbox), an
+# over-refund refused with a stable code, the rest refunded in full, and the order's ledger
+# telling all of it.
+. "$(dirname "$0")/lib.sh" "$1"
+. "$SRC/tests/paysim/lib.sh"
+start_paysim --throttle off --port 0
+make_merchant shop1
+export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID=$KEY_ID \
+  VOXCART_PROVIDER_PRIVATE_KEY=$KEY_FILE
+. "$(dirname "$0")/merchant.inc.sh"
+FULL=$(tok --merchant demo)
+READ=$(tok --merchant demo --scope read)
+OTHER=$(tok --merchant someone_else)
+
+call() { # call TOKEN METHOD PATH [curl args...]: sets STATUS and BODY
+  local t=$1 m=$2 p=$3; shift 3
+  BODY=$(curl -s --cacert "$CA/root.pem" -o - -w '\n%{http_code}' -X "$m" \
+    -H "Authorization: Bearer $t" "$@" "$BASE$p")
+  STATUS=${BODY##*$'\n'}
+  BODY=${BODY%$'\n'*}
+}
+refund() { # refund TOKEN BODY [curl args...]
+  local t=$1 b=$2; shift 2
+  call "$t" POST "/v1/shops/corner_coffee/orders/$ORDER/refunds" \
+    -H 'Content-Type: application/json' --data-binary "$b" "$@"
+}
+code_is() { [ "$STATUS" = "$1" ] && [ "$(jq -r .error.code <<<"$BODY")" = "$2" ]; }
+sandbox_refunds() { sim GET "refunds?chargeId=$CHARGE"; jq '.refunds | length' <<<"$BODY"; }
+
+# an order by voice, then paid: 2 large lattes, 900 EUR cents
+for f in order.json yes.json; do
+  sed -e "s/demo-000[0-9]/$RANDOM$RANDOM/" -e "s/DEMOUSER/ALICE/g" "$SRC/scripts/demo/$f" >"$T/turn.json"
+  "$VOXCART" sign --dir "$CA" --restamp --url "$BASE/alexa" "$T/turn.json" >/dev/null 2>&1
+done
+call "$READ" GET /v1/shops/corner_coffee/orders
+ORDER=$(jq -r '.data[0].id' <<<"$BODY")
+check "the voice order is there" [ -n "$ORDER" ] && [ "$ORDER" != null ]
+refund "$FULL" '{"amount":100}'
+check "an order that is not paid cannot be refunded: 409 order_not_refundable" code_is 409 order_not_refundable
+sim POST chargePermissions '{"merchantId":"shop1","chargePermissionType":"Recurring","instrument":"card-ok"}'
+PERM=$(jqb .chargePermissionId)
+CHARGE=$("$BUILD/it_provider_client" --url "$PS_URL/sandbox/v2" --key-id "$KEY_ID" --key "$KEY_FILE" \
+  charge-create "pay-$ORDER" "$PERM" 900 EUR capture | sed -n 's/^id=//p')
+check "the sandbox captured 9.00 EUR" [ -n "$CHARGE" ]
+"$BUILD/it_order_paid" amzn1.ask.skill.voxcart-demo amzn1.ask.account.ALICE "$ORDER" "$CHARGE" 900 EUR
+check "the order is PAID" [ "$(rcli hget "vx:{amzn1.ask.skill.voxcart-demo:amzn1.ask.account.ALICE}:order:$ORDER" state)" = '"PAID"' ]
+
+refund "$READ" '{"amount":300}'
+check "scope read cannot refund: 403" code_is 403 insufficient_scope
+refund "$OTHER" '{"amount":300}'
+check "another merchant cannot refund it: 404" code_is 404 not_found
+refund "$FULL" '{"amount":0}'
+check "amount 0: 422 naming amount" code_is 422 validation_failed && [ "$(jq -r .error.field <<<"$BODY")" = amount ]
+refund "$FULL" '{"amount":300,"currency":"USD"}'
+check "another currency than the order's: 422 naming currency" code_is 422 validation_failed &&
+  [ "$(jq -r .error.field <<<"$BODY")" = currency ]
+
+refund "$FULL" '{"amount":300}' -H 'Idempotency-Key: refund-1'
+check "a partial refund of 300: 201, the order PARTIALLY_REFUNDED" [ "$STATUS" = 201 ] &&
+  [ "$(jq -c '[.amount, .currency, .order_state, .refunded]' <<<"$BODY")" = '[300,"EUR","PARTIALLY_REFUNDED",300]' ]
+first=$BODY
+refund "$FULL" '{"amount":300}' -H 'Idempotency-Key: refund-1'
+check "the same request with the same key: the same answer" [ "$STATUS" = 201 ] && [ "$BODY" = "$first" ]
+check "... and one refund in the sandbox" [ "$(sandbox_refunds)" = 1 ]
+refund "$FULL" '{"amount":301}' -H 'Idempotency-Key: refund-1'
+check "the same key with another amount: 422 idempotency_key_reused" code_is 422 idempotency_key_reused
+refund "$FULL" '{"amount":601}'
+check "more than is left of the capture (600): 422 refund_exceeds_captured" code_is 422 refund_exceeds_captured
+check "... and nothing reached the sandbox" [ "$(sandbox_refunds)" = 1 ]
+refund "$FULL" '{"amount":600}' -H 'Idempotency-Key: refund-2'
+check "the rest, 600: 201, the order REFUNDED" [ "$STATUS" = 201 ] &&
+  [ "$(jq -c '[.order_state, .refunded]' <<<"$BODY")" = '["REFUNDED",900]' ]
+check "two refunds in the sandbox, 3.00 and 6.00 EUR" [ "$(sandbox_refunds)" = 2 ]
+refund "$FULL" '{"amount":1}'
+check "a refunded order cannot be refunded again: 409 order_not_refundable" code_is 409 order_not_refundable
+call "$READ" GET "/v1/shops/corner_coffee/orders/$ORDER"
+check "the order's ledger: CONFIRMED, PAID, PARTIALLY_REFUNDED, REFUNDED" \
+  [ "$(jq -c '[.ledger[] | [.to, .actor, .amount]]' <<<"$BODY")" = '[["CONFIRMED","customer",900],["PAID","provider",900],["PARTIALLY_REFUNDED","merchant",300],["REFUNDED","merchant",600]]' ]
+check "... refunded 900 of 900 captured, nothing pending" \
+  [ "$(jq -c '[.refunded, .captured, .refund_pending]' <<<"$BODY")" = '[900,900,null]' ]
+finish
