@@ -721,6 +721,7 @@ static const struct route routes[] = {
     {"/v1/shops/{shop}/orders/{order}", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_ORDER_GET},
     {"/v1/shops/{shop}/orders/{order}/refunds", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0,
      MOP_REFUND_CREATE},
+    {"/v1/events", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_EVENTS_LIST},
 };
 
 static unsigned method_bit(const char *m)

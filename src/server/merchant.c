@@ -577,6 +577,9 @@ static char *coll_name(const struct merchant_call *mc, char *buf, size_t sz)
     case MOP_REFUND_CREATE:
         snprintf(buf, sz, "orders:%s", mc->params[0]);
         break;
+    case MOP_EVENTS_LIST:
+        snprintf(buf, sz, "events");
+        break;
     default:
         snprintf(buf, sz, "shops");
         break;
@@ -620,7 +623,9 @@ enum {
     ST_RORDER, /* the order as it is now */
     ST_RPRE,   /* the attempt recorded on the order before the provider hears of it */
     ST_RCALL,  /* the provider's answer */
-    ST_RPOST   /* the refund recorded on the order: state, refunded, ledger */
+    ST_RPOST,  /* the refund recorded on the order: state, refunded, ledger */
+    ST_RDOC,   /* ... as a resource of the shop, with the POST's idempotency record */
+    ST_REVENT  /* ... and its event */
 };
 
 static enum merchant_wait wait_store(struct merchant_call *mc, int step, struct vx_store_op **op)
@@ -854,6 +859,38 @@ static enum merchant_wait order_step(struct merchant_call *mc, struct server_rep
         order_answer(mc, out);
         return MERCHANT_DONE;
     }
+}
+
+/* --- the event log --- */
+
+int merchant_event_op(struct vx_store_op *op, struct merchant_event *ev, const char *merchant,
+                      const char *type, int64_t at_ms, const char *about, const char *shop,
+                      const char *data_json)
+{
+    struct vx_mdoc_put p;
+    snprintf(ev->id, sizeof(ev->id), "evt_%013lld_%.64s", (long long)at_ms, about);
+    for (char *c = ev->id; *c; c++)
+        if (*c == '-')
+            *c = '_'; /* order IDs carry a dash; event IDs are IDs like the others */
+    vx_buf_release(&ev->doc);
+    vx_buf_appends(&ev->doc, "{\"id\":");
+    append_str(&ev->doc, ev->id);
+    vx_buf_appends(&ev->doc, ",\"type\":");
+    append_str(&ev->doc, type);
+    vx_buf_appendf(&ev->doc, ",\"created_at\":%lld,\"shop_id\":", (long long)at_ms);
+    append_str(&ev->doc, shop);
+    vx_buf_appends(&ev->doc, ",\"data\":");
+    vx_buf_appends(&ev->doc, data_json);
+    vx_buf_appends(&ev->doc, "}");
+    if (!ev->doc.data)
+        return 0;
+    memset(&p, 0, sizeof(p));
+    p.merchant = merchant;
+    p.coll = "events";
+    p.id = ev->id;
+    p.doc = ev->doc.data;
+    p.mode = VX_MDOC_CREATE; /* there already: recorded before, nothing to change */
+    return vx_store_op_mdoc_put(op, &p);
 }
 
 /* --- refunds: in full or in part, never above what was captured, through the provider --- */
@@ -1114,7 +1151,30 @@ static enum merchant_wait refund_record(struct merchant_call *mc, struct server_
         p.idem_ttl = IDEM_TTL;
     }
     vx_store_op_mdoc_put(&mc->op, &p);
-    return wait_store(mc, ST_WRITE, op);
+    return wait_store(mc, ST_RDOC, op);
+}
+
+/* The refund is recorded: its event, then the answer (the event's failure is only logged). */
+static enum merchant_wait refund_event(struct merchant_call *mc, struct server_reply *out,
+                                       struct vx_store_op **op)
+{
+    struct merchant_refund *r = mc->refund;
+    struct vx_buf data;
+    if (mc->op.rc != 0)
+        return after_write(mc, out); /* the idempotency record won a race, or the store failed */
+    vx_store_op_release(&mc->op);
+    vx_buf_init(&data);
+    vx_buf_appends(&data, "{\"refund\":");
+    vx_buf_append(&data, mc->doc.data, mc->doc.len);
+    vx_buf_appends(&data, "}");
+    if (!data.data || !merchant_event_op(&mc->op, &mc->event, mc->who.merchant, "order.refunded",
+                                         vx_now_ms(), r->refund_id, mc->params[0], data.data)) {
+        vx_buf_release(&data);
+        mc->op.rc = 0;
+        return after_write(mc, out);
+    }
+    vx_buf_release(&data);
+    return wait_store(mc, ST_REVENT, op);
 }
 
 static enum merchant_wait refund_step(struct merchant_call *mc, struct server_reply *out,
@@ -1136,6 +1196,13 @@ static enum merchant_wait refund_step(struct merchant_call *mc, struct server_re
         return refund_call(mc, out);
     case ST_RCALL:
         return refund_answered(mc, out, op);
+    case ST_RDOC:
+        return refund_event(mc, out, op);
+    case ST_REVENT:
+        if (mc->op.rc != 0 && mc->op.rc != VX_ECONFLICT)
+            vx_warn("merchant", "event %s not in the log: %s", mc->event.id, mc->op.err.msg);
+        mc->op.rc = 0;
+        return after_write(mc, out);
     default:
         return refund_record(mc, out, op);
     }
@@ -1171,6 +1238,7 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
         switch (mc->mop) {
         case MOP_SHOPS_LIST:
         case MOP_PRODUCTS_LIST:
+        case MOP_EVENTS_LIST:
             vx_store_op_mdoc_list(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
                                   mc->cursor, (unsigned)mc->limit + 1);
             return wait_store(mc, ST_READ, op);
@@ -1235,6 +1303,8 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
     case ST_RPRE:
     case ST_RCALL:
     case ST_RPOST:
+    case ST_RDOC:
+    case ST_REVENT:
         return refund_step(mc, out, op);
     case ST_READ:
         if (mc->op.rc == VX_ENOTFOUND)
@@ -1242,7 +1312,8 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
                            mc->mop == MOP_SHOP_GET ? "shop" : "product");
         else if (mc->op.rc != 0)
             store_failed(out, &mc->op);
-        else if (mc->mop == MOP_SHOPS_LIST || mc->mop == MOP_PRODUCTS_LIST)
+        else if (mc->mop == MOP_SHOPS_LIST || mc->mop == MOP_PRODUCTS_LIST ||
+                 mc->mop == MOP_EVENTS_LIST)
             list_answer(mc, out);
         else
             reply_json(out, 200, mc->op.json, mc->op.json_len);
@@ -1317,6 +1388,7 @@ void merchant_call_release(struct merchant_call *mc)
     vx_buf_release(&mc->memo);
     free(mc->parent);
     mc->parent = NULL;
+    vx_buf_release(&mc->event.doc);
     if (mc->refund) {
         vx_provider_op_release(&mc->refund->pop);
         vx_wset_release(&mc->refund->ws);

@@ -75,8 +75,23 @@ enum skill_phase {
     SKILL_REPLAY_GUARD,
     SKILL_CATALOG, /* reading the shop's catalog version (and the catalog when it changed) */
     SKILL_DIALOG,
-    SKILL_ORDER_INDEX /* the answer is ready: the order it recorded goes into its shop's index */
+    SKILL_ORDER_INDEX, /* the answer is ready: the order it recorded goes into its shop's index */
+    SKILL_ORDER_EVENT  /* ... and its order.created event into the merchant's log */
 };
+
+/*
+ * An event of the merchant's log (vx:{m:<merchant>}:events): {"id","type","created_at" (epoch
+ * ms),"shop_id","data"}. Its ID, evt_<13-digit ms>_<what it is about>, sorts by time and is
+ * the same however often the change that causes it is recorded, so writing it again changes
+ * nothing. doc and id hold what op points into until it is complete.
+ */
+struct merchant_event {
+    char id[128];
+    struct vx_buf doc;
+};
+int merchant_event_op(struct vx_store_op *op, struct merchant_event *ev, const char *merchant,
+                      const char *type, int64_t at_ms, const char *about, const char *shop,
+                      const char *data_json);
 
 /*
  * The voice catalog from the merchant data (voice_catalog.c): before a turn's
@@ -92,6 +107,8 @@ struct voice_catalog_call {
     char *shop;        /* the shop document, between its read and its products' */
     struct vx_buf ref; /* an order's entry in its shop's index: whose it is */
     char order_id[72];
+    int64_t created;
+    struct merchant_event event; /* its order.created */
 };
 /* 1 with op to send; 0 when the turn can go on with the catalog as it is. */
 int voice_catalog_start(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op);
@@ -106,6 +123,8 @@ void voice_catalog_release(struct voice_catalog_call *vc);
  */
 int voice_order_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,
                       const char *order_id, int64_t created, struct vx_store_op *op);
+/* Then the order.created event (merchant_event_op); 1 with op to send. */
+int voice_order_event(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op);
 /* At start-up (blocking): the catalog file becomes the demo merchant's shop when it has none. */
 int voice_catalog_import(struct server *s, struct vx_err *e);
 /* The merchant API changed the voice shop's catalog: this process's next turn looks. */
@@ -155,7 +174,8 @@ void skill_turn_release(struct server *s, struct skill_turn *st);
     XX(PRODUCT_PUT)                                                                                \
     XX(ORDERS_LIST)                                                                                \
     XX(ORDER_GET)                                                                                  \
-    XX(REFUND_CREATE)
+    XX(REFUND_CREATE)                                                                              \
+    XX(EVENTS_LIST)
 
 enum merchant_op {
     MOP_NONE, /* rows that are not /v1 */
@@ -208,6 +228,7 @@ struct merchant_call {
     size_t n_fan;
     char skill[256], user[256]; /* whose order it is (its shop's index says) */
     struct merchant_refund *refund;
+    struct merchant_event event;
 };
 
 /* Fills the path parameters from url by pattern; query for cursor and limit. */
@@ -219,6 +240,7 @@ enum merchant_wait merchant_start(struct server *s, struct merchant_call *mc,
 enum merchant_wait merchant_continue(struct server *s, struct merchant_call *mc,
                                      struct server_reply *out, struct vx_store_op **op);
 void merchant_call_release(struct merchant_call *mc);
+
 /* WAIT_HTTP: the request to send (a provider call), or NULL when there is none. */
 struct vx_http_op *merchant_http(struct merchant_call *mc);
 /* {"error":{"code","message","field"}} (field omitted when NULL). */

@@ -512,10 +512,16 @@ enum skill_wait skill_continue(struct server *s, struct skill_turn *st, struct s
     case SKILL_DIALOG:
         return dialog_step(s, st, out, op);
     case SKILL_ORDER_INDEX:
-        if (st->op.rc != 0)
-            vx_warn("merchant", "order %s is not in its shop's index: %s", st->vc.order_id,
-                    st->op.err.msg);
+    case SKILL_ORDER_EVENT:
+        if (st->op.rc != 0 && !(st->phase == SKILL_ORDER_EVENT && st->op.rc == VX_ECONFLICT))
+            vx_warn("merchant", "order %s is not in its shop's %s: %s", st->vc.order_id,
+                    st->phase == SKILL_ORDER_INDEX ? "index" : "event log", st->op.err.msg);
         vx_store_op_release(&st->op);
+        if (st->phase == SKILL_ORDER_INDEX && voice_order_event(s, &st->vc, &st->op)) {
+            st->phase = SKILL_ORDER_EVENT;
+            *op = &st->op;
+            return SKILL_WAIT_STORE;
+        }
         return SKILL_DONE;
     default:
         return cert_step(s, st, out, op);

@@ -128,6 +128,21 @@ void voice_catalog_release(struct voice_catalog_call *vc)
     free(vc->shop);
     vc->shop = NULL;
     vx_buf_release(&vc->ref);
+    vx_buf_release(&vc->event.doc);
+}
+
+int voice_order_event(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op)
+{
+    struct vx_buf data;
+    int rc;
+    vx_buf_init(&data);
+    vx_buf_appends(&data, "{\"order_id\":\"");
+    vx_buf_appends(&data, vc->order_id); /* an order ID needs no escaping: [a-z0-9-] */
+    vx_buf_appends(&data, "\",\"state\":\"CONFIRMED\"}");
+    rc = data.data && merchant_event_op(op, &vc->event, s->cfg.demo_id, "order.created",
+                                        vc->created * 1000, vc->order_id, s->voice_shop, data.data);
+    vx_buf_release(&data);
+    return rc;
 }
 
 int voice_order_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,
@@ -137,6 +152,7 @@ int voice_order_index(struct server *s, struct voice_catalog_call *vc, const str
     char coll[VX_MERCHANT_ID_MAX + 16];
     if (!s->voice_shop[0] || !order_id || vx_strlcpy(vc->order_id, order_id, sizeof(vc->order_id)))
         return 0;
+    vc->created = created;
     vx_buf_init(&vc->ref);
     vx_buf_appends(&vc->ref, "{\"skill\":\"");
     vx_json_escape(&vc->ref, req->application_id, strlen(req->application_id));

@@ -81,4 +81,16 @@ check "the order's ledger: CONFIRMED, PAID, PARTIALLY_REFUNDED, REFUNDED" \
   [ "$(jq -c '[.ledger[] | [.to, .actor, .amount]]' <<<"$BODY")" = '[["CONFIRMED","customer",900],["PAID","provider",900],["PARTIALLY_REFUNDED","merchant",300],["REFUNDED","merchant",600]]' ]
 check "... refunded 900 of 900 captured, nothing pending" \
   [ "$(jq -c '[.refunded, .captured, .refund_pending]' <<<"$BODY")" = '[900,900,null]' ]
+call "$READ" GET /v1/events
+check "the event log: the order created, then refunded twice, each event with its ID" \
+  [ "$(jq -c '[.data[] | [.type, .shop_id]]' <<<"$BODY")" = '[["order.created","corner_coffee"],["order.refunded","corner_coffee"],["order.refunded","corner_coffee"]]' ] &&
+  [ "$(jq -r '[.data[].id] | unique | length' <<<"$BODY")" = 3 ]
+check "... the refunds' events carry the refunds: 300, then 600 with the order REFUNDED" \
+  [ "$(jq -c '[.data[1:][] | [.data.refund.amount, .data.refund.order_state]]' <<<"$BODY")" = '[[300,"PARTIALLY_REFUNDED"],[600,"REFUNDED"]]' ]
+check "... and the replayed refund made no event of its own" [ "$(jq '.data | length' <<<"$BODY")" = 3 ]
+call "$READ" GET "/v1/events?limit=1"
+check "the log is paged like every list" [ "$(jq '.data | length' <<<"$BODY")" = 1 ] &&
+  [ "$(jq -r .next_cursor <<<"$BODY")" = "$(jq -r '.data[0].id' <<<"$BODY")" ]
+call "$OTHER" GET /v1/events
+check "another merchant's log is empty" [ "$(jq -c .data <<<"$BODY")" = '[]' ]
 finish
