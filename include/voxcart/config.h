@@ -62,6 +62,8 @@ struct vx_config {
     char jwt_audience[128];
     int jwt_leeway;   /* seconds of clock skew allowed on exp and nbf */
     char demo_id[65]; /* merchant that owns the sample shop (imported at start); "" = none */
+    int webhook_retry_window; /* seconds an event is retried before it is marked failed */
+    int webhook_backoff_ms;   /* the first wait after a failed delivery, doubled each time */
 };
 
 /* Fills defaults. */

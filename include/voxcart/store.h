@@ -108,6 +108,8 @@ enum vx_store_op_kind {
     VX_STORE_OP_MDOC_LIST,
     VX_STORE_OP_MDOC_PUT,
     VX_STORE_OP_MIDEM_GET,
+    VX_STORE_OP_HOOKS_ADD,  /* the registry of webhook endpoints: one more */
+    VX_STORE_OP_HOOKS_LIST, /* ... all of them (ids) */
 };
 
 #define VX_STORE_ARGV_INLINE 16
@@ -214,6 +216,13 @@ struct vx_mdoc_put {
 int vx_store_op_mdoc_put(struct vx_store_op *op, const struct vx_mdoc_put *p);
 /* An idempotency record: op->json, or rc VX_ENOTFOUND. */
 int vx_store_op_midem_get(struct vx_store_op *op, const char *merchant, const char *key);
+/*
+ * The registry of every merchant's webhook endpoints (vx:webhooks, a set of
+ * "<merchant> <endpoint>"), which the delivery runner walks. Its own slot, so
+ * written after the endpoint, idempotently (a set member added twice is one).
+ */
+int vx_store_op_hooks_add(struct vx_store_op *op, const char *merchant, const char *endpoint);
+int vx_store_op_hooks_list(struct vx_store_op *op);
 
 /*
  * The node op must go to: 1 and host/port (a redirect, or the slot map of a

@@ -113,6 +113,10 @@ static const struct field fields[] = {
     STR(demo_id, "merchant.demo_id", "VOXCART_DEMO_MERCHANT", "demo",
         "merchant owning the catalog's shop (imported when absent; the skill sells it); empty = "
         "off"),
+    INT(webhook_retry_window, "merchant.webhook_retry_window", "VOXCART_WEBHOOK_RETRY_WINDOW", 1,
+        2592000, "259200", "seconds a webhook event is retried until answered 2xx, then failed"),
+    INT(webhook_backoff_ms, "merchant.webhook_backoff_ms", "VOXCART_WEBHOOK_BACKOFF_MS", 10,
+        3600000, "1000", "first wait after a failed webhook delivery (doubled, at most 1 h)"),
 };
 
 static int set_string(struct vx_config *c, const struct field *f, const char *v, const char *name,

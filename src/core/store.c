@@ -1211,6 +1211,31 @@ int vx_store_op_midem_get(struct vx_store_op *op, const char *merchant, const ch
     return 1;
 }
 
+int vx_store_op_hooks_add(struct vx_store_op *op, const char *merchant, const char *endpoint)
+{
+    op_init(op, VX_STORE_OP_HOOKS_ADD);
+    op->idempotent = 1;
+    vx_strlcpy(op->keys[0], "vx:webhooks", sizeof(op->keys[0]));
+    if (vx_snprintf(op->keys[1], sizeof(op->keys[1]), "%s %s", merchant, endpoint) != 0)
+        return op_fail(op, VX_EINVAL, "merchant or endpoint too long");
+    op->route_key = op->keys[0];
+    op_arg(op, "SADD", 4);
+    op_args(op, op->keys[0]);
+    op_args(op, op->keys[1]);
+    return 1;
+}
+
+int vx_store_op_hooks_list(struct vx_store_op *op)
+{
+    op_init(op, VX_STORE_OP_HOOKS_LIST);
+    op->idempotent = 1;
+    vx_strlcpy(op->keys[0], "vx:webhooks", sizeof(op->keys[0]));
+    op->route_key = op->keys[0];
+    op_arg(op, "SMEMBERS", 8);
+    op_args(op, op->keys[0]);
+    return 1;
+}
+
 static void op_complete_mput(struct vx_store_op *op, const redisReply *r)
 {
     const redisReply *w;
@@ -1408,7 +1433,10 @@ int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *r, con
         op_complete_string(op, r, "no such idempotency record");
         break;
     case VX_STORE_OP_MDOC_LIST:
+    case VX_STORE_OP_HOOKS_LIST:
         op_complete_strings(op, r);
+        break;
+    case VX_STORE_OP_HOOKS_ADD:
         break;
     case VX_STORE_OP_MDOC_PUT:
         op_complete_mput(op, r);

@@ -153,6 +153,12 @@ struct worker {
     int curl_running;
     /* turns waiting for another's certificate load */
     struct req_ctx *parked;
+    /* the webhook runner (worker 0): its one operation in flight */
+    struct vx_store_op wh_op;
+    struct vx_http_op wh_http;
+    struct asend wh_as;
+    struct hsend wh_hs;
+    int wh_busy;
 };
 
 static atomic_int stopping;
@@ -639,6 +645,48 @@ void loop_http_send(struct worker *w, struct hsend *h)
     }
 }
 
+static void wh_store_done(struct asend *a)
+{
+    ((struct worker *)a->ud)->wh_busy = 0;
+}
+
+static void wh_http_done(struct hsend *h)
+{
+    ((struct worker *)h->ud)->wh_busy = 0;
+}
+
+/* The webhook runner's next steps, while they complete at once; then what it waits for. */
+static void webhooks_tick(struct worker *w)
+{
+    for (int k = 0; k < 8 && !w->wh_busy && !atomic_load(&stopping); k++) {
+        int r = webhooks_step(w->s, &w->wh_op, &w->wh_http);
+        if (r == 0)
+            return;
+        w->wh_busy = 1;
+        if (r == 1) {
+            w->wh_as.op = &w->wh_op;
+            w->wh_as.done = wh_store_done;
+            w->wh_as.ud = w;
+            loop_store_send(w, &w->wh_as);
+        } else {
+            w->wh_hs.op = &w->wh_http;
+            w->wh_hs.done = wh_http_done;
+            w->wh_hs.ud = w;
+            loop_http_send(w, &w->wh_hs);
+        }
+    }
+}
+
+static void webhooks_stop(struct worker *w)
+{
+    if (w->wh_http.easy) {
+        curl_multi_remove_handle(w->multi, w->wh_http.easy);
+        vx_http_op_finish(&w->wh_http, CURLE_ABORTED_BY_CALLBACK);
+    }
+    vx_http_op_release(&w->wh_http);
+    vx_store_op_release(&w->wh_op);
+}
+
 /* A certificate load ended somewhere: every worker re-checks the turns that wait for one. */
 static void certs_wake(void *ud)
 {
@@ -722,6 +770,10 @@ static const struct route routes[] = {
     {"/v1/shops/{shop}/orders/{order}/refunds", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0,
      MOP_REFUND_CREATE},
     {"/v1/events", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_EVENTS_LIST},
+    {"/v1/webhook_endpoints", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_HOOKS_LIST},
+    {"/v1/webhook_endpoints", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0, MOP_HOOKS_CREATE},
+    {"/v1/webhook_endpoints/{endpoint}/deliveries", M_GET, AUTH_MERCHANT, 0, NULL, 0,
+     MOP_DELIVERIES_LIST},
 };
 
 static unsigned method_bit(const char *m)
@@ -1420,6 +1472,8 @@ static void *worker_main(void *arg)
         if (w->parked && (woken || n == 0 || atomic_load(&stopping)))
             parked_retry(w);
         nodes_tick(w);
+        if (w->id == 0)
+            webhooks_tick(w);
         /* MHD runs for its sockets, its timeouts, and the connections resumed above */
         if (run_mhd || w->resumed || w->mhd_due || n == 0 || atomic_load(&stopping)) {
             w->resumed = 0;
@@ -1445,6 +1499,7 @@ static void *worker_main(void *arg)
     }
     for (size_t i = 0; i < w->n_nodes; i++)
         node_drop(&w->nodes[i]); /* fails what still waits; MHD_stop_daemon closes those */
+    webhooks_stop(w);
     MHD_run(w->d);
     MHD_stop_daemon(w->d);
     w->d = NULL;
@@ -1607,6 +1662,7 @@ fail:
     all_workers = NULL;
     n_all_workers = 0;
     workers_free(ws, s->threads);
+    webhooks_release();
 out:
     free(cert);
     free(key);

@@ -580,6 +580,13 @@ static char *coll_name(const struct merchant_call *mc, char *buf, size_t sz)
     case MOP_EVENTS_LIST:
         snprintf(buf, sz, "events");
         break;
+    case MOP_HOOKS_LIST:
+    case MOP_HOOKS_CREATE:
+        snprintf(buf, sz, "webhook_endpoints");
+        break;
+    case MOP_DELIVERIES_LIST:
+        snprintf(buf, sz, "deliveries:%s", mc->params[0]);
+        break;
     default:
         snprintf(buf, sz, "shops");
         break;
@@ -625,7 +632,8 @@ enum {
     ST_RCALL,  /* the provider's answer */
     ST_RPOST,  /* the refund recorded on the order: state, refunded, ledger */
     ST_RDOC,   /* ... as a resource of the shop, with the POST's idempotency record */
-    ST_REVENT  /* ... and its event */
+    ST_REVENT, /* ... and its event */
+    ST_HOOKREG /* a new webhook endpoint into the runner's registry */
 };
 
 static enum merchant_wait wait_store(struct merchant_call *mc, int step, struct vx_store_op **op)
@@ -635,6 +643,43 @@ static enum merchant_wait wait_store(struct merchant_call *mc, int step, struct 
     return MERCHANT_WAIT_STORE;
 }
 
+/* --- webhook endpoints (webhook.c delivers) --- */
+
+static const char *const hook_fields[] = {"id", "url", "description", NULL};
+
+static int url_ok(const char *u, size_t len)
+{
+    if (len > 500 || !(strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0))
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f)
+            return 0;
+    return strlen(u) > 8;
+}
+
+/* An endpoint: its URL, a description, and a signing secret of its own made here. */
+static int hook_build(struct check *c, const char *id, struct vx_buf *doc)
+{
+    const struct vx_jnode *url = vx_jget(&c->d, c->root, "url"),
+                          *desc = vx_jget(&c->d, c->root, "description");
+    if (check_known(c, hook_fields) != 0)
+        return -1;
+    if (!url || url->type != VX_JSTRING || !url_ok(url->str, url->len))
+        return invalid(c, "url", "must be an http:// or https:// URL of at most 500 characters");
+    if (desc && (desc->type != VX_JSTRING || desc->len > NAME_MAX_LEN))
+        return invalid(c, "description", "must be a string of at most %d bytes", NAME_MAX_LEN);
+    vx_buf_appends(doc, "{\"id\":");
+    append_str(doc, id);
+    vx_buf_appends(doc, ",\"url\":");
+    append_str(doc, url->str);
+    vx_buf_appends(doc, ",\"description\":");
+    append_str(doc, desc ? desc->str : "");
+    vx_buf_appendf(doc, ",\"secret\":\"whsec_%016llx%016llx\",\"created_at\":%lld}",
+                   (unsigned long long)vx_wset_tag(), (unsigned long long)vx_wset_tag(),
+                   (long long)vx_now());
+    return 0;
+}
+
 /* Validates the body (against the parent read in mc->parent) and sends the write. */
 static enum merchant_wait write_doc(struct merchant_call *mc, struct server_reply *out,
                                     struct vx_store_op **op)
@@ -642,11 +687,14 @@ static enum merchant_wait write_doc(struct merchant_call *mc, struct server_repl
     struct check c;
     char *id = mc->id;
     struct vx_mdoc_put p;
-    int rc, create = mc->mop == MOP_SHOPS_CREATE || mc->mop == MOP_PRODUCTS_CREATE;
+    int rc, create = mc->mop != MOP_PRODUCT_PUT;
+    const char *prefix = mc->mop == MOP_SHOPS_CREATE   ? "shop"
+                         : mc->mop == MOP_HOOKS_CREATE ? "we"
+                                                       : "prod";
 
     if (check_open(&c, mc->body, mc->len, out) != 0)
         return MERCHANT_DONE;
-    rc = create ? check_id(&c, mc->mop == MOP_SHOPS_CREATE ? "shop" : "prod", id, sizeof(mc->id))
+    rc = create ? check_id(&c, prefix, id, sizeof(mc->id))
                 : vx_strlcpy(id, mc->params[1], sizeof(mc->id));
     if (rc == 0 && !create) {
         const char *given = vx_jget_str(&c.d, c.root, "id");
@@ -655,8 +703,9 @@ static enum merchant_wait write_doc(struct merchant_call *mc, struct server_repl
     }
     mc->doc.len = 0;
     if (rc == 0)
-        rc = mc->mop == MOP_SHOPS_CREATE
-                 ? shop_build(&c, id, &mc->doc)
+        rc = mc->mop == MOP_SHOPS_CREATE ? shop_build(&c, id, &mc->doc)
+             : mc->mop == MOP_HOOKS_CREATE
+                 ? hook_build(&c, id, &mc->doc)
                  : product_build(&c, mc->parent, mc->params[0], id, &mc->doc);
     vx_jdoc_free(&c.d);
     if (rc != 0)
@@ -679,7 +728,7 @@ static enum merchant_wait write_doc(struct merchant_call *mc, struct server_repl
         p.idem_value = mc->memo.data;
         p.idem_ttl = IDEM_TTL;
     }
-    if (mc->mop != MOP_SHOPS_CREATE) {
+    if (mc->mop == MOP_PRODUCTS_CREATE || mc->mop == MOP_PRODUCT_PUT) {
         p.parent_coll = "shops";
         p.parent_id = mc->params[0];
         p.version_field = mc->params[0]; /* the shop's catalog version */
@@ -690,11 +739,19 @@ static enum merchant_wait write_doc(struct merchant_call *mc, struct server_repl
 
 static enum merchant_wait after_write(struct merchant_call *mc, struct server_reply *out)
 {
-    int create = mc->mop == MOP_SHOPS_CREATE || mc->mop == MOP_PRODUCTS_CREATE;
+    int create = mc->mop == MOP_SHOPS_CREATE || mc->mop == MOP_PRODUCTS_CREATE ||
+                 mc->mop == MOP_HOOKS_CREATE;
     switch (mc->op.rc) {
     case 0:
         if (mc->mop == MOP_PRODUCTS_CREATE || mc->mop == MOP_PRODUCT_PUT)
             voice_catalog_changed();
+        if (mc->mop == MOP_HOOKS_CREATE && mc->step == ST_WRITE) {
+            /* the runner's registry: after the endpoint, idempotently */
+            vx_store_op_release(&mc->op);
+            vx_store_op_hooks_add(&mc->op, mc->who.merchant, mc->id);
+            mc->step = ST_HOOKREG;
+            return MERCHANT_WAIT_STORE;
+        }
         reply_json(out, create || mc->mop == MOP_REFUND_CREATE ? 201 : 200, mc->doc.data,
                    mc->doc.len);
         break;
@@ -1217,7 +1274,7 @@ struct vx_http_op *merchant_http(struct merchant_call *mc)
 static enum merchant_wait write_begin(struct merchant_call *mc, struct server_reply *out,
                                       struct vx_store_op **op)
 {
-    if (mc->mop == MOP_SHOPS_CREATE)
+    if (mc->mop == MOP_SHOPS_CREATE || mc->mop == MOP_HOOKS_CREATE)
         return write_doc(mc, out, op);
     if (mc->mop == MOP_REFUND_CREATE) {
         vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, mc->coll, sizeof(mc->coll)),
@@ -1239,6 +1296,8 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
         case MOP_SHOPS_LIST:
         case MOP_PRODUCTS_LIST:
         case MOP_EVENTS_LIST:
+        case MOP_HOOKS_LIST:
+        case MOP_DELIVERIES_LIST:
             vx_store_op_mdoc_list(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
                                   mc->cursor, (unsigned)mc->limit + 1);
             return wait_store(mc, ST_READ, op);
@@ -1284,6 +1343,12 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
         vx_store_op_release(&mc->op);
         return write_doc(mc, out, op);
     case ST_WRITE:
+    case ST_HOOKREG:
+        if (mc->step == ST_WRITE && mc->mop == MOP_HOOKS_CREATE && mc->op.rc == 0) {
+            enum merchant_wait wt = after_write(mc, out);
+            *op = &mc->op;
+            return wt;
+        }
         return after_write(mc, out);
     case ST_REFS:
         if (mc->op.rc != 0) {
@@ -1313,7 +1378,8 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
         else if (mc->op.rc != 0)
             store_failed(out, &mc->op);
         else if (mc->mop == MOP_SHOPS_LIST || mc->mop == MOP_PRODUCTS_LIST ||
-                 mc->mop == MOP_EVENTS_LIST)
+                 mc->mop == MOP_EVENTS_LIST || mc->mop == MOP_HOOKS_LIST ||
+                 mc->mop == MOP_DELIVERIES_LIST)
             list_answer(mc, out);
         else
             reply_json(out, 200, mc->op.json, mc->op.json_len);

@@ -175,7 +175,10 @@ void skill_turn_release(struct server *s, struct skill_turn *st);
     XX(ORDERS_LIST)                                                                                \
     XX(ORDER_GET)                                                                                  \
     XX(REFUND_CREATE)                                                                              \
-    XX(EVENTS_LIST)
+    XX(EVENTS_LIST)                                                                                \
+    XX(HOOKS_LIST)                                                                                 \
+    XX(HOOKS_CREATE)                                                                               \
+    XX(DELIVERIES_LIST)
 
 enum merchant_op {
     MOP_NONE, /* rows that are not /v1 */
@@ -246,6 +249,14 @@ struct vx_http_op *merchant_http(struct merchant_call *mc);
 /* {"error":{"code","message","field"}} (field omitted when NULL). */
 void merchant_error(struct server_reply *out, int status, const char *code, const char *field,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/*
+ * The webhook runner (webhook.c), driven by the first worker's loop: 0 when it
+ * has nothing to do now, 1 when op must be carried out, 2 when http must be
+ * sent; called again once it is complete.
+ */
+int webhooks_step(struct server *s, struct vx_store_op *op, struct vx_http_op *http);
+void webhooks_release(void);
 
 /* Runs the HTTP server until SIGTERM/SIGINT, then drains. Returns the process exit code. */
 int http_run(struct server *s);
