@@ -64,6 +64,7 @@ struct vx_config {
     char demo_id[65]; /* merchant that owns the sample shop (imported at start); "" = none */
     int webhook_retry_window; /* seconds an event is retried before it is marked failed */
     int webhook_backoff_ms;   /* the first wait after a failed delivery, doubled each time */
+    char openapi[512];        /* the OpenAPI document /v1/openapi.json serves; "" = the source's */
 };
 
 /* Fills defaults. */

@@ -117,6 +117,8 @@ static const struct field fields[] = {
         2592000, "259200", "seconds a webhook event is retried until answered 2xx, then failed"),
     INT(webhook_backoff_ms, "merchant.webhook_backoff_ms", "VOXCART_WEBHOOK_BACKOFF_MS", 10,
         3600000, "1000", "first wait after a failed webhook delivery (doubled, at most 1 h)"),
+    STR(openapi, "merchant.openapi", "VOXCART_OPENAPI", "",
+        "the OpenAPI document GET /v1/openapi.json serves; empty = openapi/ of the source tree"),
 };
 
 static int set_string(struct vx_config *c, const struct field *f, const char *v, const char *name,

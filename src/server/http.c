@@ -752,6 +752,18 @@ static void route_metrics(struct worker *w, struct req_ctx *rc, struct server_re
     vx_metrics_render(&out->body);
 }
 
+static void route_openapi(struct worker *w, struct req_ctx *rc, struct server_reply *out)
+{
+    (void)rc;
+    if (!w->s->openapi) {
+        server_reply_error(out, 404, "not_found", "the OpenAPI document is not installed");
+        return;
+    }
+    out->status = 200;
+    out->content_type = "application/json";
+    vx_buf_append(&out->body, w->s->openapi, w->s->openapi_len);
+}
+
 static const struct route routes[] = {
     {"/alexa", M_POST, AUTH_PLATFORM, VX_MAX_BODY, NULL, 1, MOP_NONE},
     {"/healthz", M_GET, AUTH_NONE, 0, route_healthz, 0, MOP_NONE},
@@ -769,6 +781,7 @@ static const struct route routes[] = {
     {"/v1/shops/{shop}/orders/{order}", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_ORDER_GET},
     {"/v1/shops/{shop}/orders/{order}/refunds", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0,
      MOP_REFUND_CREATE},
+    {"/v1/openapi.json", M_GET, AUTH_NONE, 0, route_openapi, 0, MOP_NONE},
     {"/v1/events", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_EVENTS_LIST},
     {"/v1/webhook_endpoints", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_HOOKS_LIST},
     {"/v1/webhook_endpoints", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0, MOP_HOOKS_CREATE},

@@ -179,6 +179,14 @@ int main(int argc, char **argv)
         vx_mtoken_keys_load(&srv.mkeys, srv.cfg.jwt_algorithm, srv.cfg.jwt_key, srv.cfg.jwt_issuer,
                             srv.cfg.jwt_audience, srv.cfg.jwt_leeway, &e) != 0)
         goto fail;
+    {
+        /* the document of /v1, served as it is in the repository */
+        const char *api = srv.cfg.openapi;
+        struct vx_err oe;
+        if (vx_file_read(*api ? api : VX_SOURCE_DIR "/openapi/merchant-v1.json", 1 << 20,
+                         &srv.openapi, &srv.openapi_len, &oe) != 0)
+            vx_warn("main", "GET /v1/openapi.json answers 404: %s", oe.msg);
+    }
     if (srv.cfg.provider_url[0]) {
         struct vx_provider_config pc;
         if (vx_provider_config_from(&srv.cfg, &pc, &e) != 0 ||
@@ -212,6 +220,7 @@ int main(int argc, char **argv)
     code = http_run(&srv);
     vx_mtoken_keys_release(&srv.mkeys);
     vx_provider_free(srv.provider);
+    free(srv.openapi);
     skill_release(&srv);
     vx_store_shutdown();
     curl_global_cleanup();

@@ -47,6 +47,8 @@ struct server {
     struct vx_mtoken_keys mkeys;             /* merchant tokens; mkeys.key NULL: /v1 answers 401 */
     char voice_shop[VX_MERCHANT_ID_MAX + 1]; /* the shop of merchant.demo_id the skill sells */
     struct vx_provider *provider;            /* NULL: no provider.url (refunds answer 503) */
+    char *openapi;                           /* the merchant API's OpenAPI document, or NULL */
+    size_t openapi_len;
 };
 
 /* The skill pipeline: verification, envelope, dialog, response. */
