@@ -65,6 +65,7 @@ struct vx_config {
     int webhook_retry_window; /* seconds an event is retried before it is marked failed */
     int webhook_backoff_ms;   /* the first wait after a failed delivery, doubled each time */
     char openapi[512];        /* the OpenAPI document /v1/openapi.json serves; "" = the source's */
+    char backoffice[512];     /* the page /backoffice serves; "" = the source's */
 };
 
 /* Fills defaults. */

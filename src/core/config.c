@@ -119,6 +119,8 @@ static const struct field fields[] = {
         3600000, "1000", "first wait after a failed webhook delivery (doubled, at most 1 h)"),
     STR(openapi, "merchant.openapi", "VOXCART_OPENAPI", "",
         "the OpenAPI document GET /v1/openapi.json serves; empty = openapi/ of the source tree"),
+    STR(backoffice, "merchant.backoffice", "VOXCART_BACKOFFICE", "",
+        "the back-office page GET /backoffice serves; empty = backoffice/ of the source tree"),
 };
 
 static int set_string(struct vx_config *c, const struct field *f, const char *v, const char *name,

@@ -752,16 +752,27 @@ static void route_metrics(struct worker *w, struct req_ctx *rc, struct server_re
     vx_metrics_render(&out->body);
 }
 
-static void route_openapi(struct worker *w, struct req_ctx *rc, struct server_reply *out)
+static void serve_file(struct server_reply *out, const char *data, size_t len, const char *type)
 {
-    (void)rc;
-    if (!w->s->openapi) {
-        server_reply_error(out, 404, "not_found", "the OpenAPI document is not installed");
+    if (!data) {
+        server_reply_error(out, 404, "not_found", "this file is not installed");
         return;
     }
     out->status = 200;
-    out->content_type = "application/json";
-    vx_buf_append(&out->body, w->s->openapi, w->s->openapi_len);
+    out->content_type = type;
+    vx_buf_append(&out->body, data, len);
+}
+
+static void route_openapi(struct worker *w, struct req_ctx *rc, struct server_reply *out)
+{
+    (void)rc;
+    serve_file(out, w->s->openapi, w->s->openapi_len, "application/json");
+}
+
+static void route_backoffice(struct worker *w, struct req_ctx *rc, struct server_reply *out)
+{
+    (void)rc;
+    serve_file(out, w->s->backoffice, w->s->backoffice_len, "text/html; charset=utf-8");
 }
 
 static const struct route routes[] = {
@@ -782,6 +793,7 @@ static const struct route routes[] = {
     {"/v1/shops/{shop}/orders/{order}/refunds", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0,
      MOP_REFUND_CREATE},
     {"/v1/openapi.json", M_GET, AUTH_NONE, 0, route_openapi, 0, MOP_NONE},
+    {"/backoffice", M_GET, AUTH_NONE, 0, route_backoffice, 0, MOP_NONE},
     {"/v1/events", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_EVENTS_LIST},
     {"/v1/webhook_endpoints", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_HOOKS_LIST},
     {"/v1/webhook_endpoints", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0, MOP_HOOKS_CREATE},

@@ -65,6 +65,15 @@ static int clock_offset_init(int development, struct vx_err *e)
     return 0;
 }
 
+/* A file voxcartd serves as it is; a missing one makes its route answer 404. */
+static void load_page(const char *configured, const char *fallback, const char *route, char **out,
+                      size_t *len)
+{
+    struct vx_err e;
+    if (vx_file_read(*configured ? configured : fallback, 1 << 20, out, len, &e) != 0)
+        vx_warn("main", "GET %s answers 404: %s", route, e.msg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -179,14 +188,11 @@ int main(int argc, char **argv)
         vx_mtoken_keys_load(&srv.mkeys, srv.cfg.jwt_algorithm, srv.cfg.jwt_key, srv.cfg.jwt_issuer,
                             srv.cfg.jwt_audience, srv.cfg.jwt_leeway, &e) != 0)
         goto fail;
-    {
-        /* the document of /v1, served as it is in the repository */
-        const char *api = srv.cfg.openapi;
-        struct vx_err oe;
-        if (vx_file_read(*api ? api : VX_SOURCE_DIR "/openapi/merchant-v1.json", 1 << 20,
-                         &srv.openapi, &srv.openapi_len, &oe) != 0)
-            vx_warn("main", "GET /v1/openapi.json answers 404: %s", oe.msg);
-    }
+    /* the document of /v1 and the back-office page, served as they are in the repository */
+    load_page(srv.cfg.openapi, VX_SOURCE_DIR "/openapi/merchant-v1.json", "/v1/openapi.json",
+              &srv.openapi, &srv.openapi_len);
+    load_page(srv.cfg.backoffice, VX_SOURCE_DIR "/backoffice/index.html", "/backoffice",
+              &srv.backoffice, &srv.backoffice_len);
     if (srv.cfg.provider_url[0]) {
         struct vx_provider_config pc;
         if (vx_provider_config_from(&srv.cfg, &pc, &e) != 0 ||
@@ -221,6 +227,7 @@ int main(int argc, char **argv)
     vx_mtoken_keys_release(&srv.mkeys);
     vx_provider_free(srv.provider);
     free(srv.openapi);
+    free(srv.backoffice);
     skill_release(&srv);
     vx_store_shutdown();
     curl_global_cleanup();

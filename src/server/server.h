@@ -49,6 +49,8 @@ struct server {
     struct vx_provider *provider;            /* NULL: no provider.url (refunds answer 503) */
     char *openapi;                           /* the merchant API's OpenAPI document, or NULL */
     size_t openapi_len;
+    char *backoffice; /* the back-office page, or NULL */
+    size_t backoffice_len;
 };
 
 /* The skill pipeline: verification, envelope, dialog, response. */

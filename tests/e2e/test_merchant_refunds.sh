@@ -31,21 +31,12 @@ code_is() { [ "$STATUS" = "$1" ] && [ "$(jq -r .error.code <<<"$BODY")" = "$2" ]
 sandbox_refunds() { sim GET "refunds?chargeId=$CHARGE"; jq '.refunds | length' <<<"$BODY"; }
 
 # an order by voice, then paid: 2 large lattes, 900 EUR cents
-for f in order.json yes.json; do
-  sed -e "s/demo-000[0-9]/$RANDOM$RANDOM/" -e "s/DEMOUSER/ALICE/g" "$SRC/scripts/demo/$f" >"$T/turn.json"
-  "$VOXCART" sign --dir "$CA" --restamp --url "$BASE/alexa" "$T/turn.json" >/dev/null 2>&1
-done
-call "$READ" GET /v1/shops/corner_coffee/orders
-ORDER=$(jq -r '.data[0].id' <<<"$BODY")
+voice_order ALICE
 check "the voice order is there" [ -n "$ORDER" ] && [ "$ORDER" != null ]
 refund "$FULL" '{"amount":100}'
 check "an order that is not paid cannot be refunded: 409 order_not_refundable" code_is 409 order_not_refundable
-sim POST chargePermissions '{"merchantId":"shop1","chargePermissionType":"Recurring","instrument":"card-ok"}'
-PERM=$(jqb .chargePermissionId)
-CHARGE=$("$BUILD/it_provider_client" --url "$PS_URL/sandbox/v2" --key-id "$KEY_ID" --key "$KEY_FILE" \
-  charge-create "pay-$ORDER" "$PERM" 900 EUR capture | sed -n 's/^id=//p')
+pay_order ALICE
 check "the sandbox captured 9.00 EUR" [ -n "$CHARGE" ]
-"$BUILD/it_order_paid" amzn1.ask.skill.voxcart-demo amzn1.ask.account.ALICE "$ORDER" "$CHARGE" 900 EUR
 check "the order is PAID" [ "$(rcli hget "vx:{amzn1.ask.skill.voxcart-demo:amzn1.ask.account.ALICE}:order:$ORDER" state)" = '"PAID"' ]
 
 refund "$READ" '{"amount":300}'
