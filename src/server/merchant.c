@@ -572,6 +572,11 @@ static char *coll_name(const struct merchant_call *mc, char *buf, size_t sz)
     case MOP_PRODUCT_PUT:
         snprintf(buf, sz, "products:%s", mc->params[0]);
         break;
+    case MOP_PLANS_LIST:
+    case MOP_PLANS_CREATE:
+    case MOP_PLAN_GET:
+        snprintf(buf, sz, "plans:%s", mc->params[0]);
+        break;
     case MOP_ORDERS_LIST:
     case MOP_ORDER_GET:
     case MOP_REFUND_CREATE:
@@ -643,6 +648,74 @@ static enum merchant_wait wait_store(struct merchant_call *mc, int step, struct 
     return MERCHANT_WAIT_STORE;
 }
 
+/* --- plans: what a subscription (a later issue) will bill, every interval --- */
+
+static const char *const plan_fields[] = {"id",       "name",       "interval", "amount",
+                                          "currency", "trial_days", "active",   NULL};
+
+/* The largest count per unit: a plan bills at least once every five years. */
+static long long interval_max(const char *unit)
+{
+    return strcmp(unit, "day") == 0     ? 1825
+           : strcmp(unit, "week") == 0  ? 260
+           : strcmp(unit, "month") == 0 ? 60
+           : strcmp(unit, "year") == 0  ? 5
+                                        : 0;
+}
+
+static int plan_build(struct check *c, const char *shop, const char *id, struct vx_buf *doc)
+{
+    const struct vx_jnode *name = vx_jget(&c->d, c->root, "name"),
+                          *iv = vx_jget(&c->d, c->root, "interval"),
+                          *amount = vx_jget(&c->d, c->root, "amount"),
+                          *cur = vx_jget(&c->d, c->root, "currency"),
+                          *trial = vx_jget(&c->d, c->root, "trial_days"),
+                          *active = vx_jget(&c->d, c->root, "active"), *count;
+    const char *unit;
+    int64_t a, n, t = -1;
+    if (check_known(c, plan_fields) != 0)
+        return -1;
+    if (!name || name->type != VX_JOBJECT || name->count == 0)
+        return invalid(c, "name", "must be an object of language -> name, {\"en\": \"...\"}");
+    for (const struct vx_jnode *l = vx_jfirst(&c->d, name); l; l = vx_jnext(&c->d, l))
+        if (l->type != VX_JSTRING || l->len == 0 || l->len > NAME_MAX_LEN)
+            return invalid(c, "name", "every name must be a non-empty string");
+    if (!iv || iv->type != VX_JOBJECT || iv->count != 2)
+        return invalid(c, "interval", "must be {unit, count}");
+    unit = vx_jget_str(&c->d, iv, "unit");
+    if (!unit || !interval_max(unit))
+        return invalid(c, "interval.unit", "must be day, week, month or year");
+    count = vx_jget(&c->d, iv, "count");
+    if (!count || vx_jint64(count, &n) != 0 || n < 1 || n > interval_max(unit))
+        return invalid(c, "interval.count", "must be an integer 1 to %lld for %s",
+                       interval_max(unit), unit);
+    if (!amount || vx_jint64(amount, &a) != 0 || a < 1 || a > 100000000)
+        return invalid(c, "amount", "must be an integer count of minor units, 1 to 100000000");
+    if (check_currency(c, cur, "currency") != 0)
+        return -1;
+    if (trial && trial->type != VX_JNULL && (vx_jint64(trial, &t) != 0 || t < 1 || t > 365))
+        return invalid(c, "trial_days", "must be null or an integer 1 to 365");
+    if (active && active->type != VX_JTRUE && active->type != VX_JFALSE)
+        return invalid(c, "active", "must be true or false");
+    vx_buf_appends(doc, "{\"id\":");
+    append_str(doc, id);
+    vx_buf_appends(doc, ",\"shop_id\":");
+    append_str(doc, shop);
+    vx_buf_appends(doc, ",\"name\":");
+    append_raw(doc, c->text, name);
+    vx_buf_appendf(doc,
+                   ",\"interval\":{\"unit\":\"%s\",\"count\":%lld},\"amount\":%lld,\"currency\":"
+                   "\"%s\",\"trial_days\":",
+                   unit, (long long)n, (long long)a, cur->str);
+    if (t > 0)
+        vx_buf_appendf(doc, "%lld", (long long)t);
+    else
+        vx_buf_appends(doc, "null");
+    vx_buf_appendf(doc, ",\"active\":%s,\"created_at\":%lld}",
+                   active && active->type == VX_JFALSE ? "false" : "true", (long long)vx_now());
+    return 0;
+}
+
 /* --- webhook endpoints (webhook.c delivers) --- */
 
 static const char *const hook_fields[] = {"id", "url", "description", NULL};
@@ -690,6 +763,7 @@ static enum merchant_wait write_doc(struct merchant_call *mc, struct server_repl
     int rc, create = mc->mop != MOP_PRODUCT_PUT;
     const char *prefix = mc->mop == MOP_SHOPS_CREATE   ? "shop"
                          : mc->mop == MOP_HOOKS_CREATE ? "we"
+                         : mc->mop == MOP_PLANS_CREATE ? "plan"
                                                        : "prod";
 
     if (check_open(&c, mc->body, mc->len, out) != 0)
@@ -703,9 +777,10 @@ static enum merchant_wait write_doc(struct merchant_call *mc, struct server_repl
     }
     mc->doc.len = 0;
     if (rc == 0)
-        rc = mc->mop == MOP_SHOPS_CREATE ? shop_build(&c, id, &mc->doc)
-             : mc->mop == MOP_HOOKS_CREATE
-                 ? hook_build(&c, id, &mc->doc)
+        rc = mc->mop == MOP_SHOPS_CREATE   ? shop_build(&c, id, &mc->doc)
+             : mc->mop == MOP_HOOKS_CREATE ? hook_build(&c, id, &mc->doc)
+             : mc->mop == MOP_PLANS_CREATE
+                 ? plan_build(&c, mc->params[0], id, &mc->doc)
                  : product_build(&c, mc->parent, mc->params[0], id, &mc->doc);
     vx_jdoc_free(&c.d);
     if (rc != 0)
@@ -728,11 +803,13 @@ static enum merchant_wait write_doc(struct merchant_call *mc, struct server_repl
         p.idem_value = mc->memo.data;
         p.idem_ttl = IDEM_TTL;
     }
-    if (mc->mop == MOP_PRODUCTS_CREATE || mc->mop == MOP_PRODUCT_PUT) {
+    if (mc->mop == MOP_PRODUCTS_CREATE || mc->mop == MOP_PRODUCT_PUT ||
+        mc->mop == MOP_PLANS_CREATE) {
         p.parent_coll = "shops";
         p.parent_id = mc->params[0];
-        p.version_field = mc->params[0]; /* the shop's catalog version */
     }
+    if (mc->mop != MOP_PLANS_CREATE && p.parent_coll)
+        p.version_field = mc->params[0]; /* the shop's catalog version */
     vx_store_op_mdoc_put(&mc->op, &p);
     return wait_store(mc, ST_WRITE, op);
 }
@@ -740,7 +817,7 @@ static enum merchant_wait write_doc(struct merchant_call *mc, struct server_repl
 static enum merchant_wait after_write(struct merchant_call *mc, struct server_reply *out)
 {
     int create = mc->mop == MOP_SHOPS_CREATE || mc->mop == MOP_PRODUCTS_CREATE ||
-                 mc->mop == MOP_HOOKS_CREATE;
+                 mc->mop == MOP_HOOKS_CREATE || mc->mop == MOP_PLANS_CREATE;
     switch (mc->op.rc) {
     case 0:
         if (mc->mop == MOP_PRODUCTS_CREATE || mc->mop == MOP_PRODUCT_PUT)
@@ -1298,11 +1375,13 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
         case MOP_EVENTS_LIST:
         case MOP_HOOKS_LIST:
         case MOP_DELIVERIES_LIST:
+        case MOP_PLANS_LIST:
             vx_store_op_mdoc_list(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
                                   mc->cursor, (unsigned)mc->limit + 1);
             return wait_store(mc, ST_READ, op);
         case MOP_SHOP_GET:
         case MOP_PRODUCT_GET:
+        case MOP_PLAN_GET:
             vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
                                  mc->mop == MOP_SHOP_GET ? mc->params[0] : mc->params[1]);
             return wait_store(mc, ST_READ, op);
@@ -1374,12 +1453,14 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
     case ST_READ:
         if (mc->op.rc == VX_ENOTFOUND)
             merchant_error(out, 404, "not_found", NULL, "no such %s",
-                           mc->mop == MOP_SHOP_GET ? "shop" : "product");
+                           mc->mop == MOP_SHOP_GET   ? "shop"
+                           : mc->mop == MOP_PLAN_GET ? "plan"
+                                                     : "product");
         else if (mc->op.rc != 0)
             store_failed(out, &mc->op);
         else if (mc->mop == MOP_SHOPS_LIST || mc->mop == MOP_PRODUCTS_LIST ||
                  mc->mop == MOP_EVENTS_LIST || mc->mop == MOP_HOOKS_LIST ||
-                 mc->mop == MOP_DELIVERIES_LIST)
+                 mc->mop == MOP_DELIVERIES_LIST || mc->mop == MOP_PLANS_LIST)
             list_answer(mc, out);
         else
             reply_json(out, 200, mc->op.json, mc->op.json_len);

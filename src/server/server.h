@@ -182,7 +182,10 @@ void skill_turn_release(struct server *s, struct skill_turn *st);
     XX(EVENTS_LIST)                                                                                \
     XX(HOOKS_LIST)                                                                                 \
     XX(HOOKS_CREATE)                                                                               \
-    XX(DELIVERIES_LIST)
+    XX(DELIVERIES_LIST)                                                                            \
+    XX(PLANS_LIST)                                                                                 \
+    XX(PLANS_CREATE)                                                                               \
+    XX(PLAN_GET)
 
 enum merchant_op {
     MOP_NONE, /* rows that are not /v1 */

@@ -150,5 +150,37 @@ json "$FULL" PUT /v1/shops/corner/products/nope '{"names":{"en":{"one":"x"},"de"
 check "PUT of a product that does not exist: 404" code_is 404 not_found
 json "$FULL" PUT /v1/shops/corner/products/tea_2 '{"id":"tea_3","names":{"en":{"one":"x"},"de":{"one":"x"}},"prices":[{"currency":"EUR","amount":1}]}'
 check "PUT with another id in the body: 422 naming id" field_is id
+# --- plans ---
+PLAN='{"id":"beans_biweekly","name":{"en":"Beans every two weeks","de":"Bohnen alle zwei Wochen"},"interval":{"unit":"week","count":2},"amount":1299,"currency":"EUR","trial_days":14}'
+json "$FULL" POST /v1/shops/corner/plans "$PLAN" -H 'Idempotency-Key: plan-1'
+check "a plan: 201 with its interval, amount and trial" [ "$STATUS" = 201 ] &&
+  contains "$BODY" '"interval":{"unit":"week","count":2},"amount":1299,"currency":"EUR","trial_days":14'
+first=$BODY
+json "$FULL" POST /v1/shops/corner/plans "$PLAN" -H 'Idempotency-Key: plan-1'
+check "the same plan POST again: the stored answer" [ "$STATUS" = 201 ] && [ "$BODY" = "$first" ]
+json "$FULL" POST /v1/shops/corner/plans '{"name":{"en":"Monthly"},"interval":{"unit":"month","count":1},"amount":900,"currency":"EUR"}'
+check "a plan without a trial: trial_days null" [ "$STATUS" = 201 ] && contains "$BODY" '"trial_days":null'
+call "$READ" GET /v1/shops/corner/plans/beans_biweekly
+check "a plan is read back" [ "$STATUS" = 200 ] && [ "$BODY" = "$first" ]
+call "$READ" GET "/v1/shops/corner/plans?limit=1"
+check "plans are paged" [ "$(jq '.data | length' <<<"$BODY")" = 1 ] && [ "$(jq -r .next_cursor <<<"$BODY")" != null ]
+call "$OTHER" GET /v1/shops/corner/plans/beans_biweekly
+check "another merchant's plan: 404" code_is 404 not_found
+json "$FULL" POST /v1/shops/nope/plans "$PLAN"
+check "a plan of a shop that does not exist: 404" code_is 404 not_found
+bad_plan() { # bad_plan FIELD BODY
+  json "$FULL" POST /v1/shops/corner/plans "$2"
+  check "plan validation names '$1'" field_is "$1"
+}
+bad_plan name '{"interval":{"unit":"day","count":1},"amount":1,"currency":"EUR"}'
+bad_plan interval '{"name":{"en":"x"},"amount":1,"currency":"EUR"}'
+bad_plan interval.unit '{"name":{"en":"x"},"interval":{"unit":"fortnight","count":1},"amount":1,"currency":"EUR"}'
+bad_plan interval.count '{"name":{"en":"x"},"interval":{"unit":"year","count":6},"amount":1,"currency":"EUR"}'
+bad_plan interval.count '{"name":{"en":"x"},"interval":{"unit":"month","count":0},"amount":1,"currency":"EUR"}'
+bad_plan amount '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":0,"currency":"EUR"}'
+bad_plan currency '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":1,"currency":"eur"}'
+bad_plan trial_days '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":1,"currency":"EUR","trial_days":0}'
+bad_plan active '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":1,"currency":"EUR","active":1}'
+
 check "the catalog version counts the shop's product writes" [ "$(rcli hget 'vx:{m:m1}:versions' corner)" = 8 ]
 finish

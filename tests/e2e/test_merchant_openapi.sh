@@ -43,6 +43,11 @@ rec GET '/v1/shops/kiosk/products?limit=0'
 rec GET /v1/shops/kiosk/products/tea
 rec PUT /v1/shops/kiosk/products/tea '{"names":{"en":{"one":"tea"}},"prices":[{"currency":"GBP","amount":260}],"active":false}'
 rec PUT /v1/shops/kiosk/products/nope '{"names":{"en":{"one":"x"}},"prices":[{"currency":"GBP","amount":1}]}'
+rec POST /v1/shops/kiosk/plans '{"id":"monthly","name":{"en":"Tea every month"},"interval":{"unit":"month","count":1},"amount":990,"currency":"GBP","trial_days":7}'
+rec POST /v1/shops/kiosk/plans '{"name":{"en":"x"},"interval":{"unit":"month","count":1},"amount":0,"currency":"GBP"}'
+rec GET /v1/shops/kiosk/plans
+rec GET /v1/shops/kiosk/plans/monthly
+rec GET /v1/shops/kiosk/plans/nope
 rec POST /v1/webhook_endpoints '{"url":"http://127.0.0.1:9/hooks","description":"nobody"}'
 EP=$(jq -r .id <<<"$BODY")
 rec POST /v1/webhook_endpoints '{"url":"mailto:x"}'
