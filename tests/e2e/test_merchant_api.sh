@@ -55,6 +55,11 @@ check "wrong audience: 401 token_audience" code_is 401 token_audience
 call "$(tok --merchant m1 --issuer somebody-else)" GET /v1/shops
 check "wrong issuer: 401 token_issuer" code_is 401 token_issuer
 
+bad() { # bad PATH FIELD BODY: a POST that must be refused naming FIELD
+  json "$FULL" POST "$1" "$3"
+  check "validation of $1 names '$2'" field_is "$2"
+}
+
 # --- shops ---
 SHOP='{"id":"corner","name":{"en":"Corner Coffee","de":"Corner Coffee"},"currency":"EUR","locales":["en-GB","de-DE"],"sizes":[{"id":"small","names":{"en":{"one":"small"},"de":{"one":"klein"}}},{"id":"large","names":{"en":{"one":"large"},"de":{"one":"groß"}}}]}'
 json "$READ" POST /v1/shops "$SHOP"
@@ -80,21 +85,17 @@ check "no such shop: 404" code_is 404 not_found
 call "$FULL" GET '/v1/shops/NOT%20AN%20ID'
 check "a path parameter that is no ID: 404" code_is 404 not_found
 
-bad_shop() { # bad_shop FIELD BODY
-  json "$FULL" POST /v1/shops "$2"
-  check "shop validation names '$1'" field_is "$1"
-}
-bad_shop currency '{"name":{"en":"X"},"currency":"EURO","locales":["en-US"]}'
-bad_shop currency '{"name":{"en":"X"},"currency":"XYZ","locales":["en-US"]}'
-bad_shop name '{"currency":"EUR","locales":["en-US"]}'
-bad_shop locales '{"name":{"en":"X"},"currency":"EUR"}'
-bad_shop 'locales[1]' '{"name":{"en":"X"},"currency":"EUR","locales":["en-US","english"]}'
-bad_shop rail '{"name":{"en":"X"},"currency":"EUR","locales":["en-US"],"rail":"cash"}'
-bad_shop environment '{"name":{"en":"X"},"currency":"EUR","locales":["en-US"],"environment":"live"}'
-bad_shop voice_code_threshold '{"name":{"en":"X"},"currency":"EUR","locales":["en-US"],"voice_code_threshold":-5}'
-bad_shop id '{"id":"Has Space","name":{"en":"X"},"currency":"EUR","locales":["en-US"]}'
-bad_shop colour '{"name":{"en":"X"},"currency":"EUR","locales":["en-US"],"colour":"red"}'
-bad_shop 'sizes[0].names.de' '{"name":{"en":"X","de":"X"},"currency":"EUR","locales":["en-US"],"sizes":[{"id":"s","names":{"en":{"one":"s"}}}]}'
+bad /v1/shops currency '{"name":{"en":"X"},"currency":"EURO","locales":["en-US"]}'
+bad /v1/shops currency '{"name":{"en":"X"},"currency":"XYZ","locales":["en-US"]}'
+bad /v1/shops name '{"currency":"EUR","locales":["en-US"]}'
+bad /v1/shops locales '{"name":{"en":"X"},"currency":"EUR"}'
+bad /v1/shops 'locales[1]' '{"name":{"en":"X"},"currency":"EUR","locales":["en-US","english"]}'
+bad /v1/shops rail '{"name":{"en":"X"},"currency":"EUR","locales":["en-US"],"rail":"cash"}'
+bad /v1/shops environment '{"name":{"en":"X"},"currency":"EUR","locales":["en-US"],"environment":"live"}'
+bad /v1/shops voice_code_threshold '{"name":{"en":"X"},"currency":"EUR","locales":["en-US"],"voice_code_threshold":-5}'
+bad /v1/shops id '{"id":"Has Space","name":{"en":"X"},"currency":"EUR","locales":["en-US"]}'
+bad /v1/shops colour '{"name":{"en":"X"},"currency":"EUR","locales":["en-US"],"colour":"red"}'
+bad /v1/shops 'sizes[0].names.de' '{"name":{"en":"X","de":"X"},"currency":"EUR","locales":["en-US"],"sizes":[{"id":"s","names":{"en":{"one":"s"}}}]}'
 json "$FULL" POST /v1/shops '{"name":'
 check "a body that is not JSON: 400 malformed_json" code_is 400 malformed_json
 
@@ -104,19 +105,15 @@ json "$FULL" POST /v1/shops/corner/products "$LATTE" -H 'Idempotency-Key: p-latt
 check "a product with sizes and prices per currency: 201" [ "$STATUS" = 201 ] && contains "$BODY" '"amount":450'
 json "$OTHER" POST /v1/shops/corner/products "$LATTE"
 check "another merchant cannot add to the shop: 404" code_is 404 not_found
-bad_product() { # bad_product FIELD BODY
-  json "$FULL" POST /v1/shops/corner/products "$2"
-  check "product validation names '$1'" field_is "$1"
-}
-bad_product names '{"prices":[{"currency":"EUR","amount":1}]}'
-bad_product prices '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}}}'
-bad_product prices '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}},"prices":[{"currency":"USD","amount":300}]}'
-bad_product 'prices[0].amount' '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}},"prices":[{"currency":"EUR","amount":2.5}]}'
-bad_product 'prices[0].amount' '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}},"prices":[{"currency":"EUR","amount":-1}]}'
-bad_product 'prices[1].currency' '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}},"prices":[{"currency":"EUR","amount":1},{"currency":"EUR","amount":2}]}'
-bad_product 'names.de' '{"names":{"en":{"one":"tea"}},"prices":[{"currency":"EUR","amount":300}]}'
-bad_product 'sizes.medium' '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}},"sizes":[{"size":"medium","prices":[{"currency":"EUR","amount":1}]}]}'
-bad_product active '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}},"prices":[{"currency":"EUR","amount":1}],"active":"yes"}'
+bad /v1/shops/corner/products names '{"prices":[{"currency":"EUR","amount":1}]}'
+bad /v1/shops/corner/products prices '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}}}'
+bad /v1/shops/corner/products prices '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}},"prices":[{"currency":"USD","amount":300}]}'
+bad /v1/shops/corner/products 'prices[0].amount' '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}},"prices":[{"currency":"EUR","amount":2.5}]}'
+bad /v1/shops/corner/products 'prices[0].amount' '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}},"prices":[{"currency":"EUR","amount":-1}]}'
+bad /v1/shops/corner/products 'prices[1].currency' '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}},"prices":[{"currency":"EUR","amount":1},{"currency":"EUR","amount":2}]}'
+bad /v1/shops/corner/products 'names.de' '{"names":{"en":{"one":"tea"}},"prices":[{"currency":"EUR","amount":300}]}'
+bad /v1/shops/corner/products 'sizes.medium' '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}},"sizes":[{"size":"medium","prices":[{"currency":"EUR","amount":1}]}]}'
+bad /v1/shops/corner/products active '{"names":{"en":{"one":"tea"},"de":{"one":"Tee"}},"prices":[{"currency":"EUR","amount":1}],"active":"yes"}'
 
 # --- pagination: 7 products, pages of 3 ---
 for i in 1 2 3 4 5 6; do
@@ -168,19 +165,15 @@ call "$OTHER" GET /v1/shops/corner/plans/beans_biweekly
 check "another merchant's plan: 404" code_is 404 not_found
 json "$FULL" POST /v1/shops/nope/plans "$PLAN"
 check "a plan of a shop that does not exist: 404" code_is 404 not_found
-bad_plan() { # bad_plan FIELD BODY
-  json "$FULL" POST /v1/shops/corner/plans "$2"
-  check "plan validation names '$1'" field_is "$1"
-}
-bad_plan name '{"interval":{"unit":"day","count":1},"amount":1,"currency":"EUR"}'
-bad_plan interval '{"name":{"en":"x"},"amount":1,"currency":"EUR"}'
-bad_plan interval.unit '{"name":{"en":"x"},"interval":{"unit":"fortnight","count":1},"amount":1,"currency":"EUR"}'
-bad_plan interval.count '{"name":{"en":"x"},"interval":{"unit":"year","count":6},"amount":1,"currency":"EUR"}'
-bad_plan interval.count '{"name":{"en":"x"},"interval":{"unit":"month","count":0},"amount":1,"currency":"EUR"}'
-bad_plan amount '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":0,"currency":"EUR"}'
-bad_plan currency '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":1,"currency":"eur"}'
-bad_plan trial_days '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":1,"currency":"EUR","trial_days":0}'
-bad_plan active '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":1,"currency":"EUR","active":1}'
+bad /v1/shops/corner/plans name '{"interval":{"unit":"day","count":1},"amount":1,"currency":"EUR"}'
+bad /v1/shops/corner/plans interval '{"name":{"en":"x"},"amount":1,"currency":"EUR"}'
+bad /v1/shops/corner/plans interval.unit '{"name":{"en":"x"},"interval":{"unit":"fortnight","count":1},"amount":1,"currency":"EUR"}'
+bad /v1/shops/corner/plans interval.count '{"name":{"en":"x"},"interval":{"unit":"year","count":6},"amount":1,"currency":"EUR"}'
+bad /v1/shops/corner/plans interval.count '{"name":{"en":"x"},"interval":{"unit":"month","count":0},"amount":1,"currency":"EUR"}'
+bad /v1/shops/corner/plans amount '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":0,"currency":"EUR"}'
+bad /v1/shops/corner/plans currency '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":1,"currency":"eur"}'
+bad /v1/shops/corner/plans trial_days '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":1,"currency":"EUR","trial_days":0}'
+bad /v1/shops/corner/plans active '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":1,"currency":"EUR","active":1}'
 
 check "the catalog version counts the shop's product writes" [ "$(rcli hget 'vx:{m:m1}:versions' corner)" = 8 ]
 finish
