@@ -31,6 +31,8 @@
 #include "voxcart/response.h"
 #include "voxcart/verify.h"
 
+#include <json-c/json.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -580,6 +582,8 @@ static char *coll_name(const struct merchant_call *mc, char *buf, size_t sz)
     case MOP_ORDERS_LIST:
     case MOP_ORDER_GET:
     case MOP_REFUND_CREATE:
+    case MOP_AGREEMENT_GET:
+    case MOP_AGREEMENT_CLOSE:
         snprintf(buf, sz, "orders:%s", mc->params[0]);
         break;
     case MOP_EVENTS_LIST:
@@ -631,14 +635,19 @@ enum {
     ST_REF,
     ST_ORDER,
     ST_LEDGER,
-    ST_RREF,   /* a refund: whose the order is */
-    ST_RORDER, /* the order as it is now */
-    ST_RPRE,   /* the attempt recorded on the order before the provider hears of it */
-    ST_RCALL,  /* the provider's answer */
-    ST_RPOST,  /* the refund recorded on the order: state, refunded, ledger */
-    ST_RDOC,   /* ... as a resource of the shop, with the POST's idempotency record */
-    ST_REVENT, /* ... and its event */
-    ST_HOOKREG /* a new webhook endpoint into the runner's registry */
+    ST_RREF,    /* a refund: whose the order is */
+    ST_RORDER,  /* the order as it is now */
+    ST_RPRE,    /* the attempt recorded on the order before the provider hears of it */
+    ST_RCALL,   /* the provider's answer */
+    ST_RPOST,   /* the refund recorded on the order: state, refunded, ledger */
+    ST_RDOC,    /* ... as a resource of the shop, with the POST's idempotency record */
+    ST_REVENT,  /* ... and its event */
+    ST_HOOKREG, /* a new webhook endpoint into the runner's registry */
+    ST_AREF,    /* a billing agreement: whose the order is */
+    ST_APROF,   /* ... the customer's profile */
+    ST_ACALL,   /* ... the provider closed it */
+    ST_ASAVE,   /* ... recorded as closed in the profile */
+    ST_AEVENT   /* ... and its event */
 };
 
 static enum merchant_wait wait_store(struct merchant_call *mc, int step, struct vx_store_op **op)
@@ -960,17 +969,25 @@ static int read_ok(struct merchant_call *mc, struct server_reply *out, const cha
     return 0;
 }
 
-/* The order's index entry is in: read the order itself from its customer's slot. */
+/* The order's index entry is in: whose the order is, in mc->skill and mc->user; else -1. */
+static int ref_read(struct merchant_call *mc, struct server_reply *out)
+{
+    if (read_ok(mc, out, "order") != 0)
+        return -1;
+    if (ref_parse(mc->op.json, mc->skill, sizeof(mc->skill), mc->user, sizeof(mc->user))) {
+        merchant_error(out, 500, "internal", NULL, "unreadable order index entry");
+        return -1;
+    }
+    vx_store_op_release(&mc->op);
+    return 0;
+}
+
+/* ... then the order itself, from its customer's slot. */
 static enum merchant_wait ref_to_order(struct merchant_call *mc, struct server_reply *out,
                                        struct vx_store_op **op, int next)
 {
-    if (read_ok(mc, out, "order") != 0)
+    if (ref_read(mc, out) != 0)
         return MERCHANT_DONE;
-    if (ref_parse(mc->op.json, mc->skill, sizeof(mc->skill), mc->user, sizeof(mc->user))) {
-        merchant_error(out, 500, "internal", NULL, "unreadable order index entry");
-        return MERCHANT_DONE;
-    }
-    vx_store_op_release(&mc->op);
     vx_store_op_order_get(&mc->op, mc->skill, mc->user, mc->params[1]);
     return wait_store(mc, next, op);
 }
@@ -1001,6 +1018,14 @@ int merchant_event_op(struct vx_store_op *op, struct merchant_event *ev, const c
                       const char *type, int64_t at_ms, const char *about, const char *shop,
                       const char *data_json)
 {
+    return merchant_event_idem_op(op, ev, merchant, type, at_ms, about, shop, data_json, NULL,
+                                  NULL);
+}
+
+int merchant_event_idem_op(struct vx_store_op *op, struct merchant_event *ev, const char *merchant,
+                           const char *type, int64_t at_ms, const char *about, const char *shop,
+                           const char *data_json, const char *idem_key, const char *idem_value)
+{
     struct vx_mdoc_put p;
     snprintf(ev->id, sizeof(ev->id), "evt_%013lld_%.64s", (long long)at_ms, about);
     for (char *c = ev->id; *c; c++)
@@ -1024,6 +1049,9 @@ int merchant_event_op(struct vx_store_op *op, struct merchant_event *ev, const c
     p.id = ev->id;
     p.doc = ev->doc.data;
     p.mode = VX_MDOC_CREATE; /* there already: recorded before, nothing to change */
+    p.idem_key = idem_key && *idem_key ? idem_key : NULL;
+    p.idem_value = idem_value;
+    p.idem_ttl = IDEM_TTL;
     return vx_store_op_mdoc_put(op, &p);
 }
 
@@ -1342,6 +1370,156 @@ static enum merchant_wait refund_step(struct merchant_call *mc, struct server_re
     }
 }
 
+/* --- customers' billing agreements (the profile's billing_agreement), by one of their orders ---
+ */
+
+/* The agreement object of a profile document (NULL when there is none), malloc'd. */
+static char *agreement_of(const char *profile)
+{
+    struct vx_jdoc d;
+    const struct vx_jnode *a;
+    char *out = NULL;
+    if (!profile || vx_jdoc_parse(&d, profile, strlen(profile), NULL) != 0)
+        return NULL;
+    a = vx_jget(&d, vx_jroot(&d), "billing_agreement");
+    if (a && a->type == VX_JOBJECT)
+        out = strndup(profile + a->start, a->end - a->start);
+    vx_jdoc_free(&d);
+    return out;
+}
+
+static void agreement_answer(struct merchant_call *mc, struct server_reply *out)
+{
+    reply_json(out, 200, "", 0);
+    vx_buf_appends(&out->body, "{\"order_id\":");
+    append_str(&out->body, mc->params[1]);
+    vx_buf_appends(&out->body, ",\"billing_agreement\":");
+    vx_buf_appends(&out->body, mc->parent);
+    vx_buf_appends(&out->body, "}");
+}
+
+/* The agreement closed: the same object with status Closed and closed_at. */
+static int agreement_closed(struct merchant_call *mc)
+{
+    struct json_object *o = json_tokener_parse(mc->parent);
+    const char *text;
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        return -1;
+    }
+    json_object_object_add(o, "status", json_object_new_string("Closed"));
+    json_object_object_add(o, "closed_at", json_object_new_int64(vx_now()));
+    text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    free(mc->parent);
+    mc->parent = text ? strdup(text) : NULL;
+    json_object_put(o);
+    return mc->parent ? 0 : -1;
+}
+
+static enum merchant_wait agreement_step(struct merchant_call *mc, struct server_reply *out,
+                                         struct vx_store_op **op)
+{
+    struct merchant_refund *r = mc->refund;
+    const char *id, *status;
+    struct vx_jdoc d;
+    switch (mc->step) {
+    case ST_AREF:
+        if (ref_read(mc, out) != 0)
+            return MERCHANT_DONE;
+        vx_store_op_load(&mc->op, mc->skill, mc->user);
+        return wait_store(mc, ST_APROF, op);
+    case ST_APROF:
+        if (mc->op.rc != 0) {
+            store_failed(out, &mc->op);
+            return MERCHANT_DONE;
+        }
+        mc->parent = agreement_of(mc->op.conv.profile);
+        vx_store_op_release(&mc->op);
+        if (!mc->parent) {
+            merchant_error(out, 404, "not_found", NULL, "the customer has no billing agreement");
+            return MERCHANT_DONE;
+        }
+        if (mc->mop == MOP_AGREEMENT_GET) {
+            agreement_answer(mc, out);
+            return MERCHANT_DONE;
+        }
+        if (vx_jdoc_parse(&d, mc->parent, strlen(mc->parent), NULL) != 0) {
+            merchant_error(out, 500, "internal", NULL, "unreadable billing agreement");
+            return MERCHANT_DONE;
+        }
+        id = vx_jget_str(&d, vx_jroot(&d), "id");
+        status = vx_jget_str(&d, vx_jroot(&d), "status");
+        vx_strlcpy(r->charge_id, id ? id : "", sizeof(r->charge_id));
+        vx_strlcpy(r->state, status ? status : "", sizeof(r->state));
+        vx_jdoc_free(&d);
+        if (strcmp(r->state, "Closed") == 0) {
+            merchant_error(out, 409, "billing_agreement_closed", NULL,
+                           "the billing agreement is closed already");
+            return MERCHANT_DONE;
+        }
+        if (!mc->server->provider) {
+            merchant_error(out, 503, "provider_unconfigured", NULL,
+                           "no payment provider is configured (provider.url)");
+            return MERCHANT_DONE;
+        }
+        mc->step = ST_ACALL;
+        r->to_send = vx_provider_op_permission_close(&r->pop, mc->server->provider, r->charge_id,
+                                                     "closed by the merchant", 0);
+        return MERCHANT_WAIT_HTTP;
+    case ST_ACALL:
+        if (r->to_send && vx_provider_op_complete(&r->pop) == 1) {
+            merchant_error(out, 503, "provider_unavailable", NULL,
+                           "the provider did not answer: send the same request again");
+            return MERCHANT_DONE;
+        }
+        if (r->pop.rc != 0 || r->pop.outcome != VX_PROVIDER_SUCCESS) {
+            merchant_error(out, 502, "provider_refused", NULL,
+                           "the provider did not close it: %s %s",
+                           vx_provider_outcome_name(r->pop.outcome),
+                           r->pop.rc ? r->pop.err.msg : r->pop.res.reason_code);
+            return MERCHANT_DONE;
+        }
+        if (agreement_closed(mc) != 0) {
+            merchant_error(out, 500, "internal", NULL, "out of memory");
+            return MERCHANT_DONE;
+        }
+        vx_wset_release(&r->ws);
+        vx_wset_init(&r->ws, mc->skill, mc->user);
+        vx_wset_profile_set(&r->ws, "billing_agreement", mc->parent);
+        vx_store_op_write(&mc->op, &r->ws);
+        return wait_store(mc, ST_ASAVE, op);
+    case ST_ASAVE:
+        if (mc->op.rc != 0) {
+            vx_warn("merchant", "billing agreement %s closed but not recorded: %s", r->charge_id,
+                    mc->op.err.msg);
+            store_failed(out, &mc->op);
+            return MERCHANT_DONE;
+        }
+        vx_store_op_release(&mc->op);
+        mc->doc.len = 0;
+        vx_buf_appends(&mc->doc, "{\"order_id\":");
+        append_str(&mc->doc, mc->params[1]);
+        vx_buf_appends(&mc->doc, ",\"billing_agreement\":");
+        vx_buf_appends(&mc->doc, mc->parent);
+        vx_buf_appends(&mc->doc, "}");
+        mc->memo.len = 0;
+        vx_buf_appendf(&mc->memo, "%s 200\n", mc->body_hash);
+        vx_buf_append(&mc->memo, mc->doc.data, mc->doc.len);
+        if (mc->doc.data && mc->memo.data &&
+            merchant_event_idem_op(&mc->op, &mc->event, mc->who.merchant,
+                                   "billing_agreement.closed", vx_now_ms(), r->charge_id,
+                                   mc->params[0], mc->doc.data, mc->idem_key, mc->memo.data))
+            return wait_store(mc, ST_AEVENT, op);
+        agreement_answer(mc, out); /* no event to wait for */
+        return MERCHANT_DONE;
+    default:
+        if (mc->op.rc != 0 && mc->op.rc != VX_ECONFLICT)
+            vx_warn("merchant", "event %s not in the log: %s", mc->event.id, mc->op.err.msg);
+        agreement_answer(mc, out);
+        return MERCHANT_DONE;
+    }
+}
+
 struct vx_http_op *merchant_http(struct merchant_call *mc)
 {
     return mc->refund && mc->refund->to_send ? &mc->refund->pop.http : NULL;
@@ -1353,10 +1531,10 @@ static enum merchant_wait write_begin(struct merchant_call *mc, struct server_re
 {
     if (mc->mop == MOP_SHOPS_CREATE || mc->mop == MOP_HOOKS_CREATE)
         return write_doc(mc, out, op);
-    if (mc->mop == MOP_REFUND_CREATE) {
+    if (mc->mop == MOP_REFUND_CREATE || mc->mop == MOP_AGREEMENT_CLOSE) {
         vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, mc->coll, sizeof(mc->coll)),
                              mc->params[1]);
-        return wait_store(mc, ST_RREF, op);
+        return wait_store(mc, mc->mop == MOP_REFUND_CREATE ? ST_RREF : ST_AREF, op);
     }
     vx_store_op_mdoc_get(&mc->op, mc->who.merchant, "shops", mc->params[0]);
     return wait_store(mc, ST_PARENT, op);
@@ -1393,9 +1571,21 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
             vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
                                  mc->params[1]);
             return wait_store(mc, ST_REF, op);
+        case MOP_AGREEMENT_GET:
+            vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
+                                 mc->params[1]);
+            return wait_store(mc, ST_AREF, op);
         default:
             if (mc->mop == MOP_REFUND_CREATE && refund_body(mc, out) != 0)
                 return MERCHANT_DONE;
+            if (mc->mop == MOP_AGREEMENT_CLOSE) {
+                mc->refund = calloc(1, sizeof(*mc->refund)); /* its provider call lives there */
+                if (!mc->refund) {
+                    merchant_error(out, 500, "internal", NULL, "out of memory");
+                    return MERCHANT_DONE;
+                }
+                vx_buf_init(&mc->refund->entry);
+            }
             call_digest(mc);
             if (mc->idem_key[0]) {
                 vx_store_op_midem_get(&mc->op, mc->who.merchant, mc->idem_key);
@@ -1450,6 +1640,12 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
     case ST_RDOC:
     case ST_REVENT:
         return refund_step(mc, out, op);
+    case ST_AREF:
+    case ST_APROF:
+    case ST_ACALL:
+    case ST_ASAVE:
+    case ST_AEVENT:
+        return agreement_step(mc, out, op);
     case ST_READ:
         if (mc->op.rc == VX_ENOTFOUND)
             merchant_error(out, 404, "not_found", NULL, "no such %s",

@@ -96,6 +96,10 @@ struct merchant_event {
 int merchant_event_op(struct vx_store_op *op, struct merchant_event *ev, const char *merchant,
                       const char *type, int64_t at_ms, const char *about, const char *shop,
                       const char *data_json);
+/* The same with the idempotency record of the POST that caused it, in the same script. */
+int merchant_event_idem_op(struct vx_store_op *op, struct merchant_event *ev, const char *merchant,
+                           const char *type, int64_t at_ms, const char *about, const char *shop,
+                           const char *data_json, const char *idem_key, const char *idem_value);
 
 /*
  * The voice catalog from the merchant data (voice_catalog.c): before a turn's
@@ -185,7 +189,9 @@ void skill_turn_release(struct server *s, struct skill_turn *st);
     XX(DELIVERIES_LIST)                                                                            \
     XX(PLANS_LIST)                                                                                 \
     XX(PLANS_CREATE)                                                                               \
-    XX(PLAN_GET)
+    XX(PLAN_GET)                                                                                   \
+    XX(AGREEMENT_GET)                                                                              \
+    XX(AGREEMENT_CLOSE)
 
 enum merchant_op {
     MOP_NONE, /* rows that are not /v1 */

@@ -3,14 +3,9 @@
 # shop, see a paid order with its ledger, refund it through the sandbox, see it refunded and the
 # event in the live feed. The page is plain HTML and JavaScript over the /v1 API.
 . "$(dirname "$0")/lib.sh" "$1"
-. "$SRC/tests/paysim/lib.sh"
 command -v chromium >/dev/null || { echo "chromium is not installed (scripts/deps.sh installs it)"; exit 1; }
+. "$(dirname "$0")/merchant_pay.inc.sh"
 paysim_node_deps
-start_paysim --throttle off --port 0
-make_merchant shop1
-export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID=$KEY_ID \
-  VOXCART_PROVIDER_PRIVATE_KEY=$KEY_FILE
-. "$(dirname "$0")/merchant.inc.sh"
 voice_order ALICE
 pay_order ALICE
 check "a paid order to refund" [ -n "$CHARGE" ]

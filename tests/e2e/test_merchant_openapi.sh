@@ -63,6 +63,8 @@ rec GET "/v1/shops/corner_coffee/orders/$ORDER"
 rec GET /v1/shops/corner_coffee/orders/o20260101-0000000000
 rec POST "/v1/shops/corner_coffee/orders/$ORDER/refunds" '{"amount":100}'
 rec POST "/v1/shops/corner_coffee/orders/$ORDER/refunds" '{"amount":0}'
+rec GET "/v1/shops/corner_coffee/orders/$ORDER/billing_agreement"
+rec POST "/v1/shops/corner_coffee/orders/$ORDER/billing_agreement/close"
 rec GET /v1/events
 wait_for 10 bash -c "curl -s --cacert '$CA/root.pem' -H 'Authorization: Bearer $FULL' '$BASE/v1/webhook_endpoints/$EP/deliveries' | jq -e '.data | length > 0' >/dev/null"
 rec GET "/v1/webhook_endpoints/$EP/deliveries"

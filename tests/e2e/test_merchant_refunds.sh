@@ -5,29 +5,12 @@
 # over-refund refused with a stable code, the rest refunded in full, and the order's ledger
 # telling all of it.
 . "$(dirname "$0")/lib.sh" "$1"
-. "$SRC/tests/paysim/lib.sh"
-start_paysim --throttle off --port 0
-make_merchant shop1
-export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID=$KEY_ID \
-  VOXCART_PROVIDER_PRIVATE_KEY=$KEY_FILE
-. "$(dirname "$0")/merchant.inc.sh"
-FULL=$(tok --merchant demo)
-READ=$(tok --merchant demo --scope read)
-OTHER=$(tok --merchant someone_else)
-
-call() { # call TOKEN METHOD PATH [curl args...]: sets STATUS and BODY
-  local t=$1 m=$2 p=$3; shift 3
-  BODY=$(curl -s --cacert "$CA/root.pem" -o - -w '\n%{http_code}' -X "$m" \
-    -H "Authorization: Bearer $t" "$@" "$BASE$p")
-  STATUS=${BODY##*$'\n'}
-  BODY=${BODY%$'\n'*}
-}
+. "$(dirname "$0")/merchant_pay.inc.sh"
 refund() { # refund TOKEN BODY [curl args...]
   local t=$1 b=$2; shift 2
   call "$t" POST "/v1/shops/corner_coffee/orders/$ORDER/refunds" \
     -H 'Content-Type: application/json' --data-binary "$b" "$@"
 }
-code_is() { [ "$STATUS" = "$1" ] && [ "$(jq -r .error.code <<<"$BODY")" = "$2" ]; }
 sandbox_refunds() { sim GET "refunds?chargeId=$CHARGE"; jq '.refunds | length' <<<"$BODY"; }
 
 # an order by voice, then paid: 2 large lattes, 900 EUR cents
