@@ -206,9 +206,10 @@ int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_p
     vx_strlcpy(out->last_order, js_str(&doc, o, "last_order"), sizeof(out->last_order));
     js_lines(&doc, vx_jget(&doc, o, "usual"), cat, &out->usual);
     {
-        const struct vx_jnode *pay = vx_jget(&doc, o, "payment"); /* the engine writes it */
+        const struct vx_jnode *pay =
+            vx_jget(&doc, o, "billing_agreement"); /* the engine writes it */
         if (pay && pay->type == VX_JOBJECT) {
-            vx_strlcpy(out->permission, js_str(&doc, pay, "permission"), sizeof(out->permission));
+            vx_strlcpy(out->permission, js_str(&doc, pay, "id"), sizeof(out->permission));
             vx_strlcpy(out->permission_status, js_str(&doc, pay, "status"),
                        sizeof(out->permission_status));
         }

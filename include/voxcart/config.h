@@ -58,6 +58,18 @@ struct vx_config {
     int janitor_interval_ms;
     char provider_notify_key[512];
     char provider_ca_file[512];
+
+    /* the merchant API's bearer tokens (mtoken.h); an empty key file turns /v1 off */
+    char jwt_algorithm[16]; /* HS256, RS256 or ES256: the only one accepted */
+    char jwt_key[512];      /* HS256: the secret's file; RS256/ES256: the public key PEM */
+    char jwt_issuer[128];
+    char jwt_audience[128];
+    int jwt_leeway;   /* seconds of clock skew allowed on exp and nbf */
+    char demo_id[65]; /* merchant that owns the sample shop (imported at start); "" = none */
+    int webhook_retry_window; /* seconds an event is retried before it is marked failed */
+    int webhook_backoff_ms;   /* the first wait after a failed delivery, doubled each time */
+    char openapi[512];        /* the OpenAPI document /v1/openapi.json serves; "" = the source's */
+    char backoffice[512];     /* the page /backoffice serves; "" = the source's */
 };
 
 /* Fills defaults. */

@@ -49,9 +49,21 @@ const char *vx_intents_dir_default(void);
 int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_err *e);
 void vx_fsm_free(struct vx_fsm *f);
 const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f);
+/*
+ * A running server's catalog can change (the merchant API): the next turn
+ * takes the new one, turns under way finish with theirs. swap takes cat over;
+ * it is refused (VX_ECONFIG, e naming why) when the messages cannot speak it,
+ * and ignored when version is not newer than the current one's.
+ */
+struct vx_catalog;
+int vx_fsm_catalog_swap(struct vx_fsm *f, struct vx_catalog *cat, uint64_t version,
+                        struct vx_err *e);
+uint64_t vx_fsm_catalog_version(struct vx_fsm *f);
 const struct vx_i18n *vx_fsm_i18n(const struct vx_fsm *f);
-/* The shop's name as the payment provider shows it (storeName); NULL when it has none. */
-const char *vx_fsm_store_name(const struct vx_fsm *f);
+/* The shop's name as the payment provider shows it (storeName; "" when it has none), of the
+ * current catalog; vx_catalog_store_name the same of one catalog (NULL when none). */
+void vx_fsm_store_name(struct vx_fsm *f, char *out, size_t outsz);
+const char *vx_catalog_store_name(const struct vx_catalog *c);
 
 /*
  * Answers one verified request: body gets the response document (HTTP 200),
@@ -81,6 +93,8 @@ void vx_fsm_turn_free(struct vx_fsm_turn *t);
 /* While the turn's write waits to be carried out: its write set (else NULL). */
 struct vx_wset;
 const struct vx_wset *vx_fsm_turn_wset(const struct vx_fsm_turn *t);
+/* The ID of the order a finished turn recorded (its write landed), or NULL. */
+const char *vx_fsm_turn_order(const struct vx_fsm_turn *t, int64_t *created);
 
 /*
  * Calls report(ud, file, message) for every way the messages do not fit the

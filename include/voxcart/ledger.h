@@ -39,6 +39,17 @@ int vx_order_transition_ok(enum vx_order_state from, enum vx_order_state to);
  * from NULL for the entry that creates the order; ref (optional) names the
  * attempt's idempotency key or a provider ID.
  */
+/*
+ * The order hash (store.h: one member per top-level field, each JSON text)
+ * beside what the dialog writes (id, state, merchant, created, locale,
+ * currency, lines, total), as the payment paths and the merchant API share it:
+ *   amount     the amount charged, minor units (the total unless it changed)
+ *   charge_id  the provider's charge ID, once charged
+ *   captured   what the provider captured, minor units (what a refund may return)
+ *   refunded   what has been refunded so far, minor units (absent: nothing)
+ *   refund_pending  the provider idempotency key of a refund on its way, or null: written
+ *              before the request leaves, so a retry resends the same key
+ */
 int vx_ledger_entry_json(int64_t at, const char *actor, const char *from, const char *to,
                          int64_t amount, const char *currency, int attempt, const char *ref,
                          struct vx_buf *out);

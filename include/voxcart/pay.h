@@ -56,12 +56,13 @@ struct vx_pay_settle {
  * Appends to w: the compare-and-set CHARGE_PENDING -> to with its ledger entry
  * (naming the charge and the reason), the charge ID and what was captured. A
  * hard decline also marks the saved permission not chargeable (profile member
- * "payment"), so no later turn charges it until it is chargeable again.
+ * "billing_agreement"), so no later turn charges it until it is chargeable again.
  * scratch holds the JSON texts until the write set is built. VX_ENOMEM.
  */
 int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const char *permission);
 
-/* The profile member "payment": {"permission":"...","status":"Chargeable"}. */
+/* The profile member "billing_agreement": {"id":"<charge permission>","status":"Chargeable"}
+ * (the merchant API reads and closes it). */
 int vx_pay_profile_json(const char *permission, const char *status, struct vx_buf *out);
 
 /* What paying needs of a stored order document. */

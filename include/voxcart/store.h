@@ -105,9 +105,15 @@ enum vx_store_op_kind {
     VX_STORE_OP_SLOTS, /* CLUSTER SLOTS: refreshes the slot map */
     VX_STORE_OP_ZADD,  /* a member into a schedule (a sorted set of due times) */
     VX_STORE_OP_RAW,   /* fixture helpers: the reply is kept in raw */
+    VX_STORE_OP_MDOC_GET,
+    VX_STORE_OP_MDOC_LIST,
+    VX_STORE_OP_MDOC_PUT,
+    VX_STORE_OP_MIDEM_GET,
+    VX_STORE_OP_HOOKS_ADD,  /* the registry of webhook endpoints: one more */
+    VX_STORE_OP_HOOKS_LIST, /* ... all of them (ids) */
 };
 
-#define VX_STORE_ARGV_INLINE 14
+#define VX_STORE_ARGV_INLINE 16
 
 struct redisReply;
 
@@ -141,7 +147,7 @@ struct vx_store_op {
     int noscript_tried;
     const char *argv_inline[VX_STORE_ARGV_INLINE];
     size_t lens_inline[VX_STORE_ARGV_INLINE];
-    char keys[4][480];
+    char keys[6][480];
     char num[3][24];
     struct vx_buf arena;              /* WRITE: the keys and arguments argv points into */
     const char *skill, *user, *state; /* the caller's; must outlive the op */
@@ -170,6 +176,56 @@ int vx_store_op_cert_put(struct vx_store_op *op, const char *canon_url, const ch
 int vx_store_op_zadd(struct vx_store_op *op, const char *key, const char *member, int64_t score);
 int vx_store_op_ping(struct vx_store_op *op);
 int vx_store_op_slots(struct vx_store_op *op);
+
+/*
+ * Merchant data (DESIGN section 5): everything of one merchant shares the hash
+ * tag {m:<merchant>}, so a change is one script on one slot. A collection
+ * ("shops", "products:<shop>") is a hash of id -> JSON document plus a sorted
+ * set of its ids (all score 0, so ordered by id) that lists read a page of,
+ * after a cursor (the last id of the page before). An idempotency record
+ * vx:{m:<merchant>}:idem:<key> holds what a POST answered.
+ */
+int vx_store_merchant_key(const char *merchant, const char *part, char *out, size_t outsz);
+/* One document: op->json, or rc VX_ENOTFOUND. */
+int vx_store_op_mdoc_get(struct vx_store_op *op, const char *merchant, const char *coll,
+                         const char *id);
+/* Up to limit documents with ids after `after` ("" = from the start): op->ids holds id,
+ * document, id, document, ... (n_ids counts both). */
+int vx_store_op_mdoc_list(struct vx_store_op *op, const char *merchant, const char *coll,
+                          const char *after, unsigned limit);
+
+enum vx_mdoc_mode {
+    VX_MDOC_CREATE,  /* refused (VX_ECONFLICT) when the id exists */
+    VX_MDOC_REPLACE, /* refused (VX_ENOTFOUND, guard 2) when it does not */
+    VX_MDOC_UPSERT,
+};
+
+/*
+ * Writes one document, all or nothing: first the guards (no idempotency
+ * record idem_key yet, else rc VX_EEXISTS with the record in op->json; the
+ * parent document exists, else VX_ENOTFOUND with guard 1; the mode), then the
+ * document, its index entry, the idempotency record (idem_value, idem_ttl
+ * seconds) and, with version_field, a counter in vx:{m:<merchant>}:versions
+ * (op->version: its new value). Every string must outlive the op.
+ */
+struct vx_mdoc_put {
+    const char *merchant, *coll, *id, *doc;
+    enum vx_mdoc_mode mode;
+    const char *idem_key, *idem_value; /* NULL: none */
+    int idem_ttl;
+    const char *parent_coll, *parent_id; /* NULL: none */
+    const char *version_field;           /* NULL: none */
+};
+int vx_store_op_mdoc_put(struct vx_store_op *op, const struct vx_mdoc_put *p);
+/* An idempotency record: op->json, or rc VX_ENOTFOUND. */
+int vx_store_op_midem_get(struct vx_store_op *op, const char *merchant, const char *key);
+/*
+ * The registry of every merchant's webhook endpoints (vx:webhooks, a set of
+ * "<merchant> <endpoint>"), which the delivery runner walks. Its own slot, so
+ * written after the endpoint, idempotently (a set member added twice is one).
+ */
+int vx_store_op_hooks_add(struct vx_store_op *op, const char *merchant, const char *endpoint);
+int vx_store_op_hooks_list(struct vx_store_op *op);
 
 /*
  * The node op must go to: 1 and host/port (a redirect, or the slot map of a

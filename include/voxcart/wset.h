@@ -42,6 +42,7 @@ enum vx_wop_kind {
     VX_W_LEDGER,       /* a = order id, b = entry (JSON object) appended to its ledger */
     VX_W_IDEM,         /* a = key, b = value, n = TTL seconds (0 = none); guard: absent */
     VX_W_SCHEDULE,     /* a = schedule name, b = member, n = due time (epoch seconds) */
+    VX_W_ORDER_GUARD,  /* a = order id, b = member, c = the JSON value it must hold (guard) */
 };
 
 struct vx_wop {
@@ -74,6 +75,10 @@ void vx_wset_order_cas(struct vx_wset *w, const char *id, const char *from, cons
 void vx_wset_ledger(struct vx_wset *w, const char *order_id, const char *entry_json);
 void vx_wset_idem(struct vx_wset *w, const char *key, const char *value, int ttl);
 void vx_wset_schedule(struct vx_wset *w, const char *name, const char *member, int64_t due);
+/* A guard only: the order's member still holds json_value ("" for a member it does not have);
+ * a refund counts its amount onto "refunded" behind one, so two never add to the same base. */
+void vx_wset_order_guard(struct vx_wset *w, const char *id, const char *member,
+                         const char *json_value);
 
 /* The nth op of a kind (0 = first), or NULL: for tests and the store. */
 const struct vx_wop *vx_wset_find(const struct vx_wset *w, enum vx_wop_kind kind, size_t nth);

@@ -29,6 +29,7 @@ int cli_cmd_devca(int argc, char **argv);
 int cli_cmd_sign(int argc, char **argv);
 int cli_cmd_replay(int argc, char **argv);
 int cli_cmd_model(int argc, char **argv);
+int cli_cmd_token(int argc, char **argv);
 
 /* "voxcart: CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

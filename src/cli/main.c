@@ -28,6 +28,7 @@ static const struct cli_command commands[] = {
     {"sign", cli_cmd_sign, "sign a request body like the voice platform, and optionally post it"},
     {"replay", cli_cmd_replay, "play conversation fixtures against voxcartd and check the answers"},
     {"model", cli_cmd_model, "check that models, dialog, catalog and messages agree"},
+    {"token", cli_cmd_token, "mint a development token for the merchant API"},
 };
 
 static const struct cli_command *find_command(const char *name)

@@ -10,6 +10,7 @@
 #include "voxcart/config.h"
 #include "voxcart/jscan.h"
 #include "voxcart/log.h"
+#include "voxcart/mtoken.h"
 #include "voxcart/paysign.h"
 
 #include <arpa/inet.h>
@@ -109,6 +110,27 @@ static const struct field fields[] = {
         "PEM public key that signs the provider's notifications (POST /provider/notifications)"),
     STR(provider_ca_file, "provider.ca_file", "VOXCART_PROVIDER_CA_FILE", "",
         "CA file for the provider's TLS (the sandbox's dev CA); empty = the system store"),
+    STR(jwt_algorithm, "merchant.jwt_algorithm", "VOXCART_JWT_ALGORITHM", "HS256",
+        "the one algorithm merchant tokens may use: HS256, RS256 or ES256"),
+    STR(jwt_key, "merchant.jwt_key", "VOXCART_JWT_KEY", "",
+        "HS256: file with the shared secret; RS256/ES256: public key PEM; empty = /v1 off"),
+    STR(jwt_issuer, "merchant.jwt_issuer", "VOXCART_JWT_ISSUER", "voxcart",
+        "the iss claim merchant tokens must carry"),
+    STR(jwt_audience, "merchant.jwt_audience", "VOXCART_JWT_AUDIENCE", "voxcart-merchant-api",
+        "the aud claim merchant tokens must carry"),
+    INT(jwt_leeway, "merchant.jwt_leeway", "VOXCART_JWT_LEEWAY", 0, 300, "30",
+        "seconds of clock skew allowed on exp and nbf"),
+    STR(demo_id, "merchant.demo_id", "VOXCART_DEMO_MERCHANT", "demo",
+        "merchant owning the catalog's shop (imported when absent; the skill sells it); empty = "
+        "off"),
+    INT(webhook_retry_window, "merchant.webhook_retry_window", "VOXCART_WEBHOOK_RETRY_WINDOW", 1,
+        2592000, "259200", "seconds a webhook event is retried until answered 2xx, then failed"),
+    INT(webhook_backoff_ms, "merchant.webhook_backoff_ms", "VOXCART_WEBHOOK_BACKOFF_MS", 10,
+        3600000, "1000", "first wait after a failed webhook delivery (doubled, at most 1 h)"),
+    STR(openapi, "merchant.openapi", "VOXCART_OPENAPI", "",
+        "the OpenAPI document GET /v1/openapi.json serves; empty = openapi/ of the source tree"),
+    STR(backoffice, "merchant.backoffice", "VOXCART_BACKOFFICE", "",
+        "the back-office page GET /backoffice serves; empty = backoffice/ of the source tree"),
 };
 
 static int set_string(struct vx_config *c, const struct field *f, const char *v, const char *name,
@@ -517,6 +539,14 @@ int vx_config_validate(const struct vx_config *c, struct vx_err *e)
     if (strncmp(c->redis_url, "redis://", 8) != 0 && strncmp(c->redis_url, "unix://", 7) != 0)
         return vx_err_set(e, VX_ECONFIG, "redis.url: '%s' must start with redis:// or unix://",
                           c->redis_url);
+    if (strcmp(c->jwt_algorithm, "HS256") != 0 && strcmp(c->jwt_algorithm, "RS256") != 0 &&
+        strcmp(c->jwt_algorithm, "ES256") != 0)
+        return vx_err_set(e, VX_ECONFIG,
+                          "merchant.jwt_algorithm: '%s' is not HS256, RS256 or ES256",
+                          c->jwt_algorithm);
+    if (c->demo_id[0] && !vx_merchant_id_ok(c->demo_id))
+        return vx_err_set(e, VX_ECONFIG, "merchant.demo_id: '%s' is not 1 to 64 of A-Z a-z 0-9 _ -",
+                          c->demo_id);
     return provider_validate(c, e);
 }
 

@@ -7,13 +7,28 @@
 
 #include "turn.h"
 
+#include <pthread.h>
+
 #include "voxcart/fsm.h"
 #include "voxcart/ledger.h"
 #include "voxcart/provider.h"
 
+/*
+ * The catalog turns read, which a running server may replace (a merchant
+ * changed it through the API): each turn holds a reference to the one it
+ * started with, so a replaced catalog is freed when its last turn ends.
+ */
+struct fsm_cat {
+    struct vx_catalog *cat;
+    uint64_t version; /* the merchant data's catalog version it was built from; 0: the file */
+    int refs;         /* under vx_fsm.mu */
+};
+
 struct vx_fsm {
     const struct vx_skill *skill;
-    struct vx_catalog *cat;
+    struct vx_catalog *cat; /* the current one: cur->cat */
+    struct fsm_cat *cur;
+    pthread_mutex_t mu;
     struct vx_i18n *i18n;
     int ttl;
     struct vx_provider *provider; /* NULL: orders are recorded CONFIRMED, nobody is charged */
@@ -41,6 +56,7 @@ enum phase {
 
 struct vx_fsm_turn {
     struct vx_fsm *f;
+    struct fsm_cat *cat; /* the catalog this turn started with */
     const struct vx_request *req;
     enum phase phase;
     int ev;
@@ -72,6 +88,9 @@ int fsm_op_outcome(struct vx_fsm_turn *ft, struct vx_err *e);
 /* Moves on to next; 1 with *op = the turn's op when send, else 0. */
 int fsm_need(struct vx_fsm_turn *ft, int send, enum phase next, struct vx_store_op **op);
 void fsm_turn_reset(struct turn *t);
+/* setup.c: a reference to the current catalog, and its end */
+struct fsm_cat *fsm_cat_ref(struct vx_fsm *f);
+void fsm_cat_unref(struct vx_fsm *f, struct fsm_cat *c);
 
 /* payturn.c */
 int fsm_order_writes(struct vx_fsm_turn *ft, struct vx_err *e);

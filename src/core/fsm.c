@@ -169,6 +169,7 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
         return VX_ENOMEM;
     }
     ft->f = f;
+    ft->cat = fsm_cat_ref(f);
     ft->req = req;
     ft->ev = f->skill->classify(req);
     ft->stateless = (f->skill->event_flags(ft->ev) & VX_IF_STATELESS) != 0;
@@ -184,7 +185,7 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
     ft->d.skill = f->skill;
     ft->d.req = req;
     ft->d.ev = ft->ev;
-    ft->d.cat = f->cat;
+    ft->d.cat = ft->cat->cat;
     ft->d.loc = vx_i18n_get(f->i18n, req->locale);
     ft->d.lang = vx_locale_lang(ft->d.loc);
     ft->d.now = vx_now();
@@ -206,6 +207,8 @@ void vx_fsm_turn_free(struct vx_fsm_turn *ft)
 {
     if (!ft)
         return;
+    fsm_cat_unref(ft->f, ft->cat);
+    ft->cat = NULL;
     vx_store_op_release(&ft->op);
     if (ft->paying)
         vx_provider_op_release(&ft->pop);
@@ -276,9 +279,9 @@ static int read_conv_done(struct vx_fsm_turn *ft, struct vx_err *e)
     t->conv = ft->op.conv;
     memset(&ft->op.conv, 0, sizeof(ft->op.conv));
     vx_store_op_release(&ft->op);
-    if (ft->f->skill->state_parse(t->conv.state, ft->f->cat, &t->st) != 0)
+    if (ft->f->skill->state_parse(t->conv.state, ft->d.cat, &t->st) != 0)
         vx_warn("fsm", "conversation of %s is not valid JSON: starting afresh", ft->req->user_id);
-    if (ft->f->skill->profile_parse(t->conv.profile, ft->f->cat, &t->prof) != 0)
+    if (ft->f->skill->profile_parse(t->conv.profile, ft->d.cat, &t->prof) != 0)
         vx_warn("fsm", "profile of %s is not valid JSON: treating it as empty", ft->req->user_id);
     return 0;
 }
@@ -498,6 +501,18 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
         if (rc == 1 || rc == 2)
             return rc;
     }
+}
+
+const char *vx_fsm_turn_order(const struct vx_fsm_turn *ft, int64_t *created)
+{
+    /* a paid order's turn went on to speak the payment: the order is the one it paid for */
+    const struct vx_order *o = ft->order                            ? ft->order
+                               : ft->paying && ft->pay_attempt == 1 ? &ft->paid_order
+                                                                    : NULL;
+    if (ft->phase != PH_RENDER || ft->stateless || !o)
+        return NULL;
+    *created = o->created;
+    return o->id;
 }
 
 int vx_fsm_handle(struct vx_fsm *f, const struct vx_request *req, struct vx_buf *body,

@@ -31,9 +31,9 @@ static void profile_permission(const char *skill, const char *user, char *out, s
     if (op.rc == 0 && op.conv.profile) {
         struct vx_jdoc d;
         if (vx_jdoc_parse(&d, op.conv.profile, strlen(op.conv.profile), NULL) == 0) {
-            const struct vx_jnode *pay = vx_jget(&d, vx_jroot(&d), "payment");
+            const struct vx_jnode *pay = vx_jget(&d, vx_jroot(&d), "billing_agreement");
             if (pay && pay->type == VX_JOBJECT)
-                jstr(&d, pay, "permission", out, n);
+                jstr(&d, pay, "id", out, n);
             vx_jdoc_free(&d);
         }
     }
@@ -67,7 +67,7 @@ static int settle(const char *skill, const char *user, const char *id, const str
         /* the buyer approved the pay link: from now on yes charges at once */
         rc = vx_pay_profile_json(save_permission, "Chargeable", &b);
         if (rc == 0)
-            vx_wset_profile_set(&w, "payment", b.data);
+            vx_wset_profile_set(&w, "billing_agreement", b.data);
     }
     if (rc == 0) {
         if (vx_store_op_write(&op, &w))

@@ -85,7 +85,7 @@ static int json_str(struct vx_buf *b, const char *s)
 
 int vx_pay_profile_json(const char *permission, const char *status, struct vx_buf *out)
 {
-    int rc = vx_buf_appends(out, "{\"permission\":");
+    int rc = vx_buf_appends(out, "{\"id\":");
     rc |= json_str(out, permission);
     rc |= vx_buf_appends(out, ",\"status\":");
     rc |= json_str(out, status);
@@ -140,7 +140,7 @@ int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const c
         b.len = 0;
         rc |= vx_pay_profile_json(permission, "NonChargeable", &b);
         if (rc == 0)
-            vx_wset_profile_set(w, "payment", b.data);
+            vx_wset_profile_set(w, "billing_agreement", b.data);
     }
     vx_buf_release(&b);
     return rc || w->overflow ? VX_ENOMEM : 0;

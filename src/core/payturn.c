@@ -38,7 +38,7 @@ int fsm_order_writes(struct vx_fsm_turn *ft, struct vx_err *e)
                                  sizeof(ft->member)) != 0)
             return vx_err_set(e, VX_EINVAL, "customer or order ID cannot name a pending order");
     }
-    if (f->skill->order_json(&o, f->cat->merchant_id, &t->order_json) != 0 ||
+    if (f->skill->order_json(&o, ft->d.cat->merchant_id, &t->order_json) != 0 ||
         vx_ledger_entry_json(at, "customer", NULL, ft->order->state, o.total, o.currency, 0, NULL,
                              &t->ledger_json) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
@@ -171,7 +171,7 @@ int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
     if (!ft->link) {
         struct vx_provider_charge_req r;
         vx_pay_charge_req(&r, p->permission, o->id, o->total, o->currency,
-                          vx_fsm_store_name(ft->f));
+                          vx_catalog_store_name(ft->d.cat));
         send = vx_provider_op_charge_create(&ft->pop, ft->f->provider, ft->pay_key, &r);
     } else {
         struct vx_provider_session_req r = {0};
@@ -182,7 +182,7 @@ int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
         r.amount = o->total;
         r.currency = o->currency;
         r.merchant_reference_id = o->id;
-        r.store_name = vx_fsm_store_name(ft->f);
+        r.store_name = vx_catalog_store_name(ft->d.cat);
         send = vx_provider_op_session_create(&ft->pop, ft->f->provider, ft->pay_key, &r);
     }
     ft->phase = PH_PAY;

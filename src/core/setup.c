@@ -116,6 +116,7 @@ int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_e
     }
     f->skill = cfg->skill;
     f->ttl = cfg->ttl > 0 ? cfg->ttl : VX_CONV_TTL;
+    pthread_mutex_init(&f->mu, NULL);
     f->provider = cfg->provider;
     f->pay_budget_ms = cfg->pay_budget_ms > 0 ? cfg->pay_budget_ms : VX_PAY_BUDGET_MS;
     if (cfg && cfg->catalog && *cfg->catalog)
@@ -146,6 +147,13 @@ int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_e
         rc = vx_err_set(e, VX_ECONFIG, "intents_dir: %s", ce.msg);
         goto out;
     }
+    f->cur = calloc(1, sizeof(*f->cur));
+    if (!f->cur) {
+        rc = vx_err_set(e, VX_ENOMEM, "out of memory");
+        goto out;
+    }
+    f->cur->cat = f->cat;
+    f->cur->refs = 1; /* the engine's own */
     *out = f;
 out:
     if (rc)
@@ -157,9 +165,78 @@ void vx_fsm_free(struct vx_fsm *f)
 {
     if (!f)
         return;
-    vx_catalog_free(f->cat);
+    vx_catalog_free(f->cat); /* turns have ended: only the engine holds the current one */
+    free(f->cur);
     vx_i18n_free(f->i18n);
+    pthread_mutex_destroy(&f->mu);
     free(f);
+}
+
+struct fsm_cat *fsm_cat_ref(struct vx_fsm *f)
+{
+    struct fsm_cat *c;
+    pthread_mutex_lock(&f->mu);
+    c = f->cur;
+    if (c)
+        c->refs++;
+    pthread_mutex_unlock(&f->mu);
+    return c;
+}
+
+void fsm_cat_unref(struct vx_fsm *f, struct fsm_cat *c)
+{
+    int last;
+    if (!c)
+        return;
+    pthread_mutex_lock(&f->mu);
+    last = --c->refs == 0;
+    pthread_mutex_unlock(&f->mu);
+    if (last) {
+        vx_catalog_free(c->cat);
+        free(c);
+    }
+}
+
+uint64_t vx_fsm_catalog_version(struct vx_fsm *f)
+{
+    uint64_t v;
+    pthread_mutex_lock(&f->mu);
+    v = f->cur ? f->cur->version : 0;
+    pthread_mutex_unlock(&f->mu);
+    return v;
+}
+
+int vx_fsm_catalog_swap(struct vx_fsm *f, struct vx_catalog *cat, uint64_t version,
+                        struct vx_err *e)
+{
+    struct fsm_cat *c, *old = NULL;
+    vx_err_clear(e);
+    /* the dialog must be able to speak it: the same check as at start-up */
+    if (vx_fsm_check_messages(f->skill, f->i18n, cat, first_problem, e) > 0) {
+        vx_catalog_free(cat);
+        return VX_ECONFIG;
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c) {
+        vx_catalog_free(cat);
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    }
+    c->cat = cat;
+    c->version = version;
+    c->refs = 1;
+    pthread_mutex_lock(&f->mu);
+    if (f->cur && f->cur->version >= version) {
+        pthread_mutex_unlock(&f->mu); /* another turn installed this one, or a newer one */
+        vx_catalog_free(cat);
+        free(c);
+        return 0;
+    }
+    old = f->cur;
+    f->cur = c;
+    f->cat = cat;
+    pthread_mutex_unlock(&f->mu);
+    fsm_cat_unref(f, old);
+    return 0;
 }
 
 const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f)
@@ -167,9 +244,18 @@ const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f)
     return f->cat;
 }
 
-const char *vx_fsm_store_name(const struct vx_fsm *f)
+const char *vx_catalog_store_name(const struct vx_catalog *c)
 {
-    return f->cat->nmerchant_names ? f->cat->merchant_names[0].words.one : NULL;
+    return c->nmerchant_names ? c->merchant_names[0].words.one : NULL;
+}
+
+void vx_fsm_store_name(struct vx_fsm *f, char *out, size_t outsz)
+{
+    const char *n;
+    pthread_mutex_lock(&f->mu); /* the catalog may be replaced meanwhile */
+    n = vx_catalog_store_name(f->cur->cat);
+    vx_strlcpy(out, n ? n : "", outsz);
+    pthread_mutex_unlock(&f->mu);
 }
 
 const struct vx_i18n *vx_fsm_i18n(const struct vx_fsm *f)

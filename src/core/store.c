@@ -477,13 +477,49 @@ static const char write_script[] =
     "end\n"
     "return {'ok'}\n";
 
+/* KEYS[1]=collection hash KEYS[2]=its index; ARGV after, limit -> {id, doc, id, doc, ...} */
+static const char mlist_script[] =
+    "local min = '-'\n"
+    "if ARGV[1] ~= '' then min = '(' .. ARGV[1] end\n"
+    "local ids = redis.call('ZRANGEBYLEX', KEYS[2], min, '+', 'LIMIT', 0, tonumber(ARGV[2]))\n"
+    "local out = {}\n"
+    "for _, id in ipairs(ids) do\n"
+    "  local d = redis.call('HGET', KEYS[1], id)\n"
+    "  if d then out[#out + 1] = id; out[#out + 1] = d end\n"
+    "end\n"
+    "return out\n";
+
+/*
+ * One merchant document (vx_store_op_mdoc_put). KEYS: collection hash, its
+ * index, idempotency record, parent hash, versions hash. ARGV: id, doc, mode,
+ * idempotency value ('' none), its TTL, parent id ('' none), version field
+ * ('' none). Guards first; nothing is written unless all pass.
+ */
+static const char mput_script[] =
+    "if ARGV[4] ~= '' then\n"
+    "  local v = redis.call('GET', KEYS[3])\n"
+    "  if v then return {'exists', v} end\n"
+    "end\n"
+    "if ARGV[6] ~= '' and redis.call('HEXISTS', KEYS[4], ARGV[6]) == 0 then return {'missing', 1} "
+    "end\n"
+    "local had = redis.call('HEXISTS', KEYS[1], ARGV[1])\n"
+    "if ARGV[3] == 'create' and had == 1 then return {'conflict'} end\n"
+    "if ARGV[3] == 'replace' and had == 0 then return {'missing', 2} end\n"
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+    "redis.call('ZADD', KEYS[2], 0, ARGV[1])\n"
+    "if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) end\n"
+    "local ver = 0\n"
+    "if ARGV[7] ~= '' then ver = redis.call('HINCRBY', KEYS[5], ARGV[7], 1) end\n"
+    "return {'ok', ver}\n";
+
 struct script {
     const char *text;
     char sha[41];
 };
 
-enum { SCRIPT_LOAD, SCRIPT_WRITE };
-static struct script scripts[] = {{load_script, ""}, {write_script, ""}};
+enum { SCRIPT_LOAD, SCRIPT_WRITE, SCRIPT_MLIST, SCRIPT_MPUT };
+static struct script scripts[] = {
+    {load_script, ""}, {write_script, ""}, {mlist_script, ""}, {mput_script, ""}};
 
 static void sha_hex(const char *text, char out[41])
 {
@@ -929,6 +965,12 @@ int vx_store_op_write(struct vx_store_op *op, const struct vx_wset *w)
             wargs(&b, o->b);
             wnum(&b, o->n);
             break;
+        case VX_W_ORDER_GUARD:
+            wargs(&b, "C");
+            wkey(&b, w->skill, w->user, "order:", o->a);
+            wargs(&b, o->b);
+            wargs(&b, o->c);
+            break;
         case VX_W_SCHEDULE:
             wargs(&b, "Z");
             wkey(&b, w->skill, w->user, "sched:", o->a);
@@ -1102,6 +1144,149 @@ int vx_store_op_slots(struct vx_store_op *op)
     return 1;
 }
 
+/* --- merchant data --- */
+
+int vx_store_merchant_key(const char *merchant, const char *part, char *out, size_t outsz)
+{
+    return vx_store_customer_key("m", merchant, part, out, outsz);
+}
+
+static int mkey2(const char *merchant, const char *prefix, const char *id, char *out, size_t outsz)
+{
+    char part[300];
+    if (vx_snprintf(part, sizeof(part), "%s%s", prefix, id ? id : "") != 0)
+        return VX_ERANGE;
+    return vx_store_merchant_key(merchant, part, out, outsz);
+}
+
+int vx_store_op_mdoc_get(struct vx_store_op *op, const char *merchant, const char *coll,
+                         const char *id)
+{
+    op_init(op, VX_STORE_OP_MDOC_GET);
+    op->idempotent = 1;
+    if (vx_store_merchant_key(merchant, coll, op->keys[0], sizeof(op->keys[0])))
+        return op_fail(op, VX_EINVAL, "merchant or collection too long");
+    op->route_key = op->keys[0];
+    op_arg(op, "HGET", 4);
+    op_args(op, op->keys[0]);
+    op_args(op, id);
+    return 1;
+}
+
+int vx_store_op_mdoc_list(struct vx_store_op *op, const char *merchant, const char *coll,
+                          const char *after, unsigned limit)
+{
+    op_init(op, VX_STORE_OP_MDOC_LIST);
+    op->idempotent = 1;
+    if (vx_store_merchant_key(merchant, coll, op->keys[0], sizeof(op->keys[0])) ||
+        mkey2(merchant, coll, ":idx", op->keys[1], sizeof(op->keys[1])))
+        return op_fail(op, VX_EINVAL, "merchant or collection too long");
+    op->route_key = op->keys[0];
+    op_script(op, SCRIPT_MLIST, 2);
+    op_args(op, after ? after : "");
+    snprintf(op->num[0], sizeof(op->num[0]), "%u", limit);
+    op_args(op, op->num[0]);
+    return 1;
+}
+
+static const char *const mdoc_modes[] = {"create", "replace", "upsert"};
+
+int vx_store_op_mdoc_put(struct vx_store_op *op, const struct vx_mdoc_put *p)
+{
+    op_init(op, VX_STORE_OP_MDOC_PUT);
+    if (vx_store_merchant_key(p->merchant, p->coll, op->keys[0], sizeof(op->keys[0])) ||
+        mkey2(p->merchant, p->coll, ":idx", op->keys[1], sizeof(op->keys[1])) ||
+        mkey2(p->merchant, "idem:", p->idem_key ? p->idem_key : "", op->keys[2],
+              sizeof(op->keys[2])) ||
+        vx_store_merchant_key(p->merchant, p->parent_coll ? p->parent_coll : "none", op->keys[3],
+                              sizeof(op->keys[3])) ||
+        vx_store_merchant_key(p->merchant, "versions", op->keys[4], sizeof(op->keys[4])))
+        return op_fail(op, VX_EINVAL, "merchant, collection or key too long");
+    op->route_key = op->keys[0];
+    op_script(op, SCRIPT_MPUT, 5);
+    op_args(op, p->id);
+    op_args(op, p->doc);
+    op_args(op, mdoc_modes[p->mode]);
+    op_args(op, p->idem_key && p->idem_value ? p->idem_value : "");
+    snprintf(op->num[0], sizeof(op->num[0]), "%d", p->idem_ttl > 0 ? p->idem_ttl : 86400);
+    op_args(op, op->num[0]);
+    op_args(op, p->parent_coll && p->parent_id ? p->parent_id : "");
+    op_args(op, p->version_field ? p->version_field : "");
+    return 1;
+}
+
+int vx_store_op_midem_get(struct vx_store_op *op, const char *merchant, const char *key)
+{
+    op_init(op, VX_STORE_OP_MIDEM_GET);
+    op->idempotent = 1;
+    if (mkey2(merchant, "idem:", key, op->keys[0], sizeof(op->keys[0])))
+        return op_fail(op, VX_EINVAL, "idempotency key too long");
+    op->route_key = op->keys[0];
+    op_arg(op, "GET", 3);
+    op_args(op, op->keys[0]);
+    return 1;
+}
+
+int vx_store_op_hooks_add(struct vx_store_op *op, const char *merchant, const char *endpoint)
+{
+    op_init(op, VX_STORE_OP_HOOKS_ADD);
+    op->idempotent = 1;
+    vx_strlcpy(op->keys[0], "vx:webhooks", sizeof(op->keys[0]));
+    if (vx_snprintf(op->keys[1], sizeof(op->keys[1]), "%s %s", merchant, endpoint) != 0)
+        return op_fail(op, VX_EINVAL, "merchant or endpoint too long");
+    op->route_key = op->keys[0];
+    op_arg(op, "SADD", 4);
+    op_args(op, op->keys[0]);
+    op_args(op, op->keys[1]);
+    return 1;
+}
+
+int vx_store_op_hooks_list(struct vx_store_op *op)
+{
+    op_init(op, VX_STORE_OP_HOOKS_LIST);
+    op->idempotent = 1;
+    vx_strlcpy(op->keys[0], "vx:webhooks", sizeof(op->keys[0]));
+    op->route_key = op->keys[0];
+    op_arg(op, "SMEMBERS", 8);
+    op_args(op, op->keys[0]);
+    return 1;
+}
+
+static void op_complete_mput(struct vx_store_op *op, const redisReply *r)
+{
+    const redisReply *w;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        (w = r->element[0])->type != REDIS_REPLY_STRING) {
+        op->rc = vx_err_set(&op->err, VX_ESTORE, "unexpected reply to the merchant write");
+    } else if (strcmp(w->str, "ok") == 0) {
+        op->version = r->elements > 1 && r->element[1]->type == REDIS_REPLY_INTEGER
+                          ? (uint64_t)r->element[1]->integer
+                          : 0;
+    } else if (strcmp(w->str, "exists") == 0) {
+        op->json = r->elements > 1 ? dup_reply(r->element[1]) : NULL;
+        op->json_len = op->json ? r->element[1]->len : 0;
+        op->rc = vx_err_set(&op->err, VX_EEXISTS, "idempotency key used already");
+    } else if (strcmp(w->str, "missing") == 0) {
+        op->guard = r->elements > 1 && r->element[1]->type == REDIS_REPLY_INTEGER
+                        ? (int)r->element[1]->integer
+                        : 0;
+        op->rc = vx_err_set(&op->err, VX_ENOTFOUND,
+                            op->guard == 1 ? "no such parent" : "no such document");
+    } else {
+        op->rc = vx_err_set(&op->err, VX_ECONFLICT, "a document with this id exists");
+    }
+}
+
+/* A string reply as op->json, or VX_ENOTFOUND for a nil. */
+static void op_complete_string(struct vx_store_op *op, const redisReply *r, const char *what)
+{
+    op->json = dup_reply(r);
+    op->json_len = op->json ? r->len : 0;
+    if (!op->json)
+        op->rc = r->type == REDIS_REPLY_STRING ? vx_err_set(&op->err, VX_ENOMEM, "out of memory")
+                                               : vx_err_set(&op->err, VX_ENOTFOUND, "%s", what);
+}
+
 int vx_store_op_node(const struct vx_store_op *op, char *host, size_t hostsz, int *port)
 {
     struct vx_node n;
@@ -1255,12 +1440,22 @@ int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *r, con
                      : 0;
         break;
     case VX_STORE_OP_CERT_GET:
-        op->json = dup_reply(r);
-        op->json_len = op->json ? r->len : 0;
-        if (!op->json)
-            op->rc = r->type == REDIS_REPLY_STRING
-                         ? vx_err_set(&op->err, VX_ENOMEM, "out of memory")
-                         : vx_err_set(&op->err, VX_ENOTFOUND, "not in the shared cache");
+        op_complete_string(op, r, "not in the shared cache");
+        break;
+    case VX_STORE_OP_MDOC_GET:
+        op_complete_string(op, r, "no such document");
+        break;
+    case VX_STORE_OP_MIDEM_GET:
+        op_complete_string(op, r, "no such idempotency record");
+        break;
+    case VX_STORE_OP_MDOC_LIST:
+    case VX_STORE_OP_HOOKS_LIST:
+        op_complete_strings(op, r);
+        break;
+    case VX_STORE_OP_HOOKS_ADD:
+        break;
+    case VX_STORE_OP_MDOC_PUT:
+        op_complete_mput(op, r);
         break;
     case VX_STORE_OP_CERT_PUT:
     case VX_STORE_OP_PING:

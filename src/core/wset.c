@@ -18,6 +18,7 @@ static const char *const kind_names[] = {
     [VX_W_LEDGER] = "ledger",
     [VX_W_IDEM] = "idem",
     [VX_W_SCHEDULE] = "schedule",
+    [VX_W_ORDER_GUARD] = "order_guard",
 };
 
 const char *vx_wop_kind_name(enum vx_wop_kind kind)
@@ -114,6 +115,12 @@ void vx_wset_order_set(struct vx_wset *w, const char *id, const char *member,
 void vx_wset_order_cas(struct vx_wset *w, const char *id, const char *from, const char *to)
 {
     add(w, VX_W_ORDER_CAS, id, from, to, 0);
+}
+
+void vx_wset_order_guard(struct vx_wset *w, const char *id, const char *member,
+                         const char *json_value)
+{
+    add(w, VX_W_ORDER_GUARD, id, member, json_value ? json_value : "", 0);
 }
 
 void vx_wset_ledger(struct vx_wset *w, const char *order_id, const char *entry_json)

@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -119,6 +120,11 @@ struct req_ctx {
     uint64_t parked_ns;
     struct req_ctx *next_parked;
     char allow[64];
+    /* /v1: the merchant call, and its reads of several orders at once */
+    int mstarted;
+    struct merchant_call mc;
+    struct asend *fan;
+    size_t fan_left;
 };
 
 /* One worker: an MHD daemon, the epoll loop that drives it, its Redis and HTTP clients. */
@@ -149,6 +155,12 @@ struct worker {
     int curl_running;
     /* turns waiting for another's certificate load */
     struct req_ctx *parked;
+    /* the webhook runner (worker 0): its one operation in flight */
+    struct vx_store_op wh_op;
+    struct vx_http_op wh_http;
+    struct asend wh_as;
+    struct hsend wh_hs;
+    int wh_busy;
 };
 
 static atomic_int stopping;
@@ -635,6 +647,48 @@ void loop_http_send(struct worker *w, struct hsend *h)
     }
 }
 
+static void wh_store_done(struct asend *a)
+{
+    ((struct worker *)a->ud)->wh_busy = 0;
+}
+
+static void wh_http_done(struct hsend *h)
+{
+    ((struct worker *)h->ud)->wh_busy = 0;
+}
+
+/* The webhook runner's next steps, while they complete at once; then what it waits for. */
+static void webhooks_tick(struct worker *w)
+{
+    for (int k = 0; k < 8 && !w->wh_busy && !atomic_load(&stopping); k++) {
+        int r = webhooks_step(w->s, &w->wh_op, &w->wh_http);
+        if (r == 0)
+            return;
+        w->wh_busy = 1;
+        if (r == 1) {
+            w->wh_as.op = &w->wh_op;
+            w->wh_as.done = wh_store_done;
+            w->wh_as.ud = w;
+            loop_store_send(w, &w->wh_as);
+        } else {
+            w->wh_hs.op = &w->wh_http;
+            w->wh_hs.done = wh_http_done;
+            w->wh_hs.ud = w;
+            loop_http_send(w, &w->wh_hs);
+        }
+    }
+}
+
+static void webhooks_stop(struct worker *w)
+{
+    if (w->wh_http.easy) {
+        curl_multi_remove_handle(w->multi, w->wh_http.easy);
+        vx_http_op_finish(&w->wh_http, CURLE_ABORTED_BY_CALLBACK);
+    }
+    vx_http_op_release(&w->wh_http);
+    vx_store_op_release(&w->wh_op);
+}
+
 /* A certificate load ended somewhere: every worker re-checks the turns that wait for one. */
 static void certs_wake(void *ud)
 {
@@ -652,6 +706,7 @@ enum route_auth {
     AUTH_NONE,     /* health and metrics */
     AUTH_PLATFORM, /* the voice platform's signature (verification runs before the handler) */
     AUTH_PROVIDER, /* the payment provider's signature (checked before the handler runs) */
+    AUTH_MERCHANT, /* a merchant's bearer token; GET needs scope read, anything else full */
 };
 
 enum { M_GET = 1u << 0, M_POST = 1u << 1, M_PUT = 1u << 2, M_DELETE = 1u << 3, M_PATCH = 1u << 4 };
@@ -665,7 +720,8 @@ struct route {
     size_t body_max;
     /* AUTH_NONE rows answer at once; AUTH_PLATFORM rows run the skill pipeline */
     void (*handler)(struct worker *w, struct req_ctx *rc, struct server_reply *out);
-    int timed; /* counted in the request duration metrics */
+    int timed;            /* counted in the request duration metrics */
+    enum merchant_op mop; /* AUTH_MERCHANT rows: the call merchant.c makes */
 };
 
 static void route_healthz(struct worker *w, struct req_ctx *rc, struct server_reply *out)
@@ -770,12 +826,61 @@ static int provider_signed(struct worker *w, struct req_ctx *rc, struct server_r
     return 1;
 }
 
+static void serve_file(struct server_reply *out, const char *data, size_t len, const char *type)
+{
+    if (!data) {
+        server_reply_error(out, 404, "not_found", "this file is not installed");
+        return;
+    }
+    out->status = 200;
+    out->content_type = type;
+    vx_buf_append(&out->body, data, len);
+}
+
+static void route_openapi(struct worker *w, struct req_ctx *rc, struct server_reply *out)
+{
+    (void)rc;
+    serve_file(out, w->s->openapi, w->s->openapi_len, "application/json");
+}
+
+static void route_backoffice(struct worker *w, struct req_ctx *rc, struct server_reply *out)
+{
+    (void)rc;
+    serve_file(out, w->s->backoffice, w->s->backoffice_len, "text/html; charset=utf-8");
+}
+
 static const struct route routes[] = {
-    {"/alexa", M_POST, AUTH_PLATFORM, VX_MAX_BODY, NULL, 1},
-    {"/provider/notifications", M_POST, AUTH_PROVIDER, 64 * 1024, route_notification, 0},
-    {"/healthz", M_GET, AUTH_NONE, 0, route_healthz, 0},
-    {"/readyz", M_GET, AUTH_NONE, 0, route_readyz, 0},
-    {"/metrics", M_GET, AUTH_NONE, 0, route_metrics, 0},
+    {"/alexa", M_POST, AUTH_PLATFORM, VX_MAX_BODY, NULL, 1, MOP_NONE},
+    {"/provider/notifications", M_POST, AUTH_PROVIDER, 64 * 1024, route_notification, 0, MOP_NONE},
+    {"/healthz", M_GET, AUTH_NONE, 0, route_healthz, 0, MOP_NONE},
+    {"/readyz", M_GET, AUTH_NONE, 0, route_readyz, 0, MOP_NONE},
+    {"/metrics", M_GET, AUTH_NONE, 0, route_metrics, 0, MOP_NONE},
+    {"/v1/shops", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_SHOPS_LIST},
+    {"/v1/shops", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0, MOP_SHOPS_CREATE},
+    {"/v1/shops/{shop}", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_SHOP_GET},
+    {"/v1/shops/{shop}/products", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_PRODUCTS_LIST},
+    {"/v1/shops/{shop}/products", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0, MOP_PRODUCTS_CREATE},
+    {"/v1/shops/{shop}/products/{product}", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_PRODUCT_GET},
+    {"/v1/shops/{shop}/products/{product}", M_PUT, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0,
+     MOP_PRODUCT_PUT},
+    {"/v1/shops/{shop}/plans", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_PLANS_LIST},
+    {"/v1/shops/{shop}/plans", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0, MOP_PLANS_CREATE},
+    {"/v1/shops/{shop}/plans/{plan}", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_PLAN_GET},
+    {"/v1/shops/{shop}/orders", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_ORDERS_LIST},
+    {"/v1/shops/{shop}/orders/{order}", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_ORDER_GET},
+    {"/v1/shops/{shop}/orders/{order}/refunds", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0,
+     MOP_REFUND_CREATE},
+    {"/v1/openapi.json", M_GET, AUTH_NONE, 0, route_openapi, 0, MOP_NONE},
+    {"/backoffice", M_GET, AUTH_NONE, 0, route_backoffice, 0, MOP_NONE},
+    {"/v1/shops/{shop}/orders/{order}/billing_agreement", M_GET, AUTH_MERCHANT, 0, NULL, 0,
+     MOP_AGREEMENT_GET},
+    {"/v1/shops/{shop}/orders/{order}/billing_agreement/close", M_POST, AUTH_MERCHANT, VX_MAX_BODY,
+     NULL, 0, MOP_AGREEMENT_CLOSE},
+    {"/v1/events", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_EVENTS_LIST},
+    {"/v1/webhook_endpoints", M_GET, AUTH_MERCHANT, 0, NULL, 0, MOP_HOOKS_LIST},
+    {"/v1/webhook_endpoints", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0, MOP_HOOKS_CREATE},
+    {"/v1/webhook_endpoints/{endpoint}/deliveries", M_GET, AUTH_MERCHANT, 0, NULL, 0,
+     MOP_DELIVERIES_LIST},
 };
 
 static unsigned method_bit(const char *m)
@@ -859,6 +964,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct server_reply 
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, out->allow);
     if (out->close_connection)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (out->www_authenticate)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, out->www_authenticate);
     ret = MHD_queue_response(c, (unsigned)out->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -1022,6 +1129,126 @@ static enum MHD_Result alexa(struct worker *w, struct req_ctx *rc)
     }
 }
 
+static const char *mhd_query(void *ud, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)ud, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/*
+ * The row's auth kind for /v1: a bearer token that verifies (401 with the
+ * reason's stable code otherwise), and scope full for anything but GET (403).
+ */
+static int merchant_auth(struct worker *w, struct req_ctx *rc, const char *method)
+{
+    const char *auth = MHD_lookup_connection_value(rc->conn, MHD_HEADER_KIND, "Authorization");
+    const char *tok = NULL;
+    enum vx_mtoken_reason r;
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+        tok = auth + 7 + strspn(auth + 7, " ");
+    r = vx_mtoken_verify(&w->s->mkeys, tok, vx_now(), &rc->mc.who);
+    if (r != VX_MTOKEN_OK) {
+        merchant_error(&rc->out, 401, vx_mtoken_reason_code(r), NULL, "%s",
+                       vx_mtoken_reason_message(r));
+        rc->out.www_authenticate = r == VX_MTOKEN_MISSING ? "Bearer realm=\"voxcart\""
+                                                          : "Bearer realm=\"voxcart\", "
+                                                            "error=\"invalid_token\"";
+        rc->out.outcome = VX_OUT_BAD_REQUEST;
+        return -1;
+    }
+    if (strcmp(method, "GET") != 0 && !rc->mc.who.full) {
+        merchant_error(&rc->out, 403, "insufficient_scope", NULL,
+                       "this token may only read (scope read); changes need scope full");
+        rc->out.www_authenticate = "Bearer realm=\"voxcart\", error=\"insufficient_scope\"";
+        return -1;
+    }
+    return 0;
+}
+
+static void fan_done(struct asend *a)
+{
+    struct req_ctx *rc = a->ud;
+    if (--rc->fan_left == 0)
+        turn_resume(rc);
+}
+
+/* Sends every op of the call's fan; 1 when the connection waits for them. */
+static int fan_send(struct worker *w, struct req_ctx *rc)
+{
+    rc->fan = calloc(rc->mc.n_fan, sizeof(*rc->fan));
+    if (!rc->fan) {
+        for (size_t i = 0; i < rc->mc.n_fan; i++)
+            vx_store_op_complete(&rc->mc.fan[i], NULL, "out of memory");
+        return 0;
+    }
+    rc->fan_left = rc->mc.n_fan;
+    for (size_t i = 0; i < rc->mc.n_fan; i++) {
+        rc->fan[i].op = &rc->mc.fan[i];
+        rc->fan[i].done = fan_done;
+        rc->fan[i].ud = rc;
+        loop_store_send(w, &rc->fan[i]);
+    }
+    return rc->fan_left > 0;
+}
+
+static void fan_release(struct req_ctx *rc)
+{
+    for (size_t i = 0; rc->fan && i < rc->mc.n_fan; i++)
+        if (rc->fan[i].node)
+            queue_remove(rc->fan[i].node, &rc->fan[i]);
+    free(rc->fan);
+    rc->fan = NULL;
+}
+
+/* /v1, first call or resumed: as alexa(), with the merchant call's kinds of wait. */
+static enum MHD_Result merchant(struct worker *w, struct req_ctx *rc, const char *method)
+{
+    struct server_headers h = {mhd_header, rc->conn}, q = {mhd_query, rc->conn};
+    struct vx_store_op *op = NULL;
+    enum merchant_wait wait;
+
+    if (!rc->mstarted) {
+        if (merchant_auth(w, rc, method) != 0)
+            return send_reply_timed(rc, 0);
+        rc->mstarted = 1;
+        rc->mc.mop = rc->route->mop;
+        rc->mc.body = rc->body.data ? rc->body.data : "";
+        rc->mc.len = rc->body.len;
+        wait = merchant_start(w->s, &rc->mc, &h, &q, &rc->out, &op);
+    } else {
+        fan_release(rc);
+        wait = merchant_continue(w->s, &rc->mc, &rc->out, &op);
+    }
+    while (wait != MERCHANT_DONE) {
+        int waits;
+        if (wait == MERCHANT_WAIT_MANY) {
+            waits = fan_send(w, rc);
+        } else if (wait == MERCHANT_WAIT_HTTP) {
+            rc->hs.op = merchant_http(&rc->mc);
+            rc->hs.done = turn_http_done;
+            rc->hs.ud = rc;
+            waits = 0; /* without a request (a refused argument): complete already */
+            if (rc->hs.op) {
+                loop_http_send(w, &rc->hs);
+                waits = rc->hs.op->easy != NULL;
+            }
+        } else {
+            rc->as.op = op;
+            rc->as.done = turn_store_done;
+            rc->as.ud = rc;
+            loop_store_send(w, &rc->as);
+            waits = rc->as.node != NULL;
+        }
+        if (waits) {
+            rc->suspended = 1;
+            MHD_suspend_connection(rc->conn);
+            return MHD_YES;
+        }
+        fan_release(rc);
+        wait = merchant_continue(w->s, &rc->mc, &rc->out, &op); /* complete already */
+    }
+    return send_reply_timed(rc, 0);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -1051,6 +1278,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
          * body is drained (up to VX_DRAIN_MAX) and the error sent after.
          */
         rc->route = route_find(url, method, rc->allow, sizeof(rc->allow));
+        if (rc->route && rc->route->auth == AUTH_MERCHANT)
+            merchant_params(&rc->mc, rc->route->path, url);
         if (rc->route && rc->route->timed) {
             rc->gauged = 1;
             vx_metrics_inflight(1);
@@ -1114,6 +1343,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply_pending(c, rc);
     if (rc->route->auth == AUTH_PLATFORM)
         return alexa(w, rc);
+    if (rc->route->auth == AUTH_MERCHANT)
+        return merchant(w, rc, method);
     rc->out.status = 500;
     rc->out.outcome = VX_OUT_OK;
     if (rc->route->auth == AUTH_PROVIDER && !provider_signed(w, rc, &rc->out))
@@ -1140,6 +1371,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     if (rc->started)
         skill_turn_release(w->s, &rc->st);
+    fan_release(rc);
+    if (rc->mstarted && merchant_http(&rc->mc) && merchant_http(&rc->mc)->easy) {
+        curl_multi_remove_handle(w->multi, merchant_http(&rc->mc)->easy);
+        vx_http_op_finish(merchant_http(&rc->mc), CURLE_ABORTED_BY_CALLBACK);
+    }
+    if (rc->mstarted)
+        merchant_call_release(&rc->mc);
     vx_buf_release(&rc->out.body);
     vx_buf_release(&rc->body);
     if (rc->gauged)
@@ -1343,6 +1581,8 @@ static void *worker_main(void *arg)
         if (w->parked && (woken || n == 0 || atomic_load(&stopping)))
             parked_retry(w);
         nodes_tick(w);
+        if (w->id == 0)
+            webhooks_tick(w);
         /* MHD runs for its sockets, its timeouts, and the connections resumed above */
         if (run_mhd || w->resumed || w->mhd_due || n == 0 || atomic_load(&stopping)) {
             w->resumed = 0;
@@ -1368,6 +1608,7 @@ static void *worker_main(void *arg)
     }
     for (size_t i = 0; i < w->n_nodes; i++)
         node_drop(&w->nodes[i]); /* fails what still waits; MHD_stop_daemon closes those */
+    webhooks_stop(w);
     MHD_run(w->d);
     MHD_stop_daemon(w->d);
     w->d = NULL;
@@ -1530,6 +1771,7 @@ fail:
     all_workers = NULL;
     n_all_workers = 0;
     workers_free(ws, s->threads);
+    webhooks_release();
 out:
     free(cert);
     free(key);

@@ -28,11 +28,13 @@ static void *janitor_main(void *arg)
     while (!stopping) {
         struct timespec until;
         struct vx_janitor_stats st;
+        char store[128];
         /* woken by a notification: everything pending, not only what is due */
         int64_t upto = woken ? vx_now() + 86400 : vx_now();
         woken = 0;
         pthread_mutex_unlock(&mu);
-        if (vx_janitor_pass(s->provider, vx_fsm_store_name(s->fsm), upto, retry_s, &st) == 0 &&
+        vx_fsm_store_name(s->fsm, store, sizeof(store));
+        if (vx_janitor_pass(s->provider, store[0] ? store : NULL, upto, retry_s, &st) == 0 &&
             st.seen > 0)
             vx_info("janitor", "%zu pending orders looked at: %zu settled, %zu waiting, %zu failed",
                     st.seen, st.settled, st.waiting, st.failed);

@@ -65,6 +65,15 @@ static int clock_offset_init(int development, struct vx_err *e)
     return 0;
 }
 
+/* A file voxcartd serves as it is; a missing one makes its route answer 404. */
+static void load_page(const char *configured, const char *fallback, const char *route, char **out,
+                      size_t *len)
+{
+    struct vx_err e;
+    if (vx_file_read(*configured ? configured : fallback, 1 << 20, out, len, &e) != 0)
+        vx_warn("main", "GET %s answers 404: %s", route, e.msg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -175,6 +184,15 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (skill_init(&srv, &e) != 0)
         goto fail;
+    if (srv.cfg.jwt_key[0] &&
+        vx_mtoken_keys_load(&srv.mkeys, srv.cfg.jwt_algorithm, srv.cfg.jwt_key, srv.cfg.jwt_issuer,
+                            srv.cfg.jwt_audience, srv.cfg.jwt_leeway, &e) != 0)
+        goto fail;
+    /* the document of /v1 and the back-office page, served as they are in the repository */
+    load_page(srv.cfg.openapi, VX_SOURCE_DIR "/openapi/merchant-v1.json", "/v1/openapi.json",
+              &srv.openapi, &srv.openapi_len);
+    load_page(srv.cfg.backoffice, VX_SOURCE_DIR "/backoffice/index.html", "/backoffice",
+              &srv.backoffice, &srv.backoffice_len);
     if (check_only) {
         printf("voxcartd: configuration ok\n");
         skill_release(&srv);
@@ -194,10 +212,17 @@ int main(int argc, char **argv)
         vx_warn("main", "no skill IDs configured: any skill ID is accepted (development only)");
     if (vx_store_ping(&e) != 0)
         vx_warn("main", "redis is not reachable yet (%s): /readyz is red until it is", e.msg);
+    else if (voice_catalog_import(&srv, &e) != 0)
+        vx_warn("main", "the catalog was not imported as the demo shop: %s", e.msg);
+    if (!srv.mkeys.key)
+        vx_info("main", "merchant API off: no merchant.jwt_key (every /v1 call answers 401)");
     vx_info("main", "voxcartd %s starting", VX_VERSION);
     janitor_start(&srv);
     code = http_run(&srv);
     janitor_stop();
+    vx_mtoken_keys_release(&srv.mkeys);
+    free(srv.openapi);
+    free(srv.backoffice);
     skill_release(&srv);
     vx_store_shutdown();
     curl_global_cleanup();

@@ -80,6 +80,9 @@ int skill_init(struct server *s, struct vx_err *e)
             return rc;
         }
     }
+    /* the merchant data may hold a newer catalog of the same shop (voice_catalog.c) */
+    if (s->cfg.demo_id[0] && vx_merchant_id_ok(vx_fsm_catalog(s->fsm)->merchant_id))
+        vx_strlcpy(s->voice_shop, vx_fsm_catalog(s->fsm)->merchant_id, sizeof(s->voice_shop));
     return 0;
 }
 
@@ -286,6 +289,15 @@ static enum skill_wait dialog_step(struct server *s, struct skill_turn *st,
         return SKILL_WAIT_HTTP;
     dialog_answer(st, rc, &e, warn, out);
     record_turn(s, &st->req, out);
+    if (rc == 0) {
+        int64_t created = 0;
+        const char *id = vx_fsm_turn_order(st->turn, &created);
+        if (id && voice_order_index(s, &st->vc, &st->req, id, created, &st->op)) {
+            st->phase = SKILL_ORDER_INDEX;
+            *op = &st->op;
+            return SKILL_WAIT_STORE;
+        }
+    }
     return SKILL_DONE;
 }
 
@@ -296,6 +308,11 @@ static enum skill_wait dialog_start(struct server *s, struct skill_turn *st,
     int rc;
 
     vx_err_clear(&e);
+    if (!st->vc.done && voice_catalog_start(s, &st->vc, &st->op)) {
+        st->phase = SKILL_CATALOG;
+        *op = &st->op;
+        return SKILL_WAIT_STORE;
+    }
     st->phase = SKILL_DIALOG;
     rc = vx_fsm_turn_new(s->fsm, &st->req, &st->turn, &e);
     if (rc) {
@@ -527,8 +544,26 @@ enum skill_wait skill_continue(struct server *s, struct skill_turn *st, struct s
         vx_store_op_release(&st->op);
         return dialog_start(s, st, out, op);
     }
+    case SKILL_CATALOG:
+        if (voice_catalog_continue(s, &st->vc, &st->op)) {
+            *op = &st->op;
+            return SKILL_WAIT_STORE;
+        }
+        return dialog_start(s, st, out, op);
     case SKILL_DIALOG:
         return dialog_step(s, st, out, op);
+    case SKILL_ORDER_INDEX:
+    case SKILL_ORDER_EVENT:
+        if (st->op.rc != 0 && !(st->phase == SKILL_ORDER_EVENT && st->op.rc == VX_ECONFLICT))
+            vx_warn("merchant", "order %s is not in its shop's %s: %s", st->vc.order_id,
+                    st->phase == SKILL_ORDER_INDEX ? "index" : "event log", st->op.err.msg);
+        vx_store_op_release(&st->op);
+        if (st->phase == SKILL_ORDER_INDEX && voice_order_event(s, &st->vc, &st->op)) {
+            st->phase = SKILL_ORDER_EVENT;
+            *op = &st->op;
+            return SKILL_WAIT_STORE;
+        }
+        return SKILL_DONE;
     default:
         return cert_step(s, st, out, op);
     }
@@ -546,6 +581,7 @@ void skill_turn_release(struct server *s, struct skill_turn *st)
     vx_http_op_release(&st->http);
     vx_fsm_turn_free(st->turn);
     st->turn = NULL;
+    voice_catalog_release(&st->vc);
     vx_store_op_release(&st->op);
     if (st->parsed)
         vx_request_release(&st->req);

@@ -17,7 +17,7 @@ permission() {
   sim POST chargePermissions "$(jq -n --arg m "$MERCHANT" --arg i "$2" \
     '{merchantId:$m, chargePermissionType:"Recurring", buyerId:"buyer-alice", instrument:$i}')"
   PERM=$(jq -r .chargePermissionId <<<"$BODY")
-  rcli HSET "$(profile_key "$1")" payment "{\"permission\":\"$PERM\",\"status\":\"Chargeable\"}" >/dev/null
+  rcli HSET "$(profile_key "$1")" billing_agreement "{\"id\":\"$PERM\",\"status\":\"Chargeable\"}" >/dev/null
 }
 # order_and_yes USER: an order of two espressos and yes; BODY is the answer to yes
 order_and_yes() { # every turn its own request ID, as the platform sends them

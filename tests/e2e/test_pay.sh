@@ -78,7 +78,7 @@ order_and_yes carol
 check "a hard decline says how to fix it" contains "$BODY" "Update your payment method"
 check "the order is DECLINED after a hard decline" [ "$(order_field carol state)" = '"DECLINED"' ]
 check "the permission is marked not chargeable" \
-  contains "$(rcli HGET "$(profile_key carol)" payment)" NonChargeable
+  contains "$(rcli HGET "$(profile_key carol)" billing_agreement)" NonChargeable
 order_and_yes carol
 check "the next yes is not charged: a pay link instead" contains "$BODY" "/checkout/"
 check "still exactly one charge for that permission" [ "$(charges "$PERM")" = 1 ]
@@ -95,9 +95,9 @@ check "the buyer approves it at the sandbox" [ "$STATUS" = 200 ]
 check "the janitor completes the session: the order is PAID" wait_for 15 paid dave
 check "with the charge's ledger entry by the janitor" \
   contains "$(rcli LRANGE "vx:{$SKILL:amzn1.ask.account.dave}:ledger:$(last_order dave)" -1 -1)" '"actor":"janitor"'
-dave_perm=$(rcli HGET "$(profile_key dave)" payment | jq -r .permission)
+dave_perm=$(rcli HGET "$(profile_key dave)" billing_agreement | jq -r .id)
 check "and the approved permission is saved as chargeable" \
-  contains "$(rcli HGET "$(profile_key dave)" payment)" '"Chargeable"'
+  contains "$(rcli HGET "$(profile_key dave)" billing_agreement)" '"Chargeable"'
 check "one charge for it at the sandbox" [ "$(charges "$dave_perm")" = 1 ]
 order_and_yes dave
 check "the next yes is charged in the turn" contains "$BODY" "charged 5 euros"

@@ -30,9 +30,9 @@ echo "$out"
 check "every page check passed in headless Chromium" [ "$rc" = 0 ]
 check "all of them ran" [ "$(grep -c '^ok' <<<"$out")" -ge 4 ]
 check "the order is PAID once the approval is in" wait_for 20 paid hana
-perm=$(rcli HGET "$(profile_key hana)" payment | jq -r .permission)
+perm=$(rcli HGET "$(profile_key hana)" billing_agreement | jq -r .id)
 check "the agreement the customer approved is saved as chargeable" \
-  contains "$(rcli HGET "$(profile_key hana)" payment)" '"Chargeable"'
+  contains "$(rcli HGET "$(profile_key hana)" billing_agreement)" '"Chargeable"'
 check "one captured charge for it at the sandbox" [ "$(charges "$perm" Captured)" = 1 ]
 order_and_yes hana
 check "the next yes is charged in the turn" contains "$BODY" "charged 5 euros"

@@ -1,0 +1,251 @@
+/*
+ * A shop's catalog between the catalog file and the merchant API's documents
+ * (mcatalog.h). The names of products and sizes are carried over as the
+ * JSON text they were written in, so the two forms say the same words; the
+ * prices are read by the catalog loader (a size priced by a delta becomes its
+ * final price) and written as a price per currency.
+ */
+#include "voxcart/mcatalog.h"
+#include "voxcart/catalog.h"
+#include "voxcart/jscan.h"
+#include "voxcart/response.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void raw(struct vx_buf *b, const char *text, const struct vx_jnode *n)
+{
+    if (n)
+        vx_buf_append(b, text + n->start, n->end - n->start);
+    else
+        vx_buf_appends(b, "null");
+}
+
+static void str(struct vx_buf *b, const char *s)
+{
+    vx_buf_appends(b, "\"");
+    vx_json_escape(b, s, strlen(s));
+    vx_buf_appends(b, "\"");
+}
+
+static void price(struct vx_buf *b, const char *currency, int64_t amount)
+{
+    vx_buf_appendf(b, "[{\"currency\":\"%s\",\"amount\":%lld}]", currency, (long long)amount);
+}
+
+/* The locales a catalog language is spoken in, as far as the skill's messages go. */
+static void locales(struct vx_buf *b, const struct vx_catalog *cat)
+{
+    static const char *const known[][3] = {{"en", "en-US", "en-GB"}, {"de", "de-DE", NULL}};
+    int first = 1;
+    vx_buf_appends(b, "[");
+    for (size_t i = 0; i < cat->nlangs; i++) {
+        for (size_t k = 0; k < VX_ARRAY_LEN(known); k++) {
+            if (strcmp(known[k][0], cat->langs[i]) != 0)
+                continue;
+            for (size_t j = 1; j < 3 && known[k][j]; j++) {
+                vx_buf_appendf(b, "%s\"%s\"", first ? "" : ",", known[k][j]);
+                first = 0;
+            }
+        }
+    }
+    vx_buf_appends(b, "]");
+}
+
+static void product_doc(struct vx_buf *b, const struct vx_catalog *cat,
+                        const struct vx_cat_product *p, const char *text,
+                        const struct vx_jnode *names, size_t position, int64_t now)
+{
+    vx_buf_appends(b, "{\"id\":");
+    str(b, p->id);
+    vx_buf_appends(b, ",\"shop_id\":");
+    str(b, cat->merchant_id);
+    vx_buf_appends(b, ",\"names\":");
+    raw(b, text, names);
+    if (p->noptions == 0) {
+        vx_buf_appends(b, ",\"prices\":");
+        price(b, cat->currency, p->price);
+    } else {
+        vx_buf_appends(b, ",\"sizes\":[");
+        for (size_t k = 0; k < p->noptions; k++) {
+            vx_buf_appends(b, k ? ",{\"size\":" : "{\"size\":");
+            str(b, p->options[k].size->id);
+            vx_buf_appends(b, ",\"prices\":");
+            price(b, cat->currency, p->options[k].price);
+            vx_buf_appends(b, "}");
+        }
+        vx_buf_appends(b, "]");
+    }
+    vx_buf_appendf(b, ",\"position\":%zu,\"active\":true,\"updated_at\":%lld}", position,
+                   (long long)now);
+}
+
+int vx_mcatalog_import(const char *text, size_t len, const char *name, int64_t now,
+                       struct vx_buf *shop, struct vx_buf *products, size_t *n_products,
+                       struct vx_err *e)
+{
+    struct vx_catalog *cat = NULL;
+    struct vx_jdoc doc;
+    const struct vx_jnode *root, *merchant, *list;
+    int rc = vx_catalog_parse(text, len, name, &cat, e);
+    if (rc != 0)
+        return rc;
+    if (vx_jdoc_parse(&doc, text, len, e) != 0) {
+        vx_catalog_free(cat);
+        return VX_EPARSE;
+    }
+    root = vx_jroot(&doc);
+    merchant = vx_jget(&doc, root, "merchant");
+    vx_buf_appends(shop, "{\"id\":");
+    str(shop, cat->merchant_id);
+    vx_buf_appends(shop, ",\"name\":");
+    raw(shop, text, vx_jget(&doc, merchant, "name"));
+    vx_buf_appendf(shop, ",\"currency\":\"%s\",\"locales\":", cat->currency);
+    locales(shop, cat);
+    vx_buf_appends(shop, ",\"skill_ids\":[],\"rail\":\"provider\",\"environment\":\"sandbox\","
+                         "\"voice_code_threshold\":null,\"sizes\":");
+    raw(shop, text, vx_jget(&doc, root, "sizes"));
+    vx_buf_appendf(shop, ",\"created_at\":%lld}", (long long)now);
+    *n_products = 0;
+    list = vx_jget(&doc, root, "products");
+    for (const struct vx_jnode *p = vx_jfirst(&doc, list); p; p = vx_jnext(&doc, p)) {
+        const struct vx_cat_product *cp = vx_catalog_product(cat, vx_jget_str(&doc, p, "id"));
+        if (!cp)
+            continue;
+        product_doc(products, cat, cp, text, vx_jget(&doc, p, "names"), *n_products, now);
+        vx_buf_append(products, "", 1);
+        (*n_products)++;
+    }
+    rc = shop->data && products->data ? 0 : vx_err_set(e, VX_ENOMEM, "out of memory");
+    vx_jdoc_free(&doc);
+    vx_catalog_free(cat);
+    return rc;
+}
+
+/* The price in currency of a prices array, or -1. */
+static int64_t price_in(const struct vx_jdoc *d, const struct vx_jnode *prices,
+                        const char *currency)
+{
+    int64_t a;
+    for (const struct vx_jnode *p = vx_jfirst(d, prices); p; p = vx_jnext(d, p)) {
+        const char *c = vx_jget_str(d, p, "currency");
+        if (c && strcmp(c, currency) == 0 && vx_jint64(vx_jget(d, p, "amount"), &a) == 0)
+            return a;
+    }
+    return -1;
+}
+
+/* One product of the catalog; 0 when it is left out (inactive, or unreadable). */
+static int catalog_product(struct vx_buf *out, const char *json, const char *currency, int first)
+{
+    struct vx_jdoc d;
+    const struct vx_jnode *root, *active, *sizes, *prices;
+    int64_t a;
+    size_t k = 0;
+    if (vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
+        return 0;
+    root = vx_jroot(&d);
+    active = vx_jget(&d, root, "active");
+    if (!root || root->type != VX_JOBJECT || (active && active->type == VX_JFALSE) ||
+        !vx_jget_str(&d, root, "id")) {
+        vx_jdoc_free(&d);
+        return 0;
+    }
+    vx_buf_appends(out, first ? "{\"id\":" : ",{\"id\":");
+    str(out, vx_jget_str(&d, root, "id"));
+    vx_buf_appends(out, ",\"names\":");
+    raw(out, json, vx_jget(&d, root, "names"));
+    prices = vx_jget(&d, root, "prices");
+    if (prices && (a = price_in(&d, prices, currency)) >= 0)
+        vx_buf_appendf(out, ",\"price\":%lld", (long long)a);
+    sizes = vx_jget(&d, root, "sizes");
+    if (sizes) {
+        vx_buf_appends(out, ",\"sizes\":{");
+        for (const struct vx_jnode *s = vx_jfirst(&d, sizes); s; s = vx_jnext(&d, s)) {
+            const char *size = vx_jget_str(&d, s, "size");
+            a = price_in(&d, vx_jget(&d, s, "prices"), currency);
+            if (!size || a < 0)
+                continue;
+            if (k++)
+                vx_buf_appends(out, ",");
+            str(out, size);
+            vx_buf_appendf(out, ":{\"price\":%lld}", (long long)a);
+        }
+        vx_buf_appends(out, "}");
+    }
+    vx_buf_appends(out, "}");
+    vx_jdoc_free(&d);
+    return 1;
+}
+
+struct ranked {
+    const char *doc;
+    int64_t position;
+    size_t index; /* in id order, as the store lists them */
+};
+
+static int by_position(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->position != y->position)
+        return x->position < y->position ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The position member of a product document; one without comes after those with. */
+static int64_t position_of(const char *json)
+{
+    struct vx_jdoc d;
+    int64_t p = INT64_MAX;
+    if (vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
+        return p;
+    if (vx_jint64(vx_jget(&d, vx_jroot(&d), "position"), &p) != 0)
+        p = INT64_MAX;
+    vx_jdoc_free(&d);
+    return p;
+}
+
+int vx_mcatalog_build(const char *shop_json, const char *const *products, size_t n,
+                      struct vx_buf *out, struct vx_err *e)
+{
+    struct ranked *order = calloc(n ? n : 1, sizeof(*order));
+    struct vx_jdoc d;
+    const struct vx_jnode *root;
+    const char *id, *currency;
+    int first = 1;
+    if (!order)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    /* the order the skill lists them in: by position, then by id */
+    for (size_t i = 0; i < n; i++) {
+        order[i].doc = products[i];
+        order[i].position = position_of(products[i]);
+        order[i].index = i;
+    }
+    qsort(order, n, sizeof(*order), by_position);
+    if (vx_jdoc_parse(&d, shop_json, strlen(shop_json), e) != 0) {
+        free(order);
+        return VX_EPARSE;
+    }
+    root = vx_jroot(&d);
+    id = vx_jget_str(&d, root, "id");
+    currency = vx_jget_str(&d, root, "currency");
+    if (!id || !currency) {
+        vx_jdoc_free(&d);
+        free(order);
+        return vx_err_set(e, VX_EPARSE, "the shop document has no id or currency");
+    }
+    vx_buf_appends(out, "{\"merchant\":{\"id\":");
+    str(out, id);
+    vx_buf_appends(out, ",\"name\":");
+    raw(out, shop_json, vx_jget(&d, root, "name"));
+    vx_buf_appendf(out, ",\"currency\":\"%s\"},\"sizes\":", currency);
+    raw(out, shop_json, vx_jget(&d, root, "sizes"));
+    vx_buf_appends(out, ",\"products\":[");
+    for (size_t i = 0; i < n; i++)
+        if (catalog_product(out, order[i].doc, currency, first))
+            first = 0;
+    vx_buf_appends(out, "]}");
+    vx_jdoc_free(&d);
+    free(order);
+    return out->data ? 0 : vx_err_set(e, VX_ENOMEM, "out of memory");
+}

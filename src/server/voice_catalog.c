@@ -1,0 +1,243 @@
+/*
+ * The voice skill's catalog from the merchant data (server.h, struct
+ * voice_catalog_call): the shop of merchant.demo_id whose id is the catalog
+ * file's merchant id. A product write through the API counts the shop's
+ * catalog version up (vx:{m:<merchant>}:versions); a turn that finds a version
+ * newer than the one it runs on loads the shop and its products, builds the
+ * catalog (mcatalog.h), lets the catalog loader and the messages check it, and
+ * installs it for every later turn (vx_fsm_catalog_swap).
+ *
+ * DESIGN
+ * - Looking costs a round trip, so a turn looks only when it may matter: this
+ *   process wrote the catalog since this worker last looked (the next turn
+ *   sees a change made through this voxcartd), or a second has passed (a
+ *   change made through another instance is seen within it).
+ * - It never blocks and never fails a turn: an error of the store or a
+ *   catalog that does not load is logged and the turn goes on with the
+ *   catalog it had.
+ */
+#include "server.h"
+
+#include "voxcart/catalog.h"
+#include "voxcart/fsm.h"
+#include "voxcart/jscan.h"
+#include "voxcart/log.h"
+#include "voxcart/mcatalog.h"
+#include "voxcart/response.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOOK_NS      1000000000ull
+#define PRODUCTS_MAX 1000
+
+enum { VC_VERSION = 1, VC_SHOP, VC_PRODUCTS };
+
+static atomic_uint changes;
+static _Thread_local unsigned seen_changes;
+static _Thread_local uint64_t looked_ns;
+
+void voice_catalog_changed(void)
+{
+    atomic_fetch_add(&changes, 1);
+}
+
+static int done(struct voice_catalog_call *vc, struct vx_store_op *op)
+{
+    vx_store_op_release(op);
+    vc->done = 1;
+    return 0;
+}
+
+int voice_catalog_start(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op)
+{
+    uint64_t now = vx_mono_ns();
+    unsigned c = atomic_load(&changes);
+    if (!s->voice_shop[0] || (c == seen_changes && looked_ns && now - looked_ns < LOOK_NS)) {
+        vc->done = 1;
+        return 0;
+    }
+    seen_changes = c;
+    looked_ns = now;
+    vc->step = VC_VERSION;
+    vx_store_op_mdoc_get(op, s->cfg.demo_id, "versions", s->voice_shop);
+    return 1;
+}
+
+static void install(struct server *s, struct voice_catalog_call *vc, const struct vx_store_op *op)
+{
+    const char **docs = calloc(op->n_ids / 2 + 1, sizeof(*docs));
+    struct vx_buf text;
+    struct vx_catalog *cat = NULL;
+    struct vx_err e;
+    vx_buf_init(&text);
+    vx_err_clear(&e);
+    if (!docs)
+        return;
+    for (size_t i = 0; i + 1 < op->n_ids; i += 2)
+        docs[i / 2] = op->ids[i + 1];
+    if (vx_mcatalog_build(vc->shop, docs, op->n_ids / 2, &text, &e) == 0 &&
+        vx_catalog_parse(text.data, text.len, "merchant catalog", &cat, &e) == 0 &&
+        vx_fsm_catalog_swap(s->fsm, cat, vc->version, &e) == 0)
+        vx_info("catalog", "shop %s: catalog version %llu in use (%zu products)", s->voice_shop,
+                (unsigned long long)vc->version, op->n_ids / 2);
+    else
+        vx_warn("catalog", "shop %s: catalog version %llu not used: %s", s->voice_shop,
+                (unsigned long long)vc->version, e.msg);
+    vx_buf_release(&text);
+    free(docs);
+}
+
+int voice_catalog_continue(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op)
+{
+    char coll[VX_MERCHANT_ID_MAX + 16];
+    long long v = 0;
+    if (op->rc != 0) {
+        if (op->rc != VX_ENOTFOUND)
+            vx_warn("catalog", "shop %s: cannot read the catalog: %s", s->voice_shop, op->err.msg);
+        return done(vc, op);
+    }
+    switch (vc->step) {
+    case VC_VERSION:
+        if (!op->json || vx_parse_ll(op->json, 1, INT64_MAX, &v) != 0 ||
+            (uint64_t)v <= vx_fsm_catalog_version(s->fsm))
+            return done(vc, op);
+        vc->version = (uint64_t)v;
+        vx_store_op_release(op);
+        vc->step = VC_SHOP;
+        vx_store_op_mdoc_get(op, s->cfg.demo_id, "shops", s->voice_shop);
+        return 1;
+    case VC_SHOP:
+        vc->shop = op->json;
+        op->json = NULL;
+        vx_store_op_release(op);
+        vc->step = VC_PRODUCTS;
+        snprintf(coll, sizeof(coll), "products:%s", s->voice_shop);
+        vx_store_op_mdoc_list(op, s->cfg.demo_id, coll, "", PRODUCTS_MAX);
+        return 1;
+    case VC_PRODUCTS:
+        install(s, vc, op);
+        return done(vc, op);
+    }
+    return done(vc, op);
+}
+
+void voice_catalog_release(struct voice_catalog_call *vc)
+{
+    free(vc->shop);
+    vc->shop = NULL;
+    vx_buf_release(&vc->ref);
+    vx_buf_release(&vc->event.doc);
+}
+
+int voice_order_event(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op)
+{
+    struct vx_buf data;
+    int rc;
+    vx_buf_init(&data);
+    vx_buf_appends(&data, "{\"order_id\":\"");
+    vx_buf_appends(&data, vc->order_id); /* an order ID needs no escaping: [a-z0-9-] */
+    vx_buf_appends(&data, "\",\"state\":\"CONFIRMED\"}");
+    rc = data.data && merchant_event_op(op, &vc->event, s->cfg.demo_id, "order.created",
+                                        vc->created * 1000, vc->order_id, s->voice_shop, data.data);
+    vx_buf_release(&data);
+    return rc;
+}
+
+int voice_order_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,
+                      const char *order_id, int64_t created, struct vx_store_op *op)
+{
+    struct vx_mdoc_put p;
+    char coll[VX_MERCHANT_ID_MAX + 16];
+    if (!s->voice_shop[0] || !order_id || vx_strlcpy(vc->order_id, order_id, sizeof(vc->order_id)))
+        return 0;
+    vc->created = created;
+    vx_buf_init(&vc->ref);
+    vx_buf_appends(&vc->ref, "{\"skill\":\"");
+    vx_json_escape(&vc->ref, req->application_id, strlen(req->application_id));
+    vx_buf_appends(&vc->ref, "\",\"user\":\"");
+    vx_json_escape(&vc->ref, req->user_id, strlen(req->user_id));
+    vx_buf_appendf(&vc->ref, "\",\"created\":%lld}", (long long)created);
+    if (!vc->ref.data)
+        return 0;
+    memset(&p, 0, sizeof(p));
+    snprintf(coll, sizeof(coll), "orders:%s", s->voice_shop);
+    p.merchant = s->cfg.demo_id;
+    p.coll = coll;
+    p.id = vc->order_id;
+    p.doc = vc->ref.data;
+    p.mode = VX_MDOC_UPSERT;
+    return vx_store_op_mdoc_put(op, &p);
+}
+
+/* One document written at start-up, on this thread's blocking connection. */
+static int put_blocking(const struct vx_mdoc_put *p, struct vx_err *e)
+{
+    struct vx_store_op op;
+    int rc;
+    if (vx_store_op_mdoc_put(&op, p))
+        vx_store_op_run(&op);
+    rc = op.rc;
+    if (rc != 0 && rc != VX_ECONFLICT)
+        vx_err_set(e, rc, "%s", op.err.msg);
+    vx_store_op_release(&op);
+    return rc == VX_ECONFLICT ? 0 : rc; /* another instance imported it meanwhile */
+}
+
+int voice_catalog_import(struct server *s, struct vx_err *e)
+{
+    const struct vx_catalog *cat = vx_fsm_catalog(s->fsm);
+    struct vx_store_op op;
+    struct vx_buf shop, products;
+    struct vx_mdoc_put p;
+    char *text = NULL, coll[VX_MERCHANT_ID_MAX + 16];
+    size_t len = 0, n = 0;
+    int rc;
+
+    if (!s->voice_shop[0])
+        return 0;
+    if (vx_store_op_mdoc_get(&op, s->cfg.demo_id, "shops", s->voice_shop))
+        vx_store_op_run(&op);
+    rc = op.rc;
+    vx_store_op_release(&op);
+    if (rc != VX_ENOTFOUND)
+        return rc == 0 ? 0 : vx_err_set(e, rc, "cannot look for the demo shop");
+    vx_buf_init(&shop);
+    vx_buf_init(&products);
+    rc = vx_file_read(cat->file, 1 << 20, &text, &len, e);
+    if (rc == 0)
+        rc = vx_mcatalog_import(text, len, cat->file, vx_now(), &shop, &products, &n, e);
+    memset(&p, 0, sizeof(p));
+    p.merchant = s->cfg.demo_id;
+    p.mode = VX_MDOC_CREATE;
+    if (rc == 0) {
+        p.coll = "shops";
+        p.id = s->voice_shop;
+        p.doc = shop.data;
+        rc = put_blocking(&p, e);
+    }
+    snprintf(coll, sizeof(coll), "products:%s", s->voice_shop);
+    p.coll = coll;
+    p.parent_coll = "shops";
+    p.parent_id = s->voice_shop;
+    p.version_field = s->voice_shop;
+    for (const char *d = products.data; rc == 0 && n > 0; n--, d += strlen(d) + 1) {
+        struct vx_jdoc doc;
+        if (vx_jdoc_parse(&doc, d, strlen(d), e) != 0) {
+            rc = VX_EPARSE;
+            break;
+        }
+        p.id = vx_jget_str(&doc, vx_jroot(&doc), "id");
+        p.doc = d;
+        rc = p.id ? put_blocking(&p, e) : VX_EPARSE;
+        vx_jdoc_free(&doc);
+    }
+    if (rc == 0)
+        vx_info("catalog", "imported %s as shop %s of merchant %s", cat->file, s->voice_shop,
+                s->cfg.demo_id);
+    free(text);
+    vx_buf_release(&shop);
+    vx_buf_release(&products);
+    return rc;
+}
