@@ -89,8 +89,8 @@ struct vx_profile {
     char locale[16];
     struct vx_cart usual;
     char last_order[VX_ID_MAX];
-    /* the saved billing agreement (member "billing_agreement", written by the engine's payment code,
-     * voxcart/pay.h): the provider's charge permission and whether it can be charged */
+    /* the saved billing agreement (member "billing_agreement", written by the engine's payment
+     * code, voxcart/pay.h): the provider's charge permission and whether it can be charged */
     char permission[64];
     char permission_status[24]; /* Chargeable, NonChargeable, Closed; "" = none saved */
 };
