@@ -819,6 +819,86 @@ static void path_index(char *out, size_t outsz, const char *path, size_t i)
         vx_strlcpy(out, path, outsz);
 }
 
+/*
+ * glibc's regcomp copies the tree of a repeated part once per repetition, and
+ * again for each quantifier stacked on it, so a short pattern such as
+ * "a++++++++++++++++++++++++++++++" or "((a{200}){200}){200}" takes gigabytes.
+ * Patterns in fixtures never need that: refuse stacked quantifiers (undefined
+ * in POSIX EREs anyway) and patterns whose repetitions would copy more than
+ * PATTERN_BUDGET nodes. Returns NULL when re is fine, else why not.
+ */
+#define PATTERN_BUDGET 100000
+#define PATTERN_DEPTH  32
+
+static const char *pattern_too_costly(const char *re)
+{
+    double weight[PATTERN_DEPTH + 1] = {0}; /* per open group: the cost of its elements so far */
+    double last = 0;                        /* the cost of the element a quantifier applies to */
+    int depth = 0, after_quantifier = 0;
+
+    for (const char *p = re; *p; p++) {
+        double times = 0;
+        if (*p == '*' || *p == '+' || *p == '?') {
+            times = 2;
+        } else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
+            char *end;
+            unsigned long m = strtoul(p + 1, &end, 10), n = m;
+            if (*end == ',' && end[1] >= '0' && end[1] <= '9') {
+                n = strtoul(end + 1, &end, 10);
+            } else if (*end == ',') { /* {m,}: m copies and a star */
+                n = m + 1;
+                end++;
+            }
+            if (*end != '}')
+                return NULL; /* regcomp says what is wrong with it */
+            p = end;
+            times = (double)(n > m ? n : m) + 1;
+        }
+        if (times > 0) {
+            if (after_quantifier)
+                return "a quantifier on a quantifier";
+            weight[depth] += last * (times - 1);
+            after_quantifier = 1;
+            if (weight[depth] > PATTERN_BUDGET)
+                return "too many repetitions";
+            continue;
+        }
+        after_quantifier = 0;
+        if (*p == '(') {
+            if (++depth > PATTERN_DEPTH)
+                return "groups nested too deeply";
+            weight[depth] = 0;
+            continue;
+        }
+        if (*p == ')' && depth > 0) {
+            last = weight[depth--] + 1;
+            weight[depth] += last;
+            continue;
+        }
+        if (*p == '[') { /* a bracket expression is one element: skip to its ']' */
+            const char *q = p + 1;
+            if (*q == '^')
+                q++;
+            if (*q == ']')
+                q++;
+            while (*q && *q != ']') {
+                const char *close = NULL;
+                if (q[0] == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '='))
+                    close = strchr(q + 2, ']'); /* [:alpha:] and the like */
+                q = close ? close + 1 : q + 1;
+            }
+            if (!*q)
+                return NULL;
+            p = q;
+        } else if (*p == '\\' && p[1]) {
+            p++;
+        }
+        last = 1;
+        weight[depth] += 1;
+    }
+    return NULL;
+}
+
 static int check_patterns_at(struct json_object *o, const char *file, const char *path,
                              struct vx_err *e)
 {
@@ -827,7 +907,7 @@ static int check_patterns_at(struct json_object *o, const char *file, const char
 
     switch (json_object_get_type(o)) {
     case json_type_string: {
-        const char *s = json_object_get_string(o);
+        const char *s = json_object_get_string(o), *costly;
         regex_t re;
         char *body;
         int err;
@@ -836,6 +916,11 @@ static int check_patterns_at(struct json_object *o, const char *file, const char
         body = pattern_body(s);
         if (!body)
             return vx_err_set(e, VX_ENOMEM, "out of memory");
+        if ((costly = pattern_too_costly(body)) != NULL) {
+            free(body);
+            return vx_err_set(e, VX_EPARSE, "%s: %s: bad regular expression '%.100s': %s", file,
+                              path, s, costly);
+        }
         err = regcomp(&re, body, REG_EXTENDED | REG_NOSUB);
         free(body);
         if (err != 0) {
@@ -941,7 +1026,7 @@ static int match_pattern(const char *pattern, struct json_object *actual)
         return 0;
     }
     subject = json_object_get_string(actual);
-    if (regcomp(&re, body, REG_EXTENDED | REG_NOSUB) != 0) {
+    if (pattern_too_costly(body) || regcomp(&re, body, REG_EXTENDED | REG_NOSUB) != 0) {
         free(body);
         return 0;
     }

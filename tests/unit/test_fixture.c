@@ -102,6 +102,38 @@ static void test_validation_errors(void)
                 "f.json: turns[0].expect.response.card[0].title: bad regular expression "
                 "'/[a/': ",
                 75) == 0);
+    /* patterns that would make regcomp copy its tree millions of times are refused;
+     * ordinary repetitions, classes and escapes are not */
+    {
+        static const char *const costly[][2] = {
+            {"/kleinen++++++++++++++++++++++++++++++ Cappuccino/", "a quantifier on a quantifier"},
+            {"/a*{2}/", "a quantifier on a quantifier"},
+            {"/((a{200}){200}){200}/", "too many repetitions"},
+            {"/((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))/",
+             "groups nested too deeply"},
+        };
+        static const char *const fine[] = {
+            "/^<speak>.*2 large lattes\\\\..*</speak>$/",
+            "/(ab|c){3,5}[*+?]\\\\+x{2,}/",
+            "/[[:alpha:]]+ [^]a]*/",
+        };
+        char text[256], want[160];
+        for (size_t i = 0; i < VX_ARRAY_LEN(costly); i++) {
+            snprintf(text, sizeof(text),
+                     "{\"name\":\"x\",\"turns\":[{\"request\":{},\"expect\":{\"response\":"
+                     "{\"a\":\"%s\"}}}]}",
+                     costly[i][0]);
+            snprintf(want, sizeof(want), "': %s", costly[i][1]);
+            VX_CHECK(strstr(parse_error(text), want) != NULL);
+        }
+        for (size_t i = 0; i < VX_ARRAY_LEN(fine); i++) {
+            snprintf(text, sizeof(text),
+                     "{\"name\":\"x\",\"turns\":[{\"request\":{},\"expect\":{\"response\":"
+                     "{\"a\":\"%s\"}}}]}",
+                     fine[i]);
+            VX_CHECK_STR(parse_error(text), "");
+        }
+    }
     VX_CHECK_STR(parse_error("{\"name\":\"\",\"turns\":[{\"request\":{}}]}"),
                  "f.json: name: must be a non-empty string");
     VX_CHECK_STR(parse_error("{\"name\":\"x\",\"turns\":[{\"request\":{},\"name\":7}]}"),
