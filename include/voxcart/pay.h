@@ -76,10 +76,14 @@ struct vx_pay_order {
 };
 /* 0, or VX_EPARSE. */
 int vx_pay_order_parse(const char *json, struct vx_pay_order *o);
+/* The charge permission of a profile document's billing_agreement into id ("" when none). */
+void vx_pay_agreement_id(const char *profile_json, char *id, size_t idsz);
 
 /* The janitor's schedule of orders left pending: a bucket per order, with its own hash tag so
  * the buckets spread over a cluster; the member names customer and order. */
 #define VX_PAY_BUCKETS 8
+/* The key of bucket b (0 .. VX_PAY_BUCKETS-1), and of the bucket an order belongs to. */
+void vx_pay_bucket_name(unsigned b, char *out, size_t outsz);
 void vx_pay_bucket_key(const char *order_id, char *out, size_t outsz);
 int vx_pay_bucket_member(const char *skill, const char *user, const char *order_id, char *out,
                          size_t outsz);

@@ -3,7 +3,6 @@
  */
 #include "voxcart/janitor.h"
 
-#include "voxcart/jscan.h"
 #include "voxcart/ledger.h"
 #include "voxcart/log.h"
 #include "voxcart/pay.h"
@@ -14,29 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void jstr(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k, char *out,
-                 size_t n)
-{
-    const char *v = vx_jget_str(d, o, k);
-    vx_strlcpy(out, v ? v : "", n);
-}
-
 /* The saved permission of a customer's profile ("" when none). */
 static void profile_permission(const char *skill, const char *user, char *out, size_t n)
 {
     struct vx_store_op op;
-    out[0] = '\0';
     if (vx_store_op_load(&op, skill, user))
         vx_store_op_run(&op);
-    if (op.rc == 0 && op.conv.profile) {
-        struct vx_jdoc d;
-        if (vx_jdoc_parse(&d, op.conv.profile, strlen(op.conv.profile), NULL) == 0) {
-            const struct vx_jnode *pay = vx_jget(&d, vx_jroot(&d), "billing_agreement");
-            if (pay && pay->type == VX_JOBJECT)
-                jstr(&d, pay, "id", out, n);
-            vx_jdoc_free(&d);
-        }
-    }
+    vx_pay_agreement_id(op.rc == 0 ? op.conv.profile : NULL, out, n);
     vx_store_op_release(&op);
 }
 
@@ -186,7 +169,7 @@ int vx_janitor_pass(struct vx_provider *p, const char *store_name, int64_t now, 
     for (int b = 0; b < VX_PAY_BUCKETS; b++) {
         char key[64], **due = NULL;
         size_t n = 0;
-        snprintf(key, sizeof(key), "vx:{pay:%d}:pending", b);
+        vx_pay_bucket_name((unsigned)b, key, sizeof(key));
         vx_err_clear(&e);
         if (vx_store_sched_due(key, now, 50, &due, &n, &e) != 0) {
             vx_warn("janitor", "cannot read %s: %s", key, e.msg);

@@ -146,12 +146,17 @@ int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const c
     return rc || w->overflow ? VX_ENOMEM : 0;
 }
 
+void vx_pay_bucket_name(unsigned b, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "vx:{pay:%u}:pending", b % VX_PAY_BUCKETS);
+}
+
 void vx_pay_bucket_key(const char *order_id, char *out, size_t outsz)
 {
     unsigned h = 5381;
     for (const char *p = order_id; *p; p++)
         h = h * 33u + (unsigned char)*p;
-    snprintf(out, outsz, "vx:{pay:%u}:pending", h % VX_PAY_BUCKETS);
+    vx_pay_bucket_name(h, out, outsz);
 }
 
 int vx_pay_bucket_member(const char *skill, const char *user, const char *order_id, char *out,
@@ -223,4 +228,18 @@ int vx_pay_order_parse(const char *json, struct vx_pay_order *o)
     }
     vx_jdoc_free(&d);
     return 0;
+}
+
+void vx_pay_agreement_id(const char *profile_json, char *id, size_t idsz)
+{
+    struct vx_jdoc d;
+    id[0] = '\0';
+    if (!profile_json || vx_jdoc_parse(&d, profile_json, strlen(profile_json), NULL) != 0)
+        return;
+    {
+        const struct vx_jnode *a = vx_jget(&d, vx_jroot(&d), "billing_agreement");
+        if (a && a->type == VX_JOBJECT)
+            jstr(&d, a, "id", id, idsz);
+    }
+    vx_jdoc_free(&d);
 }
