@@ -212,6 +212,7 @@ int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_p
             vx_strlcpy(out->permission, js_str(&doc, pay, "id"), sizeof(out->permission));
             vx_strlcpy(out->permission_status, js_str(&doc, pay, "status"),
                        sizeof(out->permission_status));
+            out->permission_live = strcmp(js_str(&doc, pay, "environment"), "production") == 0;
         }
     }
     vx_jdoc_free(&doc);

@@ -6,7 +6,11 @@
  *
  * The file format (intents/catalog.json is the sample):
  *
- *   {"merchant": {"id": "...", "name": {"en": "...", "de": "..."}, "currency": "EUR"},
+ *   {"merchant": {"id": "...", "name": {"en": "...", "de": "..."}, "currency": "EUR",
+ *                 "environment": "sandbox",             (optional: sandbox or production,
+ *                 "voice_code_threshold": 10000,          the minor units from which a voice
+ *                 "simulation": "HardDeclined"},          code is asked; sandbox only: the
+ *                                                         next charge's simulation code)
  *    "sizes": [{"id": "large", "names": {"en": WORDS, "de": WORDS}}],
  *    "products": [{"id": "latte", "names": {"en": WORDS, ...},
  *                  "price": 400,                         (base price, minor units)
@@ -74,6 +78,12 @@ struct vx_catalog {
     size_t nsizes;
     struct vx_cat_product *products;
     size_t nproducts;
+    /* paying: which of the provider's endpoints charges (sandbox unless production), from
+     * which amount a voice code is asked (-1: never), and, in the sandbox only, the
+     * simulation code armed for the next charge (NULL: none) */
+    int production;
+    int64_t voice_code_threshold;
+    const char *simulation;
     void *priv; /* the parsed document the strings point into */
 };
 

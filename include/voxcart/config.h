@@ -50,6 +50,9 @@ struct vx_config {
     char provider_url[512];
     char provider_key_id[128];
     char provider_private_key[512];
+    char provider_live_url[512]; /* production shops: the live endpoints */
+    char provider_live_key_id[128];
+    char provider_live_private_key[512];
     char provider_region[16];
     char provider_algorithm[32];
     int provider_connect_timeout_ms;

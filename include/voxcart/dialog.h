@@ -93,6 +93,7 @@ struct vx_profile {
      * code, voxcart/pay.h): the provider's charge permission and whether it can be charged */
     char permission[64];
     char permission_status[24]; /* Chargeable, NonChargeable, Closed; "" = none saved */
+    int permission_live;        /* made at the provider's live endpoints (else the sandbox's) */
 };
 
 /* The customer's last order as recorded (loaded for VX_IF_READ_LAST_ORDER intents). */

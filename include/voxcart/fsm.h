@@ -36,6 +36,10 @@ struct vx_fsm_config {
      * customer's saved agreement through it; NULL = orders stay CONFIRMED, nobody pays */
     struct vx_provider *provider;
     int pay_budget_ms; /* 0 = VX_PAY_BUDGET_MS */
+    /* the live endpoints, for a catalog in production (NULL: production shops are not
+     * charged); the merchant whose data holds the shop's armed simulation code (NULL: none) */
+    struct vx_provider *live;
+    const char *merchant;
 };
 
 /* $VOXCART_INTENTS_DIR when set, else the intents/ directory of the source tree. */

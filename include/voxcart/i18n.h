@@ -101,6 +101,9 @@ int vx_locale_join(const struct vx_locale *l, const char *const *items, size_t n
 
 /* ISO 4217: number of minor digits, or -1 for a code we do not know. */
 int vx_currency_digits(const char *code);
+/* The amount from which a shop asks for the voice code unless it says otherwise: 100 in its
+ * currency, in minor units. */
+int64_t vx_voice_code_default(const char *currency);
 /* The symbol written with amounts ("€", "$", "£"); the code itself when there is none. */
 const char *vx_currency_symbol(const char *code);
 

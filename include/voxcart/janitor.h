@@ -31,8 +31,10 @@ struct vx_janitor_stats {
     size_t seen, settled, waiting, failed;
 };
 
-/* One pass over every bucket; store_name as the turn sends it (vx_fsm_store_name). */
-int vx_janitor_pass(struct vx_provider *p, const char *store_name, int64_t now, int retry_s,
-                    struct vx_janitor_stats *st);
+/* One pass over every bucket; store_name as the turn sends it (vx_fsm_store_name). p talks to
+ * the sandbox's endpoints, live to the live ones for orders of production shops (NULL: such
+ * orders stay due, and each pass says why). */
+int vx_janitor_pass(struct vx_provider *p, struct vx_provider *live, const char *store_name,
+                    int64_t now, int retry_s, struct vx_janitor_stats *st);
 
 #endif

@@ -31,9 +31,11 @@ int vx_mcatalog_import(const char *text, size_t len, const char *name, int64_t n
 
 /*
  * The catalog file text of a shop and its products (inactive ones left out),
- * priced in the shop's currency. vx_catalog_parse checks the result.
+ * priced in the shop's currency, with the shop's environment and voice-code
+ * threshold and the simulation code armed for its next charge (NULL: none).
+ * vx_catalog_parse checks the result.
  */
-int vx_mcatalog_build(const char *shop_json, const char *const *products, size_t n,
-                      struct vx_buf *out, struct vx_err *e);
+int vx_mcatalog_build(const char *shop_json, const char *simulation, const char *const *products,
+                      size_t n, struct vx_buf *out, struct vx_err *e);
 
 #endif

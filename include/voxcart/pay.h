@@ -50,6 +50,7 @@ struct vx_pay_settle {
     int attempt;
     const char *actor; /* customer, janitor, provider notification */
     int64_t at_ms;
+    int live; /* the order is of a production shop (its permission is a live one) */
 };
 
 /*
@@ -61,9 +62,11 @@ struct vx_pay_settle {
  */
 int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const char *permission);
 
-/* The profile member "billing_agreement": {"id":"<charge permission>","status":"Chargeable"}
- * (the merchant API reads and closes it). */
-int vx_pay_profile_json(const char *permission, const char *status, struct vx_buf *out);
+/* The profile member "billing_agreement": {"id":"<charge permission>","status":"Chargeable",
+ * "environment":"sandbox"} (the merchant API reads and closes it). A permission is valid
+ * only in the provider's environment that made it: a shop that moves to production asks
+ * its customers for a new one. */
+int vx_pay_profile_json(const char *permission, const char *status, int live, struct vx_buf *out);
 
 /* What paying needs of a stored order document. */
 struct vx_pay_order {
@@ -71,6 +74,7 @@ struct vx_pay_order {
     char currency[4];
     int64_t total;
     int attempt; /* of the last attempt (1 when the order has none recorded) */
+    int live;    /* of a production shop: charged at the provider's live endpoints */
     struct vx_order_line lines[VX_CART_MAX];
     size_t n;
 };

@@ -52,6 +52,9 @@ struct vx_config;
  * config's. VX_ECONFIG when provider.algorithm is unknown. */
 int vx_provider_config_from(const struct vx_config *c, struct vx_provider_config *out,
                             struct vx_err *e);
+/* The same for the live endpoints production shops charge (provider.live_*). */
+int vx_provider_config_live(const struct vx_config *c, struct vx_provider_config *out,
+                            struct vx_err *e);
 
 /* Reads the key and checks the configuration; VX_ECONFIG naming the field. */
 int vx_provider_new(const struct vx_provider_config *cfg, struct vx_provider **out,

@@ -109,6 +109,7 @@ enum vx_store_op_kind {
     VX_STORE_OP_MDOC_LIST,
     VX_STORE_OP_MDOC_PUT,
     VX_STORE_OP_MIDEM_GET,
+    VX_STORE_OP_MDOC_TAKE,  /* one document read and removed at once */
     VX_STORE_OP_HOOKS_ADD,  /* the registry of webhook endpoints: one more */
     VX_STORE_OP_HOOKS_LIST, /* ... all of them (ids) */
 };
@@ -217,6 +218,12 @@ struct vx_mdoc_put {
     const char *version_field;           /* NULL: none */
 };
 int vx_store_op_mdoc_put(struct vx_store_op *op, const struct vx_mdoc_put *p);
+/*
+ * One document read and removed in one step (op->json, or rc VX_ENOTFOUND), so
+ * only one taker has it; with version_field, the counter in versions goes up.
+ */
+int vx_store_op_mdoc_take(struct vx_store_op *op, const char *merchant, const char *coll,
+                          const char *id, const char *version_field);
 /* An idempotency record: op->json, or rc VX_ENOTFOUND. */
 int vx_store_op_midem_get(struct vx_store_op *op, const char *merchant, const char *key);
 /*

@@ -204,9 +204,10 @@ static int get_amount(struct ctx *c, struct json_object *v, const char *path, in
 
 static int parse_merchant(struct ctx *c, struct vx_catalog *cat, struct json_object *m)
 {
-    static const char *const known[] = {"id", "name", "currency", NULL};
-    struct json_object *name;
-    const char *cur = NULL;
+    static const char *const known[] = {
+        "id", "name", "currency", "environment", "voice_code_threshold", "simulation", NULL};
+    struct json_object *name, *v;
+    const char *cur = NULL, *env = NULL;
     int rc;
 
     if (!m)
@@ -221,6 +222,24 @@ static int parse_merchant(struct ctx *c, struct vx_catalog *cat, struct json_obj
         return fail(c, "merchant.currency", "'%s' is not an ISO 4217 currency code voxcart knows",
                     cur);
     memcpy(cat->currency, cur, 4);
+    if (vx_json_get(m, "environment") &&
+        (rc = get_string(c, m, "environment", "merchant", 1, &env)) != 0)
+        return rc;
+    if (env && strcmp(env, "sandbox") != 0 && strcmp(env, "production") != 0)
+        return fail(c, "merchant.environment", "must be sandbox or production");
+    cat->production = env && strcmp(env, "production") == 0;
+    /* absent: 100 in the ledger currency; null: never asked */
+    v = vx_json_get(m, "voice_code_threshold");
+    cat->voice_code_threshold = v ? -1 : vx_voice_code_default(cat->currency);
+    if (v && !json_object_is_type(v, json_type_null) &&
+        (rc = get_amount(c, v, "merchant.voice_code_threshold", 0, &cat->voice_code_threshold)) !=
+            0)
+        return rc;
+    if (vx_json_get(m, "simulation") &&
+        (rc = get_string(c, m, "simulation", "merchant", 1, &cat->simulation)) != 0)
+        return rc;
+    if (cat->simulation && cat->production)
+        return fail(c, "merchant.simulation", "only a sandbox shop simulates outcomes");
     name = vx_json_get(m, "name");
     if (!name)
         return fail(c, "merchant.name", "missing");

@@ -93,6 +93,13 @@ static const struct field fields[] = {
         "public key ID registered with the provider"),
     STR(provider_private_key, "provider.private_key", "VOXCART_PROVIDER_PRIVATE_KEY", "",
         "PEM file of the RSA private key that signs provider requests"),
+    STR(provider_live_url, "provider.live_url", "VOXCART_PROVIDER_LIVE_URL", "",
+        "payment API base for shops in production (https://HOST/live/v2, or /v2 with a LIVE- "
+        "key ID); empty = production shops cannot be charged"),
+    STR(provider_live_key_id, "provider.live_key_id", "VOXCART_PROVIDER_LIVE_KEY_ID", "",
+        "public key ID for provider.live_url; empty = provider.key_id"),
+    STR(provider_live_private_key, "provider.live_private_key", "VOXCART_PROVIDER_LIVE_PRIVATE_KEY",
+        "", "PEM private key for provider.live_url; empty = provider.private_key"),
     STR(provider_region, "provider.region", "VOXCART_PROVIDER_REGION", "eu",
         "x-amz-pay-region: eu, na or jp"),
     STR(provider_algorithm, "provider.algorithm", "VOXCART_PROVIDER_ALGORITHM",
@@ -485,11 +492,19 @@ int vx_config_is_loopback(const struct vx_config *c)
 static int provider_validate(const struct vx_config *c, struct vx_err *e)
 {
     enum vx_paysign_alg alg;
+    if (c->provider_live_url[0] && !c->provider_url[0])
+        return vx_err_set(e, VX_ECONFIG,
+                          "provider.live_url: needs provider.url (the sandbox's endpoints) too");
     if (!c->provider_url[0])
         return 0;
     if (strncmp(c->provider_url, "https://", 8) != 0 && strncmp(c->provider_url, "http://", 7) != 0)
         return vx_err_set(e, VX_ECONFIG, "provider.url: '%s' must start with https:// or http://",
                           c->provider_url);
+    if (c->provider_live_url[0] && strncmp(c->provider_live_url, "https://", 8) != 0 &&
+        strncmp(c->provider_live_url, "http://", 7) != 0)
+        return vx_err_set(e, VX_ECONFIG,
+                          "provider.live_url: '%s' must start with https:// or http://",
+                          c->provider_live_url);
     if (!c->provider_key_id[0])
         return vx_err_set(e, VX_ECONFIG, "provider.key_id: required with provider.url");
     if (!c->provider_private_key[0])

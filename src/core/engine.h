@@ -32,6 +32,8 @@ struct vx_fsm {
     struct vx_i18n *i18n;
     int ttl;
     struct vx_provider *provider; /* NULL: orders are recorded CONFIRMED, nobody is charged */
+    struct vx_provider *live;     /* production catalogs; NULL: they are not charged */
+    char merchant[64];            /* whose data holds the simulation code ("" none) */
     int pay_budget_ms;
     void (*hook)(void *ud);
     void *hook_ud;
@@ -49,8 +51,9 @@ enum phase {
     PH_RETRY,  /* paying again: the soft-declined order is loaded */
     PH_MARKED, /* paying: the janitor's entry is in, now the order and its attempt key */
     PH_SAVED,
-    PH_PAY,     /* the provider's answer (or its absence) is in */
-    PH_SETTLED, /* what paying came to is written */
+    PH_SIMULATION, /* a sandbox shop's armed simulation code is taken */
+    PH_PAY,        /* the provider's answer (or its absence) is in */
+    PH_SETTLED,    /* what paying came to is written */
     PH_RENDER
 };
 
@@ -74,6 +77,7 @@ struct vx_fsm_turn {
     int pay_attempt; /* 1, or 2 for the one more try after a soft decline */
     uint64_t tag;    /* what the first write set the conversation to */
     char pay_key[VX_PROVIDER_KEY_MAX + 1];
+    char simulation[64]; /* the sandbox's simulation code for this charge ("" none) */
     char bucket[64];
     char member[640];
     struct vx_provider_op pop;
@@ -98,6 +102,8 @@ int fsm_order_writes(struct vx_fsm_turn *ft, struct vx_err *e);
 int fsm_retry_start(struct vx_fsm_turn *ft, struct vx_store_op **op);
 int fsm_phase_retry(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
 int fsm_phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
+int fsm_pay_begin(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_http_op **hop);
+int fsm_phase_simulation(struct vx_fsm_turn *ft, struct vx_http_op **hop);
 int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop);
 int fsm_phase_pay(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
 int fsm_phase_settled(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);

@@ -481,7 +481,10 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
         case PH_SAVED:
             rc = phase_saved(ft, e);
             if (rc == 0 && ft->phase == PH_RENDER && ft->paying)
-                rc = fsm_pay_start(ft, hop);
+                rc = fsm_pay_begin(ft, op, hop);
+            break;
+        case PH_SIMULATION:
+            rc = fsm_phase_simulation(ft, hop);
             break;
         case PH_PAY:
             rc = fsm_phase_pay(ft, op, e);

@@ -480,6 +480,12 @@ static int64_t pow10i(int d)
     return p;
 }
 
+int64_t vx_voice_code_default(const char *currency)
+{
+    int d = vx_currency_digits(currency);
+    return 100 * pow10i(d < 0 ? 2 : d);
+}
+
 int vx_money_written(const struct vx_locale *l, int64_t minor, const char *currency, char *out,
                      size_t outsz)
 {

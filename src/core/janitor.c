@@ -45,10 +45,11 @@ static int settle(const char *skill, const char *user, const char *id, const str
     s.attempt = o->attempt;
     s.actor = "janitor";
     s.at_ms = vx_now_ms();
+    s.live = o->live;
     rc = vx_pay_settle_wset(&w, &s, NULL);
     if (rc == 0 && save_permission) {
         /* the buyer approved the pay link: from now on yes charges at once */
-        rc = vx_pay_profile_json(save_permission, "Chargeable", &b);
+        rc = vx_pay_profile_json(save_permission, "Chargeable", o->live, &b);
         if (rc == 0)
             vx_wset_profile_set(&w, "billing_agreement", b.data);
     }
@@ -75,9 +76,10 @@ static void run(struct vx_provider_op *op, int send)
 }
 
 /* One due order: 1 settled (leaves the schedule), 0 look again later, < 0 failed. */
-static int one(struct vx_provider *p, const char *store_name, const char *skill, const char *user,
-               const char *id)
+static int one(struct vx_provider *sandbox, struct vx_provider *live, const char *store_name,
+               const char *skill, const char *user, const char *id)
 {
+    struct vx_provider *p;
     struct vx_store_op sop;
     struct vx_provider_op op;
     struct vx_pay_order o;
@@ -96,6 +98,12 @@ static int one(struct vx_provider *p, const char *store_name, const char *skill,
         return 1; /* settled already, or the turn that scheduled it never wrote it */
     if (rc)
         return rc;
+    p = o.live ? live : sandbox;
+    if (!p) {
+        vx_error("janitor", "order %s is of a production shop but provider.live_url is not set",
+                 id);
+        return VX_ECONFIG;
+    }
 
     memset(&op, 0, sizeof(op));
     if (o.session_id[0]) {
@@ -161,8 +169,8 @@ static int one(struct vx_provider *p, const char *store_name, const char *skill,
     return rc ? rc : 1;
 }
 
-int vx_janitor_pass(struct vx_provider *p, const char *store_name, int64_t now, int retry_s,
-                    struct vx_janitor_stats *st)
+int vx_janitor_pass(struct vx_provider *p, struct vx_provider *live, const char *store_name,
+                    int64_t now, int retry_s, struct vx_janitor_stats *st)
 {
     struct vx_err e;
     memset(st, 0, sizeof(*st));
@@ -184,7 +192,7 @@ int vx_janitor_pass(struct vx_provider *p, const char *store_name, int64_t now, 
                 vx_store_sched_set(key, due[i], -1, &e);
                 continue;
             }
-            rc = one(p, store_name, skill, user, id);
+            rc = one(p, live, store_name, skill, user, id);
             if (rc == 1)
                 st->settled++;
             else if (rc == 0)

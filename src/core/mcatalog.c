@@ -102,8 +102,15 @@ int vx_mcatalog_import(const char *text, size_t len, const char *name, int64_t n
     raw(shop, text, vx_jget(&doc, merchant, "name"));
     vx_buf_appendf(shop, ",\"currency\":\"%s\",\"locales\":", cat->currency);
     locales(shop, cat);
-    vx_buf_appends(shop, ",\"skill_ids\":[],\"rail\":\"provider\",\"environment\":\"sandbox\","
-                         "\"voice_code_threshold\":null,\"sizes\":");
+    vx_buf_appendf(shop,
+                   ",\"skill_ids\":[],\"rail\":\"provider\",\"environment\":\"%s\","
+                   "\"voice_code_threshold\":",
+                   cat->production ? "production" : "sandbox");
+    if (cat->voice_code_threshold >= 0)
+        vx_buf_appendf(shop, "%lld", (long long)cat->voice_code_threshold);
+    else
+        vx_buf_appends(shop, "null");
+    vx_buf_appends(shop, ",\"sizes\":");
     raw(shop, text, vx_jget(&doc, root, "sizes"));
     vx_buf_appendf(shop, ",\"created_at\":%lld}", (long long)now);
     *n_products = 0;
@@ -205,13 +212,15 @@ static int64_t position_of(const char *json)
     return p;
 }
 
-int vx_mcatalog_build(const char *shop_json, const char *const *products, size_t n,
-                      struct vx_buf *out, struct vx_err *e)
+int vx_mcatalog_build(const char *shop_json, const char *simulation, const char *const *products,
+                      size_t n, struct vx_buf *out, struct vx_err *e)
 {
     struct ranked *order = calloc(n ? n : 1, sizeof(*order));
     struct vx_jdoc d;
     const struct vx_jnode *root;
-    const char *id, *currency;
+    const char *id, *currency, *env;
+    const struct vx_jnode *vct;
+    int64_t threshold;
     int first = 1;
     if (!order)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
@@ -238,7 +247,22 @@ int vx_mcatalog_build(const char *shop_json, const char *const *products, size_t
     str(out, id);
     vx_buf_appends(out, ",\"name\":");
     raw(out, shop_json, vx_jget(&d, root, "name"));
-    vx_buf_appendf(out, ",\"currency\":\"%s\"},\"sizes\":", currency);
+    vx_buf_appendf(out, ",\"currency\":\"%s\"", currency);
+    env = vx_jget_str(&d, root, "environment");
+    if (env) {
+        vx_buf_appends(out, ",\"environment\":");
+        str(out, env);
+    }
+    vct = vx_jget(&d, root, "voice_code_threshold");
+    if (vct && vx_jint64(vct, &threshold) == 0)
+        vx_buf_appendf(out, ",\"voice_code_threshold\":%lld", (long long)threshold);
+    else if (vct)
+        vx_buf_appends(out, ",\"voice_code_threshold\":null");
+    if (simulation && *simulation && !(env && strcmp(env, "production") == 0)) {
+        vx_buf_appends(out, ",\"simulation\":");
+        str(out, simulation);
+    }
+    vx_buf_appends(out, "},\"sizes\":");
     raw(out, shop_json, vx_jget(&d, root, "sizes"));
     vx_buf_appends(out, ",\"products\":[");
     for (size_t i = 0; i < n; i++)

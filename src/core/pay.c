@@ -83,13 +83,14 @@ static int json_str(struct vx_buf *b, const char *s)
     return rc;
 }
 
-int vx_pay_profile_json(const char *permission, const char *status, struct vx_buf *out)
+int vx_pay_profile_json(const char *permission, const char *status, int live, struct vx_buf *out)
 {
     int rc = vx_buf_appends(out, "{\"id\":");
     rc |= json_str(out, permission);
     rc |= vx_buf_appends(out, ",\"status\":");
     rc |= json_str(out, status);
-    rc |= vx_buf_appends(out, "}");
+    rc |= vx_buf_appends(out, live ? ",\"environment\":\"production\"}"
+                                   : ",\"environment\":\"sandbox\"}");
     return rc ? VX_ENOMEM : 0;
 }
 
@@ -138,7 +139,7 @@ int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const c
     if (r && s->to == VX_OS_DECLINED && permission && *permission &&
         strcmp(r->reason_code, "HardDeclined") == 0) {
         b.len = 0;
-        rc |= vx_pay_profile_json(permission, "NonChargeable", &b);
+        rc |= vx_pay_profile_json(permission, "NonChargeable", s->live, &b);
         if (rc == 0)
             vx_wset_profile_set(w, "billing_agreement", b.data);
     }
@@ -210,6 +211,10 @@ int vx_pay_order_parse(const char *json, struct vx_pay_order *o)
     if (vx_jint64(vx_jget(&d, root, "total"), &v) == 0)
         o->total = v;
     o->attempt = vx_jint64(vx_jget(&d, root, "attempt"), &v) == 0 ? (int)v : 1;
+    {
+        const char *env = vx_jget_str(&d, root, "environment");
+        o->live = env && strcmp(env, "production") == 0;
+    }
     {
         const struct vx_jnode *lines = vx_jget(&d, root, "lines");
         for (const struct vx_jnode *l = lines && lines->type == VX_JARRAY ? vx_jfirst(&d, lines)

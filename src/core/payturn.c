@@ -57,6 +57,8 @@ int fsm_order_writes(struct vx_fsm_turn *ft, struct vx_err *e)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     vx_wset_order_set(&t->wset, o.id, "pay_key", t->order_json.data);
     vx_wset_order_set(&t->wset, o.id, "attempt", "1");
+    if (ft->d.cat->production) /* its charges go to the live endpoints */
+        vx_wset_order_set(&t->wset, o.id, "environment", "\"production\"");
     /* guard: an attempt key is used once; a second run of this request finds it */
     vx_wset_idem(&t->wset, ft->pay_key, o.id, 0);
     return 0;
@@ -161,18 +163,75 @@ void fsm_pay_speak(struct vx_fsm_turn *ft, enum vx_pay_kind kind,
     vx_interpret(&ft->d, t, &ft->order, &ft->cf);
 }
 
+/* The endpoints of the shop's environment: the sandbox's, or the live ones in production. */
+static struct vx_provider *pay_provider(const struct vx_fsm_turn *ft)
+{
+    return ft->d.cat->production ? ft->f->live : ft->f->provider;
+}
+
+/* A pay link is needed unless the customer's saved agreement is chargeable, and was made in
+ * the environment the shop charges in. */
+static int needs_link(const struct vx_fsm_turn *ft)
+{
+    const struct vx_profile *p = &ft->t.prof;
+    return !(p->permission[0] && strcmp(p->permission_status, "Chargeable") == 0 &&
+             p->permission_live == ft->d.cat->production);
+}
+
+/*
+ * The order and its attempt's key are recorded: in a sandbox shop with a simulation code
+ * armed for its next charge, that code is taken first (read and removed at once, so one
+ * charge has it), then the request leaves.
+ */
+int fsm_pay_begin(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_http_op **hop)
+{
+    const struct vx_catalog *cat = ft->d.cat;
+    ft->simulation[0] = '\0';
+    if (cat->simulation && !cat->production && ft->f->merchant[0] && !needs_link(ft))
+        return fsm_need(ft,
+                        vx_store_op_mdoc_take(&ft->op, ft->f->merchant, "simulations",
+                                              cat->merchant_id, cat->merchant_id),
+                        PH_SIMULATION, op);
+    return fsm_pay_start(ft, hop);
+}
+
+int fsm_phase_simulation(struct vx_fsm_turn *ft, struct vx_http_op **hop)
+{
+    struct vx_jdoc d;
+    if (ft->op.rc == 0 && vx_jdoc_parse(&d, ft->op.json, ft->op.json_len, NULL) == 0) {
+        const char *code = vx_jget_str(&d, vx_jroot(&d), "code");
+        vx_strlcpy(ft->simulation, code ? code : "", sizeof(ft->simulation));
+        vx_jdoc_free(&d);
+    } else if (ft->op.rc != VX_ENOTFOUND) {
+        vx_warn("pay", "order %s: the simulation code cannot be read (charging without): %s",
+                ft->paid_order.id, ft->op.err.msg);
+    }
+    vx_store_op_release(&ft->op);
+    return fsm_pay_start(ft, hop);
+}
+
 /* The request that pays: Create Charge on the saved agreement, else a checkout session. */
 int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
 {
     const struct vx_order *o = &ft->paid_order;
     const struct vx_profile *p = &ft->t.prof;
+    struct vx_provider *prov = pay_provider(ft);
     int send;
-    ft->link = !(p->permission[0] && strcmp(p->permission_status, "Chargeable") == 0);
+    if (!prov)
+        vx_error("pay",
+                 "order %s: shop %s is in production but provider.live_url is not set: "
+                 "not charged",
+                 o->id, ft->d.cat->merchant_id);
+    ft->link = needs_link(ft);
     if (!ft->link) {
         struct vx_provider_charge_req r;
         vx_pay_charge_req(&r, p->permission, o->id, o->total, o->currency,
                           vx_catalog_store_name(ft->d.cat));
-        send = vx_provider_op_charge_create(&ft->pop, ft->f->provider, ft->pay_key, &r);
+        send = vx_provider_op_charge_create(&ft->pop, prov, ft->pay_key, &r);
+        if (send && ft->simulation[0]) {
+            vx_info("pay", "order %s: the sandbox is asked to simulate %s", o->id, ft->simulation);
+            send = vx_provider_op_simulate(&ft->pop, ft->simulation);
+        }
     } else {
         struct vx_provider_session_req r = {0};
         r.permission_type = "Recurring";
@@ -183,7 +242,7 @@ int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
         r.currency = o->currency;
         r.merchant_reference_id = o->id;
         r.store_name = vx_catalog_store_name(ft->d.cat);
-        send = vx_provider_op_session_create(&ft->pop, ft->f->provider, ft->pay_key, &r);
+        send = vx_provider_op_session_create(&ft->pop, prov, ft->pay_key, &r);
     }
     ft->phase = PH_PAY;
     if (!send)
@@ -254,6 +313,7 @@ static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_
     s.attempt = ft->pay_attempt;
     s.actor = "customer";
     s.at_ms = vx_now_ms();
+    s.live = ft->d.cat->production;
     if (ft->link && r->checkout_session_id[0]) {
         t->order_json.len = 0;
         if (vx_buf_appendf(&t->order_json, "\"%s\"", r->checkout_session_id) == 0)

@@ -317,6 +317,20 @@ int vx_provider_config_from(const struct vx_config *c, struct vx_provider_config
     return 0;
 }
 
+int vx_provider_config_live(const struct vx_config *c, struct vx_provider_config *out,
+                            struct vx_err *e)
+{
+    int rc = vx_provider_config_from(c, out, e);
+    if (rc)
+        return rc;
+    out->url = c->provider_live_url;
+    if (c->provider_live_key_id[0])
+        out->key_id = c->provider_live_key_id;
+    if (c->provider_live_private_key[0])
+        out->private_key = c->provider_live_private_key;
+    return 0;
+}
+
 int vx_provider_new(const struct vx_provider_config *cfg, struct vx_provider **out,
                     struct vx_err *e)
 {

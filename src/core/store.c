@@ -512,14 +512,30 @@ static const char mput_script[] =
     "if ARGV[7] ~= '' then ver = redis.call('HINCRBY', KEYS[5], ARGV[7], 1) end\n"
     "return {'ok', ver}\n";
 
+/*
+ * One merchant document read and removed at once (vx_store_op_mdoc_take), so two
+ * takers cannot both have it. KEYS: collection hash, its index, versions hash.
+ * ARGV: id, version field ('' none). The document, or nil.
+ */
+static const char mtake_script[] =
+    "local d = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if not d then return false end\n"
+    "redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[2], 1) end\n"
+    "return d\n";
+
 struct script {
     const char *text;
     char sha[41];
 };
 
-enum { SCRIPT_LOAD, SCRIPT_WRITE, SCRIPT_MLIST, SCRIPT_MPUT };
-static struct script scripts[] = {
-    {load_script, ""}, {write_script, ""}, {mlist_script, ""}, {mput_script, ""}};
+enum { SCRIPT_LOAD, SCRIPT_WRITE, SCRIPT_MLIST, SCRIPT_MPUT, SCRIPT_MTAKE };
+static struct script scripts[] = {{load_script, ""},
+                                  {write_script, ""},
+                                  {mlist_script, ""},
+                                  {mput_script, ""},
+                                  {mtake_script, ""}};
 
 static void sha_hex(const char *text, char out[41])
 {
@@ -1215,6 +1231,21 @@ int vx_store_op_mdoc_put(struct vx_store_op *op, const struct vx_mdoc_put *p)
     return 1;
 }
 
+int vx_store_op_mdoc_take(struct vx_store_op *op, const char *merchant, const char *coll,
+                          const char *id, const char *version_field)
+{
+    op_init(op, VX_STORE_OP_MDOC_TAKE);
+    if (vx_store_merchant_key(merchant, coll, op->keys[0], sizeof(op->keys[0])) ||
+        mkey2(merchant, coll, ":idx", op->keys[1], sizeof(op->keys[1])) ||
+        vx_store_merchant_key(merchant, "versions", op->keys[2], sizeof(op->keys[2])))
+        return op_fail(op, VX_EINVAL, "merchant or collection too long");
+    op->route_key = op->keys[0];
+    op_script(op, SCRIPT_MTAKE, 3);
+    op_args(op, id);
+    op_args(op, version_field ? version_field : "");
+    return 1;
+}
+
 int vx_store_op_midem_get(struct vx_store_op *op, const char *merchant, const char *key)
 {
     op_init(op, VX_STORE_OP_MIDEM_GET);
@@ -1443,6 +1474,7 @@ int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *r, con
         op_complete_string(op, r, "not in the shared cache");
         break;
     case VX_STORE_OP_MDOC_GET:
+    case VX_STORE_OP_MDOC_TAKE:
         op_complete_string(op, r, "no such document");
         break;
     case VX_STORE_OP_MIDEM_GET:

@@ -314,7 +314,8 @@ static int api_request(struct ps_req *r)
     if (api_body(r) != 0)
         goto store;
     r->sim_code = ps_req_header(r, "x-amz-pay-simulation-code");
-    if (r->sim_code && !*r->sim_code)
+    /* as at the provider, simulations are a sandbox's: live requests are charged for real */
+    if ((r->sim_code && !*r->sim_code) || r->env == PS_ENV_LIVE)
         r->sim_code = NULL;
     route->handler(r);
 store:

@@ -34,7 +34,8 @@ static void *janitor_main(void *arg)
         woken = 0;
         pthread_mutex_unlock(&mu);
         vx_fsm_store_name(s->fsm, store, sizeof(store));
-        if (vx_janitor_pass(s->provider, store[0] ? store : NULL, upto, retry_s, &st) == 0 &&
+        if (vx_janitor_pass(s->provider, s->live, store[0] ? store : NULL, upto, retry_s, &st) ==
+                0 &&
             st.seen > 0)
             vx_info("janitor", "%zu pending orders looked at: %zu settled, %zu waiting, %zu failed",
                     st.seen, st.settled, st.waiting, st.failed);

@@ -443,6 +443,8 @@ static int shop_build(struct check *c, const char *id, struct vx_buf *doc)
         vx_buf_appends(doc, "[]");
     vx_buf_appendf(doc, ",\"rail\":\"%s\",\"environment\":\"%s\",\"voice_code_threshold\":",
                    rail ? rail : "provider", env ? env : "sandbox");
+    if (!vct) /* absent: 100 in the shop's currency; null: never asked */
+        threshold = vx_voice_code_default(cur->str);
     if (threshold >= 0)
         vx_buf_appendf(doc, "%lld", (long long)threshold);
     else
@@ -588,6 +590,11 @@ static char *coll_name(const struct merchant_call *mc, char *buf, size_t sz)
         break;
     case MOP_EVENTS_LIST:
         snprintf(buf, sz, "events");
+        break;
+    case MOP_SIM_GET:
+    case MOP_SIM_PUT:
+    case MOP_SIM_DELETE:
+        snprintf(buf, sz, "simulations");
         break;
     case MOP_HOOKS_LIST:
     case MOP_HOOKS_CREATE:
@@ -762,6 +769,47 @@ static int hook_build(struct check *c, const char *id, struct vx_buf *doc)
     return 0;
 }
 
+/* --- the sandbox's simulation code for a shop's next charge --- */
+
+/* The codes of Create Charge the provider's sandbox simulates (payments.md section 5). */
+static const char *const sim_codes[] = {"SoftDeclined",           "HardDeclined",
+                                        "AmazonRejected",         "TransactionTimedOut",
+                                        "ProcessingFailure",      "MFAFailed",
+                                        "PeriodicAmountExceeded", "TransactionAmountExceeded",
+                                        "CaptureInitiated",       NULL};
+
+static int sim_build(struct check *c, const char *shop_json, struct vx_buf *doc)
+{
+    static const char *const fields[] = {"code", NULL};
+    const char *code = vx_jget_str(&c->d, c->root, "code"), *env;
+    struct vx_jdoc shop;
+    struct vx_err e;
+    int known = 0, sandbox;
+    if (check_known(c, fields) != 0)
+        return -1;
+    for (size_t i = 0; code && sim_codes[i]; i++)
+        known |= strcmp(code, sim_codes[i]) == 0;
+    if (!known)
+        return invalid(c, "code",
+                       "must be one of SoftDeclined, HardDeclined, AmazonRejected, "
+                       "TransactionTimedOut, ProcessingFailure, MFAFailed, PeriodicAmountExceeded, "
+                       "TransactionAmountExceeded, CaptureInitiated");
+    if (vx_jdoc_parse(&shop, shop_json, strlen(shop_json), &e) != 0)
+        return invalid(c, "code", "the shop cannot be read");
+    env = vx_jget_str(&shop, vx_jroot(&shop), "environment");
+    sandbox = !env || strcmp(env, "sandbox") == 0;
+    vx_jdoc_free(&shop);
+    if (!sandbox) {
+        merchant_error(c->out, 409, "shop_not_sandbox", "code",
+                       "code: only a sandbox shop simulates outcomes; this one is in production");
+        return -1;
+    }
+    vx_buf_appends(doc, "{\"code\":");
+    append_str(doc, code);
+    vx_buf_appendf(doc, ",\"set_at\":%lld}", (long long)vx_now());
+    return 0;
+}
+
 /* Validates the body (against the parent read in mc->parent) and sends the write. */
 static enum merchant_wait write_doc(struct merchant_call *mc, struct server_reply *out,
                                     struct vx_store_op **op)
@@ -769,7 +817,8 @@ static enum merchant_wait write_doc(struct merchant_call *mc, struct server_repl
     struct check c;
     char *id = mc->id;
     struct vx_mdoc_put p;
-    int rc, create = mc->mop != MOP_PRODUCT_PUT;
+    int rc,
+        create = mc->mop != MOP_PRODUCT_PUT && mc->mop != MOP_SHOP_PUT && mc->mop != MOP_SIM_PUT;
     const char *prefix = mc->mop == MOP_SHOPS_CREATE   ? "shop"
                          : mc->mop == MOP_HOOKS_CREATE ? "we"
                          : mc->mop == MOP_PLANS_CREATE ? "plan"
@@ -778,15 +827,17 @@ static enum merchant_wait write_doc(struct merchant_call *mc, struct server_repl
     if (check_open(&c, mc->body, mc->len, out) != 0)
         return MERCHANT_DONE;
     rc = create ? check_id(&c, prefix, id, sizeof(mc->id))
-                : vx_strlcpy(id, mc->params[1], sizeof(mc->id));
-    if (rc == 0 && !create) {
+                : vx_strlcpy(id, mc->mop == MOP_PRODUCT_PUT ? mc->params[1] : mc->params[0],
+                             sizeof(mc->id));
+    if (rc == 0 && !create && mc->mop != MOP_SIM_PUT) {
         const char *given = vx_jget_str(&c.d, c.root, "id");
         if (vx_jget(&c.d, c.root, "id") && (!given || strcmp(given, id) != 0))
             rc = invalid(&c, "id", "must be the id of the path, '%s', or left out", id);
     }
     mc->doc.len = 0;
     if (rc == 0)
-        rc = mc->mop == MOP_SHOPS_CREATE   ? shop_build(&c, id, &mc->doc)
+        rc = mc->mop == MOP_SHOPS_CREATE || mc->mop == MOP_SHOP_PUT ? shop_build(&c, id, &mc->doc)
+             : mc->mop == MOP_SIM_PUT      ? sim_build(&c, mc->parent, &mc->doc)
              : mc->mop == MOP_HOOKS_CREATE ? hook_build(&c, id, &mc->doc)
              : mc->mop == MOP_PLANS_CREATE
                  ? plan_build(&c, mc->params[0], id, &mc->doc)
@@ -806,19 +857,19 @@ static enum merchant_wait write_doc(struct merchant_call *mc, struct server_repl
     p.coll = coll_name(mc, mc->coll, sizeof(mc->coll));
     p.id = id;
     p.doc = mc->doc.data;
-    p.mode = create ? VX_MDOC_CREATE : VX_MDOC_REPLACE;
+    p.mode = create ? VX_MDOC_CREATE : mc->mop == MOP_SIM_PUT ? VX_MDOC_UPSERT : VX_MDOC_REPLACE;
     if (mc->idem_key[0] && mc->memo.data) {
         p.idem_key = mc->idem_key;
         p.idem_value = mc->memo.data;
         p.idem_ttl = IDEM_TTL;
     }
     if (mc->mop == MOP_PRODUCTS_CREATE || mc->mop == MOP_PRODUCT_PUT ||
-        mc->mop == MOP_PLANS_CREATE) {
+        mc->mop == MOP_PLANS_CREATE || mc->mop == MOP_SIM_PUT) {
         p.parent_coll = "shops";
         p.parent_id = mc->params[0];
     }
-    if (mc->mop != MOP_PLANS_CREATE && p.parent_coll)
-        p.version_field = mc->params[0]; /* the shop's catalog version */
+    if ((mc->mop != MOP_PLANS_CREATE && p.parent_coll) || mc->mop == MOP_SHOP_PUT)
+        p.version_field = mc->params[0]; /* the shop's catalog version: voxcartd reloads it */
     vx_store_op_mdoc_put(&mc->op, &p);
     return wait_store(mc, ST_WRITE, op);
 }
@@ -829,7 +880,8 @@ static enum merchant_wait after_write(struct merchant_call *mc, struct server_re
                  mc->mop == MOP_HOOKS_CREATE || mc->mop == MOP_PLANS_CREATE;
     switch (mc->op.rc) {
     case 0:
-        if (mc->mop == MOP_PRODUCTS_CREATE || mc->mop == MOP_PRODUCT_PUT)
+        if (mc->mop == MOP_PRODUCTS_CREATE || mc->mop == MOP_PRODUCT_PUT ||
+            mc->mop == MOP_SHOP_PUT || mc->mop == MOP_SIM_PUT || mc->mop == MOP_SIM_DELETE)
             voice_catalog_changed();
         if (mc->mop == MOP_HOOKS_CREATE && mc->step == ST_WRITE) {
             /* the runner's registry: after the endpoint, idempotently */
@@ -1089,6 +1141,12 @@ static int refund_body(struct merchant_call *mc, struct server_reply *out)
     return rc;
 }
 
+/* The provider's endpoints for an order or agreement: the live ones for a production shop's. */
+static struct vx_provider *merchant_provider(const struct merchant_call *mc, int live)
+{
+    return live ? mc->server->live : mc->server->provider;
+}
+
 /* The order's members a refund needs; -1 when it is not an order that was paid. */
 static int refund_read_order(struct merchant_refund *r, const char *json)
 {
@@ -1102,6 +1160,8 @@ static int refund_read_order(struct merchant_refund *r, const char *json)
     state = vx_jget_str(&d, o, "state");
     cur = vx_jget_str(&d, o, "currency");
     charge = vx_jget_str(&d, o, "charge_id");
+    r->live = vx_jget_str(&d, o, "environment") &&
+              strcmp(vx_jget_str(&d, o, "environment"), "production") == 0;
     r->captured = 0;
     r->refunded = 0;
     vx_jint64(vx_jget(&d, o, "captured"), &r->captured);
@@ -1169,9 +1229,10 @@ static enum merchant_wait refund_pre(struct merchant_call *mc, struct server_rep
                        (long long)r->captured);
         return MERCHANT_DONE;
     }
-    if (!mc->server->provider) {
+    if (!merchant_provider(mc, r->live)) {
         merchant_error(out, 503, "provider_unconfigured", NULL,
-                       "no payment provider is configured (provider.url)");
+                       "no payment provider is configured for this order's environment "
+                       "(provider.url, provider.live_url)");
         return MERCHANT_DONE;
     }
     refund_key(mc);
@@ -1201,8 +1262,8 @@ static enum merchant_wait refund_call(struct merchant_call *mc, struct server_re
     }
     vx_store_op_release(&mc->op);
     mc->step = ST_RCALL;
-    r->to_send = vx_provider_op_refund_create(&r->pop, mc->server->provider, r->key, r->charge_id,
-                                              r->amount, r->currency, NULL);
+    r->to_send = vx_provider_op_refund_create(&r->pop, merchant_provider(mc, r->live), r->key,
+                                              r->charge_id, r->amount, r->currency, NULL);
     return MERCHANT_WAIT_HTTP;
 }
 
@@ -1449,6 +1510,8 @@ static enum merchant_wait agreement_step(struct merchant_call *mc, struct server
         }
         id = vx_jget_str(&d, vx_jroot(&d), "id");
         status = vx_jget_str(&d, vx_jroot(&d), "status");
+        r->live = vx_jget_str(&d, vx_jroot(&d), "environment") &&
+                  strcmp(vx_jget_str(&d, vx_jroot(&d), "environment"), "production") == 0;
         vx_strlcpy(r->charge_id, id ? id : "", sizeof(r->charge_id));
         vx_strlcpy(r->state, status ? status : "", sizeof(r->state));
         vx_jdoc_free(&d);
@@ -1457,14 +1520,15 @@ static enum merchant_wait agreement_step(struct merchant_call *mc, struct server
                            "the billing agreement is closed already");
             return MERCHANT_DONE;
         }
-        if (!mc->server->provider) {
+        if (!merchant_provider(mc, r->live)) {
             merchant_error(out, 503, "provider_unconfigured", NULL,
-                           "no payment provider is configured (provider.url)");
+                           "no payment provider is configured for this agreement's environment "
+                           "(provider.url, provider.live_url)");
             return MERCHANT_DONE;
         }
         mc->step = ST_ACALL;
-        r->to_send = vx_provider_op_permission_close(&r->pop, mc->server->provider, r->charge_id,
-                                                     "closed by the merchant", 0);
+        r->to_send = vx_provider_op_permission_close(&r->pop, merchant_provider(mc, r->live),
+                                                     r->charge_id, "closed by the merchant", 0);
         return MERCHANT_WAIT_HTTP;
     case ST_ACALL:
         if (r->to_send && vx_provider_op_complete(&r->pop) == 1) {
@@ -1563,6 +1627,14 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
             vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
                                  mc->mop == MOP_SHOP_GET ? mc->params[0] : mc->params[1]);
             return wait_store(mc, ST_READ, op);
+        case MOP_SIM_GET:
+            vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
+                                 mc->params[0]);
+            return wait_store(mc, ST_READ, op);
+        case MOP_SIM_DELETE:
+            vx_store_op_mdoc_take(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
+                                  mc->params[0], mc->params[0]);
+            return wait_store(mc, ST_READ, op);
         case MOP_ORDERS_LIST:
             vx_store_op_mdoc_list(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
                                   mc->cursor, (unsigned)mc->limit + 1);
@@ -1647,11 +1719,15 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
     case ST_AEVENT:
         return agreement_step(mc, out, op);
     case ST_READ:
+        if (mc->mop == MOP_SIM_DELETE && mc->op.rc == 0)
+            voice_catalog_changed();
         if (mc->op.rc == VX_ENOTFOUND)
             merchant_error(out, 404, "not_found", NULL, "no such %s",
                            mc->mop == MOP_SHOP_GET   ? "shop"
                            : mc->mop == MOP_PLAN_GET ? "plan"
-                                                     : "product");
+                           : mc->mop == MOP_SIM_GET || mc->mop == MOP_SIM_DELETE
+                               ? "simulation (none is armed for this shop)"
+                               : "product");
         else if (mc->op.rc != 0)
             store_failed(out, &mc->op);
         else if (mc->mop == MOP_SHOPS_LIST || mc->mop == MOP_PRODUCTS_LIST ||

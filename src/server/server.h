@@ -44,6 +44,7 @@ struct server {
     struct vx_certs *certs;
     struct vx_fsm *fsm;           /* the dialog engine, made by skill_init */
     struct vx_provider *provider; /* the payment provider's client; NULL when none is configured */
+    struct vx_provider *live;     /* ... its live endpoints, for production shops (or NULL) */
     EVP_PKEY *notify_key;         /* checks the provider's notifications (provider.notify_key) */
     unsigned threads;
     struct vx_mtoken_keys mkeys;             /* merchant tokens; mkeys.key NULL: /v1 answers 401 */
@@ -113,7 +114,9 @@ struct voice_catalog_call {
     int step;
     int done;
     uint64_t version;
-    char *shop;        /* the shop document, between its read and its products' */
+    char *shop; /* the shop document, between its read and its products' */
+    char **ids; /* the products (id, document, ...), until the simulation is read */
+    size_t n_ids;
     struct vx_buf ref; /* an order's entry in its shop's index: whose it is */
     char order_id[72];
     int64_t created;
@@ -184,6 +187,10 @@ void janitor_wake(void);
     XX(SHOPS_LIST)                                                                                 \
     XX(SHOPS_CREATE)                                                                               \
     XX(SHOP_GET)                                                                                   \
+    XX(SHOP_PUT)                                                                                   \
+    XX(SIM_GET)                                                                                    \
+    XX(SIM_PUT)                                                                                    \
+    XX(SIM_DELETE)                                                                                 \
     XX(PRODUCTS_LIST)                                                                              \
     XX(PRODUCTS_CREATE)                                                                            \
     XX(PRODUCT_GET)                                                                                \
@@ -221,6 +228,7 @@ struct merchant_refund {
     int to_send;               /* pop.http is a request to send (0: refused before it was made) */
     int sent;                  /* the provider accepted it: what is left is recording it */
     int attempts;              /* of recording it (a concurrent refund moved the base) */
+    int live;                  /* the order or agreement is of a production shop */
     struct vx_provider_op pop; /* WAIT_HTTP: pop.http */
     struct vx_wset ws;
     struct vx_buf entry;

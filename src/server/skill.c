@@ -61,8 +61,20 @@ int skill_init(struct server *s, struct vx_err *e)
                 return rc;
             }
         }
+        if (rc == 0 && s->cfg.provider_live_url[0]) {
+            struct vx_provider_config lc;
+            rc = vx_provider_config_live(&s->cfg, &lc, e);
+            if (rc == 0)
+                rc = vx_provider_new(&lc, &s->live, e);
+            if (rc) {
+                skill_release(s);
+                return rc;
+            }
+        }
         if (strcmp(s->cfg.payments, "provider") == 0)
-            vx_info("pay", "customers pay through the provider at %s", s->cfg.provider_url);
+            vx_info("pay", "customers pay through the provider at %s (production shops: %s)",
+                    s->cfg.provider_url,
+                    s->cfg.provider_live_url[0] ? s->cfg.provider_live_url : "not charged");
         else
             vx_info("pay", "payments are off: orders are recorded CONFIRMED, nobody is charged");
     }
@@ -73,7 +85,9 @@ int skill_init(struct server *s, struct vx_err *e)
                                    s->cfg.catalog,
                                    0,
                                    strcmp(s->cfg.payments, "provider") == 0 ? s->provider : NULL,
-                                   s->cfg.provider_pay_budget_ms};
+                                   s->cfg.provider_pay_budget_ms,
+                                   strcmp(s->cfg.payments, "provider") == 0 ? s->live : NULL,
+                                   s->cfg.demo_id};
         rc = vx_fsm_new(&fc, &s->fsm, e);
         if (rc) {
             skill_release(s);
@@ -92,6 +106,8 @@ void skill_release(struct server *s)
     s->fsm = NULL;
     vx_provider_free(s->provider);
     s->provider = NULL;
+    vx_provider_free(s->live);
+    s->live = NULL;
     EVP_PKEY_free(s->notify_key);
     s->notify_key = NULL;
     vx_certs_free(s->certs);

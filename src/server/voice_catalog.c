@@ -19,6 +19,7 @@
 #include "server.h"
 
 #include "voxcart/catalog.h"
+#include "voxcart/json.h"
 #include "voxcart/fsm.h"
 #include "voxcart/jscan.h"
 #include "voxcart/log.h"
@@ -32,7 +33,7 @@
 #define LOOK_NS      1000000000ull
 #define PRODUCTS_MAX 1000
 
-enum { VC_VERSION = 1, VC_SHOP, VC_PRODUCTS };
+enum { VC_VERSION = 1, VC_SHOP, VC_PRODUCTS, VC_SIMULATION };
 
 static atomic_uint changes;
 static _Thread_local unsigned seen_changes;
@@ -65,9 +66,9 @@ int voice_catalog_start(struct server *s, struct voice_catalog_call *vc, struct 
     return 1;
 }
 
-static void install(struct server *s, struct voice_catalog_call *vc, const struct vx_store_op *op)
+static void install(struct server *s, struct voice_catalog_call *vc, const char *simulation)
 {
-    const char **docs = calloc(op->n_ids / 2 + 1, sizeof(*docs));
+    const char **docs = calloc(vc->n_ids / 2 + 1, sizeof(*docs));
     struct vx_buf text;
     struct vx_catalog *cat = NULL;
     struct vx_err e;
@@ -75,13 +76,15 @@ static void install(struct server *s, struct voice_catalog_call *vc, const struc
     vx_err_clear(&e);
     if (!docs)
         return;
-    for (size_t i = 0; i + 1 < op->n_ids; i += 2)
-        docs[i / 2] = op->ids[i + 1];
-    if (vx_mcatalog_build(vc->shop, docs, op->n_ids / 2, &text, &e) == 0 &&
+    for (size_t i = 0; i + 1 < vc->n_ids; i += 2)
+        docs[i / 2] = vc->ids[i + 1];
+    if (vx_mcatalog_build(vc->shop, simulation, docs, vc->n_ids / 2, &text, &e) == 0 &&
         vx_catalog_parse(text.data, text.len, "merchant catalog", &cat, &e) == 0 &&
         vx_fsm_catalog_swap(s->fsm, cat, vc->version, &e) == 0)
-        vx_info("catalog", "shop %s: catalog version %llu in use (%zu products)", s->voice_shop,
-                (unsigned long long)vc->version, op->n_ids / 2);
+        vx_info("catalog", "shop %s: catalog version %llu in use (%zu products)%s%s", s->voice_shop,
+                (unsigned long long)vc->version, vc->n_ids / 2,
+                cat->simulation ? "; the next charge simulates " : "",
+                cat->simulation ? cat->simulation : "");
     else
         vx_warn("catalog", "shop %s: catalog version %llu not used: %s", s->voice_shop,
                 (unsigned long long)vc->version, e.msg);
@@ -93,7 +96,7 @@ int voice_catalog_continue(struct server *s, struct voice_catalog_call *vc, stru
 {
     char coll[VX_MERCHANT_ID_MAX + 16];
     long long v = 0;
-    if (op->rc != 0) {
+    if (op->rc != 0 && !(op->rc == VX_ENOTFOUND && vc->step == VC_SIMULATION)) {
         if (op->rc != VX_ENOTFOUND)
             vx_warn("catalog", "shop %s: cannot read the catalog: %s", s->voice_shop, op->err.msg);
         return done(vc, op);
@@ -117,8 +120,26 @@ int voice_catalog_continue(struct server *s, struct voice_catalog_call *vc, stru
         vx_store_op_mdoc_list(op, s->cfg.demo_id, coll, "", PRODUCTS_MAX);
         return 1;
     case VC_PRODUCTS:
-        install(s, vc, op);
+        vc->ids = op->ids; /* the products, kept until the simulation is read */
+        vc->n_ids = op->n_ids;
+        op->ids = NULL;
+        op->n_ids = 0;
+        vx_store_op_release(op);
+        vc->step = VC_SIMULATION;
+        vx_store_op_mdoc_get(op, s->cfg.demo_id, "simulations", s->voice_shop);
+        return 1;
+    case VC_SIMULATION: {
+        char code[64] = "";
+        struct vx_jdoc d;
+        struct vx_err e;
+        if (op->rc == 0 && vx_jdoc_parse(&d, op->json, op->json_len, &e) == 0) {
+            const char *c = vx_jget_str(&d, vx_jroot(&d), "code");
+            vx_strlcpy(code, c ? c : "", sizeof(code));
+            vx_jdoc_free(&d);
+        }
+        install(s, vc, code);
         return done(vc, op);
+    }
     }
     return done(vc, op);
 }
@@ -127,6 +148,9 @@ void voice_catalog_release(struct voice_catalog_call *vc)
 {
     free(vc->shop);
     vc->shop = NULL;
+    vx_store_strings_free(vc->ids, vc->n_ids);
+    vc->ids = NULL;
+    vc->n_ids = 0;
     vx_buf_release(&vc->ref);
     vx_buf_release(&vc->event.doc);
 }

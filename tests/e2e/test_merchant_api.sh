@@ -66,7 +66,7 @@ json "$READ" POST /v1/shops "$SHOP"
 check "scope read cannot create: 403 insufficient_scope" code_is 403 insufficient_scope
 json "$FULL" POST /v1/shops "$SHOP" -H 'Idempotency-Key: shop-1'
 check "a shop is created: 201" [ "$STATUS" = 201 ]
-check "with its defaults" contains "$BODY" '"rail":"provider","environment":"sandbox","voice_code_threshold":null'
+check "with its defaults (a voice code from 100 EUR)" contains "$BODY" '"rail":"provider","environment":"sandbox","voice_code_threshold":10000'
 first=$BODY
 json "$FULL" POST /v1/shops "$SHOP" -H 'Idempotency-Key: shop-1'
 check "the same POST with the same key: the stored answer again" [ "$STATUS" = 201 ] && [ "$BODY" = "$first" ]

@@ -48,6 +48,17 @@ rec POST /v1/shops/kiosk/plans '{"name":{"en":"x"},"interval":{"unit":"month","c
 rec GET /v1/shops/kiosk/plans
 rec GET /v1/shops/kiosk/plans/monthly
 rec GET /v1/shops/kiosk/plans/nope
+rec PUT /v1/shops/kiosk '{"name":{"en":"Kiosk"},"currency":"GBP","locales":["en-GB"],"voice_code_threshold":5000,"sizes":[{"id":"big","names":{"en":{"one":"big"}}}]}'
+rec PUT /v1/shops/kiosk '{"name":{"en":"Kiosk"},"currency":"GBP","locales":["en-GB"],"environment":"staging"}'
+rec PUT /v1/shops/nope '{"name":{"en":"Kiosk"},"currency":"GBP","locales":["en-GB"]}'
+rec GET /v1/shops/kiosk/simulation
+rec PUT /v1/shops/kiosk/simulation '{"code":"HardDeclined"}'
+rec PUT /v1/shops/kiosk/simulation '{"code":"Nope"}'
+rec GET /v1/shops/kiosk/simulation
+rec DELETE /v1/shops/kiosk/simulation
+rec DELETE /v1/shops/kiosk/simulation
+rec PUT /v1/shops/kiosk '{"name":{"en":"Kiosk"},"currency":"GBP","locales":["en-GB"],"environment":"production","sizes":[{"id":"big","names":{"en":{"one":"big"}}}]}'
+rec PUT /v1/shops/kiosk/simulation '{"code":"HardDeclined"}'
 rec POST /v1/webhook_endpoints '{"url":"http://127.0.0.1:9/hooks","description":"nobody"}'
 EP=$(jq -r .id <<<"$BODY")
 rec POST /v1/webhook_endpoints '{"url":"mailto:x"}'

@@ -50,7 +50,7 @@ static void test_round_trip(void)
     VX_CHECK(strstr(shop.data, "\"locales\":[\"en-US\",\"en-GB\",\"de-DE\"]") != NULL);
     VX_CHECK(n > 2 && n < 64);
     split(&products, n, docs);
-    VX_CHECK_INT(vx_mcatalog_build(shop.data, docs, n, &built, &e), 0);
+    VX_CHECK_INT(vx_mcatalog_build(shop.data, NULL, docs, n, &built, &e), 0);
     VX_CHECK_INT(vx_catalog_parse(text, len, "file", &a, &e), 0);
     VX_CHECK_INT(vx_catalog_parse(built.data, built.len, "built", &b, &e), 0);
     if (a && b) {
@@ -81,7 +81,7 @@ static void test_round_trip(void)
             memcpy(at, "\"active\":0   ", 13); /* not false: a reader must not take it as off */
         docs2[0] = off;
         built.len = 0;
-        VX_CHECK_INT(vx_mcatalog_build(shop.data, docs2, n, &built, &e), 0);
+        VX_CHECK_INT(vx_mcatalog_build(shop.data, NULL, docs2, n, &built, &e), 0);
         VX_CHECK_INT(vx_catalog_parse(built.data, built.len, "built", &b, &e), 0);
         VX_CHECK(b && b->nproducts == a->nproducts);
         vx_catalog_free(b);
@@ -95,7 +95,7 @@ static void test_round_trip(void)
         }
         docs2[0] = f.data ? f.data : off;
         built.len = 0;
-        VX_CHECK_INT(vx_mcatalog_build(shop.data, docs2, n, &built, &e), 0);
+        VX_CHECK_INT(vx_mcatalog_build(shop.data, NULL, docs2, n, &built, &e), 0);
         VX_CHECK_INT(vx_catalog_parse(built.data, built.len, "built", &b, &e), 0);
         VX_CHECK(b && b->nproducts + 1 == a->nproducts);
         VX_CHECK(b && vx_catalog_product(b, a->products[0].id) == NULL);
