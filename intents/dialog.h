@@ -141,6 +141,9 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(PAY_HARD_DECLINE, "payment.hard_decline", "")                                               \
     XX(PAY_LIMIT, "payment.limit", "")                                                             \
     XX(PAY_FAILED, "payment.failed", "")                                                           \
+    XX(NEWS_PAID, "news.paid", "total id")                                                         \
+    XX(NEWS_DECLINED, "news.declined", "total id")                                                 \
+    XX(NEWS_CANCELED, "news.canceled", "total id")                                                 \
     XX(CARD_PAY_LINK_TITLE, "card.pay_link_title", "shop")                                         \
     XX(CARD_PAY_LINK, "card.pay_link", "total link")                                               \
     XX(CARD_PAY_FIX_TITLE, "card.pay_fix_title", "shop")                                           \

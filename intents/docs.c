@@ -204,6 +204,7 @@ int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_p
     out->exists = 1;
     vx_strlcpy(out->locale, js_str(&doc, o, "locale"), sizeof(out->locale));
     vx_strlcpy(out->last_order, js_str(&doc, o, "last_order"), sizeof(out->last_order));
+    vx_strlcpy(out->pay_untold, js_str(&doc, o, "pay_untold"), sizeof(out->pay_untold));
     js_lines(&doc, vx_jget(&doc, o, "usual"), cat, &out->usual);
     {
         const struct vx_jnode *pay =

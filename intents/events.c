@@ -14,6 +14,8 @@ unsigned vx_dialog_event_flags(int ev)
     if ((int)ev < VX_EV__INTENTS)
         return vx_intent_defs[ev].flags;
     switch (ev) {
+    case VX_EV_LAUNCH: /* a launch tells what a payment left unfinished came to */
+        return VX_IF_READ_NEWS;
     case VX_EV_CAN_FULFILL:
     case VX_EV_SKILL_EVENT:
         return VX_IF_STATELESS;

@@ -11,6 +11,18 @@
 
 #include <string.h>
 
+static void launch_news(const struct vx_dialog *d, const struct vx_order_view *o,
+                        struct vx_cmds *out)
+{
+    char total[96];
+    int msg = strcmp(o->state, "DECLINED") == 0 || strcmp(o->state, "FAILED") == 0
+                  ? VX_M_NEWS_DECLINED
+              : strcmp(o->state, "CANCELED") == 0 ? VX_M_NEWS_CANCELED
+                                                  : VX_M_NEWS_PAID; /* PAID, or refunded since */
+    vx_dlg_money(d, o->total, total, sizeof(total));
+    vx_cmd_say(out, msg, "total", total, "id", o->id, VX_END);
+}
+
 void vx_st_launch(const struct vx_dialog *d, struct vx_cmds *out)
 {
     const char *shop = vx_catalog_merchant_name(d->cat, d->lang);
@@ -28,6 +40,8 @@ void vx_st_launch(const struct vx_dialog *d, struct vx_cmds *out)
     }
     vx_dlg_pending_clear(&none);
     vx_cmd_pending(out, &none);
+    if (d->news) /* a payment the customer last heard was being processed: what it came to */
+        launch_news(d, d->news, out);
     if (d->st->cart.n > 0) {
         vx_dlg_items(d, &d->st->cart, items, sizeof(items));
         vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));

@@ -35,6 +35,9 @@ enum vx_intent_flag {
     /* reads the customer's last order (struct vx_dialog.last_order) */
     VX_IF_READ_LAST_ORDER = 1 << 4,
     VX_IF_STATELESS = 1 << 5, /* neither loads nor writes a conversation (CanFulfill, events) */
+    /* reads the order whose payment the customer last heard was not finished yet (profile
+     * member pay_untold), so the answer can tell what it came to (struct vx_dialog.news) */
+    VX_IF_READ_NEWS = 1 << 6,
 };
 
 /* A message the skill speaks: its key in the messages files and the placeholders it fills. */
@@ -94,6 +97,9 @@ struct vx_profile {
     char permission[64];
     char permission_status[24]; /* Chargeable, NonChargeable, Closed; "" = none saved */
     int permission_live;        /* made at the provider's live endpoints (else the sandbox's) */
+    /* the order the customer last heard "your payment is being processed" about (member
+     * pay_untold, written by the engine): the next launch tells what it came to */
+    char pay_untold[VX_ID_MAX];
 };
 
 /* The customer's last order as recorded (loaded for VX_IF_READ_LAST_ORDER intents). */
@@ -288,6 +294,9 @@ struct vx_dialog {
     const char *lang;                /* of loc */
     const char *order_id;            /* the ID an order recorded by this request gets */
     const struct vx_pay_result *pay; /* the skill's payment event: what paying came to */
+    /* VX_IF_READ_NEWS events: the order of profile->pay_untold once its payment is settled
+     * (state PAID, DECLINED, CANCELED, FAILED, ...); NULL while it is pending, or none */
+    const struct vx_order_view *news;
     int64_t now;
 };
 

@@ -57,6 +57,9 @@ enum phase {
     PH_RENDER
 };
 
+/* What VX_IF_READ_NEWS found (vx_fsm_turn.news). */
+enum news { NEWS_NONE, NEWS_READING, NEWS_PENDING, NEWS_SETTLED, NEWS_GONE };
+
 struct vx_fsm_turn {
     struct vx_fsm *f;
     struct fsm_cat *cat; /* the catalog this turn started with */
@@ -64,6 +67,7 @@ struct vx_fsm_turn {
     enum phase phase;
     int ev;
     int stateless, attempt, have_last;
+    enum news news;
     size_t reader; /* the row of readers[] under way */
     int send;      /* a row's follow-up op must be sent (else it completed at once) */
     const struct vx_order *order;

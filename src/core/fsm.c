@@ -320,9 +320,39 @@ static int read_last_done(struct vx_fsm_turn *ft, struct vx_err *e)
     return rc;
 }
 
+/* The order the customer last heard was still being paid, when the profile names one. */
+static int read_news_start(struct vx_fsm_turn *ft)
+{
+    ft->news = NEWS_NONE;
+    if (!ft->t.prof.pay_untold[0])
+        return 0;
+    ft->news = NEWS_READING;
+    return vx_store_op_order_get(&ft->op, ft->req->application_id, ft->req->user_id,
+                                 ft->t.prof.pay_untold);
+}
+
+static int read_news_done(struct vx_fsm_turn *ft, struct vx_err *e)
+{
+    int rc;
+    if (ft->news == NEWS_NONE)
+        return 0;
+    rc = fsm_op_outcome(ft, e);
+    ft->news = NEWS_PENDING;
+    if (rc == VX_ENOTFOUND) { /* gone (expired): nothing to tell, nothing to keep */
+        ft->news = NEWS_GONE;
+        rc = 0;
+    } else if (rc == 0 && ft->f->skill->order_view_parse(ft->op.json, &ft->t.news) == 0 &&
+               strcmp(ft->t.news.state, "CHARGE_PENDING") != 0) {
+        ft->news = NEWS_SETTLED;
+    }
+    vx_store_op_release(&ft->op);
+    return rc;
+}
+
 static const struct reader readers[] = {
     {0, read_conv_start, read_conv_done},
     {VX_IF_READ_LAST_ORDER, read_last_start, read_last_done},
+    {VX_IF_READ_NEWS, read_news_start, read_news_done},
 };
 #define NREADERS (sizeof(readers) / sizeof(readers[0]))
 
@@ -367,6 +397,7 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     struct vx_fsm *f = ft->f;
     int rc;
     ft->d.last_order = ft->have_last ? &t->last : NULL;
+    ft->d.news = ft->news == NEWS_SETTLED ? &t->news : NULL;
     vx_fsm_run(&ft->d, &t->cmds);
     vx_interpret(&ft->d, t, &ft->order, &ft->cf);
     if (ft->stateless)
@@ -381,6 +412,9 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     vx_wset_conv(&t->wset, t->conv.version, t->state_json.data, f->ttl);
     if (t->pset.fields && f->skill->profile_wset(&t->pset, &t->wset) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
+    /* told now (or gone): the next visit does not tell it again */
+    if (ft->news == NEWS_SETTLED || ft->news == NEWS_GONE)
+        vx_wset_profile_del(&t->wset, "pay_untold");
     if (ft->order) {
         rc = fsm_order_writes(ft, e);
         if (rc)
@@ -459,6 +493,7 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
             ft->f->skill->state_init(&t->st);
             memset(&t->prof, 0, sizeof(t->prof));
             ft->have_last = 0;
+            ft->news = NEWS_NONE;
             if (ft->stateless) {
                 ft->phase = PH_DECIDE;
                 break;

@@ -321,6 +321,12 @@ static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_
     }
     if (vx_pay_settle_wset(&t->wset, &s, t->prof.permission) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
+    if (ft->pay_to == VX_OS_CHARGE_PENDING) {
+        /* the customer hears it is being processed: the next launch tells what it came to */
+        t->order_json.len = 0;
+        if (vx_buf_appendf(&t->order_json, "\"%s\"", s.order_id) == 0)
+            vx_wset_profile_set(&t->wset, "pay_untold", t->order_json.data);
+    }
     return fsm_need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SETTLED, op);
 }
 

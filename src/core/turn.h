@@ -17,6 +17,7 @@ struct turn {
     struct vx_dstate st, next;
     struct vx_profile prof;
     struct vx_order_view last;
+    struct vx_order_view news; /* VX_IF_READ_NEWS: the order of prof.pay_untold */
     struct vx_profile_set pset;
     struct vx_response resp;
     struct vx_conv conv;

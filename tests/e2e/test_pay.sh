@@ -21,6 +21,7 @@ export VOXCART_PROVIDER_NOTIFY_KEY="$T/notify.pem"
 start_voxcartd
 
 . "$SRC/tests/e2e/pay.inc.sh"
+lacks() { ! contains "$@"; }
 launch=$(make_request launch LaunchRequest)
 sed 's/"name":"OrderIntent","confirmationStatus":"NONE"}/"name":"OrderIntent","confirmationStatus":"NONE","slots":{"product":{"name":"product","value":"espresso"},"quantity":{"name":"quantity","value":"2"}}}/' \
   "$(make_request order OrderIntent)" >"$T/espresso.json"
@@ -99,6 +100,13 @@ dave_perm=$(rcli HGET "$(profile_key dave)" billing_agreement | jq -r .id)
 check "and the approved permission is saved as chargeable" \
   contains "$(rcli HGET "$(profile_key dave)" billing_agreement)" '"Chargeable"'
 check "one charge for it at the sandbox" [ "$(charges "$dave_perm")" = 1 ]
+dave_first=$(last_order dave)
+signed "$(as_user dave "$launch")" --restamp
+check "the next visit tells what the pay link came to, once" \
+  contains "$BODY" "Good news: your payment of 5 euros for order $dave_first went through." &&
+  [ -z "$(rcli HGET "$(profile_key dave)" pay_untold)" ]
+signed "$(as_user dave "$launch")" --restamp
+check "... and not on the visit after" lacks "$BODY" "Good news"
 order_and_yes dave
 check "the next yes is charged in the turn" contains "$BODY" "charged 5 euros"
 check "two charges for it now, one per order" [ "$(charges "$dave_perm")" = 2 ]
@@ -115,6 +123,23 @@ check "the janitor's entry names it" bash -c 'for b in 0 1 2 3 4 5 6 7; do redis
 check "exactly one charge at the sandbox" [ "$(charges "$PERM")" = 1 ]
 check "the janitor settles it by asking again with the same key: PAID" wait_for 15 paid erin
 check "and still exactly one charge" [ "$(charges "$PERM")" = 1 ]
+signed "$(as_user erin "$launch")" --restamp
+check "the next visit tells the customer it went through after all" \
+  contains "$BODY" "for order $(last_order erin) went through"
+
+# --- a pay link that is not approved: the order is canceled, and the next visit says so ---
+order_and_yes gus
+session=$(order_field gus checkout_session_id | tr -d '"')
+signed "$(as_user gus "$launch")" --restamp
+check "while the pay link waits, a visit tells nothing of it" lacks "$BODY" "order $(last_order gus)" &&
+  [ -n "$(rcli HGET "$(profile_key gus)" pay_untold)" ]
+sim POST "checkoutSessions/$session/decline" '{}'
+check "the buyer declines it at the sandbox: the janitor cancels the order" \
+  wait_for 15 bash -c '[ "$(redis-cli -p "$0" HGET "$1" state)" = "\"CANCELED\"" ]' "$REDIS_PORT" \
+  "vx:{$SKILL:amzn1.ask.account.gus}:order:$(last_order gus)"
+signed "$(as_user gus "$launch")" --restamp
+check "the next visit says the order was canceled and nothing was charged" \
+  contains "$BODY" "About order $(last_order gus): the payment of 5 euros wasn&apos;t approved in time, so that order was canceled"
 
 # --- two devices say yes at once ---
 permission fay card-ok
