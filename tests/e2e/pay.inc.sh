@@ -2,13 +2,16 @@
 # their orders and the sandbox's ledger. Needs lib.sh, tests/paysim/lib.sh and a running voxcartd.
 SKILL=amzn1.ask.skill.test
 
-# as_user USER FILE: the request of FILE from another customer, in that customer's one session
+# as_user USER FILE: the request of FILE from another customer, in that customer's one session;
+# with INTERFACES set (a JSON object), from a device with those supportedInterfaces
 as_user() {
-  local out="$T/as-$1-$(basename "$2")" new=false
+  local out="$T/as-$1-$(basename "$2")" new=false device=()
   case "$2" in *launch*) new=true ;; esac
+  [ -n "${INTERFACES:-}" ] &&
+    device=(-e "s/\"deviceId\":\"amzn1.ask.device.TEST\"/&,\"supportedInterfaces\":$INTERFACES/")
   sed -e "s/amzn1.ask.account.TESTUSER/amzn1.ask.account.$1/g" \
     -e "s/\"sessionId\":\"[^\"]*\"/\"sessionId\":\"amzn1.echo-api.session.$1\"/" \
-    -e "s/\"new\":true/\"new\":$new/" "$2" >"$out"
+    -e "s/\"new\":true/\"new\":$new/" "${device[@]}" "$2" >"$out"
   echo "$out"
 }
 profile_key() { echo "vx:{$SKILL:amzn1.ask.account.$1}:profile"; }
