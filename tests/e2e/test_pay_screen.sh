@@ -7,16 +7,9 @@
 # card alone, and a paid order on a screen gets its receipt without a code.
 . "$(dirname "$0")/lib.sh" "$1"
 . "$SRC/tests/paysim/lib.sh"
-
-make_devca
-start_redis
-start_paysim --throttle off --port 0 --devca "$CA"
-make_merchant shop1
-export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
-export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_JANITOR_INTERVAL_MS=0
-start_voxcartd
-
 . "$SRC/tests/e2e/pay.inc.sh"
+
+start_pay_servers 0 # no janitor: the pay links stay as the turn left them
 APL='{"Alexa.Presentation.APL":{"runtime":{"maxVersion":"2024.1"}}}'
 apl() { jq -c '[.response.directives[]? | select(.type == "Alexa.Presentation.APL.RenderDocument")]' <<<"$BODY"; }
 
