@@ -381,7 +381,9 @@ void vx_st_paid(const struct vx_dialog *d, struct vx_cmds *out)
         struct vx_arg args[2] = {{"total", written}, {"link", p->link ? p->link : ""}};
         vx_money_written(d->loc, p->amount, p->currency, written, sizeof(written));
         vx_locale_format(d->loc, vx_msg_defs[VX_M_CARD_PAY_LINK].key, args, 2, text, sizeof(text));
-        vx_cmd_say(out, VX_M_PAY_LINK, "total", total, VX_END);
+        /* on a screen, a QR code of the link too (screen.c), and the speech says so */
+        vx_cmd_say(out, vx_dlg_pay_code(d, p, out) ? VX_M_PAY_LINK_SCREEN : VX_M_PAY_LINK, "total",
+                   total, VX_END);
         vx_cmd_card(out, VX_M_CARD_PAY_LINK_TITLE, shop, text);
         vx_cmd_end(out);
         return;

@@ -136,6 +136,7 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(CONN_UNEXPECTED, "connection.unexpected", "")                                               \
     XX(PAY_PAID, "payment.paid", "total id")                                                       \
     XX(PAY_LINK, "payment.link", "total")                                                          \
+    XX(PAY_LINK_SCREEN, "payment.link_screen", "total")                                            \
     XX(PAY_SOFT_DECLINE, "payment.soft_decline", "")                                               \
     XX(PAY_SOFT_RETRY, "payment.soft_retry", "")                                                   \
     XX(PAY_HARD_DECLINE, "payment.hard_decline", "")                                               \
@@ -146,6 +147,7 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(NEWS_CANCELED, "news.canceled", "total id")                                                 \
     XX(CARD_PAY_LINK_TITLE, "card.pay_link_title", "shop")                                         \
     XX(CARD_PAY_LINK, "card.pay_link", "total link")                                               \
+    XX(SCREEN_PAY_LINK, "screen.pay_link", "total")                                                \
     XX(CARD_PAY_FIX_TITLE, "card.pay_fix_title", "shop")                                           \
     XX(CARD_PAY_FIX, "card.pay_fix", "")                                                           \
     XX(CARD_RECEIPT, "card.receipt", "lines total id date")                                        \
@@ -245,5 +247,11 @@ void vx_dlg_elicit(const struct vx_dialog *d, const struct vx_pending *p, enum v
 void vx_dlg_pending_clear(struct vx_pending *p);
 /* Empties the cart and the pending item and goes back to IDLE (cancel, start over). */
 void vx_dlg_drop_order(struct vx_cmds *out);
+
+/* --- screens (screen.c) --- */
+
+/* On a device with a screen, the pay link of p as a QR code with the shop and the total
+ * (SHOW_CODE); 1 when it is shown, 0 on a device without one or for a link too long to draw. */
+int vx_dlg_pay_code(const struct vx_dialog *d, const struct vx_pay_result *p, struct vx_cmds *out);
 
 #endif

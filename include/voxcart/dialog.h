@@ -127,8 +127,9 @@ enum vx_cmd_type {
     VX_CMD_RECORD_ORDER,  /* order: written atomically with the state */
     VX_CMD_CAN_FULFILL,   /* the answer to a CanFulfillIntentRequest */
     VX_CMD_END_SESSION,
-    VX_CMD_SILENT, /* no speech at all (SessionEndedRequest) */
-    VX_CMD_PAY,    /* pay for the order this turn records (the engine's payment rail) */
+    VX_CMD_SILENT,    /* no speech at all (SessionEndedRequest) */
+    VX_CMD_PAY,       /* pay for the order this turn records (the engine's payment rail) */
+    VX_CMD_SHOW_CODE, /* a QR code of a link on the device's screen (an APL document) */
 };
 
 #define VX_CMD_ARGS 6
@@ -204,6 +205,9 @@ struct vx_cmd {
         struct vx_profile_set profile;
         struct vx_order order;
         struct vx_can_fulfill cf;
+        struct {
+            const char *token, *title, *text, *data;
+        } code;
     } u;
 };
 
@@ -243,6 +247,12 @@ void vx_cmd_end(struct vx_cmds *c);
  * of the skill's payment event speaks what it came to. */
 void vx_cmd_pay(struct vx_cmds *c);
 void vx_cmd_silent(struct vx_cmds *c);
+/* Show a QR code of data with a title and a line of text on the device's screen: an APL
+ * document (voxcart/apl.h) named token. The engine renders it only for a device that shows
+ * APL (VX_IFACE_APL in d->req->interfaces, which the cell checks first) and only when data
+ * fits in a code a screen can show; the rest of the answer (speech, card) stands alone. */
+void vx_cmd_show_code(struct vx_cmds *c, const char *token, const char *title, const char *text,
+                      const char *data);
 
 /* The nth command of a type (0 = first), or NULL: for the engine and for tests. */
 const struct vx_cmd *vx_cmds_find(const struct vx_cmds *c, enum vx_cmd_type t, size_t nth);

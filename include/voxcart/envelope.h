@@ -27,6 +27,11 @@ enum vx_req_type {
 
 enum vx_er_status { VX_ER_NONE, VX_ER_MATCH, VX_ER_NO_MATCH };
 
+/* The interfaces of context.System.device.supportedInterfaces that voxcart acts on. */
+enum vx_iface {
+    VX_IFACE_APL = 1 << 0, /* Alexa.Presentation.APL: a screen that shows APL documents */
+};
+
 #define VX_MAX_SLOTS 8
 
 struct vx_slot {
@@ -54,6 +59,7 @@ struct vx_request {
     const char *user_id;
     const char *access_token;
     const char *device_id;
+    unsigned interfaces; /* VX_IFACE_* of the device's supportedInterfaces */
     const char *api_endpoint;
     const char *session_id; /* NULL for sessionless requests (Connections.Response may have one) */
     int session_new;

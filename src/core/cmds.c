@@ -198,3 +198,15 @@ void vx_cmd_pay(struct vx_cmds *c)
 {
     cmd_add(c, VX_CMD_PAY);
 }
+
+void vx_cmd_show_code(struct vx_cmds *c, const char *token, const char *title, const char *text,
+                      const char *data)
+{
+    struct vx_cmd *cmd = cmd_add(c, VX_CMD_SHOW_CODE);
+    if (!cmd)
+        return;
+    cmd->u.code.token = keep(c, token);
+    cmd->u.code.title = keep(c, title);
+    cmd->u.code.text = keep(c, text);
+    cmd->u.code.data = keep(c, data);
+}

@@ -92,6 +92,28 @@ static int parse_intent(struct vx_request *r, const struct vx_jnode *req, struct
     return 0;
 }
 
+static const struct {
+    const char *name;
+    enum vx_iface bit;
+} ifaces[] = {
+    {"Alexa.Presentation.APL", VX_IFACE_APL},
+};
+
+/* supportedInterfaces is an object whose keys name the interfaces; what each holds (APL's
+ * runtime.maxVersion) does not matter for what voxcart sends. Anything but an object, or a
+ * key given with a value that is not an object, names nothing. */
+static unsigned parse_interfaces(struct vx_request *r, const struct vx_jnode *device)
+{
+    const struct vx_jnode *si = J(device, "supportedInterfaces");
+    unsigned bits = 0;
+    if (!IS(si, VX_JOBJECT))
+        return 0;
+    for (size_t i = 0; i < VX_ARRAY_LEN(ifaces); i++)
+        if (IS(J(si, ifaces[i].name), VX_JOBJECT))
+            bits |= ifaces[i].bit;
+    return bits;
+}
+
 static void parse_consent(struct vx_request *r, const struct vx_jnode *user)
 {
     const struct vx_jnode *scope =
@@ -146,6 +168,7 @@ static int parse_tree(struct vx_request *r, struct vx_err *e)
     r->user_id = JSTR(user, "userId");
     r->access_token = JSTR(user, "accessToken");
     r->device_id = JSTR(J(sys, "device"), "deviceId");
+    r->interfaces = parse_interfaces(r, J(sys, "device"));
     r->api_endpoint = JSTR(sys, "apiEndpoint");
     parse_consent(r, user);
 

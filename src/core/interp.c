@@ -6,6 +6,7 @@
  */
 #include "turn.h"
 
+#include "voxcart/apl.h"
 #include "voxcart/log.h"
 
 #include <stdio.h>
@@ -65,6 +66,24 @@ static int elicit_directive(const struct vx_elicit *e, struct vx_response *resp)
     rc = b.data ? vx_response_directive(resp, b.data) : VX_ENOMEM;
     vx_buf_release(&b);
     return rc;
+}
+
+/* The APL document of a QR code, for a device that shows APL; without it the speech and the
+ * card carry the answer alone, so a code that cannot be drawn is only logged. */
+static void show_code(const struct vx_dialog *d, const struct vx_cmd *c, struct vx_response *resp)
+{
+    struct vx_apl_code code = {c->u.code.token, c->u.code.title, c->u.code.text, c->u.code.data};
+    struct vx_buf b;
+    struct vx_err e;
+
+    if (!(d->req->interfaces & VX_IFACE_APL))
+        return;
+    vx_buf_init(&b);
+    vx_err_clear(&e);
+    if (vx_apl_code_directive(&code, &b, &e) != 0 || vx_response_directive(resp, b.data) != 0)
+        vx_warn("fsm", "no qr code on the screen for '%s': %s", c->u.code.token,
+                e.msg[0] ? e.msg : "out of memory");
+    vx_buf_release(&b);
 }
 
 /* Applies the commands to t->next and t->resp; profile and order changes are left in t. */
@@ -146,6 +165,9 @@ void vx_interpret(const struct vx_dialog *d, struct turn *t, const struct vx_ord
             break;
         case VX_CMD_PAY:
             t->pay = 1;
+            break;
+        case VX_CMD_SHOW_CODE:
+            show_code(d, c, &t->resp);
             break;
         }
     }

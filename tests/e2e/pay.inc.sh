@@ -1,14 +1,30 @@
-# Helpers of the paying tests (test_pay.sh, test_pay_page.sh): customers of the test skill,
-# their orders and the sandbox's ledger. Needs lib.sh, tests/paysim/lib.sh and a running voxcartd.
+# Helpers of the paying tests (test_pay.sh, test_pay_page.sh, test_pay_screen.sh): customers of the test skill,
+# their orders and the sandbox's ledger. Needs lib.sh, tests/paysim/lib.sh and a running voxcartd
+# (start_pay_servers starts one).
 SKILL=amzn1.ask.skill.test
 
-# as_user USER FILE: the request of FILE from another customer, in that customer's one session
+# start_pay_servers JANITOR_MS: redis, the sandbox with merchant shop1, and voxcartd paying
+# through it (the janitor every JANITOR_MS, 0 = off)
+start_pay_servers() {
+  make_devca
+  start_redis
+  start_paysim --throttle off --port 0 --devca "$CA"
+  make_merchant shop1
+  export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
+  export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_JANITOR_INTERVAL_MS=$1
+  start_voxcartd
+}
+
+# as_user USER FILE: the request of FILE from another customer, in that customer's one session;
+# with INTERFACES set (a JSON object), from a device with those supportedInterfaces
 as_user() {
-  local out="$T/as-$1-$(basename "$2")" new=false
+  local out="$T/as-$1-$(basename "$2")" new=false device=()
   case "$2" in *launch*) new=true ;; esac
+  [ -n "${INTERFACES:-}" ] &&
+    device=(-e "s/\"deviceId\":\"amzn1.ask.device.TEST\"/&,\"supportedInterfaces\":$INTERFACES/")
   sed -e "s/amzn1.ask.account.TESTUSER/amzn1.ask.account.$1/g" \
     -e "s/\"sessionId\":\"[^\"]*\"/\"sessionId\":\"amzn1.echo-api.session.$1\"/" \
-    -e "s/\"new\":true/\"new\":$new/" "$2" >"$out"
+    -e "s/\"new\":true/\"new\":$new/" "${device[@]}" "$2" >"$out"
   echo "$out"
 }
 profile_key() { echo "vx:{$SKILL:amzn1.ask.account.$1}:profile"; }

@@ -31,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_str(r.locale);
     check_str(r.intent_name);
     FUZZ_ASSERT(r.nslots <= VX_MAX_SLOTS);
+    FUZZ_ASSERT((r.interfaces & ~(unsigned)VX_IFACE_APL) == 0);
     for (size_t i = 0; i < r.nslots; i++) {
         check_str(r.slots[i].value);
         check_str(r.slots[i].resolved_id);

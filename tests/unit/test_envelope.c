@@ -157,6 +157,42 @@ static void test_wrong_types_are_absent(void)
     vx_request_release(&r);
 }
 
+/* The device's supportedInterfaces: APL as a real screen device sends it, absent, and shapes
+ * that name nothing. */
+static void test_interfaces(void)
+{
+    static const struct {
+        const char *device;
+        unsigned want;
+    } t[] = {
+        {"{\"deviceId\":\"D\",\"supportedInterfaces\":{\"AudioPlayer\":{},"
+         "\"Alexa.Presentation.APL\":{\"runtime\":{\"maxVersion\":\"2024.1\"}}}}",
+         VX_IFACE_APL},
+        {"{\"deviceId\":\"D\",\"supportedInterfaces\":{\"Alexa.Presentation.APL\":{}}}",
+         VX_IFACE_APL},
+        {"{\"deviceId\":\"D\",\"supportedInterfaces\":{}}", 0},
+        {"{\"deviceId\":\"D\",\"supportedInterfaces\":{\"AudioPlayer\":{}}}", 0},
+        {"{\"deviceId\":\"D\"}", 0},
+        {"{\"deviceId\":\"D\",\"supportedInterfaces\":[\"Alexa.Presentation.APL\"]}", 0},
+        {"{\"deviceId\":\"D\",\"supportedInterfaces\":{\"Alexa.Presentation.APL\":true}}", 0},
+        {"{\"deviceId\":\"D\",\"supportedInterfaces\":{\"alexa.presentation.apl\":{}}}", 0},
+        {"{\"deviceId\":\"D\",\"supportedInterfaces\":{\"Alexa.Presentation.APLT\":{}}}", 0},
+    };
+    char body[1024];
+    for (size_t i = 0; i < VX_ARRAY_LEN(t); i++) {
+        struct vx_request r;
+        struct vx_err e;
+        snprintf(body, sizeof(body),
+                 "{\"version\":\"1.0\",\"context\":{\"System\":{\"application\":{"
+                 "\"applicationId\":\"A\"},\"user\":{\"userId\":\"U\"},\"device\":%s}},"
+                 "\"request\":{\"type\":\"LaunchRequest\",\"requestId\":\"R\"}}",
+                 t[i].device);
+        VX_CHECK_INT(parse(body, &r, &e), 0);
+        VX_CHECK_INT(r.interfaces, t[i].want);
+        vx_request_release(&r);
+    }
+}
+
 int main(void)
 {
     VX_RUN(test_launch);
@@ -164,5 +200,6 @@ int main(void)
     VX_RUN(test_connections_and_ended);
     VX_RUN(test_malformed);
     VX_RUN(test_wrong_types_are_absent);
+    VX_RUN(test_interfaces);
     return VX_DONE();
 }

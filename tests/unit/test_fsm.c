@@ -44,6 +44,8 @@ static const struct vx_catalog *cat;
     "\"name\":\"" v "\",\"id\":\"" id "\"}}]}]}}"
 
 static int request_counter;
+/* context.System.device of the requests made, with its comma ("" for none) */
+static const char *req_device = "";
 
 static int make_req(struct vx_request *r, const char *user, const char *type, const char *intent,
                     const char *slots, const char *locale)
@@ -59,10 +61,11 @@ static int make_req(struct vx_request *r, const char *user, const char *type, co
         snprintf(extra, sizeof(extra), ",\"reason\":\"USER_INITIATED\"");
     snprintf(body, sizeof(body),
              "{\"version\":\"1.0\",\"context\":{\"System\":{\"application\":{\"applicationId\":"
-             "\"amzn1.ask.skill.unit\"},\"user\":{\"userId\":\"%s\"}}},\"request\":{\"type\":"
+             "\"amzn1.ask.skill.unit\"},\"user\":{\"userId\":\"%s\"}%s}},\"request\":{\"type\":"
              "\"%s\",\"requestId\":\"req-%d-%ld\",\"timestamp\":\"2026-11-24T06:44:17Z\","
              "\"locale\":\"%s\"%s}}",
-             user, type, ++request_counter, (long)getpid(), locale ? locale : "en-US", extra);
+             user, req_device, type, ++request_counter, (long)getpid(), locale ? locale : "en-US",
+             extra);
     rc = vx_request_parse(body, strlen(body), r, &e);
     if (rc)
         fprintf(stderr, "bad test request: %s\n", e.msg);
@@ -106,6 +109,8 @@ static void asking_size(struct turn *t, const char *product)
     t->st.pending.ask = VX_SLOT_SIZE;
 }
 
+static const struct vx_pay_result *run_pay; /* set: run() runs the payment event with it */
+
 /* Runs the cell for the request on the turn's state; the commands are in t->cmds. */
 static void run(struct turn *t, const char *type, const char *intent, const char *slots,
                 const char *locale)
@@ -124,6 +129,10 @@ static void run(struct turn *t, const char *type, const char *intent, const char
     t->d.lang = vx_locale_lang(t->d.loc);
     t->d.order_id = "o20261124-0000000001";
     t->d.now = 1795000000;
+    if (run_pay) { /* the payment event: what paying for the order came to */
+        t->d.ev = vx_coffee_skill.ev_paid;
+        t->d.pay = run_pay;
+    }
     vx_fsm_run(&t->d, &t->cmds);
     vx_request_release(&t->req);
 }
@@ -1190,6 +1199,50 @@ static void test_payment_states(void)
     }
 }
 
+/* The pay link: a QR code of it on a device with APL (and the speech says so), the card on
+ * every device; none on a device without APL, nor for a link too long for a screen's code. */
+static void test_pay_link_screen(void)
+{
+    static const char apl[] =
+        ",\"device\":{\"deviceId\":\"D\",\"supportedInterfaces\":{"
+        "\"Alexa.Presentation.APL\":{\"runtime\":{\"maxVersion\":\"2024.1\"}}}}";
+    static const char other[] =
+        ",\"device\":{\"deviceId\":\"D\",\"supportedInterfaces\":{\"AudioPlayer\":{}}}";
+    static char long_link[300];
+    struct vx_pay_result p = {
+        VX_PAY_LINK, "o20261124-0000000001", 500, "EUR", "", "https://pay.example/checkout/cs-1", 1,
+        NULL};
+    static const struct {
+        const char *device, *link;
+        int code;
+    } t[] = {{apl, NULL, 1}, {"", NULL, 0}, {other, NULL, 0}, {apl, long_link, 0}};
+
+    snprintf(long_link, sizeof(long_link), "https://pay.example/checkout/%0214d", 1);
+    run_pay = &p;
+    for (size_t i = 0; i < VX_ARRAY_LEN(t); i++) {
+        struct turn tt;
+        const struct vx_cmd *c, *card;
+        p.link = t[i].link ? t[i].link : "https://pay.example/checkout/cs-1";
+        req_device = t[i].device;
+        turn_init(&tt, VX_ST_DONE);
+        intent(&tt, "AMAZON.YesIntent", NULL);
+        c = cmd(&tt, VX_CMD_SHOW_CODE, 0);
+        card = cmd(&tt, VX_CMD_CARD, 0);
+        VX_CHECK_INT(c != NULL, t[i].code);
+        VX_CHECK_INT(said(&tt, 0), t[i].code ? VX_M_PAY_LINK_SCREEN : VX_M_PAY_LINK);
+        VX_CHECK(card && strstr(card->u.say.text, p.link) != NULL);
+        VX_CHECK(cmd(&tt, VX_CMD_END_SESSION, 0) != NULL);
+        if (!c)
+            continue;
+        VX_CHECK_STR(c->u.code.data, p.link);
+        VX_CHECK_STR(c->u.code.token, "pay-link-o20261124-0000000001");
+        VX_CHECK(strstr(c->u.code.title, "Pay ") == c->u.code.title);
+        VX_CHECK(strstr(c->u.code.text, "€5.00") != NULL);
+    }
+    run_pay = NULL;
+    req_device = "";
+}
+
 /* --- with a real redis-server --- */
 
 static pid_t redis_pid;
@@ -1496,6 +1549,7 @@ int main(void)
     VX_RUN(test_builtins);
     VX_RUN(test_can_fulfill);
     VX_RUN(test_payment_states);
+    VX_RUN(test_pay_link_screen);
     if (redis_start() == 0) {
         VX_RUN(test_store_conversation);
         VX_RUN(test_store_session_end_keeps_cart);
