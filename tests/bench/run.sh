@@ -7,9 +7,16 @@
 # the order summary. Both listen on plain HTTP on loopback so that the same wrk
 # load measures the same work (the reference skill has no TLS of its own).
 #
+# Then the paying turn, voxcartd alone (the reference skill does not take payments):
+# PAY_N customers (default 12000) each have a summary waiting and a chargeable saved
+# agreement; for DURATION seconds they say yes, each once, signed, and voxcartd charges each
+# in the turn through voxcart-paysim (throttling off). The sandbox's own ledger must then
+# hold one captured charge per answered yes (and at most CONNS more: those in flight when
+# the load stopped).
+#
 # Environment: ROUNDS (default 3), DURATION (seconds per run, default 10),
 # CONNS (default 32), USERS (distinct customers in the request pool, default 512),
-# PEER_DIR (default ../shared/peer).
+# PAY_N (default 3000), PEER_DIR (default ../shared/peer).
 set -euo pipefail
 BUILD=$(cd "${1:-build-bench}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,6 +25,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-32}
 USERS=${USERS:-512}
+PAY_N=${PAY_N:-12000}
 T=$(mktemp -d "${TMPDIR:-/tmp}/voxcart-bench.XXXXXX")
 CERT_URL=https://s3.amazonaws.com/echo.api/echo-api-cert-bench.pem
 PIDS=()
@@ -130,6 +138,65 @@ start_peer() { # workers
 
 stop_pid() { kill "$1" 2>/dev/null || true; { wait "$1"; } 2>/dev/null || true; }
 
+
+# --- the paying turn: yes -> Create Charge at the sandbox, each customer once ---
+PS_URL=
+start_paysim() {
+  "$BUILD/voxcart-paysim" --throttle off --port 0 >"$T/paysim.out" 2>"$T/paysim.log" &
+  PIDS+=($!)
+  for _ in $(seq 1 200); do
+    PS_URL=$(sed -n 's|^paysim: listening on \(http://[^ ]*\)$|\1|p' "$T/paysim.out" | head -n 1)
+    [ -n "$PS_URL" ] && return 0
+    sleep 0.05
+  done
+  say "bench: voxcart-paysim did not start"; cat "$T/paysim.log" >&2; return 1
+}
+simpost() { curl -sS -X POST -H 'content-type: application/json' --data-binary "$2" "$PS_URL/_sim/$1"; }
+resp() { # RESP encoding of one command, for redis-cli --pipe (lengths in bytes)
+  local a LC_ALL=C
+  printf '*%d\r\n' $#
+  for a in "$@"; do printf '$%d\r\n%s\r\n' "${#a}" "$a"; done
+}
+bench_pay() {
+  local perms=() p i conv tag state n key prof
+  start_paysim
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/pay.key" 2>/dev/null
+  openssl pkey -in "$T/pay.key" -pubout -out "$T/pay.pub" 2>/dev/null
+  simpost merchants "$(jq -n --rawfile p "$T/pay.pub" '{merchantId:"bench", publicKeyId:"SANDBOX-bench", publicKeyPem:$p}')" >/dev/null
+  # one agreement per 100 customers keeps every one well inside the monthly limit
+  for p in $(seq 0 $((PAY_N / 100))); do
+    perms+=("$(simpost chargePermissions '{"merchantId":"bench","chargePermissionType":"Recurring","instrument":"card-ok"}' | jq -r .chargePermissionId)")
+  done
+  VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID=SANDBOX-bench \
+    VOXCART_PROVIDER_PRIVATE_KEY="$T/pay.key" VOXCART_JANITOR_INTERVAL_MS=0 start_voxcartd
+  # the conversation a summary leaves (one espresso), as voxcartd itself writes it
+  cat >"$T/pay0.json" <<JSON
+{"version":"1.0","session":{"new":false,"sessionId":"amzn1.echo-api.session.benchpay-0","application":{"applicationId":"$SKILL_ID"},"user":{"userId":"amzn1.ask.account.BENCHPAY0"}},"context":{"System":{"application":{"applicationId":"$SKILL_ID"},"user":{"userId":"amzn1.ask.account.BENCHPAY0"},"device":{"deviceId":"amzn1.ask.device.BENCH","supportedInterfaces":{}},"apiEndpoint":"https://api.amazonalexa.com"}},"request":{"type":"IntentRequest","requestId":"amzn1.echo-api.request.benchpay-0","timestamp":"2026-01-01T00:00:00Z","locale":"en-US","intent":{"name":"OrderIntent","confirmationStatus":"NONE","slots":{"product":{"name":"product","value":"espresso","confirmationStatus":"NONE"},"quantity":{"name":"quantity","value":"1","confirmationStatus":"NONE"}}}}}
+JSON
+  "$BUILD/voxcart" sign --dir "$T/ca" --cert-url "$CERT_URL" --restamp \
+    --url "http://127.0.0.1:$VX_PORT/alexa" "$T/pay0.json" >"$T/pay0.out" 2>&1 || true
+  grep -q "Shall I place the order" "$T/pay0.out" || { say "bench: no summary to pay for"; cat "$T/pay0.out" >&2; return 1; }
+  conv="vx:{$SKILL_ID:amzn1.ask.account.BENCHPAY0}:conv"
+  tag=$(redis-cli -p "$REDIS_PORT" HGET "$conv" v)
+  state=$(redis-cli -p "$REDIS_PORT" HGET "$conv" s)
+  for i in $(seq 1 "$PAY_N"); do
+    key="vx:{$SKILL_ID:amzn1.ask.account.BENCHPAY$i}"
+    resp HSET "$key:conv" v "$tag" s "$state" n 1
+    resp EXPIRE "$key:conv" 3600
+    resp HSET "$key:profile" billing_agreement \
+      "{\"id\":\"${perms[$((i % ${#perms[@]}))]}\",\"status\":\"Chargeable\",\"environment\":\"sandbox\"}"
+  done | redis-cli -p "$REDIS_PORT" --pipe >/dev/null
+  node "$ROOT/tests/bench/pay_bodies.js" "$T" "$PAY_N" "$SKILL_ID" "$T/ca/signing.key"
+  line=$(VX_BENCH_DIR=$T VX_BENCH_N=$PAY_N VX_BENCH_CERT_URL=$CERT_URL VX_BENCH_EXPECT="charged" \
+    wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 8s -s "$ROOT/tests/bench/pay.lua" \
+    "http://127.0.0.1:$VX_PORT" 2>&1 | grep '^VXBENCH' || true)
+  sleep 1 # what was in flight when the load stopped settles
+  n=$(curl -sS "$PS_URL/_sim/charges?state=Captured" | jq '.charges | length')
+  say "  paying c=$CONNS: ${line#VXBENCH } captured=$n"
+  echo "paying $CONNS $line captured=$n" >"$T/pay-result"
+  stop_pid "$VX_PID"
+}
+
 say "bench: $ROUNDS rounds of ${DURATION}s at $CONNS connections, $USERS customers, $(nproc) cores"
 : >"$T/results"
 : >"$T/rss"
@@ -149,6 +216,9 @@ for r in $(seq 1 "$ROUNDS"); do
     stop_pid "$PEER_PID"
   done
 done
+
+say "paying turn: $PAY_N customers, each says yes once"
+bench_pay || echo "paying $CONNS VXBENCH rps=0 p50=0 p99=0 p999=0 errors=1 wrong=0 requests=0 captured=0" >"$T/pay-result"
 
 # OpenSSL's RSA-2048 verifications per second on one core: the cost floor of a request.
 RSA=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $(NF)}')
@@ -187,3 +257,12 @@ END {
   if (R["node-2"] > 0) printf "voxcartd / node (2 processes): %.1fx requests/s\n", R["voxcartd"] / R["node-2"]
   if (rsa > 0) printf "OpenSSL RSA-2048 verify on one core: %.0f/s; voxcartd requests/s are %.0f%% of that\n", rsa, 100 * R["voxcartd"] / rsa
 }' "$T/results"
+awk -v pay_n="$PAY_N" -v ordering="$(awk '$1 == "voxcartd" && $2 == '"$CONNS"' {sub(/.*rps=/, ""); sub(/ .*/, ""); print}' "$T/results" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" '
+function val(s, k,   m) { m = s; sub(".*" k "=", "", m); sub(" .*", "", m); return m + 0 }
+{
+  printf "\npaying turn (yes -> Create Charge at voxcart-paysim, throttling off), %d connections:\n", $2
+  done_n = val($0, "requests"); got = val($0, "captured")
+  printf "%-10s %10.0f req/s %9.2f p50 ms %9.2f p99 ms  %d errors\n", "voxcartd", val($0, "rps"), val($0, "p50"), val($0, "p99"), val($0, "errors") + val($0, "wrong")
+  printf "the sandbox captured %d charges for %d answered yes turns (%s)\n", got, done_n, got >= done_n && got <= done_n + $2 ? "one each, plus those in flight at the end" : "MISMATCH"
+  if (ordering > 0) printf "paying turn / ordering turn (voxcartd, same run): %.2f\n", val($0, "rps") / ordering
+}' "$T/pay-result"
