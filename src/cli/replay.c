@@ -21,6 +21,12 @@
  *   so timestamps and %TODAY% follow a server whose clock was moved too.
  * - Seeds and store expectations go through vx_store_seed/vx_store_peek; this
  *   file never forms a Redis key.
+ * - Approving a pay link is the one step of a paying conversation that is no
+ *   request of the platform: the buyer does it on the provider's page, and the
+ *   janitor settles the order after it. An approve step posts the sandbox
+ *   page's form to this run's captured %PAY_LINK% and then reads the store
+ *   again until it matches (expect.within_ms), rather than sleeping a fixed
+ *   time: the wait lasts as long as the janitor takes, and no longer.
  * - --update rewrites only expectations, from the original (unsubstituted)
  *   tree the fixture was loaded into, so requests, variables and patterns that
  *   still match are kept as written.
