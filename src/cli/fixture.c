@@ -1255,8 +1255,20 @@ int cli_rebase(struct json_object *expected, struct json_object *actual, int pre
     if (!present || !actual)
         return 0;
     rc = copy_json(actual, out);
-    if (rc == 0)
+    if (rc == 0 && json_object_is_type(*out, json_type_int)) {
+        /* a number alone (an order's "created"): a time among numbers becomes its shape, a
+         * string, which only a container can hold in its place */
+        struct json_object *box = json_object_new_array();
+        if (!box || json_object_array_add(box, *out) != 0) {
+            json_object_put(box);
+            return VX_ENOMEM; /* *out is released by the caller */
+        }
+        rc = cli_vars_unapply(vars, box);
+        *out = json_object_get(json_object_array_get_idx(box, 0));
+        json_object_put(box);
+    } else if (rc == 0) {
         rc = cli_vars_unapply(vars, *out);
+    }
     return rc;
 }
 

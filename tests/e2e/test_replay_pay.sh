@@ -91,6 +91,26 @@ check "saying so" has "$OUT" "approve\.link: '%PAY_LINK_2%' is not a link"
 # --- --update on the passing recording changes nothing ---
 updated_unchanged "$rec" "$T/upd/session.json"
 
+# --- --update names the IDs the sandbox and voxcart made that the store shows ---
+jq '(.turns[3].expect.store) += {"profile": {"billing_agreement": "x"}} |
+    (.turns[3].expect.store.last_order) += {"pay_key": "x", "checkout_session_id": "x", "charge_id": "x", "created": 0}' \
+  "$rec" >"$T/upd/store.json"
+replay --update "$T/upd/store.json"
+check "--update re-bases the store expectations of the approve step" [ "$RC" = 0 ]
+check "the attempt's key is a run variable" \
+  [ "$(jq -r '.turns[3].expect.store.last_order.pay_key' "$T/upd/store.json")" = '%ATTEMPT_ID%' ]
+check "so is the checkout session" \
+  [ "$(jq -r '.turns[3].expect.store.last_order.checkout_session_id' "$T/upd/store.json")" = '%CHECKOUT_SESSION_ID%' ]
+check "and the sandbox's charge" \
+  [ "$(jq -r '.turns[3].expect.store.last_order.charge_id' "$T/upd/store.json")" = '%CHARGE_ID%' ]
+check "the order's creation time is its shape" \
+  [ "$(jq -r '.turns[3].expect.store.last_order.created' "$T/upd/store.json")" = '%EPOCH%' ]
+check "the saved charge permission is one too" \
+  contains "$(jq -c '.turns[3].expect.store.profile.billing_agreement' "$T/upd/store.json")" '%CHARGE_PERMISSION_ID%'
+check "and no literal ID of this run is left" bash -c "! jq -c .turns \"\$1\" | grep -qE 'o[0-9]{8}-[0-9a-f]{10}|[A-Z][0-9]{2}-[0-9]{7}-[0-9]{7}'" _ "$T/upd/store.json"
+replay "$T/upd/store.json"
+check "the re-based fixture replays" [ "$RC" = 0 ]
+
 # --- a day later: voxcartd's, the sandbox's and replay's clocks moved by a day ---
 kill -TERM "$VX_PID"; wait "$VX_PID" 2>/dev/null
 start_redis

@@ -793,6 +793,18 @@ static void test_runvar_rebase(void)
     json_object_put(out);
     json_object_put(actual);
     json_object_put(expected);
+
+    /* a time the expectation names as a number of its own is re-based into its shape; a
+     * number that is no time stays a number */
+    expected = js("{\"created\":0,\"captured\":1}");
+    actual = js("{\"created\":1796126400,\"captured\":500}");
+    changed = 0;
+    VX_CHECK_INT(cli_rebase(expected, actual, 1, &v, &out, &changed), 0);
+    VX_CHECK_INT(changed, 1);
+    VX_CHECK_STR(plain_json(out), "{\"created\":\"%EPOCH%\",\"captured\":500}");
+    json_object_put(out);
+    json_object_put(actual);
+    json_object_put(expected);
 }
 
 static void test_clock_offset(void)
