@@ -1,17 +1,6 @@
-# Helpers of the paying tests (test_pay.sh, test_pay_page.sh, test_replay_pay.sh): the
-# sandbox, customers of the test skill, their orders and the sandbox's ledger. Needs lib.sh,
-# tests/paysim/lib.sh, and for all but start_pay_sandbox a running voxcartd.
+# Helpers of the paying tests (test_pay.sh, test_pay_page.sh): customers of the test skill,
+# their orders and the sandbox's ledger. Needs lib.sh, tests/paysim/lib.sh and a running voxcartd.
 SKILL=amzn1.ask.skill.test
-
-# start_pay_sandbox: voxcart-paysim (its notifications trusting the development CA), the
-# merchant shop1 registered with it, and voxcartd's provider settings for the next start
-start_pay_sandbox() {
-  start_paysim --throttle off --port 0 --devca "$CA"
-  make_merchant shop1
-  curl -sS "$PS_URL/_sim/notify-key" >"$T/notify.pem"
-  export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
-  export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_PROVIDER_NOTIFY_KEY="$T/notify.pem"
-}
 
 # as_user USER FILE: the request of FILE from another customer, in that customer's one session
 as_user() {
@@ -48,3 +37,14 @@ charges() { # charges PERMISSION [STATE]: how many charges the sandbox's ledger 
 }
 
 paid() { [ "$(order_field "$1" state)" = '"PAID"' ]; }
+
+# start_pay_sandbox (needs no voxcartd; test_replay_pay.sh uses it too): voxcart-paysim (its
+# notifications trusting the development CA), the merchant shop1 registered with it, and
+# voxcartd's provider settings for the next start
+start_pay_sandbox() {
+  start_paysim --throttle off --port 0 --devca "$CA"
+  make_merchant shop1
+  curl -sS "$PS_URL/_sim/notify-key" >"$T/notify.pem"
+  export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
+  export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_PROVIDER_NOTIFY_KEY="$T/notify.pem"
+}
