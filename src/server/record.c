@@ -192,7 +192,7 @@ static int load_fixture(const char *path, struct json_object **doc, struct vx_er
 /* A customer's new session joins their recording written this recently (the conversation's
  * time to live): one sitting, with its pay link approved in between, is one fixture. */
 #define RECORD_JOIN_S 3600
-/* How long the approve step waits for the janitor, ten times its default interval and more. */
+/* How long the approve step waits for the janitor: six of its passes at the default interval. */
 #define RECORD_APPROVE_WAIT_MS 30000
 
 struct sidecar {
