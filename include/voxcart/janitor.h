@@ -25,16 +25,32 @@
 #include <stdint.h>
 
 #include "voxcart/common.h"
+#include "voxcart/ledger.h"
 #include "voxcart/provider.h"
 
 struct vx_janitor_stats {
     size_t seen, settled, waiting, failed;
 };
 
-/* One pass over every bucket; store_name as the turn sends it (vx_fsm_store_name). p talks to
- * the sandbox's endpoints, live to the live ones for orders of production shops (NULL: such
- * orders stay due, and each pass says why). */
+/*
+ * A pay link the buyer approved, as the pass settled it: the order, its checkout
+ * session and the state the order went to. voxcartd's recorder writes it into the
+ * conversation that showed the link, as the step replay takes in the buyer's place.
+ */
+struct vx_janitor_approval {
+    const char *skill, *user, *order_id, *session_id;
+    enum vx_order_state to;
+};
+typedef void (*vx_janitor_approved_fn)(const struct vx_janitor_approval *a, void *arg);
+
+/*
+ * One pass over every bucket; store_name as the turn sends it (vx_fsm_store_name). p talks
+ * to the sandbox's endpoints, live to the live ones for orders of production shops (NULL:
+ * such orders stay due, and each pass says why). approved (may be NULL) hears of each
+ * approved pay link the pass settled, after the order's outcome is stored.
+ */
 int vx_janitor_pass(struct vx_provider *p, struct vx_provider *live, const char *store_name,
-                    int64_t now, int retry_s, struct vx_janitor_stats *st);
+                    int64_t now, int retry_s, vx_janitor_approved_fn approved, void *arg,
+                    struct vx_janitor_stats *st);
 
 #endif

@@ -193,7 +193,7 @@ static int check_seed(struct json_object *seed, const char *file, const char *pl
 static int check_expect(struct json_object *ex, const char *file, const char *place,
                         struct vx_err *e)
 {
-    static const char *const keys[] = {"status", "response", "store"};
+    static const char *const keys[] = {"status", "response", "store", "within_ms"};
     static const char *const store_keys[] = {"conversation", "profile", "last_order"};
     struct json_object *v;
     char where[96], sub[128];
@@ -209,6 +209,15 @@ static int check_expect(struct json_object *ex, const char *file, const char *pl
         int64_t s = json_object_get_int64(v);
         if (!json_object_is_type(v, json_type_int) || s < 100 || s > 599)
             return vx_err_set(e, VX_EPARSE, "%s: %s.status: must be an HTTP status (100 to 599)",
+                              file, where);
+    }
+    if (json_object_object_get_ex(ex, "within_ms", &v)) {
+        int64_t ms = json_object_get_int64(v);
+        if (!json_object_is_type(v, json_type_int) || ms < 0 || ms > CLI_WITHIN_MAX_MS)
+            return vx_err_set(e, VX_EPARSE, "%s: %s.within_ms: must be milliseconds (0 to %d)",
+                              file, where, CLI_WITHIN_MAX_MS);
+        if (!json_object_object_get_ex(ex, "store", NULL))
+            return vx_err_set(e, VX_EPARSE, "%s: %s.within_ms: waits for 'store', which is missing",
                               file, where);
     }
     if (json_object_object_get_ex(ex, "response", &v)) {
@@ -228,9 +237,36 @@ static int check_expect(struct json_object *ex, const char *file, const char *pl
     return rc;
 }
 
+/* approve: {link, buyer?, instrument?}, every one a non-empty string. */
+static int check_approve(struct cli_turn *turn, const char *file, const char *place,
+                         struct vx_err *e)
+{
+    static const char *const keys[] = {"link", "buyer", "instrument"};
+    char where[64];
+    const char *s;
+    int rc;
+
+    vx_snprintf(where, sizeof(where), "%s.approve", place);
+    if (!json_object_is_type(turn->approve, json_type_object))
+        return vx_err_set(e, VX_EPARSE, "%s: %s: must be an object", file, where);
+    rc = expect_keys(turn->approve, keys, VX_ARRAY_LEN(keys), file, where, e);
+    for (size_t k = 0; k < VX_ARRAY_LEN(keys) && rc == 0; k++)
+        rc = get_string_member(turn->approve, keys[k], k == 0, &s, file, where, e);
+    if (rc)
+        return rc;
+    if (turn->seed)
+        return vx_err_set(e, VX_EPARSE, "%s: %s: an approve step takes no 'seed'", file, place);
+    if (turn->expect && json_object_object_get_ex(turn->expect, "response", NULL))
+        return vx_err_set(e, VX_EPARSE,
+                          "%s: %s.expect.response: an approve step's answer is a page, not json",
+                          file, place);
+    return 0;
+}
+
 static int parse_turn(struct cli_fixture *f, size_t i, struct json_object *t, struct vx_err *e)
 {
-    static const char *const keys[] = {"name", "request", "request_file", "seed", "expect"};
+    static const char *const keys[] = {"name",    "request", "request_file",
+                                       "approve", "seed",    "expect"};
     struct cli_turn *turn = &f->turns[i];
     struct json_object *v;
     const char *rf = NULL;
@@ -252,6 +288,15 @@ static int parse_turn(struct cli_fixture *f, size_t i, struct json_object *t, st
     if (has_request && rf)
         return vx_err_set(e, VX_EPARSE, "%s: %s: both 'request' and 'request_file'", f->path,
                           place);
+    if (json_object_object_get_ex(t, "approve", &turn->approve)) {
+        if (has_request || rf)
+            return vx_err_set(e, VX_EPARSE, "%s: %s: both '%s' and 'approve'", f->path, place,
+                              rf ? "request_file" : "request");
+        json_object_object_get_ex(t, "seed", &turn->seed);
+        if (json_object_object_get_ex(t, "expect", &turn->expect))
+            rc = check_expect(turn->expect, f->path, place, e);
+        return rc ? rc : check_approve(turn, f->path, place, e);
+    }
     if (!has_request && !rf)
         return vx_err_set(e, VX_EPARSE, "%s: %s: missing 'request' (or 'request_file')", f->path,
                           place);
@@ -1210,8 +1255,20 @@ int cli_rebase(struct json_object *expected, struct json_object *actual, int pre
     if (!present || !actual)
         return 0;
     rc = copy_json(actual, out);
-    if (rc == 0)
+    if (rc == 0 && json_object_is_type(*out, json_type_int)) {
+        /* a number alone (an order's "created"): a time among numbers becomes its shape, a
+         * string, which only a container can hold in its place */
+        struct json_object *box = json_object_new_array();
+        if (!box || json_object_array_add(box, *out) != 0) {
+            json_object_put(box);
+            return VX_ENOMEM; /* *out is released by the caller */
+        }
+        rc = cli_vars_unapply(vars, box);
+        *out = json_object_get(json_object_array_get_idx(box, 0));
+        json_object_put(box);
+    } else if (rc == 0) {
         rc = cli_vars_unapply(vars, *out);
+    }
     return rc;
 }
 

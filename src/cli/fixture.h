@@ -24,10 +24,14 @@ struct json_object;
 #define CLI_TEXT_LIMIT     8000
 #define CLI_MAX_WARNINGS   8
 #define CLI_MATCH_TEXT     1024
+#define CLI_WITHIN_MAX_MS  600000 /* the longest an expectation may wait for the store */
 
 struct cli_turn {
     const char *name;            /* NULL when the turn has none */
-    struct json_object *request; /* the request template, variables not yet substituted */
+    struct json_object *request; /* the request template, variables not yet substituted; NULL
+                                    for an approve step */
+    struct json_object *approve; /* NULL, or {link, buyer?, instrument?}: the buyer approves a
+                                    pay link on the sandbox's page instead of a request */
     struct json_object *seed;    /* NULL, or {conversation?, profile?, billing_agreement?} */
     struct json_object *expect;  /* NULL, or the turn's "expect" object inside doc */
     struct json_object *turn;    /* the turn object inside doc */

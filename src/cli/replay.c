@@ -21,6 +21,12 @@
  *   so timestamps and %TODAY% follow a server whose clock was moved too.
  * - Seeds and store expectations go through vx_store_seed/vx_store_peek; this
  *   file never forms a Redis key.
+ * - Approving a pay link is the one step of a paying conversation that is no
+ *   request of the platform: the buyer does it on the provider's page, and the
+ *   janitor settles the order after it. An approve step posts the sandbox
+ *   page's form to this run's captured %PAY_LINK% and then reads the store
+ *   again until it matches (expect.within_ms), rather than sleeping a fixed
+ *   time: the wait lasts as long as the janitor takes, and no longer.
  * - --update rewrites only expectations, from the original (unsubstituted)
  *   tree the fixture was loaded into, so requests, variables and patterns that
  *   still match are kept as written.
@@ -52,6 +58,10 @@
 #define REPLAY_DEFAULT_DIR   "./devca"
 #define REPLAY_DEFAULT_REDIS "redis://127.0.0.1:6379/0"
 #define REPLAY_INDENT        "      "
+/* The sandbox's first test buyer and a card that charges: what an approve step uses unless it
+ * names others (voxcart-paysim's own defaults). */
+#define REPLAY_DEFAULT_BUYER      "buyer-alice"
+#define REPLAY_DEFAULT_INSTRUMENT "card-ok"
 
 struct replay_opts {
     const char *url;
@@ -600,11 +610,71 @@ static int turn_store_part(struct conv_run *c, size_t i, struct json_object *req
     return 1;
 }
 
+/* One look at the store: 0 when every part matches, 1 with m filled, 2 after reporting why a
+ * part cannot be read, negative on errors. */
+static int store_once(struct conv_run *c, size_t i, struct json_object *req, struct cli_mismatch *m)
+{
+    struct json_object *store = get(c->f->turns[i].expect, "store");
+
+    json_object_object_foreach(store, part, exp)
+    {
+        struct json_object *doc = NULL, *sub = copy(exp);
+        char root[64];
+        int present = 0, ok;
+        if (exp && !sub)
+            return VX_ENOMEM;
+        if (turn_store_part(c, i, req, part, &doc, &present) != 0) {
+            json_object_put(sub);
+            return 2;
+        }
+        cli_vars_resolve(&c->vars, sub, doc, present);
+        vx_snprintf(root, sizeof(root), "store.%s", part);
+        ok = cli_match(sub, doc, present, root, m);
+        json_object_put(sub);
+        json_object_put(doc);
+        if (!ok)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * The store expectations of turn i: 0 when they match, 1 when they do not (reported when
+ * report is set). With within_ms the store is read again until they match or the time is
+ * up: what happens after the answer (the janitor settling a payment) is waited for.
+ */
+static int check_store(struct conv_run *c, size_t i, struct json_object *req, int report)
+{
+    struct json_object *expect = c->f->turns[i].expect;
+    struct json_object *within = get(expect, "within_ms");
+    uint64_t deadline =
+        vx_mono_ns() + (within ? (uint64_t)json_object_get_int64(within) : 0) * 1000000u;
+    struct cli_mismatch m;
+    int rc;
+
+    if (!get(expect, "store"))
+        return 0;
+    for (;;) {
+        rc = store_once(c, i, req, &m);
+        if (rc != 1)
+            return rc == 2 ? 1 : rc;
+        if (vx_mono_ns() >= deadline)
+            break;
+        {
+            struct timespec pause = {0, 100 * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+    }
+    if (report)
+        report_mismatch(c, i, &m);
+    return 1;
+}
+
 /* 0 when the turn matches; 1 after reporting the first mismatch; negative on errors. */
 static int check_turn(struct conv_run *c, size_t i, struct json_object *req, long status,
                       struct json_object *resp, const struct vx_buf *body)
 {
-    struct json_object *expect = c->f->turns[i].expect, *want, *store;
+    struct json_object *expect = c->f->turns[i].expect, *want;
     struct cli_mismatch m;
 
     if (status != expected_status(expect)) {
@@ -632,31 +702,7 @@ static int check_turn(struct conv_run *c, size_t i, struct json_object *req, lon
             return 1;
         }
     }
-    store = get(expect, "store");
-    if (!store)
-        return 0;
-    json_object_object_foreach(store, part, exp)
-    {
-        struct json_object *doc = NULL, *sub = copy(exp);
-        char root[64];
-        int present = 0, ok;
-        if (exp && !sub)
-            return VX_ENOMEM;
-        if (turn_store_part(c, i, req, part, &doc, &present) != 0) {
-            json_object_put(sub);
-            return 1;
-        }
-        cli_vars_resolve(&c->vars, sub, doc, present);
-        vx_snprintf(root, sizeof(root), "store.%s", part);
-        ok = cli_match(sub, doc, present, root, &m);
-        json_object_put(sub);
-        json_object_put(doc);
-        if (!ok) {
-            report_mismatch(c, i, &m);
-            return 1;
-        }
-    }
-    return 0;
+    return check_store(c, i, req, 1);
 }
 
 /* Replaces the expectation at key with a re-based one; notes the first change. */
@@ -711,6 +757,9 @@ static int update_turn(struct conv_run *c, size_t i, struct json_object *req, lo
         rc = rebase_into(c, i, t->expect, "response", resp, 1, "");
     if (rc == 0 && get(t->expect, "store")) {
         struct json_object *store = get(t->expect, "store");
+        /* what the store is waited for is re-based from what it came to, or the time ran out */
+        if (get(t->expect, "within_ms") && check_store(c, i, req, 0) < 0)
+            return VX_ENOMEM;
         json_object_object_foreach(store, part, exp)
         {
             struct json_object *doc = NULL;
@@ -813,6 +862,126 @@ static void note_said(struct vx_buf *b, struct json_object *resp)
         vx_buf_appends(b, "    (the session ends)\n");
 }
 
+/* --- the buyer's step: approving a pay link --- */
+
+/* The conversation's customer as a request names them: what store parts are read for. */
+static struct json_object *identity_request(const struct conv_run *c)
+{
+    const char *skill = cli_vars_get(&c->vars, "SKILL_ID"), *user = cli_vars_get(&c->vars, "USER");
+    struct json_object *req = json_object_new_object(), *session = json_object_new_object();
+    struct json_object *app = json_object_new_object(), *u = json_object_new_object();
+
+    if (!req || !session || !app || !u) {
+        json_object_put(req);
+        json_object_put(session);
+        json_object_put(app);
+        json_object_put(u);
+        return NULL;
+    }
+    json_object_object_add(app, "applicationId", json_object_new_string(skill ? skill : ""));
+    json_object_object_add(u, "userId", json_object_new_string(user ? user : ""));
+    json_object_object_add(session, "application", app);
+    json_object_object_add(session, "user", u);
+    json_object_object_add(req, "session", session);
+    return req;
+}
+
+/* name=value, form-encoded, after a '&' unless it is the first. */
+static int form_field(struct vx_buf *b, const char *name, const char *value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = vx_buf_appendf(b, "%s%s=", b->len ? "&" : "", name);
+
+    for (const unsigned char *p = (const unsigned char *)value; *p && rc == 0; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            rc = vx_buf_append(b, (const char *)p, 1);
+        else
+            rc = vx_buf_appendf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+    }
+    return rc ? VX_ENOMEM : 0;
+}
+
+/*
+ * What the buyer does on the sandbox's hosted page (voxcart-paysim's /checkout/<id>): the
+ * form posted with Approve, a test buyer and a payment method. The link is the one this
+ * run's answer showed (its %PAY_LINK%, captured). The real provider's page needs a person.
+ */
+static int approve_link(struct conv_run *c, size_t i, long *status, struct vx_buf *resp,
+                        struct vx_err *e)
+{
+    struct json_object *a = copy(c->f->turns[i].approve);
+    struct curl_slist *headers = NULL;
+    const char *link, *buyer, *instrument;
+    struct vx_buf form;
+    int rc = 0;
+
+    vx_buf_init(&form);
+    if (!a || cli_vars_apply(&c->vars, a) != 0) {
+        rc = vx_err_set(e, VX_ENOMEM, "out of memory");
+        goto out;
+    }
+    link = get_str(a, "link");
+    buyer = get_str(a, "buyer") ? get_str(a, "buyer") : REPLAY_DEFAULT_BUYER;
+    instrument = get_str(a, "instrument") ? get_str(a, "instrument") : REPLAY_DEFAULT_INSTRUMENT;
+    if (!link || (strncmp(link, "http://", 7) != 0 && strncmp(link, "https://", 8) != 0)) {
+        rc = vx_err_set(e, VX_EINVAL,
+                        "approve.link: '%s' is not a link an earlier answer of this run showed",
+                        link ? link : "");
+        goto out;
+    }
+    rc = form_field(&form, "action", "approve");
+    if (rc == 0)
+        rc = form_field(&form, "buyer", buyer);
+    if (rc == 0)
+        rc = form_field(&form, "instrument", instrument);
+    headers = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+    if (rc || !headers) {
+        rc = vx_err_set(e, VX_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = cli_http_post(link, headers, form.data, form.len, c->r->cacert, c->r->o.insecure, status,
+                       resp, e);
+out:
+    curl_slist_free_all(headers);
+    vx_buf_release(&form);
+    json_object_put(a);
+    return rc;
+}
+
+/* An approve step: the link approved, then the store expectations waited for. */
+static int run_approve(struct conv_run *c, size_t i)
+{
+    struct json_object *req = identity_request(c);
+    struct vx_err e = {0};
+    struct vx_buf body;
+    long status = 0;
+    int rc;
+
+    vx_buf_init(&body);
+    rc = req ? approve_link(c, i, &status, &body, &e) : vx_err_set(&e, VX_ENOMEM, "out of memory");
+    if (rc) {
+        report_error(c, i, e.msg);
+        rc = 1;
+        goto out;
+    }
+    if (c->r->o.verbose) {
+        char title[160];
+        turn_title(c, i, title, sizeof(title));
+        vx_buf_appendf(&c->notes, "%s: the pay link approved, HTTP %ld\n", title, status);
+    }
+    rc = c->r->o.update ? update_turn(c, i, req, status, NULL)
+                        : check_turn(c, i, req, status, NULL, &body);
+    if (rc < 0) {
+        report_error(c, i, "out of memory");
+        rc = 1;
+    }
+out:
+    json_object_put(req);
+    vx_buf_release(&body);
+    return rc;
+}
+
 /* 0 when the turn passed (or was re-based), 1 after reporting why it did not. */
 static int run_turn(struct conv_run *c, size_t i)
 {
@@ -824,6 +993,8 @@ static int run_turn(struct conv_run *c, size_t i)
     long status = 0;
     int rc;
 
+    if (c->f->turns[i].approve)
+        return run_approve(c, i);
     vx_buf_init(&body);
     rc = prepare_request(c, i, &req, &sess, &e);
     if (rc == 0)

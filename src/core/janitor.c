@@ -77,7 +77,8 @@ static void run(struct vx_provider_op *op, int send)
 
 /* One due order: 1 settled (leaves the schedule), 0 look again later, < 0 failed. */
 static int one(struct vx_provider *sandbox, struct vx_provider *live, const char *store_name,
-               const char *skill, const char *user, const char *id)
+               const char *skill, const char *user, const char *id, vx_janitor_approved_fn approved,
+               void *arg)
 {
     struct vx_provider *p;
     struct vx_store_op sop;
@@ -166,11 +167,16 @@ static int one(struct vx_provider *sandbox, struct vx_provider *live, const char
             op.res.charge_id[0] ? op.res.charge_id : op.res.reason_code);
     rc = settle(skill, user, id, &o, to, &op.res, perm[0] ? perm : NULL);
     vx_provider_op_release(&op);
+    if (rc == 0 && perm[0] && o.session_id[0] && approved) {
+        struct vx_janitor_approval a = {skill, user, id, o.session_id, to};
+        approved(&a, arg);
+    }
     return rc ? rc : 1;
 }
 
 int vx_janitor_pass(struct vx_provider *p, struct vx_provider *live, const char *store_name,
-                    int64_t now, int retry_s, struct vx_janitor_stats *st)
+                    int64_t now, int retry_s, vx_janitor_approved_fn approved, void *arg,
+                    struct vx_janitor_stats *st)
 {
     struct vx_err e;
     memset(st, 0, sizeof(*st));
@@ -192,7 +198,7 @@ int vx_janitor_pass(struct vx_provider *p, struct vx_provider *live, const char 
                 vx_store_sched_set(key, due[i], -1, &e);
                 continue;
             }
-            rc = one(p, live, store_name, skill, user, id);
+            rc = one(p, live, store_name, skill, user, id, approved, arg);
             if (rc == 1)
                 st->settled++;
             else if (rc == 0)

@@ -3,6 +3,7 @@
  * a pass every janitor.interval_ms while payments are on. Not a worker, so its
  * blocking store and provider calls stall no request.
  */
+#include "record.h"
 #include "server.h"
 
 #include "voxcart/fsm.h"
@@ -34,8 +35,8 @@ static void *janitor_main(void *arg)
         woken = 0;
         pthread_mutex_unlock(&mu);
         vx_fsm_store_name(s->fsm, store, sizeof(store));
-        if (vx_janitor_pass(s->provider, s->live, store[0] ? store : NULL, upto, retry_s, &st) ==
-                0 &&
+        if (vx_janitor_pass(s->provider, s->live, store[0] ? store : NULL, upto, retry_s,
+                            record_approval, s, &st) == 0 &&
             st.seen > 0)
             vx_info("janitor", "%zu pending orders looked at: %zu settled, %zu waiting, %zu failed",
                     st.seen, st.settled, st.waiting, st.failed);

@@ -24,17 +24,27 @@
  *   value got which name must outlive one request and a restart of voxcartd,
  *   and must not be in the fixture, so it is kept beside it in a hidden file
  *   ".DATE-HASH.vars.json" that replay's directory walk skips.
- * - The platform answers a payment directive in a new session. A session
- *   without a file of its own that names a value a recording named (the
- *   directive's token) is recorded into that recording, and listed in its
- *   sidecar so that its further turns follow: replay plays both sessions for
- *   one customer, so the order the token names exists.
+ * - The platform answers a payment directive in a new session, and a customer
+ *   who paid by a pay link comes back in a new one to order again. A session
+ *   without a file of its own is recorded into the recording it continues: the
+ *   one that named a value the request carries (the directive's token), else
+ *   the customer's own written within the last RECORD_JOIN_S (the customer is
+ *   kept in the sidecar as a hash). It is listed in the sidecar so its further
+ *   turns follow; replay plays all of them for one customer, so the order a
+ *   token names exists and the payment method approved earlier is saved.
+ * - Approving a pay link happens at the provider, not in a request: the
+ *   janitor tells the recorder when it settled an approved link
+ *   (record_approval), and the recording that showed the link gets an
+ *   "approve" step (replay approves in the buyer's place on the sandbox's page)
+ *   whose expectation waits for the order's outcome.
  * - A failure to record is logged and nothing else: the customer's answer
  *   never depends on it.
  */
 #include "record.h"
 
 #include "voxcart/envelope.h"
+#include "voxcart/janitor.h"
+#include "voxcart/json.h"
 #include "voxcart/log.h"
 #include "voxcart/recording.h"
 
@@ -179,11 +189,17 @@ static int load_fixture(const char *path, struct json_object **doc, struct vx_er
  * that session belongs to the conversation whose answer named what it carries.
  */
 #define RECORD_SESSIONS_MAX 16
+/* A customer's new session joins their recording written this recently (the conversation's
+ * time to live): one sitting, with its pay link approved in between, is one fixture. */
+#define RECORD_JOIN_S 3600
+/* How long the approve step waits for the janitor: six of its passes at the default interval. */
+#define RECORD_APPROVE_WAIT_MS 30000
 
 struct sidecar {
     struct vx_runvar_names names;
     char sessions[RECORD_SESSIONS_MAX][RECORD_HASH_HEX + 1];
     size_t nsessions;
+    char user[RECORD_HASH_HEX + 1]; /* the customer's hash, "" in an older sidecar */
 };
 
 /* The sidecar of a fixture path: "dir/.NAME.vars.json" for "dir/NAME.json". */
@@ -206,6 +222,7 @@ static void sidecar_load(const char *path, struct sidecar *sc)
 
     vx_runvar_names_init(&sc->names);
     sc->nsessions = 0;
+    sc->user[0] = '\0';
     if (access(path, F_OK) != 0 || vx_file_read(path, RECORD_MAX_FILE, &text, NULL, &e) != 0)
         return;
     doc = json_tokener_parse(text);
@@ -225,6 +242,11 @@ static void sidecar_load(const char *path, struct sidecar *sc)
             if (sc->nsessions < RECORD_SESSIONS_MAX && h && strlen(h) == RECORD_HASH_HEX)
                 vx_strlcpy(sc->sessions[sc->nsessions++], h, RECORD_HASH_HEX + 1);
         }
+    }
+    {
+        const char *u = vx_json_get_str(doc, "user");
+        if (u && strlen(u) == RECORD_HASH_HEX)
+            vx_strlcpy(sc->user, u, sizeof(sc->user));
     }
     json_object_put(doc);
 }
@@ -256,6 +278,8 @@ static int sidecar_save(const char *path, const struct sidecar *sc, struct vx_er
         json_object_array_add(sessions, json_object_new_string(sc->sessions[i]));
     json_object_object_add(doc, "names", names);
     json_object_object_add(doc, "sessions", sessions);
+    if (sc->user[0])
+        json_object_object_add(doc, "user", json_object_new_string(sc->user));
     rc = vx_json_write_atomic(path, doc, 0600, e);
     json_object_put(doc);
     return rc;
@@ -276,13 +300,56 @@ static int body_names_one(const char *body, size_t len, const struct vx_runvar_n
     return 0;
 }
 
+/* The customer's hash: skill and user ID, which the recording itself never keeps. */
+static void user_hash(const char *skill, const char *user, char out[RECORD_HASH_HEX + 1])
+{
+    char both[600];
+
+    vx_snprintf(both, sizeof(both), "%s\n%s", skill ? skill : "", user ? user : "");
+    id_hash(both, out);
+}
+
+/* What a recording must show to be the one a session or an approval continues. */
+struct follow {
+    const char *session; /* the session's hash, listed in the sidecar */
+    const char *body;    /* a request naming one of its values */
+    size_t body_len;
+    const char *user;     /* the customer's hash, with a recent enough file */
+    const char *checkout; /* a checkout session whose pay link it named */
+};
+
+/* The name of the newest pay link among names that names the checkout session. */
+static const char *pay_link_name(const struct vx_runvar_names *names, const char *session_id)
+{
+    const char *name = NULL;
+
+    for (size_t i = 0; i < names->n; i++) {
+        const struct vx_runvar_kind *k =
+            vx_runvar_kind_of(names->v[i].name, strlen(names->v[i].name));
+        if (k && strcmp(k->name, "PAY_LINK") == 0 && strstr(names->v[i].value, session_id))
+            name = names->v[i].name;
+    }
+    return name;
+}
+
+static int follows(const struct follow *f, const struct sidecar *sc, time_t mtime)
+{
+    if (f->session && sidecar_has_session(sc, f->session))
+        return 1;
+    if (f->body && body_names_one(f->body, f->body_len, &sc->names))
+        return 1;
+    if (f->checkout && pay_link_name(&sc->names, f->checkout))
+        return 1;
+    return f->user && sc->user[0] && strcmp(sc->user, f->user) == 0 &&
+           time(NULL) - mtime <= RECORD_JOIN_S;
+}
+
 /*
- * For a session without a file of its own: the fixture of the conversation it
- * continues, the newest one whose sidecar lists the session or names a value
- * the request carries. *found stays 0 when there is none.
+ * The fixture of the conversation f continues: the newest one whose sidecar
+ * shows what f asks for. *found stays 0 when there is none.
  */
-static void follow_up_file(const char *dir, const char *hash, const struct vx_request *req,
-                           struct sidecar *tmp, char *out, size_t outsz, int *found)
+static void follow_up_file(const char *dir, const struct follow *f, struct sidecar *tmp, char *out,
+                           size_t outsz, int *found)
 {
     time_t newest = 0;
     struct dirent *d;
@@ -303,8 +370,7 @@ static void follow_up_file(const char *dir, const char *hash, const struct vx_re
             stat(fixture, &st) != 0 || (*found && st.st_mtime < newest))
             continue;
         sidecar_load(side, tmp);
-        if (sidecar_has_session(tmp, hash) ||
-            body_names_one(req->body, req->body_len, &tmp->names)) {
+        if (follows(f, tmp, st.st_mtime)) {
             vx_strlcpy(out, fixture, outsz);
             newest = st.st_mtime;
             *found = 1;
@@ -370,12 +436,31 @@ out:
     return turn;
 }
 
+/*
+ * Appends turn (taken over when it is appended: *turn is NULL then) to doc and writes the
+ * sidecar, then the fixture: a fixture naming a value its sidecar does not know would get
+ * it again.
+ */
+static int append_turn(const char *path, struct json_object *doc, const char *vars,
+                       const struct sidecar *side, struct json_object **turn, struct vx_err *e)
+{
+    struct json_object *turns = NULL;
+    int rc;
+
+    json_object_object_get_ex(doc, "turns", &turns);
+    if (json_object_array_add(turns, *turn) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    *turn = NULL;
+    rc = sidecar_save(vars, side, e);
+    return rc ? rc : vx_json_write_atomic(path, doc, 0600, e);
+}
+
 void record_turn(const struct server *s, const struct vx_request *req,
                  const struct server_reply *out)
 {
     const char *dir = s->cfg.record_dir;
-    struct json_object *turn = NULL, *doc = NULL, *turns = NULL;
-    char hash[RECORD_HASH_HEX + 1], path[PATH_MAX], vars[PATH_MAX];
+    struct json_object *turn = NULL, *doc = NULL;
+    char hash[RECORD_HASH_HEX + 1], uhash[RECORD_HASH_HEX + 1], path[PATH_MAX], vars[PATH_MAX];
     struct sidecar *side = NULL;
     struct vx_err e = {0};
     int exists = 0, locked = 0;
@@ -398,8 +483,11 @@ void record_turn(const struct server *s, const struct vx_request *req,
         vx_err_set(&e, VX_EIO, "cannot name a file in '%s'", dir);
         goto out;
     }
-    if (!exists)
-        follow_up_file(dir, hash, req, &side[1], path, sizeof(path), &exists);
+    user_hash(req->application_id, req->user_id, uhash);
+    if (!exists) {
+        struct follow f = {hash, req->body, req->body_len, uhash, NULL};
+        follow_up_file(dir, &f, &side[1], path, sizeof(path), &exists);
+    }
     if (sidecar_path(path, vars, sizeof(vars)) != 0) {
         vx_err_set(&e, VX_EIO, "cannot name a file in '%s'", dir);
         goto out;
@@ -419,14 +507,9 @@ void record_turn(const struct server *s, const struct vx_request *req,
     }
     if (!sidecar_has_session(side, hash) && side->nsessions < RECORD_SESSIONS_MAX)
         vx_strlcpy(side->sessions[side->nsessions++], hash, RECORD_HASH_HEX + 1);
-    json_object_object_get_ex(doc, "turns", &turns);
-    if (json_object_array_add(turns, turn) != 0) {
-        vx_err_set(&e, VX_ENOMEM, "out of memory");
-        goto out;
-    }
-    turn = NULL;
-    /* the names first: a fixture naming a value its sidecar does not know would get it again */
-    if (sidecar_save(vars, side, &e) == 0 && vx_json_write_atomic(path, doc, 0600, &e) == 0)
+    if (!side->user[0])
+        vx_strlcpy(side->user, uhash, sizeof(side->user));
+    if (append_turn(path, doc, vars, side, &turn, &e) == 0)
         vx_debug("record", "recorded request %s into '%s'", req->request_id, path);
 out:
     free(side);
@@ -434,6 +517,91 @@ out:
         pthread_mutex_unlock(&record_lock);
     if (e.msg[0])
         vx_warn("record", "cannot record request %s: %s", req->request_id, e.msg);
+    json_object_put(turn);
+    json_object_put(doc);
+}
+
+/*
+ * The approve step: what the buyer did on the provider's page, and the order's
+ * outcome that replay waits for, both in the recording's run variables.
+ */
+static struct json_object *approval_turn(const char *link_name, const char *order_name,
+                                         const char *state)
+{
+    struct json_object *turn = json_object_new_object(), *approve = json_object_new_object();
+    struct json_object *expect = json_object_new_object(), *store = json_object_new_object();
+    struct json_object *order = json_object_new_object();
+    char v[VX_RUNVAR_NAME_MAX + 2];
+
+    if (!turn || !approve || !expect || !store || !order) {
+        json_object_put(turn);
+        json_object_put(approve);
+        json_object_put(expect);
+        json_object_put(store);
+        json_object_put(order);
+        return NULL;
+    }
+    json_object_object_add(turn, "name", json_object_new_string("the buyer approves the pay link"));
+    vx_snprintf(v, sizeof(v), "%%%s%%", link_name);
+    json_object_object_add(approve, "link", json_object_new_string(v));
+    json_object_object_add(turn, "approve", approve);
+    json_object_object_add(expect, "status", json_object_new_int(200));
+    vx_snprintf(v, sizeof(v), "%%%s%%", order_name);
+    json_object_object_add(order, "id", json_object_new_string(v));
+    json_object_object_add(order, "state", json_object_new_string(state));
+    json_object_object_add(store, "last_order", order);
+    json_object_object_add(expect, "store", store);
+    json_object_object_add(expect, "within_ms", json_object_new_int(RECORD_APPROVE_WAIT_MS));
+    json_object_object_add(turn, "expect", expect);
+    return turn;
+}
+
+void record_approval(const struct vx_janitor_approval *a, void *arg)
+{
+    const struct server *s = arg;
+    const char *dir = s->cfg.record_dir, *link, *order;
+    struct json_object *turn = NULL, *doc = NULL;
+    char path[PATH_MAX], vars[PATH_MAX];
+    struct sidecar *side = NULL;
+    struct vx_err e = {0};
+    struct follow f = {NULL, NULL, 0, NULL, a->session_id};
+    int found = 0;
+
+    if (!dir[0])
+        return;
+    side = malloc(2 * sizeof(*side));
+    if (!side) {
+        vx_warn("record", "cannot record the approval of order %s: out of memory", a->order_id);
+        return;
+    }
+    pthread_mutex_lock(&record_lock);
+    follow_up_file(dir, &f, &side[1], path, sizeof(path), &found);
+    if (!found || sidecar_path(path, vars, sizeof(vars)) != 0)
+        goto out; /* an order of no recording: nothing to write */
+    sidecar_load(vars, side);
+    link = pay_link_name(&side->names, a->session_id);
+    order = vx_runvar_names_name(&side->names, a->order_id);
+    /* the pay link's answer does not say the order's ID: the step names it, and replay
+     * captures it from the order it waits for */
+    if (!order && vx_runvar_names_add(&side->names, vx_runvar_kind_of("ORDER_ID", 8), a->order_id,
+                                      &order) != 0) {
+        vx_err_set(&e, VX_ERANGE, "too many run values in '%s'", path);
+        goto out;
+    }
+    turn = approval_turn(link, order, vx_order_state_name(a->to));
+    if (!turn) {
+        vx_err_set(&e, VX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (load_fixture(path, &doc, &e) != 0)
+        goto out;
+    if (append_turn(path, doc, vars, side, &turn, &e) == 0)
+        vx_debug("record", "recorded the approval of order %s into '%s'", a->order_id, path);
+out:
+    pthread_mutex_unlock(&record_lock);
+    free(side);
+    if (e.msg[0])
+        vx_warn("record", "cannot record the approval of order %s: %s", a->order_id, e.msg);
     json_object_put(turn);
     json_object_put(doc);
 }

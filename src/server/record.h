@@ -9,6 +9,7 @@
 #include "server.h"
 
 struct vx_request;
+struct vx_janitor_approval;
 
 /*
  * Creates the directory if needed, checks that it is writable and says in the
@@ -23,5 +24,12 @@ int record_init(const struct vx_config *cfg, struct vx_err *e);
  */
 void record_turn(const struct server *s, const struct vx_request *req,
                  const struct server_reply *out);
+
+/*
+ * The janitor settled a pay link the buyer approved (a vx_janitor_approved_fn, arg the
+ * server): the recording that showed the link gets the approve step. Nothing happens when
+ * recording is off or no recording showed it.
+ */
+void record_approval(const struct vx_janitor_approval *a, void *arg);
 
 #endif

@@ -53,3 +53,14 @@ charges() { # charges PERMISSION [STATE]: how many charges the sandbox's ledger 
 }
 
 paid() { [ "$(order_field "$1" state)" = '"PAID"' ]; }
+
+# start_pay_sandbox (needs no voxcartd; test_replay_pay.sh uses it too): voxcart-paysim (its
+# notifications trusting the development CA), the merchant shop1 registered with it, and
+# voxcartd's provider settings for the next start
+start_pay_sandbox() {
+  start_paysim --throttle off --port 0 --devca "$CA"
+  make_merchant shop1
+  curl -sS "$PS_URL/_sim/notify-key" >"$T/notify.pem"
+  export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
+  export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_PROVIDER_NOTIFY_KEY="$T/notify.pem"
+}

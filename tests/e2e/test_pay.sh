@@ -10,17 +10,14 @@
 . "$(dirname "$0")/lib.sh" "$1"
 . "$SRC/tests/paysim/lib.sh"
 
+. "$SRC/tests/e2e/pay.inc.sh"
+
 make_devca
 start_redis
-start_paysim --throttle off --port 0 --devca "$CA"
-make_merchant shop1
-curl -sS "$PS_URL/_sim/notify-key" >"$T/notify.pem"
-export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
-export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_JANITOR_INTERVAL_MS=300
-export VOXCART_PROVIDER_NOTIFY_KEY="$T/notify.pem"
+start_pay_sandbox
+export VOXCART_JANITOR_INTERVAL_MS=300
 start_voxcartd
 
-. "$SRC/tests/e2e/pay.inc.sh"
 lacks() { ! contains "$@"; }
 launch=$(make_request launch LaunchRequest)
 sed 's/"name":"OrderIntent","confirmationStatus":"NONE"}/"name":"OrderIntent","confirmationStatus":"NONE","slots":{"product":{"name":"product","value":"espresso"},"quantity":{"name":"quantity","value":"2"}}}/' \

@@ -6,21 +6,17 @@
 # saved, so the customer's next yes is charged in the turn.
 . "$(dirname "$0")/lib.sh" "$1"
 . "$SRC/tests/paysim/lib.sh"
+. "$SRC/tests/e2e/pay.inc.sh"
 
 command -v chromium >/dev/null || { echo "chromium is not installed (scripts/deps.sh installs it)"; exit 1; }
 paysim_node_deps
 make_devca
 start_redis
-start_paysim --throttle off --port 0 --devca "$CA"
-make_merchant shop1
-curl -sS "$PS_URL/_sim/notify-key" >"$T/notify.pem"
-export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
-export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_PROVIDER_NOTIFY_KEY="$T/notify.pem"
+start_pay_sandbox
 export VOXCART_JANITOR_INTERVAL_MS=1000
 start_voxcartd
 sim POST merchants "$(jq -n --arg m "$MERCHANT" --arg k "$KEY_ID" --rawfile p "$T/$MERCHANT.pub" \
   --arg u "$BASE/provider/notifications" '{merchantId:$m, publicKeyId:$k, publicKeyPem:$p, notifyUrl:$u}')"
-. "$SRC/tests/e2e/pay.inc.sh"
 
 order_and_yes hana
 link=$(jq -r '.response.card.content' <<<"$BODY" | grep -o 'http[^ ]*/checkout/[A-Za-z0-9-]*')

@@ -8,40 +8,11 @@
 # on a fixture holding a literal order ID it writes the variable.
 . "$(dirname "$0")/lib.sh" "$1"
 
-# replay ARGS...: `voxcart replay` against the development-mode server; sets RC and OUT
-replay() {
-  OUT=$("$VOXCART" replay --unsigned --url "$BASE/alexa" "$@" 2>>"$T/replay.err")
-  RC=$?
-  STATUS=$RC BODY=$OUT
-}
-has() { grep -qE -- "$2" <<<"$1"; }
-
-USER_ID=amzn1.ask.account.E2EVARSUSER
-SESSION=amzn1.echo-api.session.E2E-VARS
-N=0
-# send NEW REQUEST_JSON [SESSION]: one turn of the live conversation (the platform's request
-# around it)
-send() {
-  local session=${3:-$SESSION}
-  N=$((N + 1))
-  local ts; ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-  local req=${2/@TS@/$ts}
-  req=${req/@RID@/amzn1.echo-api.request.E2EVARS$N}
-  cat >"$T/turn$N.json" <<JSON
-{"version":"1.0","session":{"new":$1,"sessionId":"$session","application":{"applicationId":"amzn1.ask.skill.test"},"user":{"userId":"$USER_ID"}},"context":{"System":{"application":{"applicationId":"amzn1.ask.skill.test"},"user":{"userId":"$USER_ID"},"device":{"deviceId":"amzn1.ask.device.E2EVARSDEVICE","supportedInterfaces":{}}}},"request":$req}
-JSON
-  post "$T/turn$N.json"
-}
-intent() { # intent NAME [SLOTS_JSON]
-  echo "{\"type\":\"IntentRequest\",\"requestId\":\"@RID@\",\"timestamp\":\"@TS@\",\"locale\":\"en-US\",\"dialogState\":\"STARTED\",\"intent\":{\"name\":\"$1\",\"confirmationStatus\":\"NONE\",\"slots\":${2:-{\}}}}"
-}
-slot() { # slot NAME VALUE [ID]: a slot as the platform fills it, resolved when ID is given
-  if [ -n "${3:-}" ]; then
-    echo "\"$1\":{\"name\":\"$1\",\"confirmationStatus\":\"NONE\",\"value\":\"$2\",\"resolutions\":{\"resolutionsPerAuthority\":[{\"authority\":\"amzn1.er-authority.echo-sdk.amzn1.ask.skill.test.${1^^}\",\"status\":{\"code\":\"ER_SUCCESS_MATCH\"},\"values\":[{\"value\":{\"name\":\"$2\",\"id\":\"$3\"}}]}]}}"
-  else
-    echo "\"$1\":{\"name\":\"$1\",\"confirmationStatus\":\"NONE\",\"value\":\"$2\"}"
-  fi
-}
+REC_USER=amzn1.ask.account.E2EVARSUSER
+REC_SESSION=amzn1.echo-api.session.E2E-VARS
+REC_DEVICE=amzn1.ask.device.E2EVARSDEVICE
+SESSION=$REC_SESSION
+. "$SRC/tests/e2e/record.inc.sh"
 
 make_devca
 start_redis
@@ -49,7 +20,7 @@ export VOXCART_RECORD_DIR="$T/rec"
 VX_PLAIN=1 start_voxcartd --development
 
 # --- the live conversation, recorded ---
-send true '{"type":"LaunchRequest","requestId":"@RID@","timestamp":"@TS@","locale":"en-US"}'
+send true "$LAUNCH"
 check "launch answered" [ "$STATUS" = 200 ]
 send false "$(intent OrderIntent "{$(slot product lattes latte),$(slot size large large),$(slot quantity 2)}")"
 check "the order is read back" contains "$BODY" "Shall I place the order"
@@ -93,12 +64,7 @@ check "the token sent is an order ID of today" has "$sent" "\"token\": \"o$(date
 check "and not the recorded one: this run's order" bash -c "! grep -q \"\$1\" <<<\"\$2\"" _ "$order" "$sent"
 
 # --- --update on the passing recording changes nothing ---
-mkdir -p "$T/upd"
-cp "$rec" "$T/upd/session.json"
-replay --update "$T/upd/session.json"
-check "--update on a passing recording exits 0" [ "$RC" = 0 ]
-check "--update reports no change" bash -c "! grep -q 'updated' <<<\"\$1\"" _ "$OUT"
-check "--update left the file byte for byte" cmp -s "$rec" "$T/upd/session.json"
+updated_unchanged "$rec" "$T/upd/session.json"
 
 # ... nor on any fixture of the tree (their patterns and %ANY% stay)
 cp -r "$SRC/tests/fixtures" "$T/tree"
@@ -129,14 +95,7 @@ check "voxcartd says its clock is moved" grep -q "CLOCK MOVED: .*+86400 s" "$T/v
 replay "$T/rec"
 check "requests stamped with today are stale to the moved server" [ "$RC" = 1 ]
 check "and refused for their timestamp" has "$OUT" 'timestamp_future|timestamp_stale'
-replay --clock-offset 1d "$T/rec"
-check "the recording replays a day later" [ "$RC" = 0 ]
-check "a day later: one passed" has "$OUT" '^1 passed, 0 failed$'
-tomorrow=$(date -u -d '+1 day' +%Y%m%d)
-check "the order made a day later carries tomorrow's date" \
-  bash -c "redis-cli -p $REDIS_PORT --scan --pattern 'vx:{amzn1.ask.skill.test:*}:order:o$tomorrow-*' | grep -q order"
-replay --clock-offset 1d --update "$T/upd/session.json"
-check "--update a day later changes nothing" cmp -s "$rec" "$T/upd/session.json"
+replayed_a_day_later "$rec" "$T/upd/session.json" 1
 replay --clock-offset soon "$T/rec"
 check "a bad --clock-offset is a usage error" [ "$RC" = 2 ]
 

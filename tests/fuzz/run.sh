@@ -26,7 +26,9 @@ seed() { # seed TARGET DIR
       for f in "$SRC"/tests/fixtures/_requests/*.json "$SRC"/scripts/demo/*.json; do
         cp "$f" "$dir/$(basename "$(dirname "$f")")-$(basename "$f")"
       done ;;
-    fixture) find "$SRC/tests/fixtures" -name '*.json' -exec cp {} "$dir/" \; ;;
+    fixture) # ours, and the forms no fixture of the tree uses (an approve step)
+      find "$SRC/tests/fixtures" -name '*.json' -exec cp {} "$dir/" \;
+      cp "$SRC/tests/fuzz/seeds/fixture"/* "$dir/" ;;
     *) cp "$SRC/tests/fuzz/seeds/$t"/* "$dir/" ;;
   esac
   if [ -d "$SRC/tests/fuzz/regress/$t" ]; then cp "$SRC/tests/fuzz/regress/$t"/* "$dir/"; fi
