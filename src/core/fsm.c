@@ -33,6 +33,7 @@
 #include "voxcart/ledger.h"
 #include "voxcart/pay.h"
 #include "voxcart/provider.h"
+#include "voxcart/vcode.h"
 #include "voxcart/fsm.h"
 #include "voxcart/log.h"
 #include "voxcart/response.h"
@@ -398,6 +399,15 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     int rc;
     ft->d.last_order = ft->have_last ? &t->last : NULL;
     ft->d.news = ft->news == NEWS_SETTLED ? &t->news : NULL;
+    ft->d.vcode = -1;
+    if ((f->skill->event_flags(ft->ev) & VX_IF_VOICE_CODE) && t->prof.voice_code[0]) {
+        /* checked here, so the cell learns right or wrong and never the stored form */
+        const struct vx_slot *s = vx_request_slot(ft->req, "code");
+        if (s && vx_vcode_valid(s->value))
+            ft->d.vcode = vx_vcode_check(s->value, t->prof.voice_code) == 1;
+        if (ft->d.vcode < 0 && s && s->value)
+            vx_warn("fsm", "%s: the voice code heard is not four digits", ft->req->user_id);
+    }
     vx_fsm_run(&ft->d, &t->cmds);
     vx_interpret(&ft->d, t, &ft->order, &ft->cf);
     if (ft->stateless)

@@ -174,8 +174,9 @@ static struct vx_provider *pay_provider(const struct vx_fsm_turn *ft)
 static int needs_link(const struct vx_fsm_turn *ft)
 {
     const struct vx_profile *p = &ft->t.prof;
+    /* three wrong voice codes lock purchases by voice: the provider's approval instead */
     return !(p->permission[0] && strcmp(p->permission_status, "Chargeable") == 0 &&
-             p->permission_live == ft->d.cat->production);
+             p->permission_live == ft->d.cat->production && !p->voice_code_locked);
 }
 
 /*
