@@ -481,6 +481,18 @@ void vx_st_paid(const struct vx_dialog *d, struct vx_cmds *out)
         vx_cmd_say(out, VX_M_PAYMENT_PENDING, VX_END);
         vx_cmd_end(out);
         return;
+    case VX_PAY_PLATFORM: /* the platform's directive speaks (or the platform spoke itself) */
+        vx_cmd_silent(out);
+        vx_cmd_end(out);
+        return;
+    case VX_PAY_ALREADY:
+        vx_cmd_say(out, VX_M_PAY_ALREADY, "id", p->order_id, VX_END);
+        vx_cmd_end(out);
+        return;
+    case VX_PAY_CONSENT: /* the engine adds the card that asks for payments:autopay_consent */
+        vx_cmd_say(out, VX_M_PAY_CONSENT, VX_END);
+        vx_cmd_end(out);
+        return;
     case VX_PAY_LINK: {
         char written[96], text[1024];
         struct vx_arg args[2] = {{"total", written}, {"link", p->link ? p->link : ""}};

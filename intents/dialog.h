@@ -148,6 +148,8 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(PAY_HARD_DECLINE, "payment.hard_decline", "")                                               \
     XX(PAY_LIMIT, "payment.limit", "")                                                             \
     XX(PAY_FAILED, "payment.failed", "")                                                           \
+    XX(PAY_ALREADY, "payment.already", "id")                                                       \
+    XX(PAY_CONSENT, "payment.consent", "")                                                         \
     XX(NEWS_PAID, "news.paid", "total id")                                                         \
     XX(VCODE_ASK, "vcode.ask", "total")                                                            \
     XX(VCODE_REPROMPT, "vcode.reprompt", "")                                                       \

@@ -223,6 +223,13 @@ int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_p
                        sizeof(out->permission_status));
             out->permission_live = strcmp(js_str(&doc, pay, "environment"), "production") == 0;
         }
+        pay = vx_jget(&doc, o, "platform_agreement");
+        if (pay && pay->type == VX_JOBJECT) {
+            vx_strlcpy(out->platform_agreement, js_str(&doc, pay, "id"),
+                       sizeof(out->platform_agreement));
+            vx_strlcpy(out->platform_agreement_status, js_str(&doc, pay, "status"),
+                       sizeof(out->platform_agreement_status));
+        }
     }
     vx_jdoc_free(&doc);
     return 0;

@@ -41,6 +41,9 @@ enum vx_intent_flag {
     /* the engine checks the slot "code" against the profile's voice code (vcode.h) before
      * the cell runs (struct vx_dialog.vcode): the cell never sees the stored form */
     VX_IF_VOICE_CODE = 1 << 7,
+    /* a Connections.Response: the engine reads the order its token names and settles it
+     * (the platform's payment rail, platform.h) before the cell speaks the outcome */
+    VX_IF_READ_CONNECTION = 1 << 8,
 };
 
 /* A message the skill speaks: its key in the messages files and the placeholders it fills. */
@@ -108,6 +111,10 @@ struct vx_profile {
     char voice_code[256];
     int voice_code_failures;
     int voice_code_locked;
+    /* the platform rail's billing agreement (member "platform_agreement", written by the
+     * engine): its ID and status (OPEN can be charged; SUSPENDED, CLOSED, ... cannot) */
+    char platform_agreement[64];
+    char platform_agreement_status[16];
 };
 
 /* The customer's last order as recorded (loaded for VX_IF_READ_LAST_ORDER intents). */
@@ -288,6 +295,9 @@ enum vx_pay_kind {
     VX_PAY_HARD_DECLINE, /* the payment method must be fixed on the provider's page */
     VX_PAY_LIMIT,        /* a monthly or per-charge limit of the agreement */
     VX_PAY_FAILED,       /* could not be charged (an error of ours or the provider's) */
+    VX_PAY_PLATFORM, /* the platform takes over (a Setup or Charge directive), or spoke itself */
+    VX_PAY_ALREADY,  /* a duplicate or late answer about an order settled before */
+    VX_PAY_CONSENT,  /* the customer must allow payments:autopay_consent (a card asks) */
 };
 
 struct vx_pay_result {

@@ -87,7 +87,8 @@ int skill_init(struct server *s, struct vx_err *e)
                                    strcmp(s->cfg.payments, "provider") == 0 ? s->provider : NULL,
                                    s->cfg.provider_pay_budget_ms,
                                    strcmp(s->cfg.payments, "provider") == 0 ? s->live : NULL,
-                                   s->cfg.demo_id};
+                                   s->cfg.demo_id,
+                                   strcmp(s->cfg.payments, "provider") == 0};
         rc = vx_fsm_new(&fc, &s->fsm, e);
         if (rc) {
             skill_release(s);

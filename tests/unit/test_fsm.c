@@ -1512,7 +1512,7 @@ static void test_store_down(void)
 int main(void)
 {
     struct vx_fsm_config fc = {
-        &vx_coffee_skill, VX_SOURCE_DIR "/intents", NULL, 0, NULL, 0, NULL, NULL};
+        &vx_coffee_skill, VX_SOURCE_DIR "/intents", NULL, 0, NULL, 0, NULL, NULL, 0};
     struct vx_err e;
 
     /* as in voxcartd: a write to a Redis that went away is an error, not a signal */
