@@ -482,7 +482,6 @@ void vx_st_paid(const struct vx_dialog *d, struct vx_cmds *out)
         vx_cmd_end(out);
         return;
     case VX_PAY_PLATFORM: /* the platform's directive speaks (or the platform spoke itself) */
-        vx_cmd_silent(out);
         vx_cmd_end(out);
         return;
     case VX_PAY_ALREADY:

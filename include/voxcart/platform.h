@@ -35,33 +35,32 @@ int vx_platform_charge(const struct vx_catalog *cat, const char *agreement, cons
                        struct vx_buf *out);
 
 /* The attempt key and the directive name ("setup" or "charge") of a token; VX_EINVAL. */
-int vx_platform_token_parse(const char *token, char *key, size_t keysz, char *name,
-                            size_t namesz);
+int vx_platform_token_parse(const char *token, char *key, size_t keysz, char *name, size_t namesz);
 /* The order ID of an attempt key "<order>-<attempt>"; VX_EINVAL. */
 int vx_platform_key_order(const char *key, char *order, size_t ordersz);
 
 /* What a Connections.Response means. */
 enum vx_platform_kind {
-    VX_PF_SETUP_OPEN,    /* Setup made an OPEN agreement: charge it now */
-    VX_PF_SETUP_NOT_OPEN,/* Setup answered with an agreement that cannot be charged */
-    VX_PF_CHARGED,       /* captured (Closed with MaxCapturesProcessed counts) */
-    VX_PF_PENDING,       /* the authorization is Pending */
-    VX_PF_DECLINED,      /* Declined: soft or hard (reason) */
-    VX_PF_ERROR,         /* status 4xx/5xx: see the flags */
+    VX_PF_SETUP_OPEN,     /* Setup made an OPEN agreement: charge it now */
+    VX_PF_SETUP_NOT_OPEN, /* Setup answered with an agreement that cannot be charged */
+    VX_PF_CHARGED,        /* captured (Closed with MaxCapturesProcessed counts) */
+    VX_PF_PENDING,        /* the authorization is Pending */
+    VX_PF_DECLINED,       /* Declined: soft or hard (reason) */
+    VX_PF_ERROR,          /* status 4xx/5xx: see the flags */
 };
 
 struct vx_platform_outcome {
     enum vx_platform_kind kind;
-    enum vx_order_state to;   /* what the order becomes (CHARGE_PENDING: unchanged) */
-    enum vx_pay_kind pay;     /* what the customer hears */
-    char reason[64];          /* reasonCode or errorCode */
-    char agreement[64];       /* Setup: billingAgreementId */
-    char agreement_status[16];/* Setup: billingAgreementStatus; a decline may suspend it */
-    char auth_id[64];         /* Charge: amazonAuthorizationId */
-    int64_t captured;         /* Charge: capturedAmount in minor units */
-    int platform_speaks;      /* the platform told the customer itself: say nothing more */
-    int consent;              /* ask for payments:autopay_consent with a card */
-    int integration;          /* our integration is wrong: log it loudly */
+    enum vx_order_state to;    /* what the order becomes (CHARGE_PENDING: unchanged) */
+    enum vx_pay_kind pay;      /* what the customer hears */
+    char reason[64];           /* reasonCode or errorCode */
+    char agreement[64];        /* Setup: billingAgreementId */
+    char agreement_status[16]; /* Setup: billingAgreementStatus; a decline may suspend it */
+    char auth_id[64];          /* Charge: amazonAuthorizationId */
+    int64_t captured;          /* Charge: capturedAmount in minor units */
+    int platform_speaks;       /* the platform told the customer itself: say nothing more */
+    int consent;               /* ask for payments:autopay_consent with a card */
+    int integration;           /* our integration is wrong: log it loudly */
 };
 
 /* Judges req (a Connections.Response) for an order in currency. VX_EPARSE when it names

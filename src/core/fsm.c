@@ -441,7 +441,8 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     }
     if (f->hook)
         f->hook(f->hook_ud);
-    if (!ft->order && t->pay && f->provider && t->st.pay_retry[0])
+    if (!ft->order && t->pay && (f->provider || (ft->d.cat->platform && f->payments)) &&
+        t->st.pay_retry[0])
         return fsm_retry_start(ft, op);     /* yes to "shall I try once more?" */
     if (ft->paying && !ft->d.cat->platform) /* the janitor's entry first: never lost */
         /* due once this turn's own settling is surely over */

@@ -114,8 +114,7 @@ int vx_platform_charge(const struct vx_catalog *cat, const char *agreement, cons
     return out->data ? 0 : VX_ENOMEM;
 }
 
-int vx_platform_token_parse(const char *token, char *key, size_t keysz, char *name,
-                            size_t namesz)
+int vx_platform_token_parse(const char *token, char *key, size_t keysz, char *name, size_t namesz)
 {
     const char *dot = token ? strrchr(token, '.') : NULL;
     size_t n;
@@ -173,22 +172,19 @@ int vx_platform_judge(const struct vx_request *req, const char *currency,
                       struct vx_platform_outcome *out)
 {
     static const char *const spoken[] = {"UnsupportedClientPlatform", "InvalidShippingAddress",
-                                         "InvalidAccountStatus", "RequestThrottled",
-                                         "InvalidPaymentMethod", NULL};
+                                         "InvalidAccountStatus",      "RequestThrottled",
+                                         "InvalidPaymentMethod",      NULL};
     static const char *const consent[] = {"ACCESS_DENIED",
                                           "ACCESS_NOT_REQUESTED",
                                           "FORBIDDEN",
                                           "VoicePurchaseNotEnabled",
                                           "MissingPermissionsToAccessResource",
                                           NULL};
-    static const char *const integration[] = {"BuyerEqualsSeller",
-                                              "InvalidParameterValue",
-                                              "InvalidSandboxCustomerEmail",
-                                              "InvalidSellerId",
-                                              "UnauthorizedAccess",
-                                              "UnsupportedCountryOfEstablishment",
-                                              "UnsupportedCurrency",
-                                              NULL};
+    static const char *const integration[] = {
+        "BuyerEqualsSeller",           "InvalidParameterValue",
+        "InvalidSandboxCustomerEmail", "InvalidSellerId",
+        "UnauthorizedAccess",          "UnsupportedCountryOfEstablishment",
+        "UnsupportedCurrency",         NULL};
     const struct vx_jdoc *d = &req->doc;
     const struct vx_jnode *p = req->conn_payload;
     int setup;
@@ -203,7 +199,9 @@ int vx_platform_judge(const struct vx_request *req, const char *currency,
     if (strcmp(req->conn_status_code, "200") != 0) {
         const char *code = jstr(d, p, "errorCode");
         copy(out->reason, sizeof(out->reason),
-             code ? code : req->conn_status_message ? req->conn_status_message : "");
+             code                       ? code
+             : req->conn_status_message ? req->conn_status_message
+                                        : "");
         out->kind = VX_PF_ERROR;
         out->to = VX_OS_FAILED;
         out->pay = VX_PAY_FAILED;
@@ -252,8 +250,10 @@ int vx_platform_judge(const struct vx_request *req, const char *currency,
         copy(out->auth_id, sizeof(out->auth_id), id);
         copy(out->reason, sizeof(out->reason), reason);
         if (strcmp(state, "Declined") == 0) {
-            int is_soft = soft && (soft->type == VX_JTRUE ||
-                                   (soft->type == VX_JSTRING && strcmp(jstr(d, ad, "softDecline"), "true") == 0));
+            int is_soft =
+                soft &&
+                (soft->type == VX_JTRUE ||
+                 (soft->type == VX_JSTRING && strcmp(jstr(d, ad, "softDecline"), "true") == 0));
             out->kind = VX_PF_DECLINED;
             out->to = VX_OS_DECLINED;
             if (reason && strcmp(reason, "InvalidPaymentMethod") == 0) {
