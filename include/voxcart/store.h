@@ -110,6 +110,7 @@ enum vx_store_op_kind {
     VX_STORE_OP_MDOC_PUT,
     VX_STORE_OP_MIDEM_GET,
     VX_STORE_OP_MDOC_TAKE,  /* one document read and removed at once */
+    VX_STORE_OP_LEASE,      /* a lease taken or renewed (vx_store_op_lease) */
     VX_STORE_OP_HOOKS_ADD,  /* the registry of webhook endpoints: one more */
     VX_STORE_OP_HOOKS_LIST, /* ... all of them (ids) */
 };
@@ -224,6 +225,12 @@ int vx_store_op_mdoc_put(struct vx_store_op *op, const struct vx_mdoc_put *p);
  */
 int vx_store_op_mdoc_take(struct vx_store_op *op, const char *merchant, const char *coll,
                           const char *id, const char *version_field);
+/*
+ * A lease on key (its own hash tag routes it) for owner, for ttl_ms: rc 0 when it was free or
+ * already owner's (then renewed), VX_ECONFLICT while another owner holds it. A crashed owner's
+ * lease runs out by itself.
+ */
+int vx_store_op_lease(struct vx_store_op *op, const char *key, const char *owner, int ttl_ms);
 /* An idempotency record: op->json, or rc VX_ENOTFOUND. */
 int vx_store_op_midem_get(struct vx_store_op *op, const char *merchant, const char *key);
 /*

@@ -525,17 +525,25 @@ static const char mtake_script[] =
     "if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[2], 1) end\n"
     "return d\n";
 
+/*
+ * A lease (vx_store_op_lease): taken when free, renewed by its owner, refused to anyone
+ * else until it runs out. KEYS[1] the lease; ARGV owner, milliseconds. 1 ours, 0 another's.
+ */
+static const char lease_script[] = "local v = redis.call('GET', KEYS[1])\n"
+                                   "if v == false or v == ARGV[1] then\n"
+                                   "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+                                   "  return 1\n"
+                                   "end\n"
+                                   "return 0\n";
+
 struct script {
     const char *text;
     char sha[41];
 };
 
-enum { SCRIPT_LOAD, SCRIPT_WRITE, SCRIPT_MLIST, SCRIPT_MPUT, SCRIPT_MTAKE };
-static struct script scripts[] = {{load_script, ""},
-                                  {write_script, ""},
-                                  {mlist_script, ""},
-                                  {mput_script, ""},
-                                  {mtake_script, ""}};
+enum { SCRIPT_LOAD, SCRIPT_WRITE, SCRIPT_MLIST, SCRIPT_MPUT, SCRIPT_MTAKE, SCRIPT_LEASE };
+static struct script scripts[] = {{load_script, ""}, {write_script, ""}, {mlist_script, ""},
+                                  {mput_script, ""}, {mtake_script, ""}, {lease_script, ""}};
 
 static void sha_hex(const char *text, char out[41])
 {
@@ -1246,6 +1254,19 @@ int vx_store_op_mdoc_take(struct vx_store_op *op, const char *merchant, const ch
     return 1;
 }
 
+int vx_store_op_lease(struct vx_store_op *op, const char *key, const char *owner, int ttl_ms)
+{
+    op_init(op, VX_STORE_OP_LEASE);
+    if (vx_strlcpy(op->keys[0], key, sizeof(op->keys[0])))
+        return op_fail(op, VX_EINVAL, "lease key too long");
+    op->route_key = op->keys[0];
+    op_script(op, SCRIPT_LEASE, 1);
+    op_args(op, owner);
+    snprintf(op->num[0], sizeof(op->num[0]), "%d", ttl_ms > 0 ? ttl_ms : 1000);
+    op_args(op, op->num[0]);
+    return 1;
+}
+
 int vx_store_op_midem_get(struct vx_store_op *op, const char *merchant, const char *key)
 {
     op_init(op, VX_STORE_OP_MIDEM_GET);
@@ -1488,6 +1509,10 @@ int vx_store_op_complete(struct vx_store_op *op, const struct redisReply *r, con
         break;
     case VX_STORE_OP_MDOC_PUT:
         op_complete_mput(op, r);
+        break;
+    case VX_STORE_OP_LEASE:
+        if (!(r->type == REDIS_REPLY_INTEGER && r->integer == 1))
+            op->rc = vx_err_set(&op->err, VX_ECONFLICT, "the lease is another's");
         break;
     case VX_STORE_OP_CERT_PUT:
     case VX_STORE_OP_PING:

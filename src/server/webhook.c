@@ -20,6 +20,10 @@
  *   Voxcart-Event-Id: an attempt whose answer is lost is sent again.
  * - An endpoint whose next try is not due yet is passed over, so one failing
  *   endpoint delays only its own events.
+ * - Several instances run the runner; each endpoint is delivered to by the one
+ *   holding its lease (vx:{m:<merchant>}:hooklease:<endpoint>, LEASE_MS, renewed
+ *   at each visit), so no event is sent by two at once and the order holds; when
+ *   the holder stops, another takes over once the lease runs out.
  */
 #include "server.h"
 
@@ -35,7 +39,21 @@
 #define ROUND_NS       200000000ull /* the walk over the registry starts again this often */
 #define BACKOFF_MAX_MS 3600000ll
 
-enum { WH_IDLE, WH_LIST, WH_ENDPOINT, WH_STATE, WH_EVENT, WH_SEND, WH_DELIVERY, WH_PROGRESS };
+enum {
+    WH_IDLE,
+    WH_LIST,
+    WH_ENDPOINT,
+    WH_LEASE,
+    WH_STATE,
+    WH_EVENT,
+    WH_SEND,
+    WH_DELIVERY,
+    WH_PROGRESS
+};
+
+/* How long an instance holds an endpoint: far longer than one attempt (5 s), so it delivers
+ * the endpoint's events in order while it runs, and another takes over soon after it stops. */
+#define LEASE_MS 30000
 
 struct runner {
     int phase;
@@ -45,8 +63,9 @@ struct runner {
     char merchant[VX_MERCHANT_ID_MAX + 1], endpoint[72], coll[96];
     char url[512], secret[80];
     char cursor[128], event_id[128];
-    int64_t first_at, next_at; /* ms: the first attempt at event_id, when the next is due */
-    struct vx_buf attempts;    /* JSON array text of the attempts at event_id */
+    char owner[40], lease[256]; /* this instance, and the endpoint's lease key */
+    int64_t first_at, next_at;  /* ms: the first attempt at event_id, when the next is due */
+    struct vx_buf attempts;     /* JSON array text of the attempts at event_id */
     char *event;
     int outcome; /* 1 delivered, -1 failed for good, 0 still to retry */
     struct vx_buf doc, progress;
@@ -261,6 +280,19 @@ int webhooks_step(struct server *s, struct vx_store_op *op, struct vx_http_op *h
         }
         vx_store_op_release(op);
         if (!R.url[0] || !R.secret[0])
+            return next_endpoint(op);
+        /* one instance at a time delivers to an endpoint, so none is sent an event twice */
+        if (!R.owner[0])
+            snprintf(R.owner, sizeof(R.owner), "%016llx%016llx", (unsigned long long)vx_wset_tag(),
+                     (unsigned long long)vx_wset_tag());
+        snprintf(R.coll, sizeof(R.coll), "hooklease:%s", R.endpoint);
+        if (vx_store_merchant_key(R.merchant, R.coll, R.lease, sizeof(R.lease)) != 0)
+            return next_endpoint(op);
+        R.phase = WH_LEASE;
+        return vx_store_op_lease(op, R.lease, R.owner, LEASE_MS);
+    case WH_LEASE:
+        vx_store_op_release(op);
+        if (rc != 0) /* another instance has it (or the store failed): its turn */
             return next_endpoint(op);
         R.phase = WH_STATE;
         return vx_store_op_mdoc_get(op, R.merchant, "hookstate", R.endpoint);
