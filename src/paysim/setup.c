@@ -630,6 +630,24 @@ static void notifications_get(struct ps_req *r)
     reply_list(r, "notifications", a);
 }
 
+/* Sends a notification again, as the provider may (delivery is at least once): the same body,
+ * signed afresh. */
+static void notification_redeliver_post(struct ps_req *r)
+{
+    char *end;
+    unsigned long long seq = strtoull(r->args[0], &end, 10);
+    for (size_t i = 0; *r->args[0] && !*end && i < ps.notices.n; i++) {
+        struct ps_notice *n = &ps.notices.v[i];
+        if (n->seq != seq)
+            continue;
+        n->delivered = 0;
+        n->next_ns = 0;
+        ps_reply_json(r, 202, json_object_new_object());
+        return;
+    }
+    ps_sim_fail(r, 404, "not_found", "no notification '%s'", r->args[0]);
+}
+
 static void notify_key_get(struct ps_req *r)
 {
     char *pem = ps_notify_key_pem();
@@ -715,6 +733,8 @@ static const struct ps_route sim_routes[] = {
     {"GET", "throttle", "getThrottle", -1, 0, throttle_get},
     {"POST", "throttle", "setThrottle", -1, 0, throttle_post},
     {"GET", "notifications", "listNotifications", -1, 0, notifications_get},
+    {"POST", "notifications/*/redeliver", "redeliverNotification", -1, 0,
+     notification_redeliver_post},
     {"GET", "notify-key", "notifyKey", -1, 0, notify_key_get},
     {"POST", "reset", "reset", -1, 0, reset_post},
     {"POST", "save", "save", -1, 0, save_post},

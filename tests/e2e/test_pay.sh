@@ -171,5 +171,18 @@ check "the approval is notified and the order is PAID" wait_for 20 paid gina
 check "the notification was verified and acted on" grep -q "provider notification" "$T/voxcartd.log"
 sim GET notifications
 check "the sandbox saw it answered 2xx" [ "$(jq '[.notifications[] | select(.delivered == true)] | length' <<<"$BODY")" -ge 1 ]
+# the provider delivers at least once: every notification about gina's order, sent again
+ledger_gina() { rcli LRANGE "vx:{$SKILL:amzn1.ask.account.gina}:ledger:$(last_order gina)" 0 -1; }
+before_ledger=$(ledger_gina)
+gina_perm=$(rcli HGET "$(profile_key gina)" billing_agreement | jq -r .id)
+sent_before=$(grep -c "provider notification" "$T/voxcartd.log")
+for seq in $(jq -r '.notifications[] | select(.delivered == true) | .seq' <<<"$BODY"); do
+  sim POST "notifications/$seq/redeliver" '{}'
+done
+check "the sandbox sends its notifications again, and voxcartd verifies them again" \
+  wait_for 20 bash -c '[ "$(grep -c "provider notification" "$0")" -gt "$1" ]' "$T/voxcartd.log" "$sent_before"
+sleep 1 # the janitor's pass they wake
+check "... which changes nothing: one PAID order, the same ledger, one charge at the sandbox" \
+  paid gina && [ "$(ledger_gina)" = "$before_ledger" ] && [ "$(charges "$gina_perm")" = 1 ]
 
 finish
