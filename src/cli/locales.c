@@ -304,7 +304,7 @@ static void new_word_name(const struct merge *m, const char *key, char *out, siz
     base[n] = '\0';
     snprintf(out, outsz, "%s", base);
     for (int i = 2; json_object_object_get_ex(m->words, out, NULL); i++)
-        snprintf(out, outsz, "%s_%d", base, i);
+        snprintf(out, outsz, "%.23s_%d", base, i & 0xffff); /* names stay short */
 }
 
 /*

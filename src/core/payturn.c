@@ -371,9 +371,12 @@ int fsm_phase_settled(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx
 
 /* --- the platform's rail (platform.h) --- */
 
+/* Charged as it is: OPEN, and voice purchases not locked by wrong voice codes (then the
+ * platform's Setup asks the customer instead). */
 static int agreement_open(const struct vx_profile *p)
 {
-    return p->platform_agreement[0] && strcmp(p->platform_agreement_status, "OPEN") == 0;
+    return p->platform_agreement[0] && strcmp(p->platform_agreement_status, "OPEN") == 0 &&
+           !p->voice_code_locked;
 }
 
 /* The directive for the order: Charge on an OPEN agreement, else Setup (a first purchase,

@@ -7,7 +7,7 @@
 # the reference maps to its sentence and ledger state; a suspended agreement is not charged.
 . "$(dirname "$0")/lib.sh" "$1"
 . "$SRC/tests/e2e/pay.inc.sh"
-jq '.merchant += {rail: "platform", seller_id: "A2SELLER0TEST", country: "DE", sandbox_email: "buyer@example.com"}' \
+jq '.merchant += {rail: "platform", seller_id: "A2SELLER0TEST", country: "DE", sandbox_email: "buyer@example.com", voice_code_threshold: 400}' \
   "$SRC/intents/catalog.json" >"$T/catalog.json"
 export VOXCART_CATALOG="$T/catalog.json" VOXCART_PAYMENTS=provider
 make_devca
@@ -96,6 +96,23 @@ signed "$(as_user pia "$yes_req")" --restamp
 check "yes: the Charge again with a new attempt key" \
   [ "$(directive | jq -r .payload.authorizeAttributes.authorizationReferenceId)" = "$(last_order pia)-2" ] &&
   [ "$(order_field pia state)" = '"CHARGE_PENDING"' ]
+
+# --- the voice code on this rail: asked before the Charge, from the threshold (4.00 EUR) ---
+python3 -c '
+import hashlib, json, os
+salt = os.urandom(16)
+print(json.dumps({"alg": "pbkdf2-sha256", "iter": 20000, "salt": salt.hex(),
+                  "hash": hashlib.pbkdf2_hmac("sha256", b"2580", salt, 20000).hex()}, separators=(",", ":")))' >"$T/vcode.json"
+rcli HSET "$(profile_key quin)" voice_code "$(cat "$T/vcode.json")" \
+  platform_agreement '{"id":"C02-QUIN","status":"OPEN"}' >/dev/null
+order_and_yes quin
+check "with a voice code set, yes asks for it instead of sending the Charge" \
+  contains "$BODY" "so I need your voice code" && [ -z "$(directive)" ]
+sed 's/"name":"VoiceCodeIntent","confirmationStatus":"NONE"}/"name":"VoiceCodeIntent","confirmationStatus":"NONE","slots":{"code":{"name":"code","value":"2580"}}}/' \
+  "$(make_request vc VoiceCodeIntent)" >"$T/vc2580.json"
+signed "$(as_user quin "$T/vc2580.json")" --restamp
+check "... the right code sends the Charge on the agreement" \
+  [ "$(directive | jq -c '[.name, .payload.billingAgreementId]')" = '["Charge","C02-QUIN"]' ]
 
 # --- errors ---
 order_and_yes pia
