@@ -110,6 +110,15 @@ size_t vx_fsm_check_messages(const struct vx_skill *skill, const struct vx_i18n 
                              const struct vx_catalog *cat,
                              void (*report)(void *ud, const char *file, const char *msg), void *ud);
 
+/*
+ * The pay-link page (paylink.h), set at start-up before any turn: a pay link's card then
+ * opens <url>/pay/<token> first, the token signed with secret (which must outlive the
+ * engine), and the order keeps the provider's page as "pay_url". url NULL or "" (the
+ * default): the card links to the provider's page. VX_ERANGE when url is too long.
+ */
+int vx_fsm_set_pay_page(struct vx_fsm *f, const char *url, const unsigned char *secret,
+                        size_t secret_len);
+
 /* Test seam: called just before each store write, to let a test write first. */
 void vx_fsm_set_save_hook(struct vx_fsm *f, void (*hook)(void *ud), void *ud);
 

@@ -24,6 +24,7 @@
 #define VX_PAYLINK_SECRET_MIN 32  /* bytes of paypage.secret */
 #define VX_PAYLINK_PART_MAX   255 /* bytes of the skill ID, the user ID, the order ID */
 #define VX_PAYLINK_TOKEN_MAX  1200
+#define VX_PAYLINK_URL_MAX    1536 /* public_url (at most 255) + "/pay/" + a token */
 
 /* Whose order a token names. */
 struct vx_paylink {

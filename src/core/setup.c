@@ -270,3 +270,20 @@ void vx_fsm_set_save_hook(struct vx_fsm *f, void (*hook)(void *ud), void *ud)
     f->hook = hook;
     f->hook_ud = ud;
 }
+
+int vx_fsm_set_pay_page(struct vx_fsm *f, const char *url, const unsigned char *secret,
+                        size_t secret_len)
+{
+    f->pay_page_url[0] = '\0';
+    f->pay_page_secret = NULL;
+    f->pay_page_secret_len = 0;
+    if (!url || !*url || !secret || !secret_len)
+        return 0;
+    if (vx_strlcpy(f->pay_page_url, url, sizeof(f->pay_page_url)) != 0) {
+        f->pay_page_url[0] = '\0';
+        return VX_ERANGE;
+    }
+    f->pay_page_secret = secret;
+    f->pay_page_secret_len = secret_len;
+    return 0;
+}

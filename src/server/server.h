@@ -53,6 +53,8 @@ struct server {
     size_t openapi_len;
     char *backoffice; /* the back-office page, or NULL */
     size_t backoffice_len;
+    unsigned char *paypage_key; /* the pay-link page's tokens (paypage.secret); NULL: no page */
+    size_t paypage_key_len;
 };
 
 /* The skill pipeline: verification, envelope, dialog, response. */
