@@ -53,6 +53,11 @@ const char *vx_intents_dir_default(void);
 int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_err *e);
 void vx_fsm_free(struct vx_fsm *f);
 const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f);
+/* The current catalog for a reader outside a turn (the pay-link page): kept alive, even if a
+ * newer one replaces it, until vx_fsm_catalog_drop(f, *hold). */
+struct fsm_cat;
+const struct vx_catalog *vx_fsm_catalog_hold(struct vx_fsm *f, struct fsm_cat **hold);
+void vx_fsm_catalog_drop(struct vx_fsm *f, struct fsm_cat *hold);
 /*
  * A running server's catalog can change (the merchant API): the next turn
  * takes the new one, turns under way finish with theirs. swap takes cat over;

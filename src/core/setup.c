@@ -246,6 +246,17 @@ const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f)
     return f->cat;
 }
 
+const struct vx_catalog *vx_fsm_catalog_hold(struct vx_fsm *f, struct fsm_cat **hold)
+{
+    *hold = fsm_cat_ref(f);
+    return *hold ? (*hold)->cat : NULL;
+}
+
+void vx_fsm_catalog_drop(struct vx_fsm *f, struct fsm_cat *hold)
+{
+    fsm_cat_unref(f, hold);
+}
+
 const char *vx_catalog_store_name(const struct vx_catalog *c)
 {
     return c->nmerchant_names ? c->merchant_names[0].words.one : NULL;
