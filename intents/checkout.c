@@ -12,6 +12,8 @@
  */
 #include "dialog.h"
 
+#include "voxcart/vcode.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -291,13 +293,27 @@ static void receipt(const struct vx_dialog *d, const struct vx_order *o, int pai
     vx_cmd_card(out, VX_M_CARD_ORDER_TITLE, vx_catalog_merchant_name(d->cat, d->lang), text);
 }
 
+static void place_order(const struct vx_dialog *d, int vcode_right, struct vx_cmds *out);
+
+/*
+ * The voice code is asked before charging an order from the shop's threshold, when the
+ * customer set one and the saved agreement would be charged in the turn (a pay link is its
+ * own approval, at the provider). Locked (three wrong codes): no voice purchase; the
+ * engine makes the order a pay link instead.
+ */
+static int vcode_needed(const struct vx_dialog *d)
+{
+    const struct vx_profile *pr = d->profile;
+    int chargeable = pr->permission[0] && strcmp(pr->permission_status, "Chargeable") == 0 &&
+                     pr->permission_live == d->cat->production;
+    return pr->voice_code[0] && !pr->voice_code_locked && chargeable &&
+           d->cat->voice_code_threshold >= 0 &&
+           vx_dlg_total(d, &d->st->cart) >= d->cat->voice_code_threshold;
+}
+
 void vx_st_confirm(const struct vx_dialog *d, struct vx_cmds *out)
 {
     const struct vx_cart *cart = &d->st->cart;
-    struct vx_profile_set *ps;
-    struct vx_order *o;
-    struct vx_cart empty;
-    char items[1024], total[96];
 
     if (d->st->pay_retry[0]) { /* "shall I try once more?" after a soft decline: yes */
         vx_cmd_state(out, VX_ST_DONE);
@@ -308,6 +324,24 @@ void vx_st_confirm(const struct vx_dialog *d, struct vx_cmds *out)
         vx_st_yes_nothing(d, out);
         return;
     }
+    if (vcode_needed(d)) {
+        vx_cmd_state(out, VX_ST_VOICE_CODE);
+        vx_ask_vcode(d, &d->st->pending, out);
+        return;
+    }
+    place_order(d, 0, out);
+}
+
+/* The order recorded from the cart, and paid (the engine charges after the cell); after a
+ * right voice code, the count of wrong ones starts again. */
+static void place_order(const struct vx_dialog *d, int vcode_right, struct vx_cmds *out)
+{
+    const struct vx_cart *cart = &d->st->cart;
+    struct vx_profile_set *ps;
+    struct vx_order *o;
+    struct vx_cart empty;
+    char items[1024], total[96];
+
     o = vx_cmd_record_order(out);
     if (!o)
         return;
@@ -333,6 +367,11 @@ void vx_st_confirm(const struct vx_dialog *d, struct vx_cmds *out)
     ps = vx_cmd_profile(out);
     if (ps) {
         ps->fields = VX_PF_LOCALE | VX_PF_USUAL | VX_PF_LAST_ORDER;
+        if (vcode_right && d->profile->voice_code_failures) {
+            ps->fields |= VX_PF_VOICE_CODE;
+            ps->voice_code_failures = 0;
+            ps->voice_code_locked = 0;
+        }
         vx_strlcpy(ps->locale, vx_locale_name(d->loc), sizeof(ps->locale));
         ps->usual = *cart;
         vx_strlcpy(ps->last_order, o->id, sizeof(ps->last_order));
@@ -347,6 +386,72 @@ void vx_st_confirm(const struct vx_dialog *d, struct vx_cmds *out)
     receipt(d, o, 0, out);
     /* with a payment provider the engine now charges, and vx_st_paid speaks instead */
     vx_cmd_pay(out);
+}
+
+void vx_ask_vcode(const struct vx_dialog *d, const struct vx_pending *p, struct vx_cmds *out)
+{
+    char total[96];
+    (void)p;
+    vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
+    vx_cmd_say(out, VX_M_VCODE_ASK, "total", total, VX_END);
+    vx_cmd_reprompt(out, VX_M_VCODE_REPROMPT, VX_END);
+}
+
+void vx_help_vcode(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    (void)d;
+    vx_cmd_say(out, VX_M_VCODE_HELP, VX_END);
+}
+
+void vx_fallback_vcode(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    (void)d;
+    vx_cmd_say(out, VX_M_VCODE_FALLBACK, VX_END);
+}
+
+/* yes while the code is asked for: the code, please */
+void vx_st_vcode_again(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    (void)d;
+    vx_cmd_say(out, VX_M_VCODE_REPROMPT, VX_END);
+    vx_cmd_reprompt(out, VX_M_VCODE_REPROMPT, VX_END);
+}
+
+/*
+ * The code said (the engine checked it: d->vcode). Right: the order is placed and paid, and
+ * the count of wrong codes starts again. Wrong: one try fewer; the third wrong code in a row
+ * locks voice purchases, and the cart goes back to the summary, where yes makes a pay link.
+ */
+void vx_st_voice_code(const struct vx_dialog *d, struct vx_cmds *out)
+{
+    struct vx_profile_set *ps;
+    int failures = d->profile->voice_code_failures;
+    char left[16];
+
+    if (d->vcode < 0) { /* no four digits heard */
+        vx_cmd_say(out, VX_M_VCODE_REPROMPT, VX_END);
+        vx_cmd_reprompt(out, VX_M_VCODE_REPROMPT, VX_END);
+        return;
+    }
+    if (d->vcode == 1 || !vcode_needed(d)) {
+        place_order(d, d->vcode == 1, out);
+        return;
+    }
+    ps = vx_cmd_profile(out);
+    if (!ps)
+        return;
+    ps->fields = VX_PF_VOICE_CODE;
+    ps->voice_code_failures = failures + 1;
+    ps->voice_code_locked = failures + 1 >= VX_VCODE_FAILURES;
+    if (ps->voice_code_locked) {
+        vx_cmd_state(out, VX_ST_CONFIRMING);
+        vx_cmd_say(out, VX_M_VCODE_LOCKED, VX_END);
+        vx_cmd_reprompt(out, VX_M_VCODE_LOCKED, VX_END);
+        return;
+    }
+    snprintf(left, sizeof(left), "%d", VX_VCODE_FAILURES - failures - 1);
+    vx_cmd_say(out, VX_M_VCODE_WRONG, "left", left, VX_END);
+    vx_cmd_reprompt(out, VX_M_VCODE_REPROMPT, VX_END);
 }
 
 /*
@@ -374,6 +479,17 @@ void vx_st_paid(const struct vx_dialog *d, struct vx_cmds *out)
         return;
     case VX_PAY_PENDING:
         vx_cmd_say(out, VX_M_PAYMENT_PENDING, VX_END);
+        vx_cmd_end(out);
+        return;
+    case VX_PAY_PLATFORM: /* the platform's directive speaks (or the platform spoke itself) */
+        vx_cmd_end(out);
+        return;
+    case VX_PAY_ALREADY:
+        vx_cmd_say(out, VX_M_PAY_ALREADY, "id", p->order_id, VX_END);
+        vx_cmd_end(out);
+        return;
+    case VX_PAY_CONSENT: /* the engine adds the card that asks for payments:autopay_consent */
+        vx_cmd_say(out, VX_M_PAY_CONSENT, VX_END);
         vx_cmd_end(out);
         return;
     case VX_PAY_LINK: {

@@ -15,7 +15,12 @@
 
 /* --- intents and events (intents.def) --- */
 
-enum vx_slot_kind { VX_SK_PRODUCT, VX_SK_SIZE, VX_SK_NUMBER };
+enum vx_slot_kind {
+    VX_SK_PRODUCT,
+    VX_SK_SIZE,
+    VX_SK_NUMBER,
+    VX_SK_DIGITS /* AMAZON.FOUR_DIGIT_NUMBER */
+};
 
 enum vx_slot_id {
 #define VX_SLOT(id, name, kind) VX_SLOT_##id,
@@ -64,7 +69,8 @@ const char *vx_event_name(int ev);
     XX(AWAITING_SETUP)  /* a payment Setup directive is out (payments issue) */                    \
     XX(AWAITING_CHARGE) /* a payment Charge directive is out (payments issue) */                   \
     XX(SUBSCRIBING)     /* collecting a subscription plan (payments issue) */                      \
-    XX(DONE)            /* an order was just placed */
+    XX(DONE)            /* an order was just placed */                                             \
+    XX(VOICE_CODE)      /* the summary was accepted; the order waits for the voice code */
 
 enum vx_state {
 #define XX(s) VX_ST_##s,
@@ -142,7 +148,15 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(PAY_HARD_DECLINE, "payment.hard_decline", "")                                               \
     XX(PAY_LIMIT, "payment.limit", "")                                                             \
     XX(PAY_FAILED, "payment.failed", "")                                                           \
+    XX(PAY_ALREADY, "payment.already", "id")                                                       \
+    XX(PAY_CONSENT, "payment.consent", "")                                                         \
     XX(NEWS_PAID, "news.paid", "total id")                                                         \
+    XX(VCODE_ASK, "vcode.ask", "total")                                                            \
+    XX(VCODE_REPROMPT, "vcode.reprompt", "")                                                       \
+    XX(VCODE_WRONG, "vcode.wrong", "left")                                                         \
+    XX(VCODE_LOCKED, "vcode.locked", "")                                                           \
+    XX(VCODE_HELP, "vcode.help", "")                                                               \
+    XX(VCODE_FALLBACK, "vcode.fallback", "")                                                       \
     XX(NEWS_DECLINED, "news.declined", "total id")                                                 \
     XX(NEWS_CANCELED, "news.canceled", "total id")                                                 \
     XX(CARD_PAY_LINK_TITLE, "card.pay_link_title", "shop")                                         \
@@ -175,10 +189,11 @@ int vx_dialog_handles(enum vx_event ev);
 
 extern const struct vx_state_row vx_dialog_rows[VX_ST__COUNT];
 vx_ask_fn vx_ask_order, vx_ask_usual, vx_ask_item, vx_ask_confirm, vx_ask_more,
-    vx_ask_payment_pending;
-vx_state_fn vx_help_idle, vx_help_offering, vx_help_ordering, vx_help_confirming, vx_help_done;
+    vx_ask_payment_pending, vx_ask_vcode;
+vx_state_fn vx_help_idle, vx_help_offering, vx_help_ordering, vx_help_confirming, vx_help_done,
+    vx_help_vcode;
 vx_state_fn vx_fallback_idle, vx_fallback_offering, vx_fallback_ordering, vx_fallback_confirming,
-    vx_fallback_done;
+    vx_fallback_done, vx_fallback_vcode;
 
 /* launch.c */
 vx_state_fn vx_st_launch, vx_st_session_ended, vx_st_session_keep, vx_st_skill_event;
@@ -187,7 +202,7 @@ vx_state_fn vx_st_order, vx_st_remove_item, vx_st_cart, vx_st_total, vx_st_can_f
 /* checkout.c */
 vx_state_fn vx_st_paid;
 vx_state_fn vx_st_checkout, vx_st_confirm, vx_st_confirm_no, vx_st_reorder, vx_st_offer_yes,
-    vx_st_offer_no, vx_st_drop_item;
+    vx_st_offer_no, vx_st_drop_item, vx_st_voice_code, vx_st_vcode_again;
 /* account.c */
 vx_state_fn vx_st_order_status;
 /* builtin.c */

@@ -205,6 +205,14 @@ int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_p
     vx_strlcpy(out->locale, js_str(&doc, o, "locale"), sizeof(out->locale));
     vx_strlcpy(out->last_order, js_str(&doc, o, "last_order"), sizeof(out->last_order));
     vx_strlcpy(out->pay_untold, js_str(&doc, o, "pay_untold"), sizeof(out->pay_untold));
+    {
+        const struct vx_jnode *vc = vx_jget(&doc, o, "voice_code"), *lk;
+        if (vc && vc->type == VX_JOBJECT && vc->end - vc->start < sizeof(out->voice_code))
+            vx_strlcpy(out->voice_code, json + vc->start, vc->end - vc->start + 1);
+        out->voice_code_failures = js_int(&doc, o, "voice_code_failures");
+        lk = vx_jget(&doc, o, "voice_code_locked");
+        out->voice_code_locked = lk && lk->type == VX_JTRUE;
+    }
     js_lines(&doc, vx_jget(&doc, o, "usual"), cat, &out->usual);
     {
         const struct vx_jnode *pay =
@@ -214,6 +222,13 @@ int vx_profile_parse(const char *json, const struct vx_catalog *cat, struct vx_p
             vx_strlcpy(out->permission_status, js_str(&doc, pay, "status"),
                        sizeof(out->permission_status));
             out->permission_live = strcmp(js_str(&doc, pay, "environment"), "production") == 0;
+        }
+        pay = vx_jget(&doc, o, "platform_agreement");
+        if (pay && pay->type == VX_JOBJECT) {
+            vx_strlcpy(out->platform_agreement, js_str(&doc, pay, "id"),
+                       sizeof(out->platform_agreement));
+            vx_strlcpy(out->platform_agreement_status, js_str(&doc, pay, "status"),
+                       sizeof(out->platform_agreement_status));
         }
     }
     vx_jdoc_free(&doc);
@@ -234,6 +249,12 @@ int vx_profile_wset(const struct vx_profile_set *set, struct vx_wset *w)
         vx_wset_profile_set(w, "usual",
                             v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : NULL);
         json_object_put(v);
+    }
+    if (set->fields & VX_PF_VOICE_CODE) {
+        char n[16];
+        snprintf(n, sizeof(n), "%d", set->voice_code_failures);
+        vx_wset_profile_set(w, "voice_code_failures", n);
+        vx_wset_profile_set(w, "voice_code_locked", set->voice_code_locked ? "true" : "false");
     }
     if (set->fields & VX_PF_LAST_ORDER) {
         struct json_object *v = json_object_new_string(set->last_order);

@@ -16,6 +16,8 @@ unsigned vx_dialog_event_flags(int ev)
     switch (ev) {
     case VX_EV_LAUNCH: /* a launch tells what a payment left unfinished came to */
         return VX_IF_READ_NEWS;
+    case VX_EV_CONNECTIONS_RESPONSE: /* the platform's answer to a Setup or Charge */
+        return VX_IF_READ_CONNECTION;
     case VX_EV_CAN_FULFILL:
     case VX_EV_SKILL_EVENT:
         return VX_IF_STATELESS;

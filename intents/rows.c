@@ -18,5 +18,6 @@ const struct vx_state_row vx_dialog_rows[VX_ST__COUNT] = {
     /* no intent starts a subscription yet: the row answers as IDLE does */
     [VX_ST_SUBSCRIBING]     = {vx_ask_order,           vx_help_idle,       vx_fallback_idle},
     [VX_ST_DONE]            = {vx_ask_more,            vx_help_done,       vx_fallback_done},
+    [VX_ST_VOICE_CODE]      = {vx_ask_vcode,           vx_help_vcode,      vx_fallback_vcode},
 };
 /* clang-format on */

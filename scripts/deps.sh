@@ -4,7 +4,8 @@
 #   build: compile, test and run: every program a test, script or the demo calls (jq and xmllint
 #          in the e2e checks, clang-format in the source check, Node.js for virtual-alexa and the
 #          payment sandbox's SDK test, Chromium for the sandbox's approval page, run headless,
-#          zbarimg to read back the QR codes voxcart draws)
+#          zbarimg to read back the QR codes voxcart draws, python3 to compute voice-code hashes
+#          independently of voxcart's C code)
 #   bench: also wrk and pgrep (procps)
 #   fuzz:  also clang with its libFuzzer runtime (make fuzz)
 set -euo pipefail
@@ -12,7 +13,7 @@ set -euo pipefail
 want=(build-essential cmake pkg-config git ca-certificates curl openssl
       libmicrohttpd-dev libjson-c-dev libssl-dev libjwt-dev libhiredis-dev libcurl4-openssl-dev
       redis-server redis-tools nodejs npm jq libxml2-utils clang-format coreutils procps
-      chromium zbar-tools)
+      chromium zbar-tools python3)
 case "${1:-build}" in
   build) ;;
   bench) want+=(wrk) ;;

@@ -9,8 +9,10 @@
  *   {"merchant": {"id": "...", "name": {"en": "...", "de": "..."}, "currency": "EUR",
  *                 "environment": "sandbox",             (optional: sandbox or production,
  *                 "voice_code_threshold": 10000,          the minor units from which a voice
- *                 "simulation": "HardDeclined"},          code is asked; sandbox only: the
- *                                                         next charge's simulation code)
+ *                 "simulation": "HardDeclined",           code is asked; sandbox only: the
+ *                                                         next charge's simulation code;
+ *                 "rail": "platform", "seller_id": "A1..", the platform's Setup/Charge rail
+ *                 "country": "DE", "sandbox_email": ".."}  instead of the provider's API)
  *    "sizes": [{"id": "large", "names": {"en": WORDS, "de": WORDS}}],
  *    "products": [{"id": "latte", "names": {"en": WORDS, ...},
  *                  "price": 400,                         (base price, minor units)
@@ -84,6 +86,11 @@ struct vx_catalog {
     int production;
     int64_t voice_code_threshold;
     const char *simulation;
+    /* the rail: the provider's API (0), or the platform's Setup/Charge directives (1), with
+     * the seller ID and country of establishment they name, and in the sandbox the
+     * customer e-mail its Setup uses (NULL: none) */
+    int platform;
+    const char *seller_id, *country, *sandbox_email;
     void *priv; /* the parsed document the strings point into */
 };
 

@@ -38,6 +38,12 @@ enum vx_intent_flag {
     /* reads the order whose payment the customer last heard was not finished yet (profile
      * member pay_untold), so the answer can tell what it came to (struct vx_dialog.news) */
     VX_IF_READ_NEWS = 1 << 6,
+    /* the engine checks the slot "code" against the profile's voice code (vcode.h) before
+     * the cell runs (struct vx_dialog.vcode): the cell never sees the stored form */
+    VX_IF_VOICE_CODE = 1 << 7,
+    /* a Connections.Response: the engine reads the order its token names and settles it
+     * (the platform's payment rail, platform.h) before the cell speaks the outcome */
+    VX_IF_READ_CONNECTION = 1 << 8,
 };
 
 /* A message the skill speaks: its key in the messages files and the placeholders it fills. */
@@ -100,6 +106,15 @@ struct vx_profile {
     /* the order the customer last heard "your payment is being processed" about (member
      * pay_untold, written by the engine): the next launch tells what it came to */
     char pay_untold[VX_ID_MAX];
+    /* the voice code (vcode.h): its stored form ("" = none set), wrong codes in a row, and
+     * whether three of them locked voice purchases (until a new code is set) */
+    char voice_code[256];
+    int voice_code_failures;
+    int voice_code_locked;
+    /* the platform rail's billing agreement (member "platform_agreement", written by the
+     * engine): its ID and status (OPEN can be charged; SUSPENDED, CLOSED, ... cannot) */
+    char platform_agreement[64];
+    char platform_agreement_status[16];
 };
 
 /* The customer's last order as recorded (loaded for VX_IF_READ_LAST_ORDER intents). */
@@ -150,6 +165,7 @@ enum vx_profile_field {
     VX_PF_LOCALE = 1 << 0,
     VX_PF_USUAL = 1 << 1,
     VX_PF_LAST_ORDER = 1 << 2,
+    VX_PF_VOICE_CODE = 1 << 3, /* voice_code_failures and voice_code_locked */
 };
 
 struct vx_profile_set {
@@ -157,6 +173,8 @@ struct vx_profile_set {
     char locale[16];
     struct vx_cart usual;
     char last_order[VX_ID_MAX];
+    int voice_code_failures;
+    int voice_code_locked;
 };
 
 struct vx_order_line {
@@ -277,6 +295,9 @@ enum vx_pay_kind {
     VX_PAY_HARD_DECLINE, /* the payment method must be fixed on the provider's page */
     VX_PAY_LIMIT,        /* a monthly or per-charge limit of the agreement */
     VX_PAY_FAILED,       /* could not be charged (an error of ours or the provider's) */
+    VX_PAY_PLATFORM, /* the platform takes over (a Setup or Charge directive), or spoke itself */
+    VX_PAY_ALREADY,  /* a duplicate or late answer about an order settled before */
+    VX_PAY_CONSENT,  /* the customer must allow payments:autopay_consent (a card asks) */
 };
 
 struct vx_pay_result {
@@ -307,6 +328,9 @@ struct vx_dialog {
     /* VX_IF_READ_NEWS events: the order of profile->pay_untold once its payment is settled
      * (state PAID, DECLINED, CANCELED, FAILED, ...); NULL while it is pending, or none */
     const struct vx_order_view *news;
+    /* VX_IF_VOICE_CODE events: 1 the code said is the customer's, 0 it is not, -1 no four
+     * digits were heard or the customer has none set */
+    int vcode;
     int64_t now;
 };
 

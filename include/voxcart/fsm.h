@@ -40,6 +40,8 @@ struct vx_fsm_config {
      * charged); the merchant whose data holds the shop's armed simulation code (NULL: none) */
     struct vx_provider *live;
     const char *merchant;
+    /* payments are on (a shop on the platform's rail is paid through its directives) */
+    int payments;
 };
 
 /* $VOXCART_INTENTS_DIR when set, else the intents/ directory of the source tree. */

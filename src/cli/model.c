@@ -241,6 +241,9 @@ static void check_intent_slots(struct check *c, const char *file, const char *wh
         } else if (vx_slot_defs[k].kind == VX_SK_NUMBER) {
             if (strcmp(type, "AMAZON.NUMBER") != 0)
                 problem(c, file, "%s: type '%s' should be AMAZON.NUMBER", w, type);
+        } else if (vx_slot_defs[k].kind == VX_SK_DIGITS) {
+            if (strcmp(type, "AMAZON.FOUR_DIGIT_NUMBER") != 0)
+                problem(c, file, "%s: type '%s' should be AMAZON.FOUR_DIGIT_NUMBER", w, type);
         } else {
             size_t tidx;
             struct json_object *t = find_type(types, type, &tidx);

@@ -205,9 +205,11 @@ static int get_amount(struct ctx *c, struct json_object *v, const char *path, in
 static int parse_merchant(struct ctx *c, struct vx_catalog *cat, struct json_object *m)
 {
     static const char *const known[] = {
-        "id", "name", "currency", "environment", "voice_code_threshold", "simulation", NULL};
+        "id",         "name", "currency",  "environment", "voice_code_threshold",
+        "simulation", "rail", "seller_id", "country",     "sandbox_email",
+        NULL};
     struct json_object *name, *v;
-    const char *cur = NULL, *env = NULL;
+    const char *cur = NULL, *env = NULL, *rail = NULL;
     int rc;
 
     if (!m)
@@ -240,6 +242,24 @@ static int parse_merchant(struct ctx *c, struct vx_catalog *cat, struct json_obj
         return rc;
     if (cat->simulation && cat->production)
         return fail(c, "merchant.simulation", "only a sandbox shop simulates outcomes");
+    if (vx_json_get(m, "rail") && (rc = get_string(c, m, "rail", "merchant", 1, &rail)) != 0)
+        return rc;
+    if (rail && strcmp(rail, "provider") != 0 && strcmp(rail, "platform") != 0)
+        return fail(c, "merchant.rail", "must be provider or platform");
+    cat->platform = rail && strcmp(rail, "platform") == 0;
+    if ((vx_json_get(m, "seller_id") &&
+         (rc = get_string(c, m, "seller_id", "merchant", 1, &cat->seller_id)) != 0) ||
+        (vx_json_get(m, "country") &&
+         (rc = get_string(c, m, "country", "merchant", 1, &cat->country)) != 0) ||
+        (vx_json_get(m, "sandbox_email") &&
+         (rc = get_string(c, m, "sandbox_email", "merchant", 1, &cat->sandbox_email)) != 0))
+        return rc;
+    if (cat->platform && !cat->seller_id)
+        return fail(c, "merchant.seller_id", "required with rail platform (the Setup names it)");
+    if (cat->platform && (!cat->country || strlen(cat->country) != 2))
+        return fail(c, "merchant.country",
+                    "required with rail platform: the two-letter country of establishment (DE, "
+                    "UK, US, ...)");
     name = vx_json_get(m, "name");
     if (!name)
         return fail(c, "merchant.name", "missing");

@@ -12,6 +12,7 @@
 #include "voxcart/fsm.h"
 #include "voxcart/ledger.h"
 #include "voxcart/paylink.h"
+#include "voxcart/platform.h"
 #include "voxcart/provider.h"
 
 /*
@@ -35,6 +36,7 @@ struct vx_fsm {
     struct vx_provider *provider; /* NULL: orders are recorded CONFIRMED, nobody is charged */
     struct vx_provider *live;     /* production catalogs; NULL: they are not charged */
     char merchant[64];            /* whose data holds the simulation code ("" none) */
+    int payments;                 /* on: shops on the platform's rail are paid too */
     int pay_budget_ms;
     char pay_page_url[256]; /* the pay-link page's base ("" = cards link to the provider) */
     const unsigned char *pay_page_secret;
@@ -61,6 +63,9 @@ enum phase {
     PH_RENDER
 };
 
+/* What VX_IF_READ_CONNECTION found (vx_fsm_turn.conn). */
+enum conn { CONN_NONE, CONN_UNKNOWN, CONN_LATE, CONN_OPEN };
+
 /* What VX_IF_READ_NEWS found (vx_fsm_turn.news). */
 enum news { NEWS_NONE, NEWS_READING, NEWS_PENDING, NEWS_SETTLED, NEWS_GONE };
 
@@ -72,8 +77,12 @@ struct vx_fsm_turn {
     int ev;
     int stateless, attempt, have_last;
     enum news news;
-    size_t reader; /* the row of readers[] under way */
-    int send;      /* a row's follow-up op must be sent (else it completed at once) */
+    enum conn conn;
+    char conn_key[VX_PROVIDER_KEY_MAX + 1]; /* the attempt key the response's token names */
+    struct vx_platform_outcome plat;        /* CONN_OPEN: what the response means */
+    struct vx_buf directive;                /* the platform directive this answer carries */
+    size_t reader;                          /* the row of readers[] under way */
+    int send; /* a row's follow-up op must be sent (else it completed at once) */
     const struct vx_order *order;
     const struct vx_can_fulfill *cf;
     char order_id[VX_ID_MAX];
@@ -114,6 +123,16 @@ int fsm_phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
 int fsm_pay_begin(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_http_op **hop);
 int fsm_phase_simulation(struct vx_fsm_turn *ft, struct vx_http_op **hop);
 int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop);
+/* platform rail: the directive a paying turn answers with (Setup, or Charge on an OPEN
+ * agreement); the reader of a Connections.Response; what it means, before the cell runs;
+ * its writes, after the write set is begun */
+int fsm_platform_send(struct vx_fsm_turn *ft, struct vx_err *e);
+int fsm_conn_start(struct vx_fsm_turn *ft);
+int fsm_conn_done(struct vx_fsm_turn *ft, struct vx_err *e);
+void fsm_conn_judge(struct vx_fsm_turn *ft);
+int fsm_conn_writes(struct vx_fsm_turn *ft, struct vx_err *e);
+void fsm_conn_render(struct vx_fsm_turn *ft);
+void fsm_conn_next(struct vx_fsm_turn *ft);
 int fsm_phase_pay(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
 int fsm_phase_settled(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
 void fsm_pay_speak(struct vx_fsm_turn *ft, enum vx_pay_kind kind,

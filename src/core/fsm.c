@@ -33,6 +33,7 @@
 #include "voxcart/ledger.h"
 #include "voxcart/pay.h"
 #include "voxcart/provider.h"
+#include "voxcart/vcode.h"
 #include "voxcart/fsm.h"
 #include "voxcart/log.h"
 #include "voxcart/response.h"
@@ -177,6 +178,7 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
     vx_buf_init(&ft->t.state_json);
     vx_buf_init(&ft->t.order_json);
     vx_buf_init(&ft->t.ledger_json);
+    vx_buf_init(&ft->directive);
     if (!ft->stateless && (!req->user_id || !req->application_id)) {
         /* nothing to key a conversation by: answer, but remember nothing */
         vx_warn("fsm", "request %s has no user or skill ID: not keeping state", req->request_id);
@@ -218,6 +220,7 @@ void vx_fsm_turn_free(struct vx_fsm_turn *ft)
     vx_buf_release(&ft->t.state_json);
     vx_buf_release(&ft->t.order_json);
     vx_buf_release(&ft->t.ledger_json);
+    vx_buf_release(&ft->directive);
     turn_recycle(ft);
 }
 
@@ -353,6 +356,7 @@ static const struct reader readers[] = {
     {0, read_conv_start, read_conv_done},
     {VX_IF_READ_LAST_ORDER, read_last_start, read_last_done},
     {VX_IF_READ_NEWS, read_news_start, read_news_done},
+    {VX_IF_READ_CONNECTION, fsm_conn_start, fsm_conn_done},
 };
 #define NREADERS (sizeof(readers) / sizeof(readers[0]))
 
@@ -398,13 +402,25 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     int rc;
     ft->d.last_order = ft->have_last ? &t->last : NULL;
     ft->d.news = ft->news == NEWS_SETTLED ? &t->news : NULL;
+    fsm_conn_judge(ft); /* a Connections.Response: the PAID cell speaks what it means */
+    ft->d.vcode = -1;
+    if ((f->skill->event_flags(ft->ev) & VX_IF_VOICE_CODE) && t->prof.voice_code[0]) {
+        /* checked here, so the cell learns right or wrong and never the stored form */
+        const struct vx_slot *s = vx_request_slot(ft->req, "code");
+        if (s && vx_vcode_valid(s->value))
+            ft->d.vcode = vx_vcode_check(s->value, t->prof.voice_code) == 1;
+        if (ft->d.vcode < 0 && s && s->value)
+            vx_warn("fsm", "%s: the voice code heard is not four digits", ft->req->user_id);
+    }
     vx_fsm_run(&ft->d, &t->cmds);
     vx_interpret(&ft->d, t, &ft->order, &ft->cf);
+    fsm_conn_render(ft);
     if (ft->stateless)
         return fsm_need(ft, 0, PH_RENDER, op);
     /* the offer to try a soft-declined order once more lasts while the state does */
     if (t->next.state != t->st.state)
         t->next.pay_retry[0] = '\0';
+    fsm_conn_next(ft);
     if (f->skill->state_json(&t->next, &t->state_json) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     /* the turn's changes as one write set: all of it lands, or none */
@@ -412,6 +428,9 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     vx_wset_conv(&t->wset, t->conv.version, t->state_json.data, f->ttl);
     if (t->pset.fields && f->skill->profile_wset(&t->pset, &t->wset) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
+    rc = fsm_conn_writes(ft, e);
+    if (rc)
+        return rc;
     /* told now (or gone): the next visit does not tell it again */
     if (ft->news == NEWS_SETTLED || ft->news == NEWS_GONE)
         vx_wset_profile_del(&t->wset, "pay_untold");
@@ -422,9 +441,10 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
     }
     if (f->hook)
         f->hook(f->hook_ud);
-    if (!ft->order && t->pay && f->provider && t->st.pay_retry[0])
-        return fsm_retry_start(ft, op); /* yes to "shall I try once more?" */
-    if (ft->paying) /* the janitor's entry first: an order left pending is always found */
+    if (!ft->order && t->pay && (f->provider || (ft->d.cat->platform && f->payments)) &&
+        t->st.pay_retry[0])
+        return fsm_retry_start(ft, op);     /* yes to "shall I try once more?" */
+    if (ft->paying && !ft->d.cat->platform) /* the janitor's entry first: never lost */
         /* due once this turn's own settling is surely over */
         return fsm_need(ft,
                         vx_store_op_zadd(&ft->op, ft->bucket, ft->member,
@@ -494,6 +514,10 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
             memset(&t->prof, 0, sizeof(t->prof));
             ft->have_last = 0;
             ft->news = NEWS_NONE;
+            ft->conn = CONN_NONE;
+            ft->directive.len = 0;
+            ft->d.ev = ft->ev;
+            ft->d.pay = NULL;
             if (ft->stateless) {
                 ft->phase = PH_DECIDE;
                 break;

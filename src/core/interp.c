@@ -149,6 +149,10 @@ void vx_interpret(const struct vx_dialog *d, struct turn *t, const struct vx_ord
                 t->pset.usual = c->u.profile.usual;
             if (c->u.profile.fields & VX_PF_LAST_ORDER)
                 vx_strlcpy(t->pset.last_order, c->u.profile.last_order, sizeof(t->pset.last_order));
+            if (c->u.profile.fields & VX_PF_VOICE_CODE) {
+                t->pset.voice_code_failures = c->u.profile.voice_code_failures;
+                t->pset.voice_code_locked = c->u.profile.voice_code_locked;
+            }
             t->pset.fields |= c->u.profile.fields;
             break;
         case VX_CMD_RECORD_ORDER:

@@ -102,10 +102,25 @@ int vx_mcatalog_import(const char *text, size_t len, const char *name, int64_t n
     raw(shop, text, vx_jget(&doc, merchant, "name"));
     vx_buf_appendf(shop, ",\"currency\":\"%s\",\"locales\":", cat->currency);
     locales(shop, cat);
-    vx_buf_appendf(shop,
-                   ",\"skill_ids\":[],\"rail\":\"provider\",\"environment\":\"%s\","
-                   "\"voice_code_threshold\":",
+    vx_buf_appendf(shop, ",\"skill_ids\":[],\"rail\":\"%s\",\"environment\":\"%s\",",
+                   cat->platform ? "platform" : "provider",
                    cat->production ? "production" : "sandbox");
+    if (cat->seller_id) {
+        vx_buf_appends(shop, "\"seller_id\":");
+        str(shop, cat->seller_id);
+        vx_buf_appends(shop, ",");
+    }
+    if (cat->country) {
+        vx_buf_appends(shop, "\"country\":");
+        str(shop, cat->country);
+        vx_buf_appends(shop, ",");
+    }
+    if (cat->sandbox_email) {
+        vx_buf_appends(shop, "\"sandbox_email\":");
+        str(shop, cat->sandbox_email);
+        vx_buf_appends(shop, ",");
+    }
+    vx_buf_appends(shop, "\"voice_code_threshold\":");
     if (cat->voice_code_threshold >= 0)
         vx_buf_appendf(shop, "%lld", (long long)cat->voice_code_threshold);
     else
@@ -258,6 +273,16 @@ int vx_mcatalog_build(const char *shop_json, const char *simulation, const char 
         vx_buf_appendf(out, ",\"voice_code_threshold\":%lld", (long long)threshold);
     else if (vct)
         vx_buf_appends(out, ",\"voice_code_threshold\":null");
+    {
+        static const char *const copied[] = {"rail", "seller_id", "country", "sandbox_email"};
+        for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+            const char *v = vx_jget_str(&d, root, copied[i]);
+            if (v) {
+                vx_buf_appendf(out, ",\"%s\":", copied[i]);
+                str(out, v);
+            }
+        }
+    }
     if (simulation && *simulation && !(env && strcmp(env, "production") == 0)) {
         vx_buf_appends(out, ",\"simulation\":");
         str(out, simulation);

@@ -27,7 +27,8 @@ int fsm_order_writes(struct vx_fsm_turn *ft, struct vx_err *e)
     int64_t at = vx_now_ms();
     int rc;
 
-    ft->paying = t->pay && f->provider != NULL;
+    /* the provider's rail needs its client; the platform's rail only that payments are on */
+    ft->paying = t->pay && (ft->d.cat->platform ? f->payments : f->provider != NULL);
     ft->pay_attempt = 1;
     if (ft->paying) {
         if (vx_pay_key(o.id, 1, ft->pay_key, sizeof(ft->pay_key)) != 0)
@@ -122,6 +123,8 @@ int fsm_phase_retry(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_e
     vx_wset_order_set(&t->wset, o->id, "pay_key", t->order_json.data);
     vx_wset_order_set(&t->wset, o->id, "attempt", num);
     vx_wset_idem(&t->wset, ft->pay_key, o->id, 0);
+    if (ft->d.cat->platform) /* the platform answers; there is nothing for the janitor to ask */
+        return fsm_need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SAVED, op);
     return fsm_need(ft,
                     vx_store_op_zadd(&ft->op, ft->bucket, ft->member,
                                      vx_now() + ft->f->pay_budget_ms / 1000 + 2),
@@ -202,8 +205,9 @@ static struct vx_provider *pay_provider(const struct vx_fsm_turn *ft)
 static int needs_link(const struct vx_fsm_turn *ft)
 {
     const struct vx_profile *p = &ft->t.prof;
+    /* three wrong voice codes lock purchases by voice: the provider's approval instead */
     return !(p->permission[0] && strcmp(p->permission_status, "Chargeable") == 0 &&
-             p->permission_live == ft->d.cat->production);
+             p->permission_live == ft->d.cat->production && !p->voice_code_locked);
 }
 
 /*
@@ -215,6 +219,15 @@ int fsm_pay_begin(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_htt
 {
     const struct vx_catalog *cat = ft->d.cat;
     ft->simulation[0] = '\0';
+    if (cat->platform) {
+        struct vx_err e;
+        vx_err_clear(&e);
+        if (fsm_platform_send(ft, &e) != 0)
+            vx_error("pay", "order %s: no directive for the platform: %s", ft->paid_order.id,
+                     e.msg);
+        ft->phase = PH_RENDER;
+        return 0;
+    }
     if (cat->simulation && !cat->production && ft->f->merchant[0] && !needs_link(ft))
         return fsm_need(ft,
                         vx_store_op_mdoc_take(&ft->op, ft->f->merchant, "simulations",
@@ -389,4 +402,213 @@ int fsm_phase_settled(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx
                  ft->paid_order.id, vx_strerror(rc));
     ft->phase = PH_RENDER;
     return 0;
+}
+
+/* --- the platform's rail (platform.h) --- */
+
+static int agreement_open(const struct vx_profile *p)
+{
+    return p->platform_agreement[0] && strcmp(p->platform_agreement_status, "OPEN") == 0;
+}
+
+/* The directive for the order: Charge on an OPEN agreement, else Setup (a first purchase,
+ * or an agreement the platform suspended or closed: never charged as it is). */
+static int platform_directive(struct vx_fsm_turn *ft, const char *agreement)
+{
+    const struct vx_order *o = &ft->paid_order;
+    ft->directive.len = 0;
+    if (agreement)
+        return vx_platform_charge(ft->d.cat, agreement, ft->pay_key, o->id, o->total, o->currency,
+                                  &ft->directive);
+    return vx_platform_setup(ft->d.cat, ft->req->locale, ft->pay_key, &ft->directive);
+}
+
+int fsm_platform_send(struct vx_fsm_turn *ft, struct vx_err *e)
+{
+    const struct vx_profile *p = &ft->t.prof;
+    int rc = platform_directive(ft, agreement_open(p) ? p->platform_agreement : NULL);
+    if (rc)
+        return vx_err_set(e, rc, "order %s cannot be put in a directive", ft->paid_order.id);
+    vx_info("pay", "order %s: %s directive to the platform (%s)", ft->paid_order.id,
+            agreement_open(p) ? "Charge" : "Setup", ft->pay_key);
+    fsm_pay_speak(ft, VX_PAY_PLATFORM, NULL);
+    fsm_conn_render(ft);
+    return 0;
+}
+
+void fsm_conn_render(struct vx_fsm_turn *ft)
+{
+    if (ft->directive.len && vx_response_directive(&ft->t.resp, ft->directive.data) != 0)
+        vx_error("pay", "the platform directive does not fit the response");
+    if (ft->conn == CONN_OPEN && ft->plat.consent &&
+        vx_response_card_permissions(&ft->t.resp, "payments:autopay_consent") != 0)
+        vx_error("pay", "the consent card does not fit the response");
+}
+
+/* The order a Connections.Response's token names. */
+int fsm_conn_start(struct vx_fsm_turn *ft)
+{
+    char name[16];
+    ft->conn = CONN_UNKNOWN;
+    if (vx_platform_token_parse(ft->req->conn_token, ft->conn_key, sizeof(ft->conn_key), name,
+                                sizeof(name)) != 0 ||
+        vx_platform_key_order(ft->conn_key, ft->paid_order.id, sizeof(ft->paid_order.id)) != 0)
+        return 0;
+    ft->conn = CONN_NONE; /* being read */
+    return vx_store_op_order_get(&ft->op, ft->req->application_id, ft->req->user_id,
+                                 ft->paid_order.id);
+}
+
+int fsm_conn_done(struct vx_fsm_turn *ft, struct vx_err *e)
+{
+    struct vx_pay_order po;
+    struct vx_order *o = &ft->paid_order;
+    int rc;
+    if (ft->conn == CONN_UNKNOWN) /* no token of ours: nothing was read */
+        return 0;
+    rc = fsm_op_outcome(ft, e);
+    ft->conn = CONN_UNKNOWN;
+    if (rc == VX_ENOTFOUND || (rc == 0 && vx_pay_order_parse(ft->op.json, &po) != 0)) {
+        vx_store_op_release(&ft->op);
+        return 0;
+    }
+    vx_store_op_release(&ft->op);
+    if (rc)
+        return rc;
+    o->n = po.n < VX_CART_MAX ? po.n : VX_CART_MAX;
+    memcpy(o->lines, po.lines, o->n * sizeof(o->lines[0]));
+    o->total = po.total;
+    memcpy(o->currency, po.currency, sizeof(o->currency));
+    ft->pay_attempt = po.attempt;
+    vx_strlcpy(ft->pay_key, ft->conn_key, sizeof(ft->pay_key));
+    ft->conn = strcmp(po.state, "CHARGE_PENDING") == 0 && strcmp(po.pay_key, ft->conn_key) == 0
+                   ? CONN_OPEN
+                   : CONN_LATE;
+    return 0;
+}
+
+/* What the response means, and what the customer hears (the skill's PAID cell). */
+void fsm_conn_judge(struct vx_fsm_turn *ft)
+{
+    const struct vx_request *req = ft->req;
+    struct vx_platform_outcome *pl = &ft->plat;
+    enum vx_pay_kind kind;
+
+    if (ft->conn == CONN_NONE)
+        return;
+    if (ft->conn == CONN_UNKNOWN) {
+        vx_warn("pay", "%s: a %s response with the unknown token '%s': nothing changed",
+                req->user_id, req->conn_name ? req->conn_name : "?",
+                req->conn_token ? req->conn_token : "");
+        return; /* the cell answers it politely */
+    }
+    if (ft->conn == CONN_LATE) {
+        vx_info("pay", "order %s: a duplicate or late %s response (%s): nothing changed",
+                ft->paid_order.id, req->conn_name, ft->conn_key);
+        kind = VX_PAY_ALREADY;
+    } else if (vx_platform_judge(req, ft->paid_order.currency, pl) != 0) {
+        vx_error("pay", "order %s: a %s response the reference does not describe: failed",
+                 ft->paid_order.id, req->conn_name);
+        memset(pl, 0, sizeof(*pl));
+        pl->kind = VX_PF_ERROR;
+        pl->to = VX_OS_FAILED;
+        pl->pay = kind = VX_PAY_FAILED;
+    } else {
+        kind = pl->pay;
+        if (pl->integration)
+            vx_error("pay",
+                     "order %s: the platform refuses our integration: %s (check the "
+                     "shop's seller_id, country and currency)",
+                     ft->paid_order.id, pl->reason);
+        else if (pl->kind == VX_PF_ERROR || pl->kind == VX_PF_DECLINED)
+            vx_warn("pay", "order %s: %s %s", ft->paid_order.id, req->conn_name, pl->reason);
+        else
+            vx_info("pay", "order %s: %s %s", ft->paid_order.id, req->conn_name,
+                    pl->kind == VX_PF_SETUP_OPEN ? pl->agreement : pl->auth_id);
+        if (pl->kind == VX_PF_SETUP_OPEN) {
+            kind = VX_PAY_PLATFORM; /* charged next, by the Charge this answer carries */
+            if (platform_directive(ft, pl->agreement) != 0)
+                vx_error("pay", "order %s: the Charge directive cannot be built",
+                         ft->paid_order.id);
+        } else if (pl->platform_speaks)
+            kind = VX_PAY_PLATFORM; /* the platform told the customer itself */
+        else if (pl->consent)
+            kind = VX_PAY_CONSENT;
+    }
+    ft->pay.kind = kind;
+    ft->pay.order_id = ft->paid_order.id;
+    ft->pay.amount = ft->paid_order.total;
+    ft->pay.currency = ft->paid_order.currency;
+    ft->pay.reason = pl->reason;
+    ft->pay.link = NULL;
+    ft->pay.attempt = ft->pay_attempt;
+    ft->pay.order = &ft->paid_order;
+    ft->d.ev = ft->f->skill->ev_paid;
+    ft->d.pay = &ft->pay;
+}
+
+/* The response's writes, in the turn's write set: the order settled (compare-and-set from
+ * CHARGE_PENDING, so a second copy of the response changes nothing), the agreement as the
+ * platform reports it, and for an OPEN Setup the Charge this answer carries. */
+int fsm_conn_writes(struct vx_fsm_turn *ft, struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    struct vx_platform_outcome *pl = &ft->plat;
+    struct vx_provider_result r;
+    struct vx_pay_settle s;
+    struct vx_buf b;
+    const char *agreement = pl->agreement[0] ? pl->agreement : t->prof.platform_agreement;
+    int rc = 0;
+
+    if (ft->conn != CONN_OPEN)
+        return 0;
+    vx_buf_init(&b);
+    if (pl->agreement_status[0] && agreement[0]) {
+        rc |= vx_buf_appends(&b, "{\"id\":\"");
+        rc |= vx_json_escape(&b, agreement, strlen(agreement));
+        rc |= vx_buf_appendf(&b, "\",\"status\":\"%s\"}", pl->agreement_status);
+        if (rc == 0)
+            vx_wset_profile_set(&t->wset, "platform_agreement", b.data);
+    }
+    vx_buf_release(&b);
+    if (pl->kind == VX_PF_SETUP_OPEN) {
+        /* the order stays CHARGE_PENDING, its key still the attempt's */
+        b.len = 0;
+        vx_buf_init(&b);
+        if (vx_buf_appendf(&b, "\"%s\"", ft->conn_key) == 0)
+            vx_wset_order_guard(&t->wset, ft->paid_order.id, "pay_key", b.data);
+        vx_buf_release(&b);
+        return 0;
+    }
+    if (pl->to == VX_OS_CHARGE_PENDING) /* Pending: the charge's own answer comes later */
+        return 0;
+    memset(&r, 0, sizeof(r));
+    vx_strlcpy(r.charge_id, pl->auth_id, sizeof(r.charge_id));
+    vx_strlcpy(r.reason_code, pl->reason, sizeof(r.reason_code));
+    if (pl->captured > 0) {
+        r.capture_amount.amount = pl->captured;
+        r.capture_amount.set = 1;
+        memcpy(r.capture_amount.currency, ft->paid_order.currency,
+               sizeof(r.capture_amount.currency));
+    }
+    memset(&s, 0, sizeof(s));
+    s.order_id = ft->paid_order.id;
+    s.to = pl->to;
+    s.res = &r;
+    s.amount = ft->paid_order.total;
+    s.currency = ft->paid_order.currency;
+    s.attempt = ft->pay_attempt;
+    s.actor = "platform";
+    s.at_ms = vx_now_ms();
+    s.live = ft->d.cat->production;
+    if (vx_pay_settle_wset(&t->wset, &s, NULL) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    return 0;
+}
+
+void fsm_conn_next(struct vx_fsm_turn *ft)
+{
+    /* a first soft decline may be tried once more, on the customer's yes */
+    if (ft->conn == CONN_OPEN && ft->plat.pay == VX_PAY_SOFT_DECLINE && ft->pay_attempt < 2)
+        vx_strlcpy(ft->t.next.pay_retry, ft->paid_order.id, sizeof(ft->t.next.pay_retry));
 }

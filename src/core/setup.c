@@ -119,6 +119,7 @@ int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_e
     pthread_mutex_init(&f->mu, NULL);
     f->provider = cfg->provider;
     f->live = cfg->live;
+    f->payments = cfg->payments;
     vx_strlcpy(f->merchant, cfg->merchant ? cfg->merchant : "", sizeof(f->merchant));
     f->pay_budget_ms = cfg->pay_budget_ms > 0 ? cfg->pay_budget_ms : VX_PAY_BUDGET_MS;
     if (cfg && cfg->catalog && *cfg->catalog)

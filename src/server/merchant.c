@@ -358,9 +358,13 @@ static int check_catalog(struct check *c, const char *catalog, const char *strip
 /* --- shops --- */
 
 static const char *const shop_fields[] = {
-    "id",        "name", "currency",    "locales",
-    "skill_ids", "rail", "environment", "voice_code_threshold",
-    "sizes",     NULL};
+    "id",        "name",    "currency",      "locales",
+    "skill_ids", "rail",    "environment",   "voice_code_threshold",
+    "seller_id", "country", "sandbox_email", "sizes",
+    NULL};
+
+/* what the platform's rail names in its Setup and Charge directives */
+static const char *const platform_fields[] = {"seller_id", "country", "sandbox_email"};
 
 static int one_of(const char *s, const char *a, const char *b)
 {
@@ -419,6 +423,15 @@ static int shop_build(struct check *c, const char *id, struct vx_buf *doc)
         return invalid(c, "locales", "must be a non-empty array of locales (en-US, de-DE, ...)");
     if (vx_jget(&c->d, c->root, "rail") && !one_of(rail, "provider", "platform"))
         return invalid(c, "rail", "must be provider or platform");
+    for (size_t i = 0; i < 3; i++) {
+        const struct vx_jnode *v = vx_jget(&c->d, c->root, platform_fields[i]);
+        if (v && (v->type != VX_JSTRING || v->len == 0 || v->len > 128))
+            return invalid(c, platform_fields[i], "must be a string of 1 to 128 characters");
+    }
+    if (rail && strcmp(rail, "platform") == 0 &&
+        (!vx_jget_str(&c->d, c->root, "seller_id") || !vx_jget_str(&c->d, c->root, "country")))
+        return invalid(c, vx_jget_str(&c->d, c->root, "seller_id") ? "country" : "seller_id",
+                       "required with rail platform (the Setup directive names it)");
     if (vx_jget(&c->d, c->root, "environment") && !one_of(env, "sandbox", "production"))
         return invalid(c, "environment", "must be sandbox or production");
     if (vct && vct->type != VX_JNULL &&
@@ -441,8 +454,17 @@ static int shop_build(struct check *c, const char *id, struct vx_buf *doc)
         return -1;
     if (!skills)
         vx_buf_appends(doc, "[]");
-    vx_buf_appendf(doc, ",\"rail\":\"%s\",\"environment\":\"%s\",\"voice_code_threshold\":",
-                   rail ? rail : "provider", env ? env : "sandbox");
+    vx_buf_appendf(doc, ",\"rail\":\"%s\",\"environment\":\"%s\",", rail ? rail : "provider",
+                   env ? env : "sandbox");
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = vx_jget_str(&c->d, c->root, platform_fields[i]);
+        if (v) {
+            vx_buf_appendf(doc, "\"%s\":", platform_fields[i]);
+            append_str(doc, v);
+            vx_buf_appends(doc, ",");
+        }
+    }
+    vx_buf_appends(doc, "\"voice_code_threshold\":");
     if (!vct) /* absent: 100 in the shop's currency; null: never asked */
         threshold = vx_voice_code_default(cur->str);
     if (threshold >= 0)

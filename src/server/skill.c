@@ -99,7 +99,8 @@ int skill_init(struct server *s, struct vx_err *e)
                                    strcmp(s->cfg.payments, "provider") == 0 ? s->provider : NULL,
                                    s->cfg.provider_pay_budget_ms,
                                    strcmp(s->cfg.payments, "provider") == 0 ? s->live : NULL,
-                                   s->cfg.demo_id};
+                                   s->cfg.demo_id,
+                                   strcmp(s->cfg.payments, "provider") == 0};
         rc = vx_fsm_new(&fc, &s->fsm, e);
         if (rc == 0 &&
             vx_fsm_set_pay_page(s->fsm, s->cfg.public_url, s->paypage_key, s->paypage_key_len) != 0)

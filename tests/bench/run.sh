@@ -263,6 +263,6 @@ function val(s, k,   m) { m = s; sub(".*" k "=", "", m); sub(" .*", "", m); retu
   printf "\npaying turn (yes -> Create Charge at voxcart-paysim, throttling off), %d connections:\n", $2
   done_n = val($0, "requests"); got = val($0, "captured")
   printf "%-10s %10.0f req/s %9.2f p50 ms %9.2f p99 ms  %d errors\n", "voxcartd", val($0, "rps"), val($0, "p50"), val($0, "p99"), val($0, "errors") + val($0, "wrong")
-  printf "the sandbox captured %d charges for %d answered yes turns (%s)\n", got, done_n, got >= done_n && got <= done_n + $2 ? "one each, plus those in flight at the end" : "MISMATCH"
+  printf "the sandbox captured %d charges for %d answered yes turns (%s)\n", got, done_n, ((got >= done_n && got <= done_n + $2) ? "one each, plus those in flight at the end" : "MISMATCH")
   if (ordering > 0) printf "paying turn / ordering turn (voxcartd, same run): %.2f\n", val($0, "rps") / ordering
 }' "$T/pay-result"

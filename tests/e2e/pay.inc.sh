@@ -8,10 +8,8 @@ SKILL=amzn1.ask.skill.test
 start_pay_servers() {
   make_devca
   start_redis
-  start_paysim --throttle off --port 0 --devca "$CA"
-  make_merchant shop1
-  export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
-  export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_JANITOR_INTERVAL_MS=$1
+  start_pay_sandbox
+  export VOXCART_JANITOR_INTERVAL_MS=$1
   start_voxcartd
 }
 
