@@ -73,6 +73,11 @@ struct vx_config {
     int webhook_backoff_ms;   /* the first wait after a failed delivery, doubled each time */
     char openapi[512];        /* the OpenAPI document /v1/openapi.json serves; "" = the source's */
     char backoffice[512];     /* the page /backoffice serves; "" = the source's */
+
+    /* how buyers' phones reach voxcartd ("https://shop.example.com"): the pay link's card sends
+     * them to its page /pay/<token> first; "" = straight to the provider's page */
+    char public_url[256];
+    char paypage_secret[512]; /* file with the key of the page's tokens (32 bytes or more) */
 };
 
 /* Fills defaults. */

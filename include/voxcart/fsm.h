@@ -55,6 +55,11 @@ const char *vx_intents_dir_default(void);
 int vx_fsm_new(const struct vx_fsm_config *cfg, struct vx_fsm **out, struct vx_err *e);
 void vx_fsm_free(struct vx_fsm *f);
 const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f);
+/* The current catalog for a reader outside a turn (the pay-link page): kept alive, even if a
+ * newer one replaces it, until vx_fsm_catalog_drop(f, *hold). */
+struct fsm_cat;
+const struct vx_catalog *vx_fsm_catalog_hold(struct vx_fsm *f, struct fsm_cat **hold);
+void vx_fsm_catalog_drop(struct vx_fsm *f, struct fsm_cat *hold);
 /*
  * A running server's catalog can change (the merchant API): the next turn
  * takes the new one, turns under way finish with theirs. swap takes cat over;
@@ -111,6 +116,15 @@ const char *vx_fsm_turn_order(const struct vx_fsm_turn *t, int64_t *created);
 size_t vx_fsm_check_messages(const struct vx_skill *skill, const struct vx_i18n *m,
                              const struct vx_catalog *cat,
                              void (*report)(void *ud, const char *file, const char *msg), void *ud);
+
+/*
+ * The pay-link page (paylink.h), set at start-up before any turn: a pay link's card then
+ * opens <url>/pay/<token> first, the token signed with secret (which must outlive the
+ * engine), and the order keeps the provider's page as "pay_url". url NULL or "" (the
+ * default): the card links to the provider's page. VX_ERANGE when url is too long.
+ */
+int vx_fsm_set_pay_page(struct vx_fsm *f, const char *url, const unsigned char *secret,
+                        size_t secret_len);
 
 /* Test seam: called just before each store write, to let a test write first. */
 void vx_fsm_set_save_hook(struct vx_fsm *f, void (*hook)(void *ud), void *ud);

@@ -138,6 +138,12 @@ static const struct field fields[] = {
         "the OpenAPI document GET /v1/openapi.json serves; empty = openapi/ of the source tree"),
     STR(backoffice, "merchant.backoffice", "VOXCART_BACKOFFICE", "",
         "the back-office page GET /backoffice serves; empty = backoffice/ of the source tree"),
+    STR(public_url, "public_url", "VOXCART_PUBLIC_URL", "",
+        "how buyers' phones reach voxcartd (https://shop.example.com): pay links open its page "
+        "/pay/... first; empty = the provider's page"),
+    STR(paypage_secret, "paypage.secret", "VOXCART_PAYPAGE_SECRET", "",
+        "file with the key of the pay-link page's tokens (32 bytes or more); required with "
+        "public_url"),
 };
 
 static int set_string(struct vx_config *c, const struct field *f, const char *v, const char *name,
@@ -519,6 +525,31 @@ static int provider_validate(const struct vx_config *c, struct vx_err *e)
     return 0;
 }
 
+/* public_url is written into cards and pages: an absolute http(s) URL of printable ASCII
+ * without a query or fragment (the page's path is appended to it). */
+static int public_url_validate(const struct vx_config *c, struct vx_err *e)
+{
+    const char *u = c->public_url;
+    size_t scheme = strncmp(u, "https://", 8) == 0 ? 8 : strncmp(u, "http://", 7) == 0 ? 7 : 0;
+    if (!u[0])
+        return 0;
+    if (!scheme || !u[scheme] || u[scheme] == '/')
+        return vx_err_set(e, VX_ECONFIG,
+                          "public_url: '%s' must be https://HOST[:PORT][/PATH] (or http://)", u);
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || *p == '?' || *p == '#' ||
+            *p == '"' || *p == '<' || *p == '>' || *p == '\\')
+            return vx_err_set(e, VX_ECONFIG,
+                              "public_url: '%s' holds a character a link cannot carry as it is "
+                              "(space, control, non-ASCII, ?, #, quote, <, >, backslash)",
+                              u);
+    if (!c->paypage_secret[0])
+        return vx_err_set(e, VX_ECONFIG,
+                          "paypage.secret: required with public_url (a file with 32 bytes or "
+                          "more)");
+    return 0;
+}
+
 int vx_config_validate(const struct vx_config *c, struct vx_err *e)
 {
     if (strcmp(c->payments, "provider") != 0 && strcmp(c->payments, "off") != 0)
@@ -562,6 +593,8 @@ int vx_config_validate(const struct vx_config *c, struct vx_err *e)
     if (c->demo_id[0] && !vx_merchant_id_ok(c->demo_id))
         return vx_err_set(e, VX_ECONFIG, "merchant.demo_id: '%s' is not 1 to 64 of A-Z a-z 0-9 _ -",
                           c->demo_id);
+    if (public_url_validate(c, e) != 0)
+        return VX_ECONFIG;
     return provider_validate(c, e);
 }
 

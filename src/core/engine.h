@@ -11,6 +11,7 @@
 
 #include "voxcart/fsm.h"
 #include "voxcart/ledger.h"
+#include "voxcart/paylink.h"
 #include "voxcart/platform.h"
 #include "voxcart/provider.h"
 
@@ -37,6 +38,9 @@ struct vx_fsm {
     char merchant[64];            /* whose data holds the simulation code ("" none) */
     int payments;                 /* on: shops on the platform's rail are paid too */
     int pay_budget_ms;
+    char pay_page_url[256]; /* the pay-link page's base ("" = cards link to the provider) */
+    const unsigned char *pay_page_secret;
+    size_t pay_page_secret_len;
     void (*hook)(void *ud);
     void *hook_ud;
 };
@@ -97,6 +101,7 @@ struct vx_fsm_turn {
     struct vx_pay_result pay;
     struct vx_order paid_order; /* the order as recorded, for the settling write */
     enum vx_order_state pay_to;
+    char pay_link[VX_PAYLINK_URL_MAX]; /* the card's link to the pay-link page */
     struct turn t;
 };
 

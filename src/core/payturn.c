@@ -143,6 +143,33 @@ int fsm_phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
 static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_op **op,
                          struct vx_err *e);
 
+/*
+ * The link a pay link's card carries: with the pay-link page configured, voxcartd's own
+ * page, where the customer may set the voice code before going on to the provider's page
+ * (the order's "pay_url"); else the provider's page itself. A link that cannot be made
+ * falls back to the provider's page: the customer can still pay, only not set a code.
+ */
+static const char *pay_page_link(struct vx_fsm_turn *ft, const char *provider_url)
+{
+    const struct vx_fsm *f = ft->f;
+    struct vx_buf b;
+    int rc;
+    if (!f->pay_page_url[0])
+        return provider_url;
+    vx_buf_init(&b);
+    rc = vx_paylink_url(f->pay_page_url, f->pay_page_secret, f->pay_page_secret_len,
+                        ft->req->application_id, ft->req->user_id, ft->paid_order.id, &b);
+    if (rc == 0 && b.len < sizeof(ft->pay_link))
+        memcpy(ft->pay_link, b.data, b.len + 1);
+    else
+        vx_warn("pay",
+                "order %s: no link to the pay-link page (%s): the card links to the "
+                "provider's page",
+                ft->paid_order.id, rc ? vx_strerror(rc) : "too long");
+    vx_buf_release(&b);
+    return rc == 0 && b.len < sizeof(ft->pay_link) ? ft->pay_link : provider_url;
+}
+
 /* The skill's payment cell speaks what paying came to, from the state the first write left. */
 void fsm_pay_speak(struct vx_fsm_turn *ft, enum vx_pay_kind kind,
                    const struct vx_provider_result *r)
@@ -154,7 +181,7 @@ void fsm_pay_speak(struct vx_fsm_turn *ft, enum vx_pay_kind kind,
     ft->pay.amount = ft->paid_order.total;
     ft->pay.currency = ft->paid_order.currency;
     ft->pay.reason = r ? r->reason_code : "";
-    ft->pay.link = kind == VX_PAY_LINK && r ? r->redirect_url : NULL;
+    ft->pay.link = kind == VX_PAY_LINK && r ? pay_page_link(ft, r->redirect_url) : NULL;
     ft->pay.attempt = ft->pay_attempt;
     ft->pay.order = &ft->paid_order;
 
@@ -332,6 +359,14 @@ static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_
         t->order_json.len = 0;
         if (vx_buf_appendf(&t->order_json, "\"%s\"", r->checkout_session_id) == 0)
             vx_wset_order_set(&t->wset, s.order_id, "checkout_session_id", t->order_json.data);
+    }
+    if (ft->link && r->redirect_url[0] && ft->f->pay_page_url[0]) {
+        /* where the pay-link page sends the buyer on to */
+        t->order_json.len = 0;
+        if (vx_buf_appends(&t->order_json, "\"") == 0 &&
+            vx_json_escape(&t->order_json, r->redirect_url, strlen(r->redirect_url)) == 0 &&
+            vx_buf_appends(&t->order_json, "\"") == 0)
+            vx_wset_order_set(&t->wset, s.order_id, "pay_url", t->order_json.data);
     }
     if (vx_pay_settle_wset(&t->wset, &s, t->prof.permission) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");

@@ -247,6 +247,17 @@ const struct vx_catalog *vx_fsm_catalog(const struct vx_fsm *f)
     return f->cat;
 }
 
+const struct vx_catalog *vx_fsm_catalog_hold(struct vx_fsm *f, struct fsm_cat **hold)
+{
+    *hold = fsm_cat_ref(f);
+    return *hold ? (*hold)->cat : NULL;
+}
+
+void vx_fsm_catalog_drop(struct vx_fsm *f, struct fsm_cat *hold)
+{
+    fsm_cat_unref(f, hold);
+}
+
 const char *vx_catalog_store_name(const struct vx_catalog *c)
 {
     return c->nmerchant_names ? c->merchant_names[0].words.one : NULL;
@@ -270,4 +281,21 @@ void vx_fsm_set_save_hook(struct vx_fsm *f, void (*hook)(void *ud), void *ud)
 {
     f->hook = hook;
     f->hook_ud = ud;
+}
+
+int vx_fsm_set_pay_page(struct vx_fsm *f, const char *url, const unsigned char *secret,
+                        size_t secret_len)
+{
+    f->pay_page_url[0] = '\0';
+    f->pay_page_secret = NULL;
+    f->pay_page_secret_len = 0;
+    if (!url || !*url || !secret || !secret_len)
+        return 0;
+    if (vx_strlcpy(f->pay_page_url, url, sizeof(f->pay_page_url)) != 0) {
+        f->pay_page_url[0] = '\0';
+        return VX_ERANGE;
+    }
+    f->pay_page_secret = secret;
+    f->pay_page_secret_len = secret_len;
+    return 0;
 }

@@ -125,6 +125,9 @@ struct req_ctx {
     struct merchant_call mc;
     struct asend *fan;
     size_t fan_left;
+    /* /pay/<token>: the pay-link page's call */
+    int pstarted;
+    struct paypage_call pc;
 };
 
 /* One worker: an MHD daemon, the epoll loop that drives it, its Redis and HTTP clients. */
@@ -707,6 +710,7 @@ enum route_auth {
     AUTH_PLATFORM, /* the voice platform's signature (verification runs before the handler) */
     AUTH_PROVIDER, /* the payment provider's signature (checked before the handler runs) */
     AUTH_MERCHANT, /* a merchant's bearer token; GET needs scope read, anything else full */
+    AUTH_PAYLINK,  /* the pay-link page's token in the path (paylink.h); a bad one is a 404 page */
 };
 
 enum { M_GET = 1u << 0, M_POST = 1u << 1, M_PUT = 1u << 2, M_DELETE = 1u << 3, M_PATCH = 1u << 4 };
@@ -885,6 +889,8 @@ static const struct route routes[] = {
     {"/v1/webhook_endpoints", M_POST, AUTH_MERCHANT, VX_MAX_BODY, NULL, 0, MOP_HOOKS_CREATE},
     {"/v1/webhook_endpoints/{endpoint}/deliveries", M_GET, AUTH_MERCHANT, 0, NULL, 0,
      MOP_DELIVERIES_LIST},
+    {"/pay/{token}", M_GET, AUTH_PAYLINK, 0, NULL, 0, MOP_NONE},
+    {"/pay/{token}", M_POST, AUTH_PAYLINK, 4096, NULL, 0, MOP_NONE},
 };
 
 static unsigned method_bit(const char *m)
@@ -970,6 +976,18 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct server_reply 
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (out->www_authenticate)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, out->www_authenticate);
+    if (out->location)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, out->location);
+    if (out->html_page) {
+        /* its address carries the customer's token: kept out of caches, referrers and frames */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; "
+                                "frame-ancestors 'none'; base-uri 'none'");
+    }
     ret = MHD_queue_response(c, (unsigned)out->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -1253,6 +1271,40 @@ static enum MHD_Result merchant(struct worker *w, struct req_ctx *rc, const char
     return send_reply_timed(rc, 0);
 }
 
+/*
+ * /pay/<token>, first call or resumed: the row's auth kind is the token (checked before
+ * the page runs; a bad one is its 404 page), then as merchant() with store waits only.
+ */
+static enum MHD_Result paylink(struct worker *w, struct req_ctx *rc, const char *url,
+                               const char *method)
+{
+    struct vx_store_op *op = NULL;
+    enum paypage_wait wait;
+
+    if (!rc->pstarted) {
+        if (paypage_token(w->s, url, &rc->pc, &rc->out) != 0)
+            return send_reply_timed(rc, 0);
+        rc->pstarted = 1;
+        wait = paypage_start(w->s, &rc->pc, strcmp(method, "POST") == 0,
+                             rc->body.data ? rc->body.data : "", rc->body.len, &rc->out, &op);
+    } else {
+        wait = paypage_continue(w->s, &rc->pc, &rc->out, &op);
+    }
+    while (wait == PAYPAGE_WAIT_STORE) {
+        rc->as.op = op;
+        rc->as.done = turn_store_done;
+        rc->as.ud = rc;
+        loop_store_send(w, &rc->as);
+        if (rc->as.node != NULL) {
+            rc->suspended = 1;
+            MHD_suspend_connection(rc->conn);
+            return MHD_YES;
+        }
+        wait = paypage_continue(w->s, &rc->pc, &rc->out, &op); /* complete already */
+    }
+    return send_reply_timed(rc, 0);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -1349,6 +1401,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return alexa(w, rc);
     if (rc->route->auth == AUTH_MERCHANT)
         return merchant(w, rc, method);
+    if (rc->route->auth == AUTH_PAYLINK)
+        return paylink(w, rc, url, method);
     rc->out.status = 500;
     rc->out.outcome = VX_OUT_OK;
     if (rc->route->auth == AUTH_PROVIDER && !provider_signed(w, rc, &rc->out))
@@ -1382,6 +1436,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     if (rc->mstarted)
         merchant_call_release(&rc->mc);
+    if (rc->pstarted)
+        paypage_call_release(&rc->pc);
     vx_buf_release(&rc->out.body);
     vx_buf_release(&rc->body);
     if (rc->gauged)

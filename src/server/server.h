@@ -15,6 +15,7 @@
 #include "voxcart/httpop.h"
 #include "voxcart/metrics.h"
 #include "voxcart/mtoken.h"
+#include "voxcart/paylink.h"
 #include "voxcart/provider.h"
 #include "voxcart/wset.h"
 #include "voxcart/store.h"
@@ -35,6 +36,8 @@ struct server_reply {
     const char *allow;            /* Allow header for 405 */
     int close_connection;         /* Connection: close, and the connection is closed after it */
     const char *www_authenticate; /* WWW-Authenticate header for 401 */
+    const char *location;         /* Location header (a 303) */
+    int html_page; /* a page for a browser: not cached, no referrer, not framed, no scripts */
 };
 
 struct vx_fsm;
@@ -53,6 +56,8 @@ struct server {
     size_t openapi_len;
     char *backoffice; /* the back-office page, or NULL */
     size_t backoffice_len;
+    unsigned char *paypage_key; /* the pay-link page's tokens (paypage.secret); NULL: no page */
+    size_t paypage_key_len;
 };
 
 /* The skill pipeline: verification, envelope, dialog, response. */
@@ -286,6 +291,38 @@ void merchant_error(struct server_reply *out, int status, const char *code, cons
  */
 int webhooks_step(struct server *s, struct vx_store_op *op, struct vx_http_op *http);
 void webhooks_release(void);
+
+/*
+ * The pay-link page (paypage.c): GET /pay/<token> shows the customer's pending order with a
+ * field for the voice code; POST sets it (a write set on the customer's slot) and sends the
+ * buyer on to the provider's page with a 303. The token is the row's auth kind: http.c has
+ * paypage_token check it before anything else, and a bad one is a plain 404 page. Then the
+ * same shape as the merchant API: start / continue answer PAYPAGE_DONE or wait for *op.
+ */
+enum paypage_wait { PAYPAGE_DONE, PAYPAGE_WAIT_STORE };
+
+struct paypage_call {
+    struct vx_paylink who; /* whose order the token names */
+    int post;
+    int step;
+    char code[8];     /* POST: the voice code given ("" none) */
+    int code_invalid; /* POST: something that is not four digits was given */
+    struct vx_store_op op;
+    struct vx_wset ws;
+    struct vx_buf hash; /* the code's stored form */
+    char *order;        /* POST with a code: the order document, as read before the write */
+    char *location;     /* the 303's Location (the reply points here) */
+};
+
+/* 0 with pc->who filled when url's token is valid; else out holds the 404 page. */
+int paypage_token(struct server *s, const char *url, struct paypage_call *pc,
+                  struct server_reply *out);
+enum paypage_wait paypage_start(struct server *s, struct paypage_call *pc, int post,
+                                const char *body, size_t len, struct server_reply *out,
+                                struct vx_store_op **op);
+enum paypage_wait paypage_continue(struct server *s, struct paypage_call *pc,
+                                   struct server_reply *out, struct vx_store_op **op);
+void paypage_call_release(struct paypage_call *pc);
 
 /* Runs the HTTP server until SIGTERM/SIGINT, then drains. Returns the process exit code. */
 int http_run(struct server *s);

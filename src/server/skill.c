@@ -13,11 +13,13 @@
 #include "voxcart/fsm.h"
 #include "dialog.h"
 #include "voxcart/log.h"
+#include "voxcart/paylink.h"
 #include "voxcart/provider.h"
 #include "voxcart/response.h"
 #include "voxcart/store.h"
 #include "voxcart/verify.h"
 
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,16 @@ int skill_init(struct server *s, struct vx_err *e)
         else
             vx_info("pay", "payments are off: orders are recorded CONFIRMED, nobody is charged");
     }
+    if (s->cfg.public_url[0]) {
+        /* the pay-link page's key: the links the dialog makes and the page checks */
+        rc = vx_paylink_secret_load(s->cfg.paypage_secret, &s->paypage_key, &s->paypage_key_len, e);
+        if (rc) {
+            skill_release(s);
+            return rc;
+        }
+        vx_info("pay", "pay links open %s/pay/... first (the voice code is set there)",
+                s->cfg.public_url);
+    }
     {
         /* the dialog: a bad catalog or messages file stops start-up, naming the field */
         struct vx_fsm_config fc = {&vx_coffee_skill,
@@ -90,6 +102,9 @@ int skill_init(struct server *s, struct vx_err *e)
                                    s->cfg.demo_id,
                                    strcmp(s->cfg.payments, "provider") == 0};
         rc = vx_fsm_new(&fc, &s->fsm, e);
+        if (rc == 0 &&
+            vx_fsm_set_pay_page(s->fsm, s->cfg.public_url, s->paypage_key, s->paypage_key_len) != 0)
+            rc = vx_err_set(e, VX_ECONFIG, "public_url: longer than 255 characters");
         if (rc) {
             skill_release(s);
             return rc;
@@ -111,6 +126,11 @@ void skill_release(struct server *s)
     s->live = NULL;
     EVP_PKEY_free(s->notify_key);
     s->notify_key = NULL;
+    if (s->paypage_key)
+        OPENSSL_cleanse(s->paypage_key, s->paypage_key_len);
+    free(s->paypage_key);
+    s->paypage_key = NULL;
+    s->paypage_key_len = 0;
     vx_certs_free(s->certs);
     s->certs = NULL;
 }

@@ -72,6 +72,7 @@ static void install(struct server *s, struct voice_catalog_call *vc, const char 
     struct vx_buf text;
     struct vx_catalog *cat = NULL;
     struct vx_err e;
+    char sim[64];
     vx_buf_init(&text);
     vx_err_clear(&e);
     if (!docs)
@@ -79,15 +80,20 @@ static void install(struct server *s, struct voice_catalog_call *vc, const char 
     for (size_t i = 0; i + 1 < vc->n_ids; i += 2)
         docs[i / 2] = vc->ids[i + 1];
     if (vx_mcatalog_build(vc->shop, simulation, docs, vc->n_ids / 2, &text, &e) == 0 &&
-        vx_catalog_parse(text.data, text.len, "merchant catalog", &cat, &e) == 0 &&
-        vx_fsm_catalog_swap(s->fsm, cat, vc->version, &e) == 0)
-        vx_info("catalog", "shop %s: catalog version %llu in use (%zu products)%s%s", s->voice_shop,
-                (unsigned long long)vc->version, vc->n_ids / 2,
-                cat->simulation ? "; the next charge simulates " : "",
-                cat->simulation ? cat->simulation : "");
-    else
-        vx_warn("catalog", "shop %s: catalog version %llu not used: %s", s->voice_shop,
-                (unsigned long long)vc->version, e.msg);
+        vx_catalog_parse(text.data, text.len, "merchant catalog", &cat, &e) == 0) {
+        /* the swap takes cat over: another worker may install a newer one and free it at
+           once, so what the log line names is copied first */
+        vx_strlcpy(sim, cat->simulation ? cat->simulation : "", sizeof(sim));
+        if (vx_fsm_catalog_swap(s->fsm, cat, vc->version, &e) == 0) {
+            vx_info("catalog", "shop %s: catalog version %llu in use (%zu products)%s%s",
+                    s->voice_shop, (unsigned long long)vc->version, vc->n_ids / 2,
+                    sim[0] ? "; the next charge simulates " : "", sim);
+            goto out;
+        }
+    }
+    vx_warn("catalog", "shop %s: catalog version %llu not used: %s", s->voice_shop,
+            (unsigned long long)vc->version, e.msg);
+out:
     vx_buf_release(&text);
     free(docs);
 }

@@ -157,7 +157,8 @@ start_silent_tls() {
   echo "the silent TLS server did not start"; exit 1
 }
 
-# start_voxcartd [extra voxcartd args...]; TLS with the dev CA unless VX_PLAIN=1.
+# start_voxcartd [extra voxcartd args...]; TLS with the dev CA unless VX_PLAIN=1; with
+# VX_PUBLIC=1, its own address is its public_url (the pay-link page's links).
 start_voxcartd() {
   VX_PORT=$(free_port)
   export VOXCART_LISTEN_PORT=$VX_PORT
@@ -172,6 +173,7 @@ start_voxcartd() {
     BASE="https://127.0.0.1:$VX_PORT"
   fi
   for attempt in 1 2 3 4 5; do
+    [ "${VX_PUBLIC:-0}" = 1 ] && export VOXCART_PUBLIC_URL=$BASE
     "$VOXCARTD" "$@" >>"$T/voxcartd.log" 2>&1 &
     VX_PID=$!
     PIDS+=("$VX_PID")

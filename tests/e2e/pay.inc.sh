@@ -1,4 +1,4 @@
-# Helpers of the paying tests (test_pay.sh, test_pay_page.sh, test_pay_screen.sh): customers of the test skill,
+# Helpers of the paying tests (test_pay.sh, test_pay_page.sh, test_pay_screen.sh, test_pay_voice_code_page.sh): customers of the test skill,
 # their orders and the sandbox's ledger. Needs lib.sh, tests/paysim/lib.sh and a running voxcartd
 # (start_pay_servers starts one).
 SKILL=amzn1.ask.skill.test
@@ -61,4 +61,19 @@ start_pay_sandbox() {
   curl -sS "$PS_URL/_sim/notify-key" >"$T/notify.pem"
   export VOXCART_PROVIDER_URL="$PS_URL/sandbox/v2" VOXCART_PROVIDER_KEY_ID="$KEY_ID"
   export VOXCART_PROVIDER_PRIVATE_KEY="$KEY_FILE" VOXCART_PROVIDER_NOTIFY_KEY="$T/notify.pem"
+}
+
+# start_page_sandbox: what the headless-Chromium page tests start with (Chromium, the Node
+# packages, redis, the sandbox); voxcartd is started by the test with its own settings, then
+# notify_voxcartd has the sandbox notify it of approvals
+start_page_sandbox() {
+  command -v chromium >/dev/null || { echo "chromium is not installed (scripts/deps.sh installs it)"; exit 1; }
+  paysim_node_deps
+  make_devca
+  start_redis
+  start_pay_sandbox
+}
+notify_voxcartd() {
+  sim POST merchants "$(jq -n --arg m "$MERCHANT" --arg k "$KEY_ID" --rawfile p "$T/$MERCHANT.pub" \
+    --arg u "$BASE/provider/notifications" '{merchantId:$m, publicKeyId:$k, publicKeyPem:$p, notifyUrl:$u}')"
 }

@@ -8,15 +8,10 @@
 . "$SRC/tests/paysim/lib.sh"
 . "$SRC/tests/e2e/pay.inc.sh"
 
-command -v chromium >/dev/null || { echo "chromium is not installed (scripts/deps.sh installs it)"; exit 1; }
-paysim_node_deps
-make_devca
-start_redis
-start_pay_sandbox
+start_page_sandbox
 export VOXCART_JANITOR_INTERVAL_MS=1000
 start_voxcartd
-sim POST merchants "$(jq -n --arg m "$MERCHANT" --arg k "$KEY_ID" --rawfile p "$T/$MERCHANT.pub" \
-  --arg u "$BASE/provider/notifications" '{merchantId:$m, publicKeyId:$k, publicKeyPem:$p, notifyUrl:$u}')"
+notify_voxcartd
 
 order_and_yes hana
 link=$(jq -r '.response.card.content' <<<"$BODY" | grep -o 'http[^ ]*/checkout/[A-Za-z0-9-]*')

@@ -144,6 +144,50 @@ static void test_validate(void)
     VX_CHECK(strstr(e.msg, "listen.address") != NULL);
 }
 
+/* public_url and the secret of the page's tokens: both or neither, errors naming the field. */
+static void test_public_url(void)
+{
+    struct vx_config c;
+    struct vx_err e;
+    static const char *const bad[] = {"shop.example.com", "https://",
+                                      "https:///x",       "https://shop.example.com/?a=b",
+                                      "https://a b",      "ftp://shop.example.com",
+                                      "https://shop\"x"};
+    vx_config_init(&c);
+    c.development = 1;
+    VX_CHECK_INT(
+        vx_config_load_file(&c,
+                            write_file("ok.json", "{\"public_url\": \"https://shop.example."
+                                                  "com\", \"paypage\": {\"secret\": "
+                                                  "\"/etc/voxcart/paypage.key\"}}"),
+                            &e),
+        0);
+    VX_CHECK_STR(c.public_url, "https://shop.example.com");
+    VX_CHECK_STR(c.paypage_secret, "/etc/voxcart/paypage.key");
+    VX_CHECK_INT(vx_config_validate(&c, &e), 0);
+    c.paypage_secret[0] = '\0';
+    VX_CHECK_INT(vx_config_validate(&c, &e), VX_ECONFIG);
+    VX_CHECK(strstr(e.msg, "paypage.secret: required with public_url") == e.msg);
+    vx_strlcpy(c.paypage_secret, "/k", sizeof(c.paypage_secret));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        vx_strlcpy(c.public_url, bad[i], sizeof(c.public_url));
+        VX_CHECK_INT(vx_config_validate(&c, &e), VX_ECONFIG);
+        VX_CHECK(strstr(e.msg, "public_url: ") == e.msg);
+    }
+    vx_strlcpy(c.public_url, "http://127.0.0.1:8443/shop/", sizeof(c.public_url));
+    VX_CHECK_INT(vx_config_validate(&c, &e), 0);
+    c.public_url[0] = '\0'; /* without public_url the secret is not needed */
+    c.paypage_secret[0] = '\0';
+    VX_CHECK_INT(vx_config_validate(&c, &e), 0);
+    setenv("VOXCART_PUBLIC_URL", "https://pay.example.com", 1);
+    setenv("VOXCART_PAYPAGE_SECRET", "/s", 1);
+    VX_CHECK_INT(vx_config_load_env(&c, &e), 0);
+    VX_CHECK_STR(c.public_url, "https://pay.example.com");
+    VX_CHECK_STR(c.paypage_secret, "/s");
+    unsetenv("VOXCART_PUBLIC_URL");
+    unsetenv("VOXCART_PAYPAGE_SECRET");
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -153,6 +197,7 @@ int main(void)
     VX_RUN(test_file_errors);
     VX_RUN(test_env);
     VX_RUN(test_validate);
+    VX_RUN(test_public_url);
     unlink(write_file("ok.json", ""));
     unlink(write_file("bad.json", ""));
     rmdir(dir);
