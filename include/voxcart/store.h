@@ -195,6 +195,11 @@ int vx_store_op_mdoc_get(struct vx_store_op *op, const char *merchant, const cha
  * document, id, document, ... (n_ids counts both). */
 int vx_store_op_mdoc_list(struct vx_store_op *op, const char *merchant, const char *coll,
                           const char *after, unsigned limit);
+/* The same in the order the documents were first written (a collection written sequenced,
+ * such as the event log): a reader that pages with the last id it saw misses none, even when
+ * writers race; VX_ENOTFOUND-free: an unknown cursor gives an empty page. */
+int vx_store_op_mdoc_list_seq(struct vx_store_op *op, const char *merchant, const char *coll,
+                              const char *after, unsigned limit);
 
 enum vx_mdoc_mode {
     VX_MDOC_CREATE,  /* refused (VX_ECONFLICT) when the id exists */
@@ -217,6 +222,7 @@ struct vx_mdoc_put {
     int idem_ttl;
     const char *parent_coll, *parent_id; /* NULL: none */
     const char *version_field;           /* NULL: none */
+    int sequenced; /* index by write order (vx_store_op_mdoc_list_seq), not by id */
 };
 int vx_store_op_mdoc_put(struct vx_store_op *op, const struct vx_mdoc_put *p);
 /*

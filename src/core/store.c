@@ -477,11 +477,26 @@ static const char write_script[] =
     "end\n"
     "return {'ok'}\n";
 
-/* KEYS[1]=collection hash KEYS[2]=its index; ARGV after, limit -> {id, doc, id, doc, ...} */
+/*
+ * KEYS[1]=collection hash KEYS[2]=its index; ARGV after, limit, order -> {id, doc, id, doc,
+ * ...}. Order 'id' pages by id; 'seq' by the order documents were written in (the index's
+ * scores, vx_mdoc_put.sequenced), the cursor being the id of the last one seen.
+ */
 static const char mlist_script[] =
-    "local min = '-'\n"
-    "if ARGV[1] ~= '' then min = '(' .. ARGV[1] end\n"
-    "local ids = redis.call('ZRANGEBYLEX', KEYS[2], min, '+', 'LIMIT', 0, tonumber(ARGV[2]))\n"
+    "local ids\n"
+    "if ARGV[3] == 'seq' then\n"
+    "  local min = '-inf'\n"
+    "  if ARGV[1] ~= '' then\n"
+    "    local s = redis.call('ZSCORE', KEYS[2], ARGV[1])\n"
+    "    if not s then return {} end\n"
+    "    min = '(' .. s\n"
+    "  end\n"
+    "  ids = redis.call('ZRANGEBYSCORE', KEYS[2], min, '+inf', 'LIMIT', 0, tonumber(ARGV[2]))\n"
+    "else\n"
+    "  local min = '-'\n"
+    "  if ARGV[1] ~= '' then min = '(' .. ARGV[1] end\n"
+    "  ids = redis.call('ZRANGEBYLEX', KEYS[2], min, '+', 'LIMIT', 0, tonumber(ARGV[2]))\n"
+    "end\n"
     "local out = {}\n"
     "for _, id in ipairs(ids) do\n"
     "  local d = redis.call('HGET', KEYS[1], id)\n"
@@ -506,7 +521,11 @@ static const char mput_script[] =
     "if ARGV[3] == 'create' and had == 1 then return {'conflict'} end\n"
     "if ARGV[3] == 'replace' and had == 0 then return {'missing', 2} end\n"
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
-    "redis.call('ZADD', KEYS[2], 0, ARGV[1])\n"
+    "if ARGV[8] == '1' then\n"
+    "  if had == 0 then redis.call('ZADD', KEYS[2], redis.call('HINCRBY', KEYS[5], 'seq:' .. "
+    "KEYS[2], "
+    "1), ARGV[1]) end\n"
+    "else redis.call('ZADD', KEYS[2], 0, ARGV[1]) end\n"
     "if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) end\n"
     "local ver = 0\n"
     "if ARGV[7] ~= '' then ver = redis.call('HINCRBY', KEYS[5], ARGV[7], 1) end\n"
@@ -1197,8 +1216,8 @@ int vx_store_op_mdoc_get(struct vx_store_op *op, const char *merchant, const cha
     return 1;
 }
 
-int vx_store_op_mdoc_list(struct vx_store_op *op, const char *merchant, const char *coll,
-                          const char *after, unsigned limit)
+static int mdoc_list(struct vx_store_op *op, const char *merchant, const char *coll,
+                     const char *after, unsigned limit, const char *order)
 {
     op_init(op, VX_STORE_OP_MDOC_LIST);
     op->idempotent = 1;
@@ -1210,7 +1229,20 @@ int vx_store_op_mdoc_list(struct vx_store_op *op, const char *merchant, const ch
     op_args(op, after ? after : "");
     snprintf(op->num[0], sizeof(op->num[0]), "%u", limit);
     op_args(op, op->num[0]);
+    op_args(op, order);
     return 1;
+}
+
+int vx_store_op_mdoc_list(struct vx_store_op *op, const char *merchant, const char *coll,
+                          const char *after, unsigned limit)
+{
+    return mdoc_list(op, merchant, coll, after, limit, "id");
+}
+
+int vx_store_op_mdoc_list_seq(struct vx_store_op *op, const char *merchant, const char *coll,
+                              const char *after, unsigned limit)
+{
+    return mdoc_list(op, merchant, coll, after, limit, "seq");
 }
 
 static const char *const mdoc_modes[] = {"create", "replace", "upsert"};
@@ -1236,6 +1268,7 @@ int vx_store_op_mdoc_put(struct vx_store_op *op, const struct vx_mdoc_put *p)
     op_args(op, op->num[0]);
     op_args(op, p->parent_coll && p->parent_id ? p->parent_id : "");
     op_args(op, p->version_field ? p->version_field : "");
+    op_args(op, p->sequenced ? "1" : "0");
     return 1;
 }
 

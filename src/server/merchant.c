@@ -1123,6 +1123,7 @@ int merchant_event_idem_op(struct vx_store_op *op, struct merchant_event *ev, co
     p.id = ev->id;
     p.doc = ev->doc.data;
     p.mode = VX_MDOC_CREATE; /* there already: recorded before, nothing to change */
+    p.sequenced = 1;         /* the log reads in the order events were written */
     p.idem_key = idem_key && *idem_key ? idem_key : NULL;
     p.idem_value = idem_value;
     p.idem_ttl = IDEM_TTL;
@@ -1640,8 +1641,13 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
         case MOP_HOOKS_LIST:
         case MOP_DELIVERIES_LIST:
         case MOP_PLANS_LIST:
-            vx_store_op_mdoc_list(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
-                                  mc->cursor, (unsigned)mc->limit + 1);
+            if (mc->mop == MOP_EVENTS_LIST) /* the log: in the order it was written */
+                vx_store_op_mdoc_list_seq(&mc->op, mc->who.merchant,
+                                          coll_name(mc, coll, sizeof(coll)), mc->cursor,
+                                          (unsigned)mc->limit + 1);
+            else
+                vx_store_op_mdoc_list(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
+                                      mc->cursor, (unsigned)mc->limit + 1);
             return wait_store(mc, ST_READ, op);
         case MOP_SHOP_GET:
         case MOP_PRODUCT_GET:

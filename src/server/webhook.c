@@ -302,7 +302,7 @@ int webhooks_step(struct server *s, struct vx_store_op *op, struct vx_http_op *h
         if (R.event_id[0] && vx_now_ms() < R.next_at)
             return next_endpoint(op); /* its next try is not due yet */
         R.phase = WH_EVENT;
-        return vx_store_op_mdoc_list(op, R.merchant, "events", R.cursor, 1);
+        return vx_store_op_mdoc_list_seq(op, R.merchant, "events", R.cursor, 1);
     case WH_EVENT:
         if (rc != 0 || op->n_ids < 2) {
             vx_store_op_release(op);
