@@ -263,10 +263,47 @@ static int check_approve(struct cli_turn *turn, const char *file, const char *pl
     return 0;
 }
 
+/* sandbox: {link, post, body?}: link and post non-empty strings, post under /_sim/ (the set-up
+ * interface, nothing a real provider serves), body an object. */
+static int check_sandbox(struct cli_turn *turn, const char *file, const char *place,
+                         struct vx_err *e)
+{
+    static const char *const keys[] = {"link", "post", "body"};
+    struct json_object *body;
+    char where[64];
+    const char *link, *post;
+    int rc;
+
+    vx_snprintf(where, sizeof(where), "%s.sandbox", place);
+    if (!json_object_is_type(turn->sandbox, json_type_object))
+        return vx_err_set(e, VX_EPARSE, "%s: %s: must be an object", file, where);
+    rc = expect_keys(turn->sandbox, keys, VX_ARRAY_LEN(keys), file, where, e);
+    if (rc == 0)
+        rc = get_string_member(turn->sandbox, "link", 1, &link, file, where, e);
+    if (rc == 0)
+        rc = get_string_member(turn->sandbox, "post", 1, &post, file, where, e);
+    if (rc)
+        return rc;
+    if (strncmp(post, "/_sim/", 6) != 0)
+        return vx_err_set(e, VX_EPARSE, "%s: %s.post: '%s' is not a path under /_sim/", file, where,
+                          post);
+    if (json_object_object_get_ex(turn->sandbox, "body", &body) &&
+        !json_object_is_type(body, json_type_object))
+        return vx_err_set(e, VX_EPARSE, "%s: %s.body: must be an object", file, where);
+    if (turn->seed)
+        return vx_err_set(e, VX_EPARSE, "%s: %s: a sandbox step takes no 'seed'", file, place);
+    if (turn->expect && json_object_object_get_ex(turn->expect, "response", NULL))
+        return vx_err_set(e, VX_EPARSE,
+                          "%s: %s.expect.response: a sandbox step is checked by its status and "
+                          "the store",
+                          file, place);
+    return 0;
+}
+
 static int parse_turn(struct cli_fixture *f, size_t i, struct json_object *t, struct vx_err *e)
 {
-    static const char *const keys[] = {"name",    "request", "request_file",
-                                       "approve", "seed",    "expect"};
+    static const char *const keys[] = {"name",    "request", "request_file", "approve",
+                                       "sandbox", "seed",    "expect"};
     struct cli_turn *turn = &f->turns[i];
     struct json_object *v;
     const char *rf = NULL;
@@ -288,14 +325,22 @@ static int parse_turn(struct cli_fixture *f, size_t i, struct json_object *t, st
     if (has_request && rf)
         return vx_err_set(e, VX_EPARSE, "%s: %s: both 'request' and 'request_file'", f->path,
                           place);
-    if (json_object_object_get_ex(t, "approve", &turn->approve)) {
+    json_object_object_get_ex(t, "approve", &turn->approve);
+    json_object_object_get_ex(t, "sandbox", &turn->sandbox);
+    if (turn->approve && turn->sandbox)
+        return vx_err_set(e, VX_EPARSE, "%s: %s: both 'approve' and 'sandbox'", f->path, place);
+    if (turn->approve || turn->sandbox) {
+        const char *step = turn->approve ? "approve" : "sandbox";
         if (has_request || rf)
-            return vx_err_set(e, VX_EPARSE, "%s: %s: both '%s' and 'approve'", f->path, place,
-                              rf ? "request_file" : "request");
+            return vx_err_set(e, VX_EPARSE, "%s: %s: both '%s' and '%s'", f->path, place,
+                              rf ? "request_file" : "request", step);
         json_object_object_get_ex(t, "seed", &turn->seed);
         if (json_object_object_get_ex(t, "expect", &turn->expect))
             rc = check_expect(turn->expect, f->path, place, e);
-        return rc ? rc : check_approve(turn, f->path, place, e);
+        if (rc)
+            return rc;
+        return turn->approve ? check_approve(turn, f->path, place, e)
+                             : check_sandbox(turn, f->path, place, e);
     }
     if (!has_request && !rf)
         return vx_err_set(e, VX_EPARSE, "%s: %s: missing 'request' (or 'request_file')", f->path,

@@ -32,6 +32,9 @@ struct cli_turn {
                                     for an approve step */
     struct json_object *approve; /* NULL, or {link, buyer?, instrument?}: the buyer approves a
                                     pay link on the sandbox's page instead of a request */
+    struct json_object *sandbox; /* NULL, or {link, post, body?}: a POST of body to the set-up
+                                    interface (post, under /_sim/) of the sandbox that served
+                                    link, instead of a request: a test instrument, a fault */
     struct json_object *seed;    /* NULL, or {conversation?, profile?, billing_agreement?} */
     struct json_object *expect;  /* NULL, or the turn's "expect" object inside doc */
     struct json_object *turn;    /* the turn object inside doc */

@@ -26,7 +26,10 @@
  *   janitor settles the order after it. An approve step posts the sandbox
  *   page's form to this run's captured %PAY_LINK% and then reads the store
  *   again until it matches (expect.within_ms), rather than sleeping a fixed
- *   time: the wait lasts as long as the janitor takes, and no longer.
+ *   time: the wait lasts as long as the janitor takes, and no longer. A sandbox
+ *   step likewise posts what a test sets up between two turns (a declining
+ *   test card, a dropped answer, the sandbox's clock) to that sandbox's /_sim/
+ *   interface; nothing but /_sim/ paths, so it never stands in for voxcartd.
  * - --update rewrites only expectations, from the original (unsubstituted)
  *   tree the fixture was loaded into, so requests, variables and patterns that
  *   still match are kept as written.
@@ -902,6 +905,30 @@ static int form_field(struct vx_buf *b, const char *name, const char *value)
     return rc ? VX_ENOMEM : 0;
 }
 
+/* The step's object with this run's variables substituted (*out, the caller releases it) and
+ * its link, which must be a link an earlier answer of the run showed: an http(s) URL, whose
+ * host part *host points at. */
+static int step_link(struct conv_run *c, struct json_object *step, const char *what,
+                     struct json_object **out, const char **link, const char **host,
+                     struct vx_err *e)
+{
+    const char *l;
+
+    *out = copy(step);
+    if (!*out || cli_vars_apply(&c->vars, *out) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    l = get_str(*out, "link");
+    *host = l && strncmp(l, "http://", 7) == 0    ? l + 7
+            : l && strncmp(l, "https://", 8) == 0 ? l + 8
+                                                  : NULL;
+    if (!*host || !**host || **host == '/')
+        return vx_err_set(e, VX_EINVAL,
+                          "%s.link: '%s' is not a link an earlier answer of this run showed", what,
+                          l ? l : "");
+    *link = l;
+    return 0;
+}
+
 /*
  * What the buyer does on the sandbox's hosted page (voxcart-paysim's /checkout/<id>): the
  * form posted with Approve, a test buyer and a payment method. The link is the one this
@@ -910,26 +937,18 @@ static int form_field(struct vx_buf *b, const char *name, const char *value)
 static int approve_link(struct conv_run *c, size_t i, long *status, struct vx_buf *resp,
                         struct vx_err *e)
 {
-    struct json_object *a = copy(c->f->turns[i].approve);
+    struct json_object *a = NULL;
     struct curl_slist *headers = NULL;
-    const char *link, *buyer, *instrument;
+    const char *link = NULL, *host, *buyer, *instrument;
     struct vx_buf form;
-    int rc = 0;
+    int rc;
 
     vx_buf_init(&form);
-    if (!a || cli_vars_apply(&c->vars, a) != 0) {
-        rc = vx_err_set(e, VX_ENOMEM, "out of memory");
+    rc = step_link(c, c->f->turns[i].approve, "approve", &a, &link, &host, e);
+    if (rc)
         goto out;
-    }
-    link = get_str(a, "link");
     buyer = get_str(a, "buyer") ? get_str(a, "buyer") : REPLAY_DEFAULT_BUYER;
     instrument = get_str(a, "instrument") ? get_str(a, "instrument") : REPLAY_DEFAULT_INSTRUMENT;
-    if (!link || (strncmp(link, "http://", 7) != 0 && strncmp(link, "https://", 8) != 0)) {
-        rc = vx_err_set(e, VX_EINVAL,
-                        "approve.link: '%s' is not a link an earlier answer of this run showed",
-                        link ? link : "");
-        goto out;
-    }
     rc = form_field(&form, "action", "approve");
     if (rc == 0)
         rc = form_field(&form, "buyer", buyer);
@@ -949,17 +968,58 @@ out:
     return rc;
 }
 
-/* An approve step: the link approved, then the store expectations waited for. */
-static int run_approve(struct conv_run *c, size_t i)
+/*
+ * A sandbox step: what a test sets up at voxcart-paysim between two turns (a test payment
+ * method of a saved permission, a fault of the next request), as the shell tests do with
+ * /_sim/: body posted as JSON to post, a path of the set-up interface, at the sandbox that
+ * served link (this run's %PAY_LINK%, captured: its scheme, host and port).
+ */
+static int sandbox_post(struct conv_run *c, size_t i, long *status, struct vx_buf *resp,
+                        struct vx_err *e)
+{
+    struct json_object *a = NULL, *body = NULL;
+    struct curl_slist *headers = NULL;
+    const char *link = NULL, *host, *post, *text;
+    struct vx_buf url;
+    int rc;
+
+    vx_buf_init(&url);
+    rc = step_link(c, c->f->turns[i].sandbox, "sandbox", &a, &link, &host, e);
+    if (rc)
+        goto out;
+    post = get_str(a, "post");
+    json_object_object_get_ex(a, "body", &body);
+    text = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : "{}";
+    headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (!headers || vx_buf_append(&url, link, (size_t)(host - link) + strcspn(host, "/?#")) ||
+        vx_buf_appends(&url, post)) {
+        rc = vx_err_set(e, VX_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = cli_http_post(url.data, headers, text, strlen(text), c->r->cacert, c->r->o.insecure,
+                       status, resp, e);
+out:
+    curl_slist_free_all(headers);
+    vx_buf_release(&url);
+    json_object_put(a);
+    return rc;
+}
+
+/* An approve or sandbox step: the link approved or the sandbox set up, then the store
+ * expectations waited for. */
+static int run_step(struct conv_run *c, size_t i)
 {
     struct json_object *req = identity_request(c);
+    int approve = c->f->turns[i].approve != NULL;
     struct vx_err e = {0};
     struct vx_buf body;
     long status = 0;
     int rc;
 
     vx_buf_init(&body);
-    rc = req ? approve_link(c, i, &status, &body, &e) : vx_err_set(&e, VX_ENOMEM, "out of memory");
+    rc = !req      ? vx_err_set(&e, VX_ENOMEM, "out of memory")
+         : approve ? approve_link(c, i, &status, &body, &e)
+                   : sandbox_post(c, i, &status, &body, &e);
     if (rc) {
         report_error(c, i, e.msg);
         rc = 1;
@@ -968,7 +1028,8 @@ static int run_approve(struct conv_run *c, size_t i)
     if (c->r->o.verbose) {
         char title[160];
         turn_title(c, i, title, sizeof(title));
-        vx_buf_appendf(&c->notes, "%s: the pay link approved, HTTP %ld\n", title, status);
+        vx_buf_appendf(&c->notes, "%s: %s, HTTP %ld\n", title,
+                       approve ? "the pay link approved" : "the sandbox set up", status);
     }
     rc = c->r->o.update ? update_turn(c, i, req, status, NULL)
                         : check_turn(c, i, req, status, NULL, &body);
@@ -993,8 +1054,8 @@ static int run_turn(struct conv_run *c, size_t i)
     long status = 0;
     int rc;
 
-    if (c->f->turns[i].approve)
-        return run_approve(c, i);
+    if (c->f->turns[i].approve || c->f->turns[i].sandbox)
+        return run_step(c, i);
     vx_buf_init(&body);
     rc = prepare_request(c, i, &req, &sess, &e);
     if (rc == 0)

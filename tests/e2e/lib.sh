@@ -236,6 +236,14 @@ signed_until() {
   return 1
 }
 
+# plain_fixtures: a copy of tests/fixtures/ without paying/, whose conversations need the payment
+# sandbox and a shop of each locale's currency (test_replay_paying.sh plays them); prints its
+# directory. The copy keeps the tree's layout, so reports name the same paths.
+plain_fixtures() {
+  [ -d "$T/fixtures" ] || { cp -r "$SRC/tests/fixtures" "$T/fixtures" && rm -rf "$T/fixtures/paying"; }
+  echo "$T/fixtures"
+}
+
 check() { # check DESCRIPTION command...
   local what=$1; shift
   CHECKS=$((CHECKS + 1))

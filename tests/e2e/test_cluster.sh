@@ -10,10 +10,10 @@ start_cluster
 check "the store's integration tests pass on the cluster" "$BUILD/it_store"
 check "the store's fixture helpers pass on the cluster" "$BUILD/it_store_fixture"
 start_voxcartd
-OUT=$("$VOXCART" replay --dir "$CA" --url "$BASE/alexa" "$SRC/tests/fixtures" 2>"$T/replay.err")
+OUT=$("$VOXCART" replay --dir "$CA" --url "$BASE/alexa" "$(plain_fixtures)" 2>"$T/replay.err")
 RC=$?
 STATUS=$RC BODY="$(tail -n 5 <<<"$OUT") $(tail -n 20 "$T/replay.err")"
-check "every fixture in tests/fixtures passes on the cluster" [ "$RC" = 0 ]
+check "every fixture in tests/fixtures (but paying/) passes on the cluster" [ "$RC" = 0 ]
 check "... and they all ran" grep -qE '^[1-9][0-9]* passed, 0 failed$' <<<"$OUT"
 check "voxcartd followed the cluster's redirects" grep -q 'cluster redirect' "$T/voxcartd.log"
 used=0

@@ -67,10 +67,10 @@ check "and not the recorded one: this run's order" bash -c "! grep -q \"\$1\" <<
 updated_unchanged "$rec" "$T/upd/session.json"
 
 # ... nor on any fixture of the tree (their patterns and %ANY% stay)
-cp -r "$SRC/tests/fixtures" "$T/tree"
+cp -r "$(plain_fixtures)" "$T/tree"
 replay --update "$T/tree"
 check "--update on every fixture of the tree exits 0" [ "$RC" = 0 ]
-check "--update changed no fixture of the tree" diff -r "$SRC/tests/fixtures" "$T/tree"
+check "--update changed no fixture of the tree" diff -r "$(plain_fixtures)" "$T/tree"
 
 # --- --update on an old fixture with a literal order ID writes the variable ---
 sed 's/Order %ORDER_ID%/Order o20261130-0123456789/' "$rec" >"$T/upd/literal.json"

@@ -143,6 +143,13 @@ static void test_validation_errors(void)
     VX_CHECK_STR(parse_error("  \n"), "f.json: empty file, not json");
 }
 
+/* cli_fixture_parse of text as f.json: 0, or what it failed with. */
+static int parse_ok(const char *text, struct cli_fixture *f)
+{
+    struct vx_err e = {0};
+    return cli_fixture_parse("f.json", text, strlen(text), f, &e);
+}
+
 /* An approve step instead of a request, and an expectation that waits for the store. */
 static void test_approve_step(void)
 {
@@ -192,6 +199,57 @@ static void test_approve_step(void)
     VX_CHECK_STR(parse_error("{\"name\":\"x\",\"turns\":[{\"request\":{},\"expect\":"
                              "{\"within_ms\":100}}]}"),
                  "f.json: turns[0].expect.within_ms: waits for 'store', which is missing");
+}
+
+/* A sandbox step: a POST to the sandbox's set-up interface instead of a request. */
+static void test_sandbox_step(void)
+{
+    static const char ok[] =
+        "{\"name\":\"x\",\"turns\":[{\"request\":{}},{\"name\":\"the card declines\",\"sandbox\":"
+        "{\"link\":\"%PAY_LINK%\",\"post\":\"/_sim/chargePermissions/%CHARGE_PERMISSION_ID%/fix\","
+        "\"body\":{\"instrument\":\"card-soft-decline\"}},\"expect\":{\"status\":200}},"
+        "{\"sandbox\":{\"link\":\"%PAY_LINK%\",\"post\":\"/_sim/clock\"},\"expect\":{\"store\":"
+        "{\"last_order\":{\"state\":\"PAID\"}},\"within_ms\":30000}}]}";
+    struct cli_fixture f;
+
+    VX_CHECK_INT(parse_ok(ok, &f), 0);
+    VX_CHECK_INT(f.nturns, 3);
+    VX_CHECK(f.turns[0].sandbox == NULL);
+    VX_CHECK(f.turns[1].request == NULL && f.turns[1].approve == NULL);
+    VX_CHECK(f.turns[1].sandbox != NULL);
+    VX_CHECK_STR(json_object_get_string(json_object_object_get(f.turns[1].sandbox, "post")),
+                 "/_sim/chargePermissions/%CHARGE_PERMISSION_ID%/fix");
+    VX_CHECK(f.turns[2].sandbox != NULL);
+    cli_fixture_release(&f);
+
+    VX_CHECK_STR(parse_error("{\"name\":\"x\",\"turns\":[{\"sandbox\":{\"post\":\"/_sim/x\"}}]}"),
+                 "f.json: turns[0].sandbox: missing 'link'");
+    VX_CHECK_STR(parse_error("{\"name\":\"x\",\"turns\":[{\"sandbox\":{\"link\":\"l\"}}]}"),
+                 "f.json: turns[0].sandbox: missing 'post'");
+    VX_CHECK_STR(parse_error("{\"name\":\"x\",\"turns\":[{\"sandbox\":{\"link\":\"l\","
+                             "\"post\":\"/sandbox/v2/charges\"}}]}"),
+                 "f.json: turns[0].sandbox.post: '/sandbox/v2/charges' is not a path under /_sim/");
+    VX_CHECK_STR(parse_error("{\"name\":\"x\",\"turns\":[{\"sandbox\":{\"link\":\"l\","
+                             "\"post\":\"/_sim/clock\",\"body\":[]}}]}"),
+                 "f.json: turns[0].sandbox.body: must be an object");
+    VX_CHECK_STR(parse_error("{\"name\":\"x\",\"turns\":[{\"sandbox\":{\"link\":\"l\","
+                             "\"post\":\"/_sim/clock\",\"get\":\"x\"}}]}"),
+                 "f.json: turns[0].sandbox: unknown key 'get'");
+    VX_CHECK_STR(parse_error("{\"name\":\"x\",\"turns\":[{\"sandbox\":[]}]}"),
+                 "f.json: turns[0].sandbox: must be an object");
+    VX_CHECK_STR(parse_error("{\"name\":\"x\",\"turns\":[{\"request\":{},\"sandbox\":"
+                             "{\"link\":\"l\",\"post\":\"/_sim/clock\"}}]}"),
+                 "f.json: turns[0]: both 'request' and 'sandbox'");
+    VX_CHECK_STR(parse_error("{\"name\":\"x\",\"turns\":[{\"approve\":{\"link\":\"l\"},"
+                             "\"sandbox\":{\"link\":\"l\",\"post\":\"/_sim/clock\"}}]}"),
+                 "f.json: turns[0]: both 'approve' and 'sandbox'");
+    VX_CHECK_STR(parse_error("{\"name\":\"x\",\"turns\":[{\"sandbox\":{\"link\":\"l\","
+                             "\"post\":\"/_sim/clock\"},\"seed\":{\"profile\":null}}]}"),
+                 "f.json: turns[0]: a sandbox step takes no 'seed'");
+    VX_CHECK_STR(parse_error("{\"name\":\"x\",\"turns\":[{\"sandbox\":{\"link\":\"l\","
+                             "\"post\":\"/_sim/clock\"},\"expect\":{\"response\":{}}}]}"),
+                 "f.json: turns[0].expect.response: a sandbox step is checked by its status and "
+                 "the store");
 }
 
 static void test_json_errors_have_a_place(void)
@@ -1020,6 +1078,7 @@ int main(void)
     VX_RUN(test_load_good);
     VX_RUN(test_validation_errors);
     VX_RUN(test_approve_step);
+    VX_RUN(test_sandbox_step);
     VX_RUN(test_json_errors_have_a_place);
     VX_RUN(test_request_file);
     VX_RUN(test_match_subset_and_patterns);
