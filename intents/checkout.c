@@ -453,7 +453,10 @@ void vx_st_voice_code(const struct vx_dialog *d, struct vx_cmds *out)
         return;
     }
     snprintf(left, sizeof(left), "%d", VX_VCODE_FAILURES - failures - 1);
-    vx_cmd_say(out, VX_M_VCODE_WRONG, "left", left, VX_END);
+    if (VX_VCODE_FAILURES - failures - 1 == 1)
+        vx_cmd_say(out, VX_M_VCODE_WRONG_LAST, VX_END);
+    else
+        vx_cmd_say(out, VX_M_VCODE_WRONG, "left", left, VX_END);
     vx_cmd_reprompt(out, VX_M_VCODE_REPROMPT, VX_END);
 }
 

@@ -154,6 +154,7 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(VCODE_ASK, "vcode.ask", "total")                                                            \
     XX(VCODE_REPROMPT, "vcode.reprompt", "")                                                       \
     XX(VCODE_WRONG, "vcode.wrong", "left")                                                         \
+    XX(VCODE_WRONG_LAST, "vcode.wrong_last", "")                                                   \
     XX(VCODE_LOCKED, "vcode.locked", "")                                                           \
     XX(VCODE_HELP, "vcode.help", "")                                                               \
     XX(VCODE_FALLBACK, "vcode.fallback", "")                                                       \
