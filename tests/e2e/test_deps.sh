@@ -11,11 +11,17 @@ scripts=(tests/e2e/*.sh scripts/*.sh tests/fuzz/run.sh tests/bench/run.sh)
 # the packages of every list in deps.sh, and their direct dependencies
 listed=$(sed -n '/^want=(/,/)/p; /want+=(/p' scripts/deps.sh | tr -d '()' |
   sed 's/want+\{0,1\}=//' | tr ' ' '\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' | sort -u)
+# what deps.sh installs, and what those pull in, two levels down (python3 -> python3-minimal ->
+# python3.11-minimal, whose file /usr/bin/python3 resolves to)
+depends_of() {
+  dpkg-query -W -f='${Depends} ${Pre-Depends}' "$1" 2>/dev/null | tr ',|' '\n\n' |
+    sed 's/([^)]*)//g; s/:any//g' | awk 'NF {print $1}'
+}
 allowed=$listed
 for p in $listed; do
-  deps=$(dpkg-query -W -f='${Depends} ${Pre-Depends}' "$p" 2>/dev/null | tr ',|' '\n\n' |
-    sed 's/([^)]*)//g; s/:any//g' | awk '{print $1}')
+  deps=$(depends_of "$p")
   allowed="$allowed"$'\n'"$deps"
+  for q in $deps; do allowed="$allowed"$'\n'"$(depends_of "$q")"; done
 done
 
 # words in command position: start of a line, after | ; & ( ! $( { then do else, after check's

@@ -12,7 +12,7 @@ charge_body() { # PERM AMOUNT CUR CAPTURE [extra json]
   echo "{\"chargePermissionId\":\"$1\",\"chargeAmount\":{\"amount\":\"$2\",\"currencyCode\":\"$3\"},\"captureNow\":$4${5:+,$5}}"
 }
 KEYN=0
-key() { KEYN=$((KEYN + 1)); echo "k$RANDOM$KEYN"; }
+key() { echo "k$(date +%s%N)"; } # unique in the run, even when called in a subshell ($RANDOM may repeat)
 new_perm() { # [instrument] [type]
   sim POST chargePermissions "{\"merchantId\":\"shop1\",\"chargePermissionType\":\"${2:-Recurring}\",\"instrument\":\"${1:-card-ok}\",\"amount\":{\"amount\":\"20.00\",\"currencyCode\":\"EUR\"},\"limit\":{\"amount\":\"50.00\",\"currencyCode\":\"EUR\"}}"
   jqb .chargePermissionId
