@@ -105,20 +105,15 @@ int vx_mcatalog_import(const char *text, size_t len, const char *name, int64_t n
     vx_buf_appendf(shop, ",\"skill_ids\":[],\"rail\":\"%s\",\"environment\":\"%s\",",
                    cat->platform ? "platform" : "provider",
                    cat->production ? "production" : "sandbox");
-    if (cat->seller_id) {
-        vx_buf_appends(shop, "\"seller_id\":");
-        str(shop, cat->seller_id);
-        vx_buf_appends(shop, ",");
-    }
-    if (cat->country) {
-        vx_buf_appends(shop, "\"country\":");
-        str(shop, cat->country);
-        vx_buf_appends(shop, ",");
-    }
-    if (cat->sandbox_email) {
-        vx_buf_appends(shop, "\"sandbox_email\":");
-        str(shop, cat->sandbox_email);
-        vx_buf_appends(shop, ",");
+    {
+        const char *const names[] = {"seller_id", "country", "sandbox_email"},
+                          *values[] = {cat->seller_id, cat->country, cat->sandbox_email};
+        for (size_t i = 0; i < 3; i++)
+            if (values[i]) {
+                vx_buf_appendf(shop, "\"%s\":", names[i]);
+                str(shop, values[i]);
+                vx_buf_appends(shop, ",");
+            }
     }
     vx_buf_appends(shop, "\"voice_code_threshold\":");
     if (cat->voice_code_threshold >= 0)

@@ -143,6 +143,23 @@ int fsm_phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
 static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_op **op,
                          struct vx_err *e);
 
+/* What settling the turn's order records: its outcome `to`, learnt by actor. */
+static void settle_of(const struct vx_fsm_turn *ft, enum vx_order_state to,
+                      const struct vx_provider_result *r, const char *actor,
+                      struct vx_pay_settle *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->order_id = ft->paid_order.id;
+    s->to = to;
+    s->res = r;
+    s->amount = ft->paid_order.total;
+    s->currency = ft->paid_order.currency;
+    s->attempt = ft->pay_attempt;
+    s->actor = actor;
+    s->at_ms = vx_now_ms();
+    s->live = ft->d.cat->production;
+}
+
 /*
  * The link a pay link's card carries: with the pay-link page configured, voxcartd's own
  * page, where the customer may set the voice code before going on to the provider's page
@@ -345,16 +362,7 @@ static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_
     vx_wset_init(&t->wset, ft->req->application_id, ft->req->user_id);
     if (with_conv)
         vx_wset_conv(&t->wset, ft->tag, t->state_json.data, ft->f->ttl);
-    memset(&s, 0, sizeof(s));
-    s.order_id = ft->paid_order.id;
-    s.to = ft->pay_to;
-    s.res = r;
-    s.amount = ft->paid_order.total;
-    s.currency = ft->paid_order.currency;
-    s.attempt = ft->pay_attempt;
-    s.actor = "customer";
-    s.at_ms = vx_now_ms();
-    s.live = ft->d.cat->production;
+    settle_of(ft, ft->pay_to, r, "customer", &s);
     if (ft->link && r->checkout_session_id[0]) {
         t->order_json.len = 0;
         if (vx_buf_appendf(&t->order_json, "\"%s\"", r->checkout_session_id) == 0)
@@ -594,16 +602,7 @@ int fsm_conn_writes(struct vx_fsm_turn *ft, struct vx_err *e)
         memcpy(r.capture_amount.currency, ft->paid_order.currency,
                sizeof(r.capture_amount.currency));
     }
-    memset(&s, 0, sizeof(s));
-    s.order_id = ft->paid_order.id;
-    s.to = pl->to;
-    s.res = &r;
-    s.amount = ft->paid_order.total;
-    s.currency = ft->paid_order.currency;
-    s.attempt = ft->pay_attempt;
-    s.actor = "platform";
-    s.at_ms = vx_now_ms();
-    s.live = ft->d.cat->production;
+    settle_of(ft, pl->to, &r, "platform", &s);
     if (vx_pay_settle_wset(&t->wset, &s, NULL) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     return 0;

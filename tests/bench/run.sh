@@ -100,7 +100,7 @@ peak_rss_kb() { # pid...: sum of VmHWM over the processes and their children
 run_wrk() {
   local name=$1 port=$2 conns=$3 secs=$4 expect=$5 line
   make_bodies
-  line=$(VX_BENCH_DIR=$T VX_BENCH_N=$USERS VX_BENCH_CERT_URL=$CERT_URL VX_BENCH_EXPECT=$expect \
+  line=$(VX_BENCH_LIB="$ROOT/tests/bench" VX_BENCH_DIR=$T VX_BENCH_N=$USERS VX_BENCH_CERT_URL=$CERT_URL VX_BENCH_EXPECT=$expect \
     wrk -t1 -c"$conns" -d"${secs}s" --timeout 5s -s "$ROOT/tests/bench/order.lua" \
     "http://127.0.0.1:$port" 2>&1 | grep '^VXBENCH' || true)
   [ -n "$line" ] || { say "bench: wrk gave no result for $name"; line="VXBENCH rps=0 p50=0 p99=0 p999=0 errors=1 wrong=0 requests=0"; }
@@ -187,7 +187,7 @@ JSON
       "{\"id\":\"${perms[$((i % ${#perms[@]}))]}\",\"status\":\"Chargeable\",\"environment\":\"sandbox\"}"
   done | redis-cli -p "$REDIS_PORT" --pipe >/dev/null
   node "$ROOT/tests/bench/pay_bodies.js" "$T" "$PAY_N" "$SKILL_ID" "$T/ca/signing.key"
-  line=$(VX_BENCH_DIR=$T VX_BENCH_N=$PAY_N VX_BENCH_CERT_URL=$CERT_URL VX_BENCH_EXPECT="charged" \
+  line=$(VX_BENCH_LIB="$ROOT/tests/bench" VX_BENCH_DIR=$T VX_BENCH_N=$PAY_N VX_BENCH_CERT_URL=$CERT_URL VX_BENCH_EXPECT="charged" \
     wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 8s -s "$ROOT/tests/bench/pay.lua" \
     "http://127.0.0.1:$VX_PORT" 2>&1 | grep '^VXBENCH' || true)
   sleep 1 # what was in flight when the load stopped settles
