@@ -59,6 +59,14 @@ struct vx_config {
     int provider_timeout_ms;
     int provider_pay_budget_ms;
     int janitor_interval_ms;
+    /* the recurring biller (biller.h); interval 0 = not on this instance */
+    int biller_interval_ms;
+    int biller_lease_ms;
+    int biller_rate, biller_burst; /* charges per second over all instances, and the burst */
+    char biller_retry[128];        /* "1h,1d,3d,5d,7d" */
+    char biller_past_due[24];      /* "7d" */
+    char biller_permission_check[24];
+    int biller_settle_s;
     char provider_notify_key[512];
     char provider_ca_file[512];
 
@@ -92,6 +100,9 @@ int vx_config_load_text(struct vx_config *c, const char *path, const char *text,
 int vx_config_load_env(struct vx_config *c, struct vx_err *e);
 /* Cross-field checks (TLS pair complete, development only on loopback, ...). */
 int vx_config_validate(const struct vx_config *c, struct vx_err *e);
+/* The biller's settings (biller.*) as a policy (sub.h); VX_ECONFIG naming the field. */
+struct vx_sub_policy;
+int vx_config_biller_policy(const struct vx_config *c, struct vx_sub_policy *p, struct vx_err *e);
 /* True when the listen address is a loopback address. */
 int vx_config_is_loopback(const struct vx_config *c);
 /* True when id is an allowed skill ID. */

@@ -34,6 +34,9 @@ void vx_metrics_request(enum vx_outcome outcome, uint64_t duration_ns);
 void vx_metrics_outcome(enum vx_outcome outcome);
 void vx_metrics_verify_failure(enum vx_verify_reason reason);
 void vx_metrics_inflight(int delta);
+/* The recurring biller's counters (biller.h's stats of one pass) and gauges. */
+struct vx_biller_stats;
+void vx_metrics_biller(const struct vx_biller_stats *st);
 /* Appends the whole exposition to b. */
 int vx_metrics_render(struct vx_buf *b);
 /* For tests: read one counter. */

@@ -166,6 +166,9 @@ int vx_store_op_load(struct vx_store_op *op, const char *skill, const char *user
 int vx_store_op_write(struct vx_store_op *op, const struct vx_wset *w);
 int vx_store_op_order_get(struct vx_store_op *op, const char *skill, const char *user,
                           const char *id);
+/* A subscription's document (sub.h), as vx_store_op_order_get: op->json, VX_ENOTFOUND. */
+int vx_store_op_sub_get(struct vx_store_op *op, const char *skill, const char *user,
+                        const char *id);
 int vx_store_op_orders_recent(struct vx_store_op *op, const char *skill, const char *user,
                               size_t max);
 int vx_store_op_ledger(struct vx_store_op *op, const char *skill, const char *user, const char *id);
@@ -288,6 +291,9 @@ void vx_store_target_get(struct vx_store_target *out);
  */
 int vx_store_sched_due(const char *key, int64_t now, size_t max, char ***members, size_t *n,
                        struct vx_err *e);
+/* One token of a bucket every instance shares (per_second, burst): 0 and *wait_ms 0 when one
+ * was taken, else *wait_ms until one is there (nothing taken). Blocking. */
+int vx_store_pace(const char *key, int per_second, int burst, int *wait_ms, struct vx_err *e);
 int vx_store_sched_set(const char *key, const char *member, int64_t due, struct vx_err *e);
 
 /* Development helpers for fixtures: raw GET/SET/DEL of a customer's documents. */

@@ -43,6 +43,9 @@ enum vx_wop_kind {
     VX_W_IDEM,         /* a = key, b = value, n = TTL seconds (0 = none); guard: absent */
     VX_W_SCHEDULE,     /* a = schedule name, b = member, n = due time (epoch seconds) */
     VX_W_ORDER_GUARD,  /* a = order id, b = member, c = the JSON value it must hold (guard) */
+    VX_W_SUB_CREATE,   /* a = subscription id, b = its document; if absent, + index (sub.h) */
+    VX_W_SUB_SET,      /* a = subscription id, b = member, c = JSON value */
+    VX_W_SUB_GUARD,    /* a = subscription id, b = member, c = the JSON value it must hold */
 };
 
 struct vx_wop {
@@ -80,6 +83,11 @@ void vx_wset_schedule(struct vx_wset *w, const char *name, const char *member, i
 void vx_wset_order_guard(struct vx_wset *w, const char *id, const char *member,
                          const char *json_value);
 
+/* A subscription's document (sub.h), as an order's: created if absent, a member, a guard. */
+void vx_wset_sub_create(struct vx_wset *w, const char *id, const char *doc_json);
+void vx_wset_sub_set(struct vx_wset *w, const char *id, const char *member, const char *json_value);
+void vx_wset_sub_guard(struct vx_wset *w, const char *id, const char *member,
+                       const char *json_value);
 /* The nth op of a kind (0 = first), or NULL: for tests and the store. */
 const struct vx_wop *vx_wset_find(const struct vx_wset *w, enum vx_wop_kind kind, size_t nth);
 const char *vx_wop_kind_name(enum vx_wop_kind kind);

@@ -8,6 +8,7 @@
  * integer between 1 and 65535", "VOXCART_THREADS: ...") and stop start-up.
  */
 #include "voxcart/config.h"
+#include "voxcart/sub.h"
 #include "voxcart/jscan.h"
 #include "voxcart/log.h"
 #include "voxcart/mtoken.h"
@@ -113,6 +114,24 @@ static const struct field fields[] = {
         "how long a paying turn waits for the provider (the platform gives up after about 8 s)"),
     INT(janitor_interval_ms, "janitor.interval_ms", "VOXCART_JANITOR_INTERVAL_MS", 0, 3600000,
         "5000", "how often the payment janitor settles pending orders; 0 = not on this instance"),
+    INT(biller_interval_ms, "biller.interval_ms", "VOXCART_BILLER_INTERVAL_MS", 0, 3600000, "5000",
+        "how often the recurring biller looks for due cycles; 0 = not on this instance"),
+    INT(biller_lease_ms, "biller.lease_ms", "VOXCART_BILLER_LEASE_MS", 500, 600000, "30000",
+        "how long an instance holds a bucket of the schedule without renewing it"),
+    INT(biller_rate, "biller.rate", "VOXCART_BILLER_RATE", 1, 10000, "1",
+        "recurring charges per second over all instances (the provider's Create Charge "
+        "throttling: sandbox 1, live 4)"),
+    INT(biller_burst, "biller.burst", "VOXCART_BILLER_BURST", 1, 10000, "2",
+        "recurring charges allowed at once above the rate (sandbox 2, live 10)"),
+    STR(biller_retry, "biller.retry_schedule", "VOXCART_BILLER_RETRY_SCHEDULE", "1h,1d,3d,5d,7d",
+        "waits before each retry of a soft-declined cycle (s, m, h or d; at most 8), then past "
+        "due"),
+    STR(biller_past_due, "biller.past_due_for", "VOXCART_BILLER_PAST_DUE_FOR", "7d",
+        "how long a subscription stays past due after its retries ran out, then canceled"),
+    STR(biller_permission_check, "biller.permission_check", "VOXCART_BILLER_PERMISSION_CHECK", "1h",
+        "how often a hard-declined cycle reads its charge permission to see it fixed"),
+    INT(biller_settle_s, "biller.settle_s", "VOXCART_BILLER_SETTLE_S", 1, 86400, "60",
+        "seconds until an attempt without an outcome is asked about again (same key)"),
     STR(provider_notify_key, "provider.notify_key", "VOXCART_PROVIDER_NOTIFY_KEY", "",
         "PEM public key that signs the provider's notifications (POST /provider/notifications)"),
     STR(provider_ca_file, "provider.ca_file", "VOXCART_PROVIDER_CA_FILE", "",
@@ -550,10 +569,34 @@ static int public_url_validate(const struct vx_config *c, struct vx_err *e)
     return 0;
 }
 
+int vx_config_biller_policy(const struct vx_config *c, struct vx_sub_policy *p, struct vx_err *e)
+{
+    int64_t v;
+    vx_sub_policy_default(p);
+    if (vx_sub_retry_parse(c->biller_retry, p) != 0)
+        return vx_err_set(e, VX_ECONFIG,
+                          "biller.retry_schedule: '%s' is not a list of 0 to %d waits such as "
+                          "1h,1d,3d (s, m, h or d)",
+                          c->biller_retry, VX_SUB_RETRIES);
+    if (vx_clock_offset_parse(c->biller_past_due, &v) != 0 || v < 0)
+        return vx_err_set(e, VX_ECONFIG, "biller.past_due_for: '%s' is not a wait such as 7d",
+                          c->biller_past_due);
+    p->grace_s = v;
+    if (vx_clock_offset_parse(c->biller_permission_check, &v) != 0 || v < 1)
+        return vx_err_set(e, VX_ECONFIG, "biller.permission_check: '%s' is not a wait such as 1h",
+                          c->biller_permission_check);
+    p->permission_s = v;
+    p->settle_s = c->biller_settle_s;
+    return 0;
+}
+
 int vx_config_validate(const struct vx_config *c, struct vx_err *e)
 {
+    struct vx_sub_policy policy;
     if (strcmp(c->payments, "provider") != 0 && strcmp(c->payments, "off") != 0)
         return vx_err_set(e, VX_ECONFIG, "payments: '%s' is not provider or off", c->payments);
+    if (vx_config_biller_policy(c, &policy, e) != 0)
+        return VX_ECONFIG;
     struct in_addr a4;
     struct in6_addr a6;
     enum vx_log_level lvl;

@@ -5,6 +5,8 @@
  */
 #include "voxcart/metrics.h"
 
+#include "voxcart/biller.h"
+
 #include <stdatomic.h>
 
 static const char *outcome_names[] = {
@@ -59,6 +61,57 @@ uint64_t vx_metrics_outcome_count(enum vx_outcome outcome)
     return atomic_load_explicit(&outcomes[outcome], memory_order_relaxed);
 }
 
+/* the biller: counters summed over passes; due and lag as of the last pass */
+#define BILLER_COUNTERS(XX)                                                                        \
+    XX(claimed, "cycles claimed (a subscription due, claimed with a new fence)")                   \
+    XX(charged, "cycles recorded paid")                                                            \
+    XX(declined, "attempts recorded declined or failed")                                           \
+    XX(retried, "attempts without an outcome asked about again (same key, or a GET)")              \
+    XX(pending, "attempts left without an outcome by a pass")                                      \
+    XX(canceled, "subscriptions canceled by the biller")                                           \
+    XX(errors, "subscriptions a pass could not read or write")
+#define XX(name, help) static _Atomic uint64_t biller_##name;
+BILLER_COUNTERS(XX)
+#undef XX
+static _Atomic uint64_t biller_due, biller_passes;
+static _Atomic int64_t biller_lag;
+
+void vx_metrics_biller(const struct vx_biller_stats *st)
+{
+#define XX(name, help) atomic_fetch_add(&biller_##name, (uint64_t)st->name);
+    BILLER_COUNTERS(XX)
+#undef XX
+    atomic_store(&biller_due, (uint64_t)st->due);
+    atomic_store(&biller_lag, st->lag_s);
+    atomic_fetch_add(&biller_passes, 1);
+}
+
+static int render_biller(struct vx_buf *b)
+{
+    int rc = 0;
+#define XX(name, help)                                                                             \
+    rc |= vx_buf_appendf(b,                                                                        \
+                         "# HELP voxcart_biller_" #name "_total The recurring biller: " help       \
+                         ".\n# TYPE voxcart_biller_" #name "_total counter\nvoxcart_biller_" #name \
+                         "_total %llu\n",                                                          \
+                         (unsigned long long)atomic_load(&biller_##name));
+    BILLER_COUNTERS(XX)
+#undef XX
+    rc |= vx_buf_appendf(
+        b,
+        "# HELP voxcart_biller_passes_total Passes of this instance's biller.\n"
+        "# TYPE voxcart_biller_passes_total counter\n"
+        "voxcart_biller_passes_total %llu\n"
+        "# HELP voxcart_biller_due Subscriptions due as the last pass read the "
+        "buckets it held.\n# TYPE voxcart_biller_due gauge\nvoxcart_biller_due %llu\n"
+        "# HELP voxcart_biller_lag_seconds How far behind its due time the "
+        "oldest cycle of the last pass was claimed.\n"
+        "# TYPE voxcart_biller_lag_seconds gauge\nvoxcart_biller_lag_seconds %lld\n",
+        (unsigned long long)atomic_load(&biller_passes),
+        (unsigned long long)atomic_load(&biller_due), (long long)atomic_load(&biller_lag));
+    return rc;
+}
+
 int vx_metrics_render(struct vx_buf *b)
 {
     uint64_t cum = 0;
@@ -95,5 +148,6 @@ int vx_metrics_render(struct vx_buf *b)
                          "# HELP voxcart_requests_in_flight POST /alexa requests being processed.\n"
                          "# TYPE voxcart_requests_in_flight gauge\n");
     rc |= vx_buf_appendf(b, "voxcart_requests_in_flight %d\n", atomic_load(&inflight));
+    rc |= render_biller(b);
     return rc ? VX_ENOMEM : 0;
 }

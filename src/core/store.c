@@ -555,14 +555,43 @@ static const char lease_script[] = "local v = redis.call('GET', KEYS[1])\n"
                                    "end\n"
                                    "return 0\n";
 
+/*
+ * A token bucket shared by every instance (vx_store_pace): KEYS[1] the bucket; ARGV tokens per
+ * second, burst. The server's own clock refills it, so instances whose clocks differ still share
+ * one rate. 0 when a token was taken, else the milliseconds until one is there.
+ */
+static const char pace_script[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')\n"
+    "local tokens, at = tonumber(b[1]), tonumber(b[2])\n"
+    "if tokens == nil or at == nil then tokens, at = burst, now end\n"
+    "if now > at then tokens = math.min(burst, tokens + (now - at) * rate / 1000); at = now end\n"
+    "local wait = 0\n"
+    "if tokens >= 1 then tokens = tokens - 1\n"
+    "else wait = math.ceil((1 - tokens) * 1000 / rate) end\n"
+    "redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))\n"
+    "redis.call('PEXPIRE', KEYS[1], 3600000)\n"
+    "return wait\n";
+
 struct script {
     const char *text;
     char sha[41];
 };
 
-enum { SCRIPT_LOAD, SCRIPT_WRITE, SCRIPT_MLIST, SCRIPT_MPUT, SCRIPT_MTAKE, SCRIPT_LEASE };
+enum {
+    SCRIPT_LOAD,
+    SCRIPT_WRITE,
+    SCRIPT_MLIST,
+    SCRIPT_MPUT,
+    SCRIPT_MTAKE,
+    SCRIPT_LEASE,
+    SCRIPT_PACE
+};
 static struct script scripts[] = {{load_script, ""}, {write_script, ""}, {mlist_script, ""},
-                                  {mput_script, ""}, {mtake_script, ""}, {lease_script, ""}};
+                                  {mput_script, ""}, {mtake_script, ""}, {lease_script, ""},
+                                  {pace_script, ""}};
 
 static void sha_hex(const char *text, char out[41])
 {
@@ -904,8 +933,10 @@ static void wjson_str(struct wbuild *b, const char *s)
     vx_buf_release(&t);
 }
 
-/* O: the order document's members become the hash's fields. */
-static void worder(struct wbuild *b, const struct vx_wset *w, const struct vx_wop *o)
+/* O: the order's (or subscription's) document members become the hash's fields; part and
+ * index name the kind ("order:", "orders" or "sub:", "subs"). */
+static void worder(struct wbuild *b, const struct vx_wset *w, const struct vx_wop *o,
+                   const char *part, const char *index)
 {
     struct vx_jdoc doc;
     const struct vx_jnode *root, *m;
@@ -920,8 +951,8 @@ static void worder(struct wbuild *b, const struct vx_wset *w, const struct vx_wo
         return;
     }
     wargs(b, "O");
-    wkey(b, w->skill, w->user, "order:", o->a);
-    wkey(b, w->skill, w->user, "orders", NULL);
+    wkey(b, w->skill, w->user, part, o->a);
+    wkey(b, w->skill, w->user, index, NULL);
     wargs(b, o->a);
     wnum(b, (long long)root->count);
     for (m = vx_jfirst(&doc, root); m; m = vx_jnext(&doc, m)) {
@@ -978,11 +1009,15 @@ int vx_store_op_write(struct vx_store_op *op, const struct vx_wset *w)
             wargs(&b, o->a);
             break;
         case VX_W_ORDER_CREATE:
-            worder(&b, w, o);
+            worder(&b, w, o, "order:", "orders");
+            break;
+        case VX_W_SUB_CREATE:
+            worder(&b, w, o, "sub:", "subs");
             break;
         case VX_W_ORDER_SET:
+        case VX_W_SUB_SET:
             wargs(&b, "H");
-            wkey(&b, w->skill, w->user, "order:", o->a);
+            wkey(&b, w->skill, w->user, o->kind == VX_W_SUB_SET ? "sub:" : "order:", o->a);
             wargs(&b, o->b);
             wargs(&b, o->c);
             break;
@@ -1009,8 +1044,9 @@ int vx_store_op_write(struct vx_store_op *op, const struct vx_wset *w)
             wnum(&b, o->n);
             break;
         case VX_W_ORDER_GUARD:
+        case VX_W_SUB_GUARD:
             wargs(&b, "C");
-            wkey(&b, w->skill, w->user, "order:", o->a);
+            wkey(&b, w->skill, w->user, o->kind == VX_W_SUB_GUARD ? "sub:" : "order:", o->a);
             wargs(&b, o->b);
             wargs(&b, o->c);
             break;
@@ -1071,6 +1107,18 @@ int vx_store_op_order_get(struct vx_store_op *op, const char *skill, const char 
     op->idempotent = 1;
     if (customer_key2(skill, user, "order:", id, op->keys[0], sizeof(op->keys[0])))
         return op_fail(op, VX_EINVAL, "order ID too long");
+    op->route_key = op->keys[0];
+    op_arg(op, "HGETALL", 7);
+    op_args(op, op->keys[0]);
+    return 1;
+}
+
+int vx_store_op_sub_get(struct vx_store_op *op, const char *skill, const char *user, const char *id)
+{
+    op_init(op, VX_STORE_OP_ORDER_GET);
+    op->idempotent = 1;
+    if (customer_key2(skill, user, "sub:", id, op->keys[0], sizeof(op->keys[0])))
+        return op_fail(op, VX_EINVAL, "subscription ID too long");
     op->route_key = op->keys[0];
     op_arg(op, "HGETALL", 7);
     op_args(op, op->keys[0]);
@@ -1840,6 +1888,30 @@ int vx_store_sched_due(const char *key, int64_t now, size_t max, char ***members
     }
     if (r)
         freeReplyObject(r);
+    return rc;
+}
+
+int vx_store_pace(const char *key, int per_second, int burst, int *wait_ms, struct vx_err *e)
+{
+    struct vx_store_op op;
+    int rc;
+    *wait_ms = 0;
+    op_init(&op, VX_STORE_OP_RAW);
+    if (vx_strlcpy(op.keys[0], key, sizeof(op.keys[0])))
+        return vx_err_set(e, VX_EINVAL, "pace key too long");
+    op.route_key = op.keys[0];
+    op_script(&op, SCRIPT_PACE, 1);
+    snprintf(op.num[0], sizeof(op.num[0]), "%d", per_second > 0 ? per_second : 1);
+    op_args(&op, op.num[0]);
+    snprintf(op.num[1], sizeof(op.num[1]), "%d", burst > 0 ? burst : 1);
+    op_args(&op, op.num[1]);
+    vx_store_op_run(&op);
+    rc = op.rc;
+    if (rc && e)
+        *e = op.err;
+    else if (rc == 0 && op.raw && op.raw->type == REDIS_REPLY_INTEGER)
+        *wait_ms = (int)op.raw->integer;
+    vx_store_op_release(&op);
     return rc;
 }
 

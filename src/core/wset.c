@@ -19,6 +19,9 @@ static const char *const kind_names[] = {
     [VX_W_IDEM] = "idem",
     [VX_W_SCHEDULE] = "schedule",
     [VX_W_ORDER_GUARD] = "order_guard",
+    [VX_W_SUB_CREATE] = "sub_create",
+    [VX_W_SUB_SET] = "sub_set",
+    [VX_W_SUB_GUARD] = "sub_guard",
 };
 
 const char *vx_wop_kind_name(enum vx_wop_kind kind)
@@ -121,6 +124,22 @@ void vx_wset_order_guard(struct vx_wset *w, const char *id, const char *member,
                          const char *json_value)
 {
     add(w, VX_W_ORDER_GUARD, id, member, json_value ? json_value : "", 0);
+}
+
+void vx_wset_sub_create(struct vx_wset *w, const char *id, const char *doc_json)
+{
+    add(w, VX_W_SUB_CREATE, id, doc_json, NULL, 0);
+}
+
+void vx_wset_sub_set(struct vx_wset *w, const char *id, const char *member, const char *json_value)
+{
+    add(w, VX_W_SUB_SET, id, member, json_value ? json_value : "null", 0);
+}
+
+void vx_wset_sub_guard(struct vx_wset *w, const char *id, const char *member,
+                       const char *json_value)
+{
+    add(w, VX_W_SUB_GUARD, id, member, json_value ? json_value : "", 0);
 }
 
 void vx_wset_ledger(struct vx_wset *w, const char *order_id, const char *entry_json)

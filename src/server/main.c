@@ -36,7 +36,9 @@ static void usage(FILE *out)
             "Every field can also be set with an environment variable (VOXCART_*); flags win\n"
             "over the environment, which wins over the file. Development mode also honours\n"
             "VOXCART_CLOCK_OFFSET (86400, +1d, -2h): the server's clock moved that far, to\n"
-            "replay a recording \"a day later\" at once (voxcart replay --clock-offset).\n");
+            "replay a recording \"a day later\" at once (voxcart replay --clock-offset), and\n"
+            "VOXCART_CLOCK_FILE: a file holding such an offset, read again before every\n"
+            "pass of the recurring biller, so a test can move the clock over billing cycles.\n");
 }
 
 /*
@@ -218,7 +220,9 @@ int main(int argc, char **argv)
         vx_info("main", "merchant API off: no merchant.jwt_key (every /v1 call answers 401)");
     vx_info("main", "voxcartd %s starting", VX_VERSION);
     janitor_start(&srv);
+    biller_start(&srv);
     code = http_run(&srv);
+    biller_stop();
     janitor_stop();
     vx_mtoken_keys_release(&srv.mkeys);
     free(srv.openapi);

@@ -181,6 +181,10 @@ void janitor_start(struct server *s);
 void janitor_stop(void);
 /* A notification came: the janitor runs a pass now, over every pending order. */
 void janitor_wake(void);
+/* The recurring biller's thread (biller.c): started when payments are on and biller.interval_ms
+ * is not 0, stopped at exit. */
+void biller_start(struct server *s);
+void biller_stop(void);
 
 /*
  * The merchant API (/v1, merchant.c), the same shape as the skill pipeline:

@@ -1,0 +1,341 @@
+/*
+ * Recurring subscriptions (sub.h): the document, its keys and what an outcome
+ * does to it. Nothing here talks to Redis or the provider.
+ */
+#include "voxcart/sub.h"
+
+#include "voxcart/jscan.h"
+#include "voxcart/response.h"
+#include "voxcart/pay.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+static const char *const status_names[] = {
+#define XX(id, name) name,
+    VX_SUB_STATUS_MAP(XX)
+#undef XX
+};
+
+static const char *const wait_names[] = {
+#define XX(id, name, help) name,
+    VX_SUB_WAIT_MAP(XX)
+#undef XX
+};
+
+static const char *const unit_names[] = {"day", "week", "month", "year"};
+
+const char *vx_sub_status_name(enum vx_sub_status s)
+{
+    return (unsigned)s < VX_SS__COUNT ? status_names[s] : "?";
+}
+
+int vx_sub_status_parse(const char *name, enum vx_sub_status *out)
+{
+    for (int i = 0; name && i < VX_SS__COUNT; i++)
+        if (strcmp(name, status_names[i]) == 0) {
+            *out = (enum vx_sub_status)i;
+            return 0;
+        }
+    return VX_ENOTFOUND;
+}
+
+const char *vx_sub_wait_name(enum vx_sub_wait w)
+{
+    return (unsigned)w < VX_SW__COUNT ? wait_names[w] : "?";
+}
+
+static enum vx_sub_wait wait_parse(const char *name)
+{
+    for (int i = 0; name && i < VX_SW__COUNT; i++)
+        if (strcmp(name, wait_names[i]) == 0)
+            return (enum vx_sub_wait)i;
+    return VX_SW_NONE;
+}
+
+static void jstr(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k, char *out,
+                 size_t n)
+{
+    const char *v = vx_jget_str(d, o, k);
+    vx_strlcpy(out, v ? v : "", n);
+}
+
+static int64_t jnum(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k, int64_t def)
+{
+    int64_t v;
+    return vx_jint64(vx_jget(d, o, k), &v) == 0 ? v : def;
+}
+
+/* "2026-12-02" -> a valid date. */
+static int date_parse(const char *s, struct vx_date *out)
+{
+    char tail;
+    if (!s || sscanf(s, "%4d-%2d-%2d%c", &out->y, &out->m, &out->d, &tail) != 3 ||
+        strlen(s) != 10 || !vx_date_valid(*out))
+        return VX_EPARSE;
+    return 0;
+}
+
+int vx_sub_parse(const char *json, struct vx_sub *s)
+{
+    struct vx_jdoc d;
+    const struct vx_jnode *root, *iv;
+    char buf[32];
+    int rc = 0;
+    memset(s, 0, sizeof(*s));
+    if (!json || vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
+        return VX_EPARSE;
+    root = vx_jroot(&d);
+    if (root->type != VX_JOBJECT) {
+        vx_jdoc_free(&d);
+        return VX_EPARSE;
+    }
+    jstr(&d, root, "id", s->id, sizeof(s->id));
+    jstr(&d, root, "merchant", s->merchant, sizeof(s->merchant));
+    jstr(&d, root, "shop_id", s->shop, sizeof(s->shop));
+    jstr(&d, root, "plan_id", s->plan, sizeof(s->plan));
+    jstr(&d, root, "skill", s->skill, sizeof(s->skill));
+    jstr(&d, root, "user", s->user, sizeof(s->user));
+    jstr(&d, root, "charge_permission_id", s->permission, sizeof(s->permission));
+    jstr(&d, root, "environment", buf, sizeof(buf));
+    s->live = strcmp(buf, "production") == 0;
+    iv = vx_jget(&d, root, "interval");
+    if (!iv || iv->type != VX_JOBJECT ||
+        vx_interval_unit_parse(vx_jget_str(&d, iv, "unit"), &s->unit) != 0)
+        rc = VX_EPARSE;
+    s->count = (int)(iv ? jnum(&d, iv, "count", 0) : 0);
+    s->amount = jnum(&d, root, "amount", 0);
+    jstr(&d, root, "currency", s->currency, sizeof(s->currency));
+    jstr(&d, root, "time_zone", s->tz, sizeof(s->tz));
+    s->bill_hour = (int)jnum(&d, root, "bill_hour", 0);
+    if (date_parse(vx_jget_str(&d, root, "anchor"), &s->anchor) != 0)
+        rc = VX_EPARSE;
+    if (vx_sub_status_parse(vx_jget_str(&d, root, "status"), &s->status) != 0)
+        rc = VX_EPARSE;
+    s->cycle = jnum(&d, root, "cycle", 1);
+    s->due = jnum(&d, root, "due", 0);
+    s->attempt = (int)jnum(&d, root, "attempt", 0);
+    s->soft = (int)jnum(&d, root, "soft_declines", 0);
+    jstr(&d, root, "attempt_key", s->key, sizeof(s->key));
+    jstr(&d, root, "charge_id", s->charge_id, sizeof(s->charge_id));
+    s->wait = wait_parse(vx_jget_str(&d, root, "wait"));
+    s->fence = jnum(&d, root, "fence", 0);
+    s->paid = jnum(&d, root, "cycles_paid", 0);
+    s->wait_since = jnum(&d, root, "wait_since", 0);
+    vx_jdoc_free(&d);
+    if (rc == 0 && (!s->id[0] || s->count < 1 || s->amount < 1 || strlen(s->currency) != 3 ||
+                    s->cycle < 1 || s->bill_hour < 0 || s->bill_hour > 23))
+        rc = VX_EPARSE;
+    return rc;
+}
+
+void vx_sub_new_id(char out[VX_SUB_ID_LEN + 1])
+{
+    static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char r[12];
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+        uint64_t t = vx_wset_tag();
+        for (size_t i = 0; i < sizeof(r); i++)
+            r[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)i;
+    }
+    memcpy(out, "sub_", 4);
+    for (size_t i = 0; i < sizeof(r); i++)
+        out[4 + i] = digits[r[i] % 36];
+    out[VX_SUB_ID_LEN] = '\0';
+}
+
+int vx_sub_cycle_due(const struct vx_sub *s, const struct vx_tz *tz, int64_t n, int64_t *due,
+                     struct vx_date *date)
+{
+    struct vx_date d;
+    if (n < 1 || n > VX_SUB_CYCLES_MAX || vx_cal_cycle(s->anchor, s->unit, s->count, n - 1, &d))
+        return VX_EINVAL;
+    if (date)
+        *date = d;
+    *due = vx_tz_instant(tz, d, s->bill_hour * 3600);
+    return 0;
+}
+
+int vx_sub_key(const char *sub, int64_t cycle, int attempt, char *out, size_t outsz)
+{
+    char k[64];
+    if (vx_snprintf(k, sizeof(k), "%s-%lld-%d", sub, (long long)cycle, attempt) != 0 ||
+        !vx_provider_key_valid(k))
+        return VX_EINVAL;
+    return vx_strlcpy(out, k, outsz) ? VX_EINVAL : 0;
+}
+
+int vx_sub_order_id(const char *sub, int64_t cycle, char *out, size_t outsz)
+{
+    return vx_snprintf(out, outsz, "%s-%lld", sub, (long long)cycle) ? VX_EINVAL : 0;
+}
+
+void vx_sub_bucket_name(unsigned b, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "vx:{bill:%u}:due", b % VX_SUB_BUCKETS);
+}
+
+void vx_sub_bucket_key(const char *sub, char *out, size_t outsz)
+{
+    unsigned h = 5381;
+    for (const char *p = sub; *p; p++)
+        h = h * 33u + (unsigned char)*p;
+    vx_sub_bucket_name(h, out, outsz);
+}
+
+void vx_sub_policy_default(struct vx_sub_policy *p)
+{
+    static const int64_t retry[] = {3600, 86400, 3 * 86400, 5 * 86400, 7 * 86400};
+    memset(p, 0, sizeof(*p));
+    memcpy(p->retry, retry, sizeof(retry));
+    p->n_retry = (int)VX_ARRAY_LEN(retry);
+    p->grace_s = 7 * 86400;
+    p->settle_s = 60;
+    p->permission_s = 3600;
+    p->paused_s = 86400;
+}
+
+int vx_sub_retry_parse(const char *s, struct vx_sub_policy *p)
+{
+    int n = 0;
+    while (s && *s) {
+        size_t len = strcspn(s, ",");
+        char one[24];
+        int64_t v;
+        if (len == 0 || len >= sizeof(one) || n >= VX_SUB_RETRIES)
+            return VX_EINVAL;
+        memcpy(one, s, len);
+        one[len] = '\0';
+        if (vx_clock_offset_parse(one, &v) != 0 || v < 1)
+            return VX_EINVAL;
+        p->retry[n++] = v;
+        s += len;
+        if (*s == ',')
+            s++;
+    }
+    p->n_retry = n;
+    return 0;
+}
+
+int64_t vx_sub_next_month(int64_t t)
+{
+    struct vx_date d = vx_civil_from_days(t >= 0 ? t / 86400 : (t - 86399) / 86400);
+    d.d = 1;
+    if (++d.m > 12) {
+        d.m = 1;
+        d.y++;
+    }
+    return vx_days_from_civil(d) * 86400;
+}
+
+void vx_sub_after(const struct vx_sub *s, enum vx_provider_outcome o,
+                  const struct vx_provider_result *r, int64_t now, const struct vx_sub_policy *p,
+                  struct vx_sub_step *out)
+{
+    enum vx_pay_kind kind;
+    memset(out, 0, sizeof(*out));
+    vx_pay_judge(o, r, &out->order_to, &kind);
+    out->status = s->status;
+    switch (out->order_to) {
+    case VX_OS_PAID:
+        out->paid = 1;
+        out->new_attempt = 1;
+        out->status = VX_SS_ACTIVE;
+        out->wait = VX_SW_NONE;
+        out->event = "subscription.cycle_paid";
+        return;
+    case VX_OS_CHARGE_PENDING:
+        /* pending, or no answer: the same key again (or a GET of the charge), never a new one */
+        out->wait = VX_SW_SETTLE;
+        out->due = now + p->settle_s;
+        out->event = NULL;
+        return;
+    default:
+        break;
+    }
+    out->new_attempt = 1;
+    out->event = "subscription.payment_failed";
+    if (o == VX_PROVIDER_SOFT_DECLINE) {
+        if (s->soft < p->n_retry) {
+            out->wait = VX_SW_RETRY;
+            out->due = now + p->retry[s->soft];
+        } else {
+            /* the retries ran out: past due for the grace period, then canceled */
+            out->status = VX_SS_PAST_DUE;
+            out->wait = VX_SW_GRACE;
+            out->due = now + p->grace_s;
+            out->event = "subscription.past_due";
+        }
+    } else if (o == VX_PROVIDER_PERIODIC_LIMIT) {
+        out->wait = VX_SW_MONTH;
+        out->due = vx_sub_next_month(now) + 60;
+    } else if (o == VX_PROVIDER_HARD_DECLINE) {
+        /* never again until the buyer fixed the method: the permission says so */
+        out->status = VX_SS_PAST_DUE;
+        out->wait = VX_SW_PERMISSION;
+        out->due = now + p->permission_s;
+        out->event = "subscription.past_due";
+    } else {
+        /* the amount limit, a permission that cannot be charged, a refused request: only the
+         * merchant (bill now) or a change of the subscription moves it */
+        out->status = VX_SS_PAST_DUE;
+        out->wait = VX_SW_MERCHANT;
+        out->due = now + p->permission_s;
+        out->event = "subscription.past_due";
+    }
+}
+
+static int jkv_str(struct vx_buf *b, const char *k, const char *v)
+{
+    int rc = vx_buf_appendf(b, ",\"%s\":\"", k);
+    rc |= vx_json_escape(b, v, strlen(v));
+    rc |= vx_buf_appends(b, "\"");
+    return rc;
+}
+
+int vx_sub_doc_json(const struct vx_sub *s, int64_t created, struct vx_buf *out)
+{
+    int rc = vx_buf_appends(out, "{\"object\":\"subscription\"");
+    rc |= jkv_str(out, "id", s->id);
+    rc |= jkv_str(out, "merchant", s->merchant);
+    rc |= jkv_str(out, "shop_id", s->shop);
+    rc |= jkv_str(out, "plan_id", s->plan);
+    rc |= jkv_str(out, "skill", s->skill);
+    rc |= jkv_str(out, "user", s->user);
+    rc |= jkv_str(out, "charge_permission_id", s->permission);
+    rc |= jkv_str(out, "environment", s->live ? "production" : "sandbox");
+    rc |= vx_buf_appendf(out, ",\"interval\":{\"unit\":\"%s\",\"count\":%d}",
+                         unit_names[s->unit & 3], s->count);
+    rc |= vx_buf_appendf(out, ",\"amount\":%lld", (long long)s->amount);
+    rc |= jkv_str(out, "currency", s->currency);
+    rc |= jkv_str(out, "time_zone", s->tz);
+    rc |= vx_buf_appendf(out, ",\"bill_hour\":%d,\"anchor\":\"%04d-%02d-%02d\"", s->bill_hour,
+                         s->anchor.y, s->anchor.m, s->anchor.d);
+    rc |= jkv_str(out, "status", vx_sub_status_name(s->status));
+    rc |= vx_buf_appendf(out,
+                         ",\"cycle\":%lld,\"due\":%lld,\"attempt\":0,\"soft_declines\":0,"
+                         "\"attempt_key\":null,\"charge_id\":null,\"wait\":\"none\",\"fence\":0,"
+                         "\"cycles_paid\":0,\"created_at\":%lld}",
+                         (long long)s->cycle, (long long)s->due, (long long)created);
+    return rc ? VX_ENOMEM : 0;
+}
+
+int vx_sub_ledger_json(int64_t at_ms, const char *actor, const char *event, const struct vx_sub *s,
+                       const char *ref, const char *reason, struct vx_buf *out)
+{
+    int rc = vx_buf_appendf(out, "{\"at\":%lld", (long long)at_ms);
+    rc |= jkv_str(out, "actor", actor);
+    rc |= jkv_str(out, "event", event);
+    rc |= jkv_str(out, "status", vx_sub_status_name(s->status));
+    rc |= vx_buf_appendf(out, ",\"cycle\":%lld,\"attempt\":%d,\"amount\":%lld", (long long)s->cycle,
+                         s->attempt, (long long)s->amount);
+    rc |= jkv_str(out, "currency", s->currency);
+    if (ref && *ref)
+        rc |= jkv_str(out, "ref", ref);
+    if (reason && *reason)
+        rc |= jkv_str(out, "reason", reason);
+    rc |= vx_buf_appends(out, "}");
+    return rc ? VX_ENOMEM : 0;
+}
