@@ -58,6 +58,7 @@ struct vx_config {
     int provider_connect_timeout_ms;
     int provider_timeout_ms;
     int provider_pay_budget_ms;
+    int provider_backoff_ms; /* first wait before a request is sent again, doubled */
     int janitor_interval_ms;
     /* the recurring biller (biller.h); interval 0 = not on this instance */
     int biller_interval_ms;

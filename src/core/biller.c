@@ -267,6 +267,13 @@ static int pace(const struct vx_biller_config *c)
     }
 }
 
+/* Paused or canceled while its attempt was in flight: the outcome is recorded, the status
+ * stays what the merchant or customer made it. */
+static int held(const struct vx_sub *s)
+{
+    return s->status == VX_SS_PAUSED || s->status == VX_SS_CANCELED;
+}
+
 /* Records the outcome of the attempt in flight. 1 paid, 0 recorded, < 0 error/conflict. */
 static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_provider_outcome o,
                   const struct vx_provider_result *r)
@@ -304,7 +311,8 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
         int64_t due;
         s->cycle++;
         s->paid++;
-        s->status = VX_SS_ACTIVE;
+        if (!held(s))
+            s->status = VX_SS_ACTIVE;
         s->wait = VX_SW_NONE;
         if (!tz || vx_sub_cycle_due(s, tz, s->cycle, &due, NULL) != 0) {
             vx_wset_release(&w);
@@ -325,7 +333,8 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
     } else {
         if (o == VX_PROVIDER_SOFT_DECLINE)
             s->soft++;
-        s->status = step.status;
+        if (!held(s))
+            s->status = step.status;
         s->wait = step.wait;
         s->due = step.due;
         s->wait_since = ps->now;
@@ -407,7 +416,7 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
     struct vx_sub s;
     struct vx_provider_op op;
     char order[64];
-    int rc;
+    int rc, inflight;
 
     if (vx_store_op_sub_get(&sop, skill, user, id))
         vx_store_op_run(&sop);
@@ -424,9 +433,12 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
     }
     vx_strlcpy(s.skill, skill, sizeof(s.skill));
     vx_strlcpy(s.user, user, sizeof(s.user));
-    if (s.status == VX_SS_CANCELED)
+    /* an attempt in flight is settled whatever happened to the subscription meanwhile: a
+     * charge the provider may have made is always recorded */
+    inflight = s.wait == VX_SW_SETTLE && s.key[0];
+    if (s.status == VX_SS_CANCELED && !inflight)
         return -1;
-    if (s.status == VX_SS_PAUSED)
+    if (s.status == VX_SS_PAUSED && !inflight)
         return ps->now + ps->c->policy.paused_s;
     if (s.due > ps->now)
         return s.due; /* the schedule was behind the document: put it right */
@@ -465,7 +477,7 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
     }
 
     memset(&op, 0, sizeof(op));
-    if (s.wait == VX_SW_SETTLE && s.key[0]) {
+    if (inflight) {
         /* an attempt without an outcome: ask, or send the very same request again */
         struct vx_provider *p = s.live ? ps->c->live : ps->c->sandbox;
         ps->st->retried++;

@@ -109,6 +109,8 @@ static const struct field fields[] = {
         "VOXCART_PROVIDER_CONNECT_TIMEOUT_MS", 10, 60000, "2000", "connect timeout per attempt"),
     INT(provider_timeout_ms, "provider.timeout_ms", "VOXCART_PROVIDER_TIMEOUT_MS", 100, 120000,
         "8000", "whole-request timeout per attempt (retries come on top)"),
+    INT(provider_backoff_ms, "provider.backoff_ms", "VOXCART_PROVIDER_BACKOFF_MS", 1, 60000, "1000",
+        "first wait before a provider request is sent again (same key), doubled each time"),
     INT(provider_pay_budget_ms, "provider.pay_budget_ms", "VOXCART_PROVIDER_PAY_BUDGET_MS", 200,
         7000, "4000",
         "how long a paying turn waits for the provider (the platform gives up after about 8 s)"),

@@ -310,6 +310,7 @@ int vx_provider_config_from(const struct vx_config *c, struct vx_provider_config
     out->connect_timeout_ms = c->provider_connect_timeout_ms;
     out->timeout_ms = c->provider_timeout_ms;
     out->retries = -1;
+    out->backoff_ms = c->provider_backoff_ms;
     out->ca_file = c->provider_ca_file[0] ? c->provider_ca_file : NULL;
     if (vx_paysign_alg_parse(c->provider_algorithm, &out->alg) != 0)
         return vx_err_set(e, VX_ECONFIG, "provider.algorithm: '%s' is unknown",

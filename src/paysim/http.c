@@ -181,13 +181,20 @@ char *ps_req_args_split(struct ps_req *r)
     return copy;
 }
 
-/* The first fault that applies to op, consumed; NULL when none. */
+/* The first fault that applies to op, consumed (a share of requests, counted); 0 when none. */
 static int fault_take(const char *op, struct ps_fault *out)
 {
     for (size_t i = 0; i < ps.faults.n; i++) {
         struct ps_fault *f = &ps.faults.v[i];
         if (strcmp(f->op, "*") != 0 && strcmp(f->op, op) != 0)
             continue;
+        if (f->percent > 0) { /* every (100 / percent)th request it matches, evenly */
+            f->acc += f->percent;
+            if (f->acc < 100)
+                continue;
+            f->acc -= 100;
+        }
+        f->applied++;
         *out = *f;
         if (f->remaining > 0 && --f->remaining == 0) {
             memmove(f, f + 1, (ps.faults.n - i - 1) * sizeof(*f));

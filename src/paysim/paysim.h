@@ -203,6 +203,9 @@ struct ps_fault {
     int status;    /* for kind status: 500, 503 or 429 */
     int latency_ms;
     int remaining; /* requests it still applies to; < 0: until removed */
+    int percent;   /* 1..100: a share of the requests it matches, spread evenly (0: every one) */
+    int acc;       /* the share counted so far: applies when it reaches 100 */
+    int applied;   /* requests it was applied to */
 };
 
 struct ps_state {

@@ -400,6 +400,8 @@ static struct json_object *faults_json(void)
         json_object_object_add(o, "status", json_object_new_int(f->status));
         json_object_object_add(o, "latencyMs", json_object_new_int(f->latency_ms));
         json_object_object_add(o, "remaining", json_object_new_int(f->remaining));
+        json_object_object_add(o, "percent", json_object_new_int(f->percent));
+        json_object_object_add(o, "applied", json_object_new_int(f->applied));
         json_object_array_add(a, o);
     }
     return a;
@@ -420,7 +422,8 @@ static void faults_post(struct ps_req *r)
     const char *op = "*", *kind;
     struct json_object *st = vx_json_get(r->json, "status"),
                        *lat = vx_json_get(r->json, "latencyMs"),
-                       *count = vx_json_get(r->json, "count");
+                       *count = vx_json_get(r->json, "count"),
+                       *pct = vx_json_get(r->json, "percent");
     struct ps_fault *f;
 
     if (want_str(r, "operation", 0, 31, &op) || want_str(r, "kind", 1, 15, &kind))
@@ -446,6 +449,11 @@ static void faults_post(struct ps_req *r)
         ps_sim_fail(r, 400, "bad_request", "a latency fault needs latencyMs from 1 to 60000");
         return;
     }
+    if (pct && (!json_object_is_type(pct, json_type_int) || json_object_get_int(pct) < 1 ||
+                json_object_get_int(pct) > 100)) {
+        ps_sim_fail(r, 400, "bad_request", "percent must be an integer from 1 to 100");
+        return;
+    }
     if (PS_PUSH(ps.faults, f) != 0) {
         ps_sim_fail(r, 500, "internal", "out of memory");
         return;
@@ -454,7 +462,10 @@ static void faults_post(struct ps_req *r)
     vx_strlcpy(f->kind, kind, sizeof(f->kind));
     f->status = st ? json_object_get_int(st) : 0;
     f->latency_ms = lat ? json_object_get_int(lat) : 0;
-    f->remaining = count ? json_object_get_int(count) : 1;
+    f->percent = pct ? json_object_get_int(pct) : 0;
+    f->acc = 0;
+    /* a share of the requests lasts until removed unless a count is given */
+    f->remaining = count ? json_object_get_int(count) : f->percent ? -1 : 1;
     if (f->remaining == 0)
         f->remaining = 1;
     reply_list(r, "faults", faults_json());

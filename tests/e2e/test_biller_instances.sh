@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# End to end: the recurring biller on two voxcartd instances against one store (a single Redis,
+# or the cluster with VX_STORE=cluster) and the payment sandbox. 500 weekly subscriptions are
+# due; the sandbox's clock and voxcartd's (VOXCART_CLOCK_FILE) move over three cycles:
+#   cycle 1: both billers, nothing in the way;
+#   cycle 2: one biller is killed with SIGKILL in the middle, then started again;
+#   cycle 3: the sandbox drops 10% of Create Charge answers after charging and answers 503 to
+#            10% of requests, and (single Redis) Redis is killed and restarted from its AOF in
+#            the middle.
+# "Exactly once" is counted at the sandbox's own ledger: every subscription has exactly one
+# captured charge per cycle (by its merchantReferenceId, the cycle's order <sub>-<cycle>), none
+# is missing, none is declined, and nothing more is charged after the last cycle.
+# Then the pacing: charges per second over both instances never above the shared rate + burst.
+. "$(dirname "$0")/lib.sh" "$1"
+. "$SRC/tests/paysim/lib.sh"
+. "$SRC/tests/e2e/pay.inc.sh"
+
+N=${VX_BILLER_SUBS:-500}
+SKILL=amzn1.ask.skill.test
+RATE=120
+
+make_devca
+if [ "${VX_STORE:-single}" = cluster ]; then
+  start_cluster
+else # with its AOF, every write fsynced: a restart loses nothing
+  REDIS_PORT=$(free_port)
+  REDIS_ARGS=(--port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly yes
+    --appendfsync always --dir "$T" --logfile "$T/redis.log")
+  redis-server "${REDIS_ARGS[@]}" &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  wait_for 10 redis-cli -p "$REDIS_PORT" ping || { echo "redis did not start"; exit 1; }
+  export VOXCART_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+fi
+start_pay_sandbox
+# the sandbox throttles Create Charge at the billers' shared pace: a burst above it would be
+# answered 429 (and counted below)
+sim POST throttle "{\"enabled\":true,\"sandbox\":{\"createCharge\":{\"burst\":$RATE,\"perSecond\":$RATE}}}"
+check "the sandbox throttles Create Charge at $RATE/s" [ "$STATUS" = 200 ]
+
+# --- N Recurring charge permissions at the sandbox, and N weekly subscriptions due today ---
+for i in $(seq 1 "$N"); do
+  printf '{"merchantId":"%s","chargePermissionType":"Recurring","buyerId":"buyer-alice","instrument":"card-ok","frequency":{"unit":"Week","value":"1"},"limit":{"amount":"1000.00","currencyCode":"EUR"}}\n' "$MERCHANT"
+done >"$T/perms.jsonl"
+: >"$T/perm-ids"
+while read -r body; do
+  sim POST chargePermissions "$body"
+  jq -r .chargePermissionId <<<"$BODY" >>"$T/perm-ids"
+done <"$T/perms.jsonl"
+check "the sandbox made $N permissions" [ "$(grep -c '^[A-Z][0-9-]*$' "$T/perm-ids")" = "$N" ]
+
+TODAY=$(date -u +%Y-%m-%d)
+# The subscription documents as the merchant API writes them (sub.h, vx_sub_doc_json): one hash
+# of JSON members per subscription in its customer's slot, its index entry, and its member in
+# its bucket of the schedule (written first, as the API does).
+python3 - "$T/perm-ids" "$SKILL" "$TODAY" >"$T/seed.redis" <<'PY'
+import json, sys, datetime
+perms = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+skill, today = sys.argv[2], sys.argv[3]
+due = int(datetime.datetime.strptime(today, "%Y-%m-%d").replace(tzinfo=datetime.timezone.utc).timestamp())
+def q(s):  # one redis-cli argument
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+for i, perm in enumerate(perms):
+    sid = "sub_b%011d" % i
+    user = "amzn1.ask.account.B%05d" % i
+    h = 5381
+    for c in sid.encode():
+        h = (h * 33 + c) & 0xffffffff
+    bucket = "vx:{bill:%d}:due" % (h % 16)
+    tag = "{%s:%s}" % (skill, user)
+    doc = {"object": "subscription", "id": sid, "merchant": "demo", "shop_id": "corner_coffee",
+           "plan_id": "weekly_beans", "skill": skill, "user": user,
+           "charge_permission_id": perm, "environment": "sandbox",
+           "interval": {"unit": "week", "count": 1}, "amount": 450, "currency": "EUR",
+           "time_zone": "UTC", "bill_hour": 0, "anchor": today, "status": "active",
+           "cycle": 1, "due": due, "attempt": 0, "soft_declines": 0, "attempt_key": None,
+           "charge_id": None, "wait": "none", "fence": 0, "cycles_paid": 0,
+           "created_at": due}
+    print("ZADD %s %d %s" % (bucket, due, q("%s\t%s\t%s" % (skill, user, sid))))
+    args = " ".join("%s %s" % (k, q(json.dumps(v, separators=(",", ":")))) for k, v in doc.items())
+    print("HSET vx:%s:sub:%s %s" % (tag, sid, args))
+    print("LPUSH vx:%s:subs %s" % (tag, sid))
+PY
+redis-cli -c -p "$REDIS_PORT" <"$T/seed.redis" >"$T/seed.out" 2>&1
+check "the $N subscriptions are in the store" \
+  [ "$(rcli HGET "vx:{$SKILL:amzn1.ask.account.B00007}:sub:sub_b00000000007" cycle)" = 1 ]
+
+# --- two instances with billers; their clock follows a file (development mode) ---
+echo 0 >"$T/clock"
+export VOXCART_DEVELOPMENT=true VOXCART_CLOCK_FILE="$T/clock" VOXCART_JANITOR_INTERVAL_MS=0
+export VOXCART_BILLER_INTERVAL_MS=200 VOXCART_BILLER_LEASE_MS=2000 VOXCART_BILLER_SETTLE_S=1
+export VOXCART_BILLER_RATE=$RATE VOXCART_BILLER_BURST=$RATE VOXCART_PROVIDER_BACKOFF_MS=50
+export VOXCART_BILLER_PERMISSION_CHECK=5s
+start_voxcartd
+A_PID=$VX_PID A_BASE=$BASE
+start_voxcartd
+B_PID=$VX_PID B_BASE=$BASE
+
+# captured: how many captured charges the sandbox's ledger holds for the merchant
+captured() {
+  sim GET "charges?merchantId=$MERCHANT"
+  jq '[.charges[] | select(.statusDetails.state == "Captured")] | length' <<<"$BODY"
+}
+# wait_captured COUNT SECONDS: until the sandbox holds COUNT captured charges
+wait_captured() {
+  local n=$(($2 * 4))
+  for _ in $(seq 1 "$n"); do
+    [ "$(captured)" -ge "$1" ] && return 0
+    sleep 0.25
+  done
+  return 1
+}
+# advance DAYS: the sandbox's clock and both voxcartd's move on by DAYS
+OFFSET=0
+advance() {
+  sim POST clock "{\"advanceDays\":$1}"
+  OFFSET=$((OFFSET + $1 * 86400))
+  echo "$OFFSET" >"$T/clock"
+}
+# exactly_once CYCLES: every subscription has one captured charge per cycle 1..CYCLES, by its
+# cycle's order ID; none is missing, none twice, none declined
+exactly_once() {
+  sim GET "charges?merchantId=$MERCHANT"
+  jq -e --argjson n "$N" --argjson c "$1" '
+    [.charges[] | select(.statusDetails.state == "Captured") | .merchantMetadata.merchantReferenceId] as $refs
+    | ($refs | length) == ($n * $c)
+      and ($refs | unique | length) == ($n * $c)
+      and ([range(0; $n) as $i | range(1; $c + 1) as $k | "sub_b\($i | tostring | ("00000000000" + .) | .[-11:])-\($k)"] | sort) == ($refs | sort)
+      and ([.charges[] | select(.statusDetails.state == "Declined")] | length) == 0' \
+    <<<"$BODY" >/dev/null
+}
+
+# cycle 1
+check "cycle 1: $N charges captured" wait_captured "$N" 120
+sleep 1
+check "cycle 1: every subscription charged exactly once, none missed" exactly_once 1
+# claimed_by BASE: how many cycles that instance's biller claimed (its /metrics)
+claimed_by() {
+  curl -s --cacert "$CA/root.pem" "$1/metrics" | sed -n 's/^voxcart_biller_claimed_total //p'
+}
+ca=$(claimed_by "$A_BASE") cb=$(claimed_by "$B_BASE")
+check "cycle 1: both instances billed (A claimed $ca, B $cb)" [ "$ca" -gt 0 ] && [ "$cb" -gt 0 ]
+
+# cycle 2: one biller killed in the middle
+advance 7
+check "cycle 2: charging has begun" wait_captured $((N + N / 4)) 120
+kill -KILL "$A_PID"
+wait "$A_PID" 2>/dev/null
+start_voxcartd
+A_PID=$VX_PID
+check "cycle 2: $((2 * N)) charges after SIGKILL and restart" wait_captured $((2 * N)) 120
+sleep 2
+check "cycle 2: every cycle exactly once" exactly_once 2
+
+# cycle 3: lost answers, 503s and (single Redis) a restart from the AOF
+sim POST faults '{"operation":"createCharge","kind":"drop","percent":10}'
+sim POST faults '{"operation":"*","kind":"status","status":503,"percent":10}'
+check "the sandbox drops 10% of answers and answers 503 to 10%" [ "$STATUS" = 200 ]
+advance 7
+check "cycle 3: charging has begun" wait_captured $((2 * N + N / 4)) 120
+if [ "${VX_STORE:-single}" != cluster ]; then
+  kill -KILL "$REDIS_PID"
+  wait "$REDIS_PID" 2>/dev/null
+  sleep 0.5
+  redis-server "${REDIS_ARGS[@]}" &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  check "Redis came back from its AOF" wait_for 20 redis-cli -p "$REDIS_PORT" ping
+fi
+check "cycle 3: $((3 * N)) charges" wait_captured $((3 * N)) 180
+sim GET faults
+drops=$(jq '.faults[0].applied' <<<"$BODY") n503=$(jq '.faults[1].applied' <<<"$BODY")
+sim DELETE faults
+check "answers were dropped after charging ($drops) and 503s answered ($n503)" \
+  [ "$drops" -ge $((N / 20)) ] && [ "$n503" -ge $((N / 20)) ]
+sleep 3
+check "cycle 3: every cycle exactly once, none missed, after drops, 503s and restarts" exactly_once 3
+sim GET notifications
+sim GET "charges?merchantId=$MERCHANT"
+check "nothing more was charged after the last cycle" [ "$(captured)" = $((3 * N)) ]
+
+# voxcart's own view agrees: every subscription at cycle 4 with 3 paid
+paid3=0
+for i in 0 1 2 $((N / 2)) $((N - 1)); do
+  id=$(printf 'sub_b%011d' "$i") user=$(printf 'amzn1.ask.account.B%05d' "$i")
+  [ "$(rcli HGET "vx:{$SKILL:$user}:sub:$id" cycles_paid)" = 3 ] && paid3=$((paid3 + 1))
+done
+check "the subscriptions record 3 cycles paid" [ "$paid3" = 5 ]
+order="vx:{$SKILL:amzn1.ask.account.B00003}:ledger:sub_b00000000003-2"
+check "a cycle's order has its ledger (CHARGE_PENDING, then PAID)" \
+  bash -c "rcli() { redis-cli -c -p $REDIS_PORT \"\$@\"; }; rcli LRANGE '$order' 0 -1 | jq -r .to | paste -sd, - | grep -q 'CHARGE_PENDING.*PAID'"
+
+# the pacing: per second of the sandbox's creation times, never more than rate + burst
+sim GET "charges?merchantId=$MERCHANT"
+peak=$(jq '[.charges[].creationTimestamp] | group_by(.) | map(length) | max' <<<"$BODY")
+check "charges per second stayed within the shared pace (peak $peak, rate+burst $((2 * RATE)))" \
+  [ "$peak" -le $((2 * RATE)) ]
+curl -s --cacert "$CA/root.pem" "$B_BASE/metrics" >"$T/metrics"
+check "/metrics shows the biller's counters" grep -q '^voxcart_biller_charged_total [1-9]' "$T/metrics"
+
+kill -TERM "$A_PID" 2>/dev/null
+wait "$A_PID" 2>/dev/null
+VX_PID=$B_PID
+finish
