@@ -138,7 +138,8 @@ static int claim(struct vx_sub *s)
     return rc;
 }
 
-/* Only the next look (and the subscription's status and wait) change. */
+/* Only the next look (and the subscription's status and wait) change; event (may be NULL) is
+ * the merchant's event type, its last part the ledger entry's. */
 static int reschedule(struct pass *ps, struct vx_sub *s, const char *event, const char *reason)
 {
     struct vx_wset w;
@@ -149,7 +150,8 @@ static int reschedule(struct pass *ps, struct vx_sub *s, const char *event, cons
     set_str(&w, s->id, "status", vx_sub_status_name(s->status));
     set_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
     if (event)
-        sub_ledger(&w, s, event, s->permission, reason, vx_now_ms());
+        sub_ledger(&w, s, strchr(event, '.') ? strchr(event, '.') + 1 : event, s->permission,
+                   reason, vx_now_ms());
     rc = store_write(&w);
     vx_wset_release(&w);
     if (rc == 0 && event)
@@ -349,9 +351,16 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
         set_str(&w, s->id, "reason", r->reason_code);
         ps->st->declined++;
     }
-    if (step.order_to != VX_OS_CHARGE_PENDING)
-        sub_ledger(&w, &before, step.paid ? "paid" : vx_order_state_name(step.order_to),
+    if (step.order_to != VX_OS_CHARGE_PENDING) {
+        /* the attempt's cycle and number, the status it left */
+        struct vx_sub e = before;
+        e.status = s->status;
+        sub_ledger(&w, &e,
+                   step.paid                         ? "paid"
+                   : step.order_to == VX_OS_DECLINED ? "declined"
+                                                     : "failed",
                    r->charge_id, r->reason_code, at_ms);
+    }
     if (rc == 0)
         rc = store_write(&w);
     vx_wset_release(&w);

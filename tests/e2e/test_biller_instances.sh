@@ -14,6 +14,7 @@
 . "$(dirname "$0")/lib.sh" "$1"
 . "$SRC/tests/paysim/lib.sh"
 . "$SRC/tests/e2e/pay.inc.sh"
+. "$SRC/tests/e2e/biller.inc.sh"
 
 N=${VX_BILLER_SUBS:-500}
 SKILL=amzn1.ask.skill.test
@@ -39,84 +40,20 @@ sim POST throttle "{\"enabled\":true,\"sandbox\":{\"createCharge\":{\"burst\":$R
 check "the sandbox throttles Create Charge at $RATE/s" [ "$STATUS" = 200 ]
 
 # --- N Recurring charge permissions at the sandbox, and N weekly subscriptions due today ---
-for i in $(seq 1 "$N"); do
-  printf '{"merchantId":"%s","chargePermissionType":"Recurring","buyerId":"buyer-alice","instrument":"card-ok","frequency":{"unit":"Week","value":"1"},"limit":{"amount":"1000.00","currencyCode":"EUR"}}\n' "$MERCHANT"
-done >"$T/perms.jsonl"
-: >"$T/perm-ids"
-while read -r body; do
-  sim POST chargePermissions "$body"
-  jq -r .chargePermissionId <<<"$BODY" >>"$T/perm-ids"
-done <"$T/perms.jsonl"
+permissions "$N" card-ok "$T/perm-ids"
 check "the sandbox made $N permissions" [ "$(grep -c '^[A-Z][0-9-]*$' "$T/perm-ids")" = "$N" ]
 
-TODAY=$(date -u +%Y-%m-%d)
-# The subscription documents as the merchant API writes them (sub.h, vx_sub_doc_json): one hash
-# of JSON members per subscription in its customer's slot, its index entry, and its member in
-# its bucket of the schedule (written first, as the API does).
-python3 - "$T/perm-ids" "$SKILL" "$TODAY" >"$T/seed.redis" <<'PY'
-import json, sys, datetime
-perms = [l.strip() for l in open(sys.argv[1]) if l.strip()]
-skill, today = sys.argv[2], sys.argv[3]
-due = int(datetime.datetime.strptime(today, "%Y-%m-%d").replace(tzinfo=datetime.timezone.utc).timestamp())
-def q(s):  # one redis-cli argument
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
-for i, perm in enumerate(perms):
-    sid = "sub_b%011d" % i
-    user = "amzn1.ask.account.B%05d" % i
-    h = 5381
-    for c in sid.encode():
-        h = (h * 33 + c) & 0xffffffff
-    bucket = "vx:{bill:%d}:due" % (h % 16)
-    tag = "{%s:%s}" % (skill, user)
-    doc = {"object": "subscription", "id": sid, "merchant": "demo", "shop_id": "corner_coffee",
-           "plan_id": "weekly_beans", "skill": skill, "user": user,
-           "charge_permission_id": perm, "environment": "sandbox",
-           "interval": {"unit": "week", "count": 1}, "amount": 450, "currency": "EUR",
-           "time_zone": "UTC", "bill_hour": 0, "anchor": today, "status": "active",
-           "cycle": 1, "due": due, "attempt": 0, "soft_declines": 0, "attempt_key": None,
-           "charge_id": None, "wait": "none", "fence": 0, "cycles_paid": 0,
-           "created_at": due}
-    print("ZADD %s %d %s" % (bucket, due, q("%s\t%s\t%s" % (skill, user, sid))))
-    args = " ".join("%s %s" % (k, q(json.dumps(v, separators=(",", ":")))) for k, v in doc.items())
-    print("HSET vx:%s:sub:%s %s" % (tag, sid, args))
-    print("LPUSH vx:%s:subs %s" % (tag, sid))
-PY
-redis-cli -c -p "$REDIS_PORT" <"$T/seed.redis" >"$T/seed.out" 2>&1
+seed_subs "$T/perm-ids" sub_b B weekly_beans 450 week
 check "the $N subscriptions are in the store" \
   [ "$(rcli HGET "vx:{$SKILL:amzn1.ask.account.B00007}:sub:sub_b00000000007" cycle)" = 1 ]
 
 # --- two instances with billers; their clock follows a file (development mode) ---
-echo 0 >"$T/clock"
-export VOXCART_DEVELOPMENT=true VOXCART_CLOCK_FILE="$T/clock" VOXCART_JANITOR_INTERVAL_MS=0
-export VOXCART_BILLER_INTERVAL_MS=200 VOXCART_BILLER_LEASE_MS=2000 VOXCART_BILLER_SETTLE_S=1
-export VOXCART_BILLER_RATE=$RATE VOXCART_BILLER_BURST=$RATE VOXCART_PROVIDER_BACKOFF_MS=50
-export VOXCART_BILLER_PERMISSION_CHECK=5s
+biller_env
 start_voxcartd
 A_PID=$VX_PID A_BASE=$BASE
 start_voxcartd
 B_PID=$VX_PID B_BASE=$BASE
 
-# captured: how many captured charges the sandbox's ledger holds for the merchant
-captured() {
-  sim GET "charges?merchantId=$MERCHANT"
-  jq '[.charges[] | select(.statusDetails.state == "Captured")] | length' <<<"$BODY"
-}
-# wait_captured COUNT SECONDS: until the sandbox holds COUNT captured charges
-wait_captured() {
-  local n=$(($2 * 4))
-  for _ in $(seq 1 "$n"); do
-    [ "$(captured)" -ge "$1" ] && return 0
-    sleep 0.25
-  done
-  return 1
-}
-# advance DAYS: the sandbox's clock and both voxcartd's move on by DAYS
-OFFSET=0
-advance() {
-  sim POST clock "{\"advanceDays\":$1}"
-  OFFSET=$((OFFSET + $1 * 86400))
-  echo "$OFFSET" >"$T/clock"
-}
 # exactly_once CYCLES: every subscription has one captured charge per cycle 1..CYCLES, by its
 # cycle's order ID; none is missing, none twice, none declined
 exactly_once() {
