@@ -17,18 +17,18 @@ static struct vx_sub base(void)
 {
     struct vx_sub s;
     memset(&s, 0, sizeof(s));
-    strcpy(s.id, "sub_abcdefghijkl");
-    strcpy(s.merchant, "demo");
-    strcpy(s.shop, "corner_coffee");
-    strcpy(s.plan, "monthly_beans");
-    strcpy(s.skill, "amzn1.ask.skill.test");
-    strcpy(s.user, "amzn1.ask.account.X");
-    strcpy(s.permission, "B01-1234567-1234567");
+    vx_strlcpy(s.id, "sub_abcdefghijkl", sizeof(s.id));
+    vx_strlcpy(s.merchant, "demo", sizeof(s.merchant));
+    vx_strlcpy(s.shop, "corner_coffee", sizeof(s.shop));
+    vx_strlcpy(s.plan, "monthly_beans", sizeof(s.plan));
+    vx_strlcpy(s.skill, "amzn1.ask.skill.test", sizeof(s.skill));
+    vx_strlcpy(s.user, "amzn1.ask.account.X", sizeof(s.user));
+    vx_strlcpy(s.permission, "B01-1234567-1234567", sizeof(s.permission));
     s.unit = VX_IU_MONTH;
     s.count = 1;
     s.amount = 1299;
-    strcpy(s.currency, "EUR");
-    strcpy(s.tz, "Europe/Berlin");
+    vx_strlcpy(s.currency, "EUR", sizeof(s.currency));
+    vx_strlcpy(s.tz, "Europe/Berlin", sizeof(s.tz));
     s.bill_hour = 9;
     s.anchor.y = 2027;
     s.anchor.m = 1;
