@@ -70,39 +70,6 @@ static int store_write(struct vx_wset *w)
     return rc;
 }
 
-/* Member helpers: a JSON number, string or null as the document keeps it. */
-static void set_num(struct vx_wset *w, const char *id, const char *m, int64_t v)
-{
-    char num[32];
-    snprintf(num, sizeof(num), "%lld", (long long)v);
-    vx_wset_sub_set(w, id, m, num);
-}
-
-static void set_str(struct vx_wset *w, const char *id, const char *m, const char *v)
-{
-    struct vx_buf b;
-    vx_buf_init(&b);
-    if (!v || !*v) {
-        vx_wset_sub_set(w, id, m, "null");
-        return;
-    }
-    vx_buf_appends(&b, "\"");
-    vx_json_escape(&b, v, strlen(v));
-    if (vx_buf_appends(&b, "\"") != 0 || !b.data)
-        w->overflow = 1;
-    else
-        vx_wset_sub_set(w, id, m, b.data);
-    vx_buf_release(&b);
-}
-
-/* The guard of a claim: the fence is still the one this biller set. */
-static void guard_fence(struct vx_wset *w, const struct vx_sub *s)
-{
-    char num[32];
-    snprintf(num, sizeof(num), "%lld", (long long)s->fence);
-    vx_wset_sub_guard(w, s->id, "fence", num);
-}
-
 static void sub_ledger(struct vx_wset *w, const struct vx_sub *s, const char *event,
                        const char *ref, const char *reason, int64_t at_ms)
 {
@@ -129,8 +96,8 @@ static int claim(struct vx_sub *s)
     struct vx_wset w;
     int rc;
     vx_wset_init(&w, s->skill, s->user);
-    guard_fence(&w, s);
-    set_num(&w, s->id, "fence", s->fence + 1);
+    vx_sub_wset_fence(&w, s);
+    vx_sub_wset_num(&w, s->id, "fence", s->fence + 1);
     rc = store_write(&w);
     vx_wset_release(&w);
     if (rc == 0)
@@ -145,10 +112,10 @@ static int reschedule(struct pass *ps, struct vx_sub *s, const char *event, cons
     struct vx_wset w;
     int rc;
     vx_wset_init(&w, s->skill, s->user);
-    guard_fence(&w, s);
-    set_num(&w, s->id, "due", s->due);
-    set_str(&w, s->id, "status", vx_sub_status_name(s->status));
-    set_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
+    vx_sub_wset_fence(&w, s);
+    vx_sub_wset_num(&w, s->id, "due", s->due);
+    vx_sub_wset_str(&w, s->id, "status", vx_sub_status_name(s->status));
+    vx_sub_wset_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
     if (event)
         sub_ledger(&w, s, strchr(event, '.') ? strchr(event, '.') + 1 : event, s->permission,
                    reason, vx_now_ms());
@@ -238,12 +205,12 @@ static int begin_attempt(struct pass *ps, struct vx_sub *s, const char *order)
         return VX_EINVAL;
     s->charge_id[0] = '\0';
     vx_wset_init(&w, s->skill, s->user);
-    guard_fence(&w, s);
-    set_num(&w, s->id, "attempt", s->attempt);
-    set_str(&w, s->id, "attempt_key", s->key);
-    set_str(&w, s->id, "charge_id", NULL);
-    set_str(&w, s->id, "wait", vx_sub_wait_name(VX_SW_SETTLE));
-    set_num(&w, s->id, "due", ps->now + ps->c->policy.settle_s);
+    vx_sub_wset_fence(&w, s);
+    vx_sub_wset_num(&w, s->id, "attempt", s->attempt);
+    vx_sub_wset_str(&w, s->id, "attempt_key", s->key);
+    vx_sub_wset_str(&w, s->id, "charge_id", NULL);
+    vx_sub_wset_str(&w, s->id, "wait", vx_sub_wait_name(VX_SW_SETTLE));
+    vx_sub_wset_num(&w, s->id, "due", ps->now + ps->c->policy.settle_s);
     sub_ledger(&w, s, "attempt", s->key, NULL, vx_now_ms());
     rc = attempt_order(&w, s, order, vx_now_ms());
     if (rc == 0)
@@ -289,7 +256,7 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
 
     vx_sub_after(s, o, r, ps->now, &ps->c->policy, &step);
     vx_wset_init(&w, s->skill, s->user);
-    guard_fence(&w, s);
+    vx_sub_wset_fence(&w, s);
     ps_.order_id = order;
     ps_.to = step.order_to;
     ps_.res = r;
@@ -303,10 +270,10 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
     if (step.order_to == VX_OS_CHARGE_PENDING) {
         if (r->charge_id[0]) {
             vx_strlcpy(s->charge_id, r->charge_id, sizeof(s->charge_id));
-            set_str(&w, s->id, "charge_id", s->charge_id);
+            vx_sub_wset_str(&w, s->id, "charge_id", s->charge_id);
         }
         s->due = step.due;
-        set_num(&w, s->id, "due", s->due);
+        vx_sub_wset_num(&w, s->id, "due", s->due);
         ps->st->pending++;
     } else if (step.paid) {
         const struct vx_tz *tz = zone(ps, s->tz);
@@ -321,16 +288,16 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
             return VX_EINVAL;
         }
         s->due = due;
-        set_num(&w, s->id, "cycle", s->cycle);
-        set_num(&w, s->id, "cycles_paid", s->paid);
-        set_num(&w, s->id, "due", s->due);
-        set_num(&w, s->id, "attempt", 0);
-        set_num(&w, s->id, "soft_declines", 0);
-        set_str(&w, s->id, "attempt_key", NULL);
-        set_str(&w, s->id, "charge_id", NULL);
-        set_str(&w, s->id, "status", vx_sub_status_name(s->status));
-        set_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
-        set_str(&w, s->id, "last_charge_id", r->charge_id);
+        vx_sub_wset_num(&w, s->id, "cycle", s->cycle);
+        vx_sub_wset_num(&w, s->id, "cycles_paid", s->paid);
+        vx_sub_wset_num(&w, s->id, "due", s->due);
+        vx_sub_wset_num(&w, s->id, "attempt", 0);
+        vx_sub_wset_num(&w, s->id, "soft_declines", 0);
+        vx_sub_wset_str(&w, s->id, "attempt_key", NULL);
+        vx_sub_wset_str(&w, s->id, "charge_id", NULL);
+        vx_sub_wset_str(&w, s->id, "status", vx_sub_status_name(s->status));
+        vx_sub_wset_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
+        vx_sub_wset_str(&w, s->id, "last_charge_id", r->charge_id);
         ps->st->charged++;
     } else {
         if (o == VX_PROVIDER_SOFT_DECLINE)
@@ -341,14 +308,14 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
         s->due = step.due;
         s->wait_since = ps->now;
         s->key[0] = s->charge_id[0] = '\0';
-        set_num(&w, s->id, "soft_declines", s->soft);
-        set_num(&w, s->id, "due", s->due);
-        set_num(&w, s->id, "wait_since", s->wait_since);
-        set_str(&w, s->id, "attempt_key", NULL);
-        set_str(&w, s->id, "charge_id", NULL);
-        set_str(&w, s->id, "status", vx_sub_status_name(s->status));
-        set_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
-        set_str(&w, s->id, "reason", r->reason_code);
+        vx_sub_wset_num(&w, s->id, "soft_declines", s->soft);
+        vx_sub_wset_num(&w, s->id, "due", s->due);
+        vx_sub_wset_num(&w, s->id, "wait_since", s->wait_since);
+        vx_sub_wset_str(&w, s->id, "attempt_key", NULL);
+        vx_sub_wset_str(&w, s->id, "charge_id", NULL);
+        vx_sub_wset_str(&w, s->id, "status", vx_sub_status_name(s->status));
+        vx_sub_wset_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
+        vx_sub_wset_str(&w, s->id, "reason", r->reason_code);
         ps->st->declined++;
     }
     if (step.order_to != VX_OS_CHARGE_PENDING) {
@@ -365,8 +332,8 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
         rc = store_write(&w);
     vx_wset_release(&w);
     if (rc == VX_ECONFLICT) {
-        vx_info("biller", "%s cycle %lld: another biller took the claim over; its outcome stands",
-                s->id, (long long)before.cycle);
+        vx_info("biller", "%s cycle %lld: the subscription changed under the claim", s->id,
+                (long long)before.cycle);
         *s = before;
         return rc;
     }
@@ -418,21 +385,54 @@ static int cancel(struct pass *ps, struct vx_sub *s, const char *reason)
     return reschedule(ps, s, "subscription.canceled", reason);
 }
 
+/* Reads a subscription (its customer's names kept in it). 0, VX_ENOTFOUND, VX_EPARSE, ... */
+static int sub_read(const char *skill, const char *user, const char *id, struct vx_sub *s)
+{
+    struct vx_store_op sop;
+    int rc;
+    if (vx_store_op_sub_get(&sop, skill, user, id))
+        vx_store_op_run(&sop);
+    rc = sop.rc;
+    if (rc == 0 && vx_sub_parse(sop.json, s) != 0)
+        rc = VX_EPARSE;
+    vx_store_op_release(&sop);
+    if (rc == 0) {
+        vx_strlcpy(s->skill, skill, sizeof(s->skill));
+        vx_strlcpy(s->user, user, sizeof(s->user));
+    }
+    return rc;
+}
+
+/*
+ * The outcome's write was refused: the fence moved. Another biller took the claim over (it
+ * settles the attempt itself), or the merchant changed the subscription meanwhile (paused
+ * it, say), which leaves the attempt in flight: then it is claimed again and the outcome
+ * recorded on what is there now. 1 recorded, 0 not ours to record.
+ */
+static int record_again(struct pass *ps, struct vx_sub *s, const char *order,
+                        enum vx_provider_outcome o, const struct vx_provider_result *r)
+{
+    struct vx_sub now;
+    char key[sizeof(s->key)];
+    vx_strlcpy(key, s->key, sizeof(key));
+    if (sub_read(s->skill, s->user, s->id, &now) != 0 || now.wait != VX_SW_SETTLE ||
+        strcmp(now.key, key) != 0 || now.cycle != s->cycle || claim(&now) != 0)
+        return 0;
+    if (record(ps, &now, order, o, r) < 0)
+        return 0;
+    *s = now;
+    return 1;
+}
+
 /* One subscription due: its next look (epoch seconds), or -1 to leave the schedule. */
 static int64_t one(struct pass *ps, const char *skill, const char *user, const char *id)
 {
-    struct vx_store_op sop;
     struct vx_sub s;
     struct vx_provider_op op;
     char order[64];
     int rc, inflight;
 
-    if (vx_store_op_sub_get(&sop, skill, user, id))
-        vx_store_op_run(&sop);
-    rc = sop.rc;
-    if (rc == 0 && vx_sub_parse(sop.json, &s) != 0)
-        rc = VX_EPARSE;
-    vx_store_op_release(&sop);
+    rc = sub_read(skill, user, id, &s);
     if (rc == VX_ENOTFOUND)
         return ps->now + MISSING_S; /* written after its member: not there yet */
     if (rc) {
@@ -440,8 +440,6 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
         vx_warn("biller", "%s: cannot be read (%s)", id, vx_strerror(rc));
         return ps->now + ps->c->policy.settle_s;
     }
-    vx_strlcpy(s.skill, skill, sizeof(s.skill));
-    vx_strlcpy(s.user, user, sizeof(s.user));
     /* an attempt in flight is settled whatever happened to the subscription meanwhile: a
      * charge the provider may have made is always recorded */
     inflight = s.wait == VX_SW_SETTLE && s.key[0];
@@ -509,6 +507,8 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
         vx_warn("biller", "%s cycle %lld attempt %d: %s; settled later with the same key", s.id,
                 (long long)s.cycle, s.attempt, op.err.msg);
     rc = record(ps, &s, order, op.outcome, &op.res);
+    if (rc == VX_ECONFLICT && record_again(ps, &s, order, op.outcome, &op.res))
+        rc = 0;
     vx_provider_op_release(&op);
     if (rc < 0)
         return rc == VX_ECONFLICT ? ps->now + CLAIMED_S : ps->now + ps->c->policy.settle_s;
