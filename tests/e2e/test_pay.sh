@@ -90,6 +90,20 @@ check "the next yes finds it chargeable again: charged in the turn" paid carol &
   contains "$BODY" "receipt" && [ "$(charges "$PERM" Captured)" = 1 ] && [ "$(charges "$PERM")" = 2 ]
 check "... and the permission is marked chargeable again" \
   [ "$(rcli HGET "$(profile_key carol)" billing_agreement | jq -c '[.status, .reason]')" = '["Chargeable",null]' ]
+# marked again; the permission cannot be read in the turn: nothing charged, FAILED
+rcli HSET "$(profile_key carol)" billing_agreement "{\"id\":\"$PERM\",\"status\":\"NonChargeable\",\"reason\":\"HardDeclined\"}" >/dev/null
+sim POST faults '{"operation":"getChargePermission","kind":"status","status":503,"count":5}'
+order_and_yes carol
+check "a permission that cannot be read is not charged: FAILED, still two charges" \
+  [ "$(order_field carol state)" = '"FAILED"' ] && contains "$BODY" "couldn" && [ "$(charges "$PERM")" = 2 ]
+sim DELETE faults
+# closed at the provider meanwhile: a pay link for a new permission, and it is recorded Closed
+sim POST "chargePermissions/$PERM/state" '{"state":"Closed","reasonCode":"BuyerClosed"}'
+order_and_yes carol
+check "a permission closed at the provider: a pay link instead, the permission recorded Closed" \
+  contains "$BODY" "/checkout/" && [ "$(order_field carol state)" = '"CHARGE_PENDING"' ] &&
+  [ "$(rcli HGET "$(profile_key carol)" billing_agreement | jq -r .status)" = Closed ] &&
+  [ "$(charges "$PERM")" = 2 ]
 
 # --- no permission: a pay link ---
 order_and_yes dave
