@@ -298,17 +298,19 @@ static void place_order(const struct vx_dialog *d, int vcode_right, struct vx_cm
 /*
  * The voice code is asked before charging an order from the shop's threshold, when the
  * customer set one and the saved agreement would be charged in the turn (a pay link, or the
- * platform's Setup, is its own approval). Locked (three wrong codes): no voice purchase; the
+ * platform's Setup, is its own approval; one marked NonChargeable may be, when the provider
+ * reports it fixed). Locked (three wrong codes): no voice purchase; the
  * engine makes the order a pay link (or a Setup on the platform's rail) instead.
  */
 static int vcode_needed(const struct vx_dialog *d)
 {
     const struct vx_profile *pr = d->profile;
-    int chargeable =
-        d->cat->platform
-            ? pr->platform_agreement[0] && strcmp(pr->platform_agreement_status, "OPEN") == 0
-            : pr->permission[0] && strcmp(pr->permission_status, "Chargeable") == 0 &&
-                  pr->permission_live == d->cat->production;
+    int chargeable = d->cat->platform ? pr->platform_agreement[0] &&
+                                            strcmp(pr->platform_agreement_status, "OPEN") == 0
+                                      : pr->permission[0] &&
+                                            (strcmp(pr->permission_status, "Chargeable") == 0 ||
+                                             strcmp(pr->permission_status, "NonChargeable") == 0) &&
+                                            pr->permission_live == d->cat->production;
     return pr->voice_code[0] && !pr->voice_code_locked && chargeable &&
            d->cat->voice_code_threshold >= 0 &&
            vx_dlg_total(d, &d->st->cart) >= d->cat->voice_code_threshold;

@@ -51,14 +51,31 @@ struct vx_pay_settle {
     const char *actor; /* customer, janitor, provider notification */
     int64_t at_ms;
     int live; /* the order is of a production shop (its permission is a live one) */
+    /* a hard decline (vx_pay_hard): the saved permission is marked NonChargeable */
+    int hard;
+    /* the saved permission's state as the provider reported it in this turn (read because
+     * it was NonChargeable: "Chargeable" again, "Closed"), written back unless the outcome
+     * marks it; NULL when not read */
+    const char *permission_state;
 };
+
+/*
+ * Whether an outcome of Create Charge is a hard decline: the payment method itself refuses
+ * (HardDeclined, AmazonRejected, MFAFailed, PaymentMethodNotAllowed, a decline of a reason
+ * the table does not name), or TransactionAmountExceeded for an amount within the
+ * provider's per-charge maximum (150,000 in the major unit), which is then the payment
+ * method's own limit, not the order's size. No later yes charges the permission until the
+ * provider reports it Chargeable again.
+ */
+int vx_pay_hard(enum vx_provider_outcome o, int64_t amount, const char *currency);
 
 /*
  * Appends to w: the compare-and-set CHARGE_PENDING -> to with its ledger entry
  * (naming the charge and the reason), the charge ID and what was captured. A
- * hard decline also marks the saved permission not chargeable (profile member
- * "billing_agreement"), so no later turn charges it until it is chargeable again.
- * scratch holds the JSON texts until the write set is built. VX_ENOMEM.
+ * hard decline (s->hard) also marks the saved permission not chargeable, with the
+ * reason code (profile member "billing_agreement"), so no later turn charges it
+ * until the provider reports it chargeable again; else s->permission_state, when
+ * set, is written as the permission's status. VX_ENOMEM.
  */
 int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const char *permission);
 
@@ -67,6 +84,10 @@ int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const c
  * only in the provider's environment that made it: a shop that moves to production asks
  * its customers for a new one. */
 int vx_pay_profile_json(const char *permission, const char *status, int live, struct vx_buf *out);
+/* The same with the reason code a NonChargeable status carries ({..., "reason":"MFAFailed"});
+ * reason NULL or "" writes none. */
+int vx_pay_profile_reason_json(const char *permission, const char *status, const char *reason,
+                               int live, struct vx_buf *out);
 
 /* What paying needs of a stored order document. */
 struct vx_pay_order {

@@ -58,6 +58,7 @@ enum phase {
     PH_MARKED, /* paying: the janitor's entry is in, now the order and its attempt key */
     PH_SAVED,
     PH_SIMULATION, /* a sandbox shop's armed simulation code is taken */
+    PH_PERMISSION, /* the saved permission, NonChargeable here, as the provider has it now */
     PH_PAY,        /* the provider's answer (or its absence) is in */
     PH_SETTLED,    /* what paying came to is written */
     PH_RENDER
@@ -91,8 +92,11 @@ struct vx_fsm_turn {
     struct vx_store_op op;
     /* paying for the order this turn records (a provider is configured, the cell said PAY) */
     int paying, link, settle_retry;
-    int pay_attempt; /* 1, or 2 for the one more try after a soft decline */
-    uint64_t tag;    /* what the first write set the conversation to */
+    int pay_attempt;         /* 1, or 2 for the one more try after a soft decline */
+    int pay_hard;            /* the outcome is a hard decline: the permission is marked */
+    int64_t pay_deadline_ms; /* the turn's budget for the provider ends then (0: not begun) */
+    char perm_state[16];     /* the saved permission's state read in the turn ("" not read) */
+    uint64_t tag;            /* what the first write set the conversation to */
     char pay_key[VX_PROVIDER_KEY_MAX + 1];
     char simulation[64]; /* the sandbox's simulation code for this charge ("" none) */
     char bucket[64];
@@ -123,6 +127,8 @@ int fsm_phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
 int fsm_pay_begin(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_http_op **hop);
 int fsm_phase_simulation(struct vx_fsm_turn *ft, struct vx_http_op **hop);
 int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop);
+int fsm_phase_permission(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_http_op **hop,
+                         struct vx_err *e);
 /* platform rail: the directive a paying turn answers with (Setup, or Charge on an OPEN
  * agreement); the reader of a Connections.Response; what it means, before the cell runs;
  * its writes, after the write set is begun */

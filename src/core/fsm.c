@@ -545,6 +545,9 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
         case PH_SIMULATION:
             rc = fsm_phase_simulation(ft, hop);
             break;
+        case PH_PERMISSION:
+            rc = fsm_phase_permission(ft, op, hop, e);
+            break;
         case PH_PAY:
             rc = fsm_phase_pay(ft, op, e);
             break;

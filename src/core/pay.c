@@ -4,6 +4,7 @@
  */
 #include "voxcart/pay.h"
 
+#include "voxcart/i18n.h"
 #include "voxcart/jscan.h"
 #include "voxcart/response.h"
 
@@ -75,6 +76,20 @@ void vx_pay_judge(enum vx_provider_outcome o, const struct vx_provider_result *r
     }
 }
 
+int vx_pay_hard(enum vx_provider_outcome o, int64_t amount, const char *currency)
+{
+    int digits = vx_currency_digits(currency);
+    int64_t max = 150000;
+    if (o == VX_PROVIDER_HARD_DECLINE)
+        return 1;
+    if (o != VX_PROVIDER_AMOUNT_LIMIT || digits < 0)
+        return 0;
+    while (digits-- > 0)
+        max *= 10;
+    /* refused below the provider's own maximum: what the payment method allows */
+    return amount <= max;
+}
+
 static int json_str(struct vx_buf *b, const char *s)
 {
     int rc = vx_buf_appends(b, "\"");
@@ -83,15 +98,46 @@ static int json_str(struct vx_buf *b, const char *s)
     return rc;
 }
 
-int vx_pay_profile_json(const char *permission, const char *status, int live, struct vx_buf *out)
+int vx_pay_profile_reason_json(const char *permission, const char *status, const char *reason,
+                               int live, struct vx_buf *out)
 {
     int rc = vx_buf_appends(out, "{\"id\":");
     rc |= json_str(out, permission);
     rc |= vx_buf_appends(out, ",\"status\":");
     rc |= json_str(out, status);
+    if (reason && *reason) {
+        rc |= vx_buf_appends(out, ",\"reason\":");
+        rc |= json_str(out, reason);
+    }
     rc |= vx_buf_appends(out, live ? ",\"environment\":\"production\"}"
                                    : ",\"environment\":\"sandbox\"}");
     return rc ? VX_ENOMEM : 0;
+}
+
+int vx_pay_profile_json(const char *permission, const char *status, int live, struct vx_buf *out)
+{
+    return vx_pay_profile_reason_json(permission, status, NULL, live, out);
+}
+
+/* The saved permission's status after this outcome, into w: NonChargeable with the reason
+ * after a hard decline, else what the provider reported in the turn (when it was read). */
+static int permission_writes(struct vx_wset *w, const struct vx_pay_settle *s,
+                             const char *permission)
+{
+    const struct vx_provider_result *r = s->res;
+    int hard = s->hard && s->to == VX_OS_DECLINED;
+    struct vx_buf b;
+    int rc;
+    if (!permission || !*permission || (!hard && !s->permission_state))
+        return 0;
+    vx_buf_init(&b);
+    rc = hard ? vx_pay_profile_reason_json(permission, "NonChargeable", r ? r->reason_code : NULL,
+                                           s->live, &b)
+              : vx_pay_profile_json(permission, s->permission_state, s->live, &b);
+    if (rc == 0)
+        vx_wset_profile_set(w, "billing_agreement", b.data);
+    vx_buf_release(&b);
+    return rc;
 }
 
 /* One member as JSON text into w (a string value when str, else the text as is). */
@@ -122,8 +168,10 @@ int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const c
         rc |= order_member(w, s->order_id, "charge_id", r->charge_id, 1);
     if (r && r->reason_code[0])
         rc |= order_member(w, s->order_id, "reason", r->reason_code, 1);
+    rc |= permission_writes(w, s, permission);
     if (s->to == VX_OS_CHARGE_PENDING)
-        return rc; /* nothing decided yet: no state change, no ledger entry */
+        return rc || w->overflow ? VX_ENOMEM : 0; /* nothing decided yet: no state change, no
+                                                     ledger entry */
     vx_buf_init(&b);
     vx_wset_order_cas(w, s->order_id, vx_order_state_name(VX_OS_CHARGE_PENDING), to);
     if (s->to == VX_OS_PAID) {
@@ -136,13 +184,6 @@ int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const c
                                r && r->charge_id[0] ? r->charge_id : NULL, &b);
     if (rc == 0 && b.data)
         vx_wset_ledger(w, s->order_id, b.data);
-    if (r && s->to == VX_OS_DECLINED && permission && *permission &&
-        strcmp(r->reason_code, "HardDeclined") == 0) {
-        b.len = 0;
-        rc |= vx_pay_profile_json(permission, "NonChargeable", s->live, &b);
-        if (rc == 0)
-            vx_wset_profile_set(w, "billing_agreement", b.data);
-    }
     vx_buf_release(&b);
     return rc || w->overflow ? VX_ENOMEM : 0;
 }

@@ -158,6 +158,8 @@ static void settle_of(const struct vx_fsm_turn *ft, enum vx_order_state to,
     s->actor = actor;
     s->at_ms = vx_now_ms();
     s->live = ft->d.cat->production;
+    s->hard = ft->pay_hard;
+    s->permission_state = ft->perm_state[0] ? ft->perm_state : NULL;
 }
 
 /*
@@ -217,14 +219,42 @@ static struct vx_provider *pay_provider(const struct vx_fsm_turn *ft)
     return ft->d.cat->production ? ft->f->live : ft->f->provider;
 }
 
-/* A pay link is needed unless the customer's saved agreement is chargeable, and was made in
- * the environment the shop charges in. */
+/* A pay link is needed unless the customer's saved agreement is chargeable, or was marked
+ * not chargeable after a hard decline (the turn asks the provider whether the buyer fixed
+ * it), and was made in the environment the shop charges in. */
 static int needs_link(const struct vx_fsm_turn *ft)
 {
     const struct vx_profile *p = &ft->t.prof;
     /* three wrong voice codes lock purchases by voice: the provider's approval instead */
-    return !(p->permission[0] && strcmp(p->permission_status, "Chargeable") == 0 &&
+    return !(p->permission[0] &&
+             (strcmp(p->permission_status, "Chargeable") == 0 ||
+              strcmp(p->permission_status, "NonChargeable") == 0) &&
              p->permission_live == ft->d.cat->production && !p->voice_code_locked);
+}
+
+/* The rest of the turn's budget for the provider, from the first request of the turn. */
+static int budget_left_ms(struct vx_fsm_turn *ft)
+{
+    int64_t now = vx_now_ms();
+    if (!ft->pay_deadline_ms)
+        ft->pay_deadline_ms = now + ft->f->pay_budget_ms;
+    return ft->pay_deadline_ms > now ? (int)(ft->pay_deadline_ms - now) : 0;
+}
+
+/* Sends ft->pop within what is left of the budget (2 with *hop), or 0 when it is complete
+ * already (refused before anything was sent). */
+static int pay_send(struct vx_fsm_turn *ft, int send, int budget_ms, enum phase next,
+                    struct vx_http_op **hop)
+{
+    ft->phase = next;
+    if (!send)
+        return 0;
+    /* one attempt within the turn's budget; the janitor settles what it leaves open */
+    ft->pop.http.timeout_ms = budget_ms;
+    if (ft->pop.http.connect_timeout_ms == 0 || ft->pop.http.connect_timeout_ms > budget_ms)
+        ft->pop.http.connect_timeout_ms = budget_ms;
+    *hop = &ft->pop.http;
+    return 2;
 }
 
 /*
@@ -280,7 +310,13 @@ int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
                  "order %s: shop %s is in production but provider.live_url is not set: "
                  "not charged",
                  o->id, ft->d.cat->merchant_id);
+    int budget = budget_left_ms(ft);
     ft->link = needs_link(ft);
+    if (!ft->link && strcmp(p->permission_status, "NonChargeable") == 0) {
+        /* no charge on it until the provider reports it chargeable again: ask first */
+        return pay_send(ft, vx_provider_op_permission_get(&ft->pop, prov, p->permission), budget,
+                        PH_PERMISSION, hop);
+    }
     if (!ft->link) {
         struct vx_provider_charge_req r;
         vx_pay_charge_req(&r, p->permission, o->id, o->total, o->currency,
@@ -302,24 +338,64 @@ int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
         r.store_name = vx_catalog_store_name(ft->d.cat);
         send = vx_provider_op_session_create(&ft->pop, prov, ft->pay_key, &r);
     }
-    ft->phase = PH_PAY;
-    if (!send)
-        return 0;
-    /* one attempt within the turn's budget; the janitor settles what it leaves open */
-    ft->pop.http.timeout_ms = ft->f->pay_budget_ms;
-    if (ft->pop.http.connect_timeout_ms == 0 ||
-        ft->pop.http.connect_timeout_ms > ft->f->pay_budget_ms)
-        ft->pop.http.connect_timeout_ms = ft->f->pay_budget_ms;
-    *hop = &ft->pop.http;
-    return 2;
+    return pay_send(ft, send, budget, PH_PAY, hop);
+}
+
+static int pay_settle(struct vx_fsm_turn *ft, enum vx_pay_kind kind, struct vx_store_op **op,
+                      struct vx_err *e);
+
+/*
+ * The saved permission was marked NonChargeable by a hard decline; the provider now says
+ * what it is. Chargeable again (the buyer fixed the payment method): marked so and charged
+ * in this turn, within what is left of the budget. Closed: a pay link, for a new one.
+ * Still NonChargeable: nothing is charged, and the customer is told again how to fix it
+ * (the order DECLINED with the provider's reason). Not known (no answer in time): nothing
+ * is charged either, the order FAILED; the next yes asks again.
+ */
+int fsm_phase_permission(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_http_op **hop,
+                         struct vx_err *e)
+{
+    struct vx_profile *p = &ft->t.prof;
+    const struct vx_provider_result *r = &ft->pop.res;
+    int chargeable, closed;
+
+    if (vx_provider_op_complete(&ft->pop))
+        vx_provider_op_give_up(&ft->pop); /* no time left in this turn for a resend */
+    chargeable = ft->pop.outcome == VX_PROVIDER_SUCCESS && strcmp(r->state, "Chargeable") == 0;
+    closed = ft->pop.outcome == VX_PROVIDER_SUCCESS && strcmp(r->state, "Closed") == 0;
+    if (chargeable || closed) {
+        vx_info("pay", "order %s: the saved permission %s is %s at the provider now",
+                ft->paid_order.id, p->permission, r->state);
+        vx_strlcpy(ft->perm_state, r->state, sizeof(ft->perm_state));
+        vx_strlcpy(p->permission_status, r->state, sizeof(p->permission_status));
+        vx_provider_op_release(&ft->pop);
+        /* a charge needs a fair share of the budget: else the next yes charges */
+        if (budget_left_ms(ft) >= ft->f->pay_budget_ms / 4)
+            return fsm_pay_start(ft, hop);
+        vx_warn("pay", "order %s: no time left in the turn to pay: not charged", ft->paid_order.id);
+        memset(&ft->pop.res, 0, sizeof(ft->pop.res));
+        ft->pop.outcome = VX_PROVIDER_RETRYABLE;
+        ft->pay_to = VX_OS_FAILED;
+        return pay_settle(ft, VX_PAY_FAILED, op, e);
+    }
+    if (ft->pop.outcome == VX_PROVIDER_SUCCESS) {
+        vx_info("pay", "order %s: the saved permission %s is still %s (%s): not charged",
+                ft->paid_order.id, p->permission, r->state, r->reason_code);
+        ft->pay_hard = 1;
+        ft->pay_to = VX_OS_DECLINED;
+        return pay_settle(ft, VX_PAY_HARD_DECLINE, op, e);
+    }
+    vx_warn("pay", "order %s: the saved permission %s cannot be read (%s: %s): not charged",
+            ft->paid_order.id, p->permission, vx_provider_outcome_name(ft->pop.outcome),
+            ft->pop.err.msg);
+    ft->pay_to = VX_OS_FAILED;
+    return pay_settle(ft, VX_PAY_FAILED, op, e);
 }
 
 /* What paying came to: the skill's payment cell speaks it; one write records it with the
  * conversation. */
 int fsm_phase_pay(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
 {
-    struct turn *t = &ft->t;
-    struct vx_fsm *f = ft->f;
     const struct vx_provider_result *r = &ft->pop.res;
     enum vx_pay_kind kind;
 
@@ -331,6 +407,7 @@ int fsm_phase_pay(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err
         ft->pay_to = kind == VX_PAY_LINK ? VX_OS_CHARGE_PENDING : VX_OS_FAILED;
     } else {
         vx_pay_judge(ft->pop.outcome, r, &ft->pay_to, &kind);
+        ft->pay_hard = vx_pay_hard(ft->pop.outcome, ft->paid_order.total, ft->paid_order.currency);
     }
     if (ft->pop.outcome != VX_PROVIDER_SUCCESS)
         vx_warn("pay", "order %s (%s): %s: %s", ft->paid_order.id, ft->pay_key,
@@ -338,7 +415,18 @@ int fsm_phase_pay(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err
     else
         vx_info("pay", "order %s: %s %s", ft->paid_order.id, ft->link ? "pay link" : "charge",
                 ft->link ? r->checkout_session_id : r->charge_id);
-    fsm_pay_speak(ft, kind, r);
+    return pay_settle(ft, kind, op, e);
+}
+
+/* What paying came to is spoken (the skill's payment cell) and recorded, with the
+ * conversation, in one write. */
+static int pay_settle(struct vx_fsm_turn *ft, enum vx_pay_kind kind, struct vx_store_op **op,
+                      struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    struct vx_fsm *f = ft->f;
+
+    fsm_pay_speak(ft, kind, &ft->pop.res);
     /* a first soft decline may be tried once more, on the customer's yes */
     if (kind == VX_PAY_SOFT_DECLINE && ft->pay_attempt < 2)
         vx_strlcpy(t->next.pay_retry, ft->paid_order.id, sizeof(t->next.pay_retry));

@@ -191,7 +191,10 @@ void ps_notify_run(void)
                 continue;
             n->attempts++;
             n->last_status = (int)status;
-            if (status >= 200 && status < 300) {
+            if (status >= 200 && status < 300 && n->again > 0) {
+                n->again--; /* redelivered while this one was under way: once more */
+                n->next_ns = 0;
+            } else if (status >= 200 && status < 300) {
                 n->delivered = 1;
             } else {
                 unsigned shift = n->attempts > 6 ? 6 : (unsigned)n->attempts - 1;

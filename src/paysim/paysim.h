@@ -181,6 +181,7 @@ struct ps_notice {
     char *body; /* the JSON posted */
     int attempts;
     int delivered;
+    int again; /* deliveries asked for by redeliver on top of the one under way (not saved) */
     int last_status;
     int64_t created;
     uint64_t next_ns; /* monotonic time of the next attempt */

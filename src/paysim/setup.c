@@ -642,21 +642,39 @@ static void notifications_get(struct ps_req *r)
 }
 
 /* Sends a notification again, as the provider may (delivery is at least once): the same body,
- * signed afresh. */
+ * signed afresh, once more than it would be sent otherwise (one still being delivered is
+ * delivered a further time after it is answered). The argument is its seq, or the ID of an object
+ * (a charge permission, a charge, a refund): then every notification naming that object, so a
+ * fixture names what it captured without knowing the sandbox's numbering. */
 static void notification_redeliver_post(struct ps_req *r)
 {
     char *end;
     unsigned long long seq = strtoull(r->args[0], &end, 10);
-    for (size_t i = 0; *r->args[0] && !*end && i < ps.notices.n; i++) {
+    int by_seq = *r->args[0] && !*end, n_sent = 0;
+    for (size_t i = 0; *r->args[0] && i < ps.notices.n; i++) {
         struct ps_notice *n = &ps.notices.v[i];
-        if (n->seq != seq)
+        if (by_seq ? n->seq != seq : strcmp(n->object_id, r->args[0]) != 0)
             continue;
-        n->delivered = 0;
-        n->next_ns = 0;
-        ps_reply_json(r, 202, json_object_new_object());
+        if (n->delivered) {
+            n->delivered = 0;
+            n->next_ns = 0;
+        } else {
+            n->again++; /* not delivered yet: a further delivery after that one */
+        }
+        n_sent++;
+        if (by_seq)
+            break;
+    }
+    if (n_sent == 0) {
+        ps_sim_fail(r, 404, "not_found", "no notification '%s'", r->args[0]);
         return;
     }
-    ps_sim_fail(r, 404, "not_found", "no notification '%s'", r->args[0]);
+    {
+        struct json_object *o = json_object_new_object();
+        if (!by_seq)
+            json_object_object_add(o, "redelivered", json_object_new_int(n_sent));
+        ps_reply_json(r, 202, o);
+    }
 }
 
 static void notify_key_get(struct ps_req *r)

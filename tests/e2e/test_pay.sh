@@ -3,7 +3,8 @@
 # customer's saved charge permission in the turn. Counted at the sandbox's own ledger: a paid
 # order is one Captured charge and a PAID order with its ledger; a soft and a hard decline are
 # one Declined charge each and a DECLINED order (the hard one marks the permission not
-# chargeable, so the next yes makes a pay link instead of charging); a customer without a
+# chargeable: the next yes asks the provider, charges nothing while it is still not
+# chargeable, and charges in the turn once the buyer fixed it); a customer without a
 # permission gets a pay link and nobody is charged; an answer the sandbox dropped after taking
 # the charge leaves the order CHARGE_PENDING with the janitor's entry and still exactly one
 # charge; two devices saying yes at once make one charge.
@@ -70,16 +71,39 @@ signed "$(as_user ivy "$(make_request yes AMAZON.YesIntent)")" --restamp
 check "and no third" [ "$(charges "$PERM")" = 2 ]
 check "the order stays DECLINED" [ "$(order_field ivy state)" = '"DECLINED"' ]
 
-# --- hard decline: the permission is marked, the next yes makes a pay link ---
+# --- hard decline: the permission is marked; no charge until the provider says it is fixed ---
 permission carol card-hard-decline
 order_and_yes carol
 check "a hard decline says how to fix it" contains "$BODY" "Update your payment method"
 check "the order is DECLINED after a hard decline" [ "$(order_field carol state)" = '"DECLINED"' ]
-check "the permission is marked not chargeable" \
-  contains "$(rcli HGET "$(profile_key carol)" billing_agreement)" NonChargeable
+check "the permission is marked not chargeable, with the reason" \
+  [ "$(rcli HGET "$(profile_key carol)" billing_agreement | jq -c '[.status, .reason]')" = '["NonChargeable","HardDeclined"]' ]
 order_and_yes carol
-check "the next yes is not charged: a pay link instead" contains "$BODY" "/checkout/"
+check "the next yes reads the permission (still not chargeable): nothing charged, how to fix it again" \
+  contains "$BODY" "Update your payment method" && [ "$(order_field carol state)" = '"DECLINED"' ] &&
+  grep -q "saved permission $PERM is still NonChargeable" "$T/voxcartd.log"
 check "still exactly one charge for that permission" [ "$(charges "$PERM")" = 1 ]
+sim POST "chargePermissions/$PERM/fix" '{"instrument":"card-ok"}'
+check "the buyer fixes the payment method at the sandbox" [ "$STATUS" = 200 ]
+order_and_yes carol
+check "the next yes finds it chargeable again: charged in the turn" paid carol &&
+  contains "$BODY" "receipt" && [ "$(charges "$PERM" Captured)" = 1 ] && [ "$(charges "$PERM")" = 2 ]
+check "... and the permission is marked chargeable again" \
+  [ "$(rcli HGET "$(profile_key carol)" billing_agreement | jq -c '[.status, .reason]')" = '["Chargeable",null]' ]
+# marked again; the permission cannot be read in the turn: nothing charged, FAILED
+rcli HSET "$(profile_key carol)" billing_agreement "{\"id\":\"$PERM\",\"status\":\"NonChargeable\",\"reason\":\"HardDeclined\"}" >/dev/null
+sim POST faults '{"operation":"getChargePermission","kind":"status","status":503,"count":5}'
+order_and_yes carol
+check "a permission that cannot be read is not charged: FAILED, still two charges" \
+  [ "$(order_field carol state)" = '"FAILED"' ] && contains "$BODY" "couldn" && [ "$(charges "$PERM")" = 2 ]
+sim DELETE faults
+# closed at the provider meanwhile: a pay link for a new permission, and it is recorded Closed
+sim POST "chargePermissions/$PERM/state" '{"state":"Closed","reasonCode":"BuyerClosed"}'
+order_and_yes carol
+check "a permission closed at the provider: a pay link instead, the permission recorded Closed" \
+  contains "$BODY" "/checkout/" && [ "$(order_field carol state)" = '"CHARGE_PENDING"' ] &&
+  [ "$(rcli HGET "$(profile_key carol)" billing_agreement | jq -r .status)" = Closed ] &&
+  [ "$(charges "$PERM")" = 2 ]
 
 # --- no permission: a pay link ---
 order_and_yes dave

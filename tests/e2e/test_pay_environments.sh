@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A shop's environment and the sandbox's simulation codes, through the merchant API and by
 # voice against the payment sandbox: a simulation code armed for a sandbox shop's next
-# charge makes exactly that charge come out so (and is used up by it), a production shop
+# charge makes exactly that charge come out so (and is used up by it; a method's own amount
+# limit marks the permission until the provider reports it chargeable), a production shop
 # refuses simulations, and once the shop is in production its customers' sandbox agreements
 # no longer count: the next yes is a pay link at the live endpoints, the charge is a live one,
 # and the yes after that is charged in the turn, live.
@@ -63,6 +64,19 @@ call "$FULL" GET "$SHOP/simulation"
 check "... the code is used up" code_is 404 not_found
 say yes.json
 check "yes once more: charged normally, paid" state_is PAID && contains "$SAID" "receipt"
+
+# an amount refused within the provider's own maximum is the payment method's limit: a hard
+# decline, so the permission is marked; the next yes asks the provider, which reports it
+# chargeable (the sandbox marks only HardDeclined), and charges
+simulate '{"code":"TransactionAmountExceeded"}'
+order
+check "TransactionAmountExceeded for two lattes: DECLINED with the limit's sentence" \
+  state_is DECLINED && contains "$SAID" "above what your payment method allows"
+check "... the permission is marked not chargeable, with the reason" \
+  [ "$(agreement .status) $(agreement .reason)" = "NonChargeable TransactionAmountExceeded" ]
+order
+check "... the next yes finds it chargeable at the provider: marked so and charged" \
+  state_is PAID && [ "$(agreement .status) $(agreement .reason)" = "Chargeable null" ]
 
 # production: no simulations, live endpoints, a new agreement
 call "$FULL" GET "$SHOP"

@@ -10,7 +10,8 @@
 # --update on the passing fixtures changes nothing. The sandbox's ledger holds one captured
 # charge per PAID order of each shop's store, in the shop's currency, and no other.
 # Then the first purchase again with each shop's janitor timer as good as off: the pay link is
-# settled on the provider's notification.
+# settled on the provider's notification; and a duplicate notification (paying/_notified/): the
+# sandbox delivers the notifications again, and the order stays PAID once, one charge.
 . "$(dirname "$0")/lib.sh" "$1"
 . "$SRC/tests/paysim/lib.sh"
 . "$SRC/tests/e2e/pay.inc.sh"
@@ -113,6 +114,42 @@ for loc in "${LOCALES[@]}"; do
   check "$loc: ... and --update changed nothing" bash -c "! grep -q 'updated' <<<\"\$1\"" _ "$OUT"
 done
 check "--update left the first purchase byte for byte" cmp -s "$FIX/first-purchase.json" "$T/tree/first-purchase.json"
+# A duplicate notification (paying/_notified/, which the directory walk above skips): the pay
+# link settled on the notification, which the sandbox then delivers again; PAID once.
+for loc in "${LOCALES[@]}"; do
+  replay "$loc" --update "$T/tree/_notified/duplicate-notification.json"
+  check "$loc: the duplicate notification passes, and --update changed nothing" \
+    grep -qx "1 passed, 0 failed" <<<"$OUT" && bash -c "! grep -q 'updated' <<<\"\$1\"" _ "$OUT"
+done
+check "--update left the duplicate notification byte for byte" \
+  cmp -s "$FIX/_notified/duplicate-notification.json" "$T/tree/_notified/duplicate-notification.json"
+# delivered_twice PERMISSION CHARGE: every notification naming either was posted at least
+# twice, the last post answered 2xx
+delivered_twice() {
+  sim GET notifications
+  jq -e --arg p "$1" --arg c "$2" '[.notifications[] | select(.objectId == $p or .objectId == $c)] |
+    length >= 2 and all(.attempts >= 2 and .delivered)' <<<"$BODY" >/dev/null
+}
+for loc in "${LOCALES[@]}"; do
+  port=${REDIS[$loc]##*:}
+  port=${port%%/*}
+  # the conversation's permission: the last one the sandbox notified this shop of
+  sim GET notifications
+  perm=$(jq -r --arg m "${MERCHANT_OF[$loc]}" '[.notifications[] |
+    select(.merchantId == $m and .objectType == "CHARGE_PERMISSION")] | last | .objectId' <<<"$BODY")
+  sim GET "charges?chargePermissionId=$perm"
+  check "$loc: one charge at the sandbox for the conversation's permission, captured" \
+    [ "$(jq -c '[.charges[].statusDetails.state]' <<<"$BODY")" = '["Captured"]' ]
+  charge=$(jq -r '.charges[0].chargeId' <<<"$BODY")
+  check "$loc: the permission's and the charge's notifications were each delivered twice" \
+    wait_for 20 delivered_twice "$perm" "$charge"
+  key=$(redis-cli -p "$port" --scan --pattern 'vx:*:order:*' | while read -r k; do
+    [ "$(redis-cli -p "$port" HGET "$k" charge_id)" = "\"$charge\"" ] && echo "$k"; done)
+  ledger=${key/:order:/:ledger:}
+  check "$loc: its order is PAID, with one PAID entry in its ledger" \
+    [ -n "$key" ] && [ "$(redis-cli -p "$port" HGET "$key" state)" = '"PAID"' ] &&
+    [ "$(redis-cli -p "$port" LRANGE "$ledger" 0 -1 | grep -c '"to":"PAID"')" = 1 ]
+done
 check "the shops verified the sandbox's notifications and acted on them" grep -q "provider notification" "$T/voxcartd.log"
 stop_shops
 unset VX_PID
