@@ -24,15 +24,19 @@ static void profile_permission(const char *skill, const char *user, char *out, s
 }
 
 /* Records the outcome: 0, or an error (the order stays due). */
+/* hard: the outcome is a hard decline (vx_pay_hard) of the permission charged, which is then
+ * marked NonChargeable in the profile; save_permission (a pay link's, just approved) is saved
+ * as the customer's, chargeable unless that very charge was a hard decline. */
 static int settle(const char *skill, const char *user, const char *id, const struct vx_pay_order *o,
                   enum vx_order_state to, const struct vx_provider_result *r,
-                  const char *save_permission)
+                  const char *save_permission, int hard)
 {
+    char charged[64] = "";
     struct vx_wset w;
     struct vx_store_op op;
     struct vx_pay_settle s;
     struct vx_buf b;
-    int rc;
+    int rc = 0;
 
     vx_wset_init(&w, skill, user);
     vx_buf_init(&b);
@@ -46,13 +50,19 @@ static int settle(const char *skill, const char *user, const char *id, const str
     s.actor = "janitor";
     s.at_ms = vx_now_ms();
     s.live = o->live;
-    rc = vx_pay_settle_wset(&w, &s, NULL);
-    if (rc == 0 && save_permission) {
+    s.hard = hard;
+    if (hard && save_permission)
+        vx_strlcpy(charged, save_permission, sizeof(charged));
+    else if (hard)
+        profile_permission(skill, user, charged, sizeof(charged));
+    if (save_permission && !hard) {
         /* the buyer approved the pay link: from now on yes charges at once */
         rc = vx_pay_profile_json(save_permission, "Chargeable", o->live, &b);
         if (rc == 0)
             vx_wset_profile_set(&w, "billing_agreement", b.data);
     }
+    if (rc == 0)
+        rc = vx_pay_settle_wset(&w, &s, charged[0] ? charged : NULL);
     if (rc == 0) {
         if (vx_store_op_write(&op, &w))
             vx_store_op_run(&op);
@@ -117,7 +127,7 @@ static int one(struct vx_provider *sandbox, struct vx_provider *live, const char
         if (strcmp(op.res.state, "Canceled") == 0) {
             vx_info("janitor", "order %s: the pay link was %s: canceled", id,
                     op.res.reason_code[0] ? op.res.reason_code : "canceled");
-            rc = settle(skill, user, id, &o, VX_OS_CANCELED, &op.res, NULL);
+            rc = settle(skill, user, id, &o, VX_OS_CANCELED, &op.res, NULL, 0);
             vx_provider_op_release(&op);
             return rc ? rc : 1;
         }
@@ -165,7 +175,8 @@ static int one(struct vx_provider *sandbox, struct vx_provider *live, const char
     }
     vx_info("janitor", "order %s: %s (%s)", id, vx_order_state_name(to),
             op.res.charge_id[0] ? op.res.charge_id : op.res.reason_code);
-    rc = settle(skill, user, id, &o, to, &op.res, perm[0] ? perm : NULL);
+    rc = settle(skill, user, id, &o, to, &op.res, perm[0] ? perm : NULL,
+                vx_pay_hard(op.outcome, o.total, o.currency));
     vx_provider_op_release(&op);
     if (rc == 0 && perm[0] && o.session_id[0] && approved) {
         struct vx_janitor_approval a = {skill, user, id, o.session_id, to};

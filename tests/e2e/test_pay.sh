@@ -148,6 +148,18 @@ signed "$(as_user erin "$launch")" --restamp
 check "the next visit tells the customer it went through after all" \
   contains "$BODY" "for order $(last_order erin) went through"
 
+# --- a charge left pending that ends hard declined: the janitor marks the permission ---
+permission hank card-pending-declined
+order_and_yes hank
+check "a pending charge is told as pending" contains "$BODY" "still finishing your payment"
+sim POST clock '{"advanceSeconds":60}' # the sandbox settles pending charges after 30 s
+check "the janitor settles it: DECLINED" \
+  wait_for 15 bash -c '[ "$(redis-cli -p "$0" HGET "$1" state)" = "\"DECLINED\"" ]' "$REDIS_PORT" \
+  "vx:{$SKILL:amzn1.ask.account.hank}:order:$(last_order hank)"
+check "and marks the saved permission not chargeable, with the reason" \
+  [ "$(rcli HGET "$(profile_key hank)" billing_agreement | jq -c '[.status, .reason]')" = '["NonChargeable","HardDeclined"]' ]
+sim POST clock '{"advanceSeconds":-60}'
+
 # --- a pay link that is not approved: the order is canceled, and the next visit says so ---
 order_and_yes gus
 session=$(order_field gus checkout_session_id | tr -d '"')
