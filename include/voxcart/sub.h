@@ -166,6 +166,15 @@ int64_t vx_sub_next_month(int64_t t);
 int vx_sub_doc_json(const struct vx_sub *s, int64_t created, struct vx_buf *out);
 
 /*
+ * Members of a subscription in a write set, as the document keeps them: a JSON number, a JSON
+ * string (NULL or "": null), and the guard every change of a claimed subscription carries (its
+ * `fence` still the one read). An op that does not fit sets w->overflow.
+ */
+void vx_sub_wset_num(struct vx_wset *w, const char *id, const char *member, int64_t v);
+void vx_sub_wset_str(struct vx_wset *w, const char *id, const char *member, const char *v);
+void vx_sub_wset_fence(struct vx_wset *w, const struct vx_sub *s);
+
+/*
  * A ledger entry of a subscription: {"at","actor","event","status","cycle","attempt",
  * "amount","currency","ref","reason"} (ref, reason optional).
  */

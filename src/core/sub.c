@@ -339,3 +339,34 @@ int vx_sub_ledger_json(int64_t at_ms, const char *actor, const char *event, cons
     rc |= vx_buf_appends(out, "}");
     return rc ? VX_ENOMEM : 0;
 }
+
+void vx_sub_wset_num(struct vx_wset *w, const char *id, const char *member, int64_t v)
+{
+    char num[32];
+    snprintf(num, sizeof(num), "%lld", (long long)v);
+    vx_wset_sub_set(w, id, member, num);
+}
+
+void vx_sub_wset_str(struct vx_wset *w, const char *id, const char *member, const char *v)
+{
+    struct vx_buf b;
+    if (!v || !*v) {
+        vx_wset_sub_set(w, id, member, "null");
+        return;
+    }
+    vx_buf_init(&b);
+    vx_buf_appends(&b, "\"");
+    vx_json_escape(&b, v, strlen(v));
+    if (vx_buf_appends(&b, "\"") != 0 || !b.data)
+        w->overflow = 1;
+    else
+        vx_wset_sub_set(w, id, member, b.data);
+    vx_buf_release(&b);
+}
+
+void vx_sub_wset_fence(struct vx_wset *w, const struct vx_sub *s)
+{
+    char num[32];
+    snprintf(num, sizeof(num), "%lld", (long long)s->fence);
+    vx_wset_sub_guard(w, s->id, "fence", num);
+}
