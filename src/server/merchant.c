@@ -2034,7 +2034,18 @@ static enum merchant_wait sub_event(struct merchant_call *mc, struct server_repl
     char about[96];
     struct vx_buf data;
     int sent;
+    int64_t at_ms = vx_now_ms();
     vx_store_op_release(&mc->op);
+    if (mc->mop == MOP_SUBS_CREATE) {
+        /* at its creation time: a retry that finds it created logs the same event, once */
+        struct vx_jdoc d;
+        int64_t created;
+        if (vx_jdoc_parse(&d, mc->doc.data, mc->doc.len, NULL) == 0) {
+            if (vx_jint64(vx_jget(&d, vx_jroot(&d), "created_at"), &created) == 0)
+                at_ms = created * 1000;
+            vx_jdoc_free(&d);
+        }
+    }
     mc->memo.len = 0;
     vx_buf_appendf(&mc->memo, "%s %d\n", mc->body_hash, status);
     vx_buf_append(&mc->memo, mc->doc.data, mc->doc.len);
@@ -2042,11 +2053,13 @@ static enum merchant_wait sub_event(struct merchant_call *mc, struct server_repl
     snprintf(about, sizeof(about), "%s_%lld_%s", ms->s.id, (long long)ms->s.fence,
              strchr(type, '.') + 1);
     vx_buf_init(&data);
-    vx_buf_appends(&data, "{\"subscription\":");
+    vx_buf_appends(&data, "{\"subscription_id\":");
+    append_str(&data, ms->s.id);
+    vx_buf_appends(&data, ",\"subscription\":");
     vx_buf_append(&data, mc->doc.data, mc->doc.len);
     vx_buf_appends(&data, "}");
     sent = data.data && mc->memo.data &&
-           merchant_event_idem_op(&mc->op, &mc->event, mc->who.merchant, type, vx_now_ms(), about,
+           merchant_event_idem_op(&mc->op, &mc->event, mc->who.merchant, type, at_ms, about,
                                   mc->params[0], data.data, mc->idem_key, mc->memo.data);
     vx_buf_release(&data);
     out->status = status;

@@ -126,6 +126,9 @@ json "$FULL" POST "$S/subscriptions" "$(sub_body ALICE trial)" -H 'Idempotency-K
 check "the retry finds the same subscription" all_of [ "$STATUS" = 201 ] -- [ "$(jq -r .id <<<"$BODY")" = "$TRIAL" ]
 check "... with one created entry" \
   [ "$(rcli lrange "vx:{$SKILL:amzn1.ask.account.ALICE}:ledger:$TRIAL" 0 -1 | wc -l)" = 1 ]
+call "$READ" GET '/v1/events?limit=100'
+check "... and one subscription.created event" \
+  [ "$(jq "[.data[] | select(.data.subscription_id == \"$TRIAL\")] | length" <<<"$BODY")" = 1 ]
 
 # --- pages and filters ---
 for u in BOB CAROL DAVE; do
@@ -225,7 +228,7 @@ check "the ledger tells every change, oldest first" \
 check "... the skip names the cycle skipped" [ "$(jq '[.ledger[] | select(.event == "skipped") | .cycle] == [1]' <<<"$BODY")" = true ]
 call "$READ" GET '/v1/events?limit=100'
 check "every change is an event" \
-  [ "$(jq -r "[.data[] | select(.data.subscription.id == \"$LATER\") | .type] | join(\",\")" <<<"$BODY")" = \
+  [ "$(jq -r "[.data[] | select(.data.subscription_id == \"$LATER\") | .type] | join(\",\")" <<<"$BODY")" = \
     "subscription.created,subscription.paused,subscription.resumed,subscription.skipped,subscription.paused,subscription.resumed,subscription.paused,subscription.canceled" ]
 
 # past due with its retries run out: bill now makes it due now, for a new attempt
@@ -321,6 +324,6 @@ sim GET "charges?chargePermissionId=$ERIN_PERM"
 check "canceled: still the two charges" [ "$(jq '.charges | length' <<<"$BODY")" = 2 ]
 call "$READ" GET '/v1/events?limit=100'
 check "the merchant saw it all as events" \
-  [ "$(jq -r "[.data[] | select((.data.subscription.id // .data.subscription_id) == \"$ERIN_SUB\") | .type] | join(\",\")" <<<"$BODY")" = \
+  [ "$(jq -r "[.data[] | select(.data.subscription_id == \"$ERIN_SUB\") | .type] | join(\",\")" <<<"$BODY")" = \
     "subscription.created,subscription.cycle_paid,subscription.billed_now,subscription.cycle_paid,subscription.paused,subscription.canceled" ]
 finish_paysim
