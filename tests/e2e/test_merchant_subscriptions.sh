@@ -4,8 +4,9 @@
 # however often it is sent; another body with the key refused), another merchant seeing nothing,
 # pages and filters, the changes (pause, resume, skip, bill now, cancel) with their rules, ledger
 # entries and events; then with voxcartd's biller on: a subscription starting today has its first
-# cycle charged once at the sandbox, the cycle's order PAID in the shop's orders, a paused one is
-# left alone, and a canceled one refuses every change.
+# cycle charged once at the sandbox, the cycle's order PAID in the shop's orders, bill now charging
+# the next cycle at once, a paused one left alone when due, a canceled one refusing every change,
+# and a pause that lands while a charge is in flight settled by the biller after the resume.
 . "$(dirname "$0")/lib.sh" "$1"
 export VOXCART_BILLER_INTERVAL_MS=0 # the rules first, with no biller to race them; then with one
 . "$(dirname "$0")/merchant_pay.inc.sh"
@@ -326,4 +327,30 @@ call "$READ" GET '/v1/events?limit=100'
 check "the merchant saw it all as events" \
   [ "$(jq -r "[.data[] | select(.data.subscription_id == \"$ERIN_SUB\") | .type] | join(\",\")" <<<"$BODY")" = \
     "subscription.created,subscription.cycle_paid,subscription.billed_now,subscription.cycle_paid,subscription.paused,subscription.canceled" ]
+
+# paused while the biller's charge is in flight (the sandbox drops the answer after charging, so
+# the attempt's outcome is not known when the pause lands): the pause leaves the attempt alone,
+# and on resume the biller settles it with the same key: one charge, the cycle paid once
+permission FRAN
+FRAN_PERM=$PERM
+sim POST faults '{"operation":"createCharge","kind":"drop","count":1}'
+json "$FULL" POST "$S/subscriptions" "$(sub_body FRAN weekly)"
+FRAN=$(jq -r .id <<<"$BODY")
+in_flight() { [ "$(rcli hget "$(sub_key FRAN "$FRAN")" wait)" = '"settle"' ]; }
+wait_for 20 in_flight
+act "$FULL" "$FRAN" pause
+check "paused with the attempt in flight: the attempt left as it is" all_of [ "$STATUS" = 200 ] -- \
+  [ "$(jq -c '[.status, .attempt_key]' <<<"$BODY")" = "[\"paused\",\"$FRAN-1-1\"]" ]
+sleep 1
+act "$FULL" "$FRAN" resume
+check "resumed" [ "$STATUS" = 200 ]
+fran_paid() { [ "$(rcli hget "$(sub_key FRAN "$FRAN")" cycles_paid)" = 1 ]; }
+wait_for 20 fran_paid
+sim GET "charges?chargePermissionId=$FRAN_PERM"
+check "the attempt settled with its key: one captured charge at the sandbox" \
+  [ "$(jq -c '[.charges[] | .statusDetails.state]' <<<"$BODY")" = '["Captured"]' ]
+call "$READ" GET "$S/subscriptions/$FRAN"
+check "... cycle 1 paid once, its order PAID" all_of \
+  [ "$(jq -c '[.cycles_paid, .cycle, .attempt_key, .orders]' <<<"$BODY")" = "[1,2,null,[\"$FRAN-1\"]]" ] -- \
+  [ "$(rcli hget "vx:{$SKILL:amzn1.ask.account.FRAN}:order:$FRAN-1" state)" = '"PAID"' ]
 finish_paysim
