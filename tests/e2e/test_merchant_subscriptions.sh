@@ -111,8 +111,9 @@ json "$FULL" POST "$S/subscriptions" "$later" -H 'Idempotency-Key: sub-alice-1'
 check "the same POST with the same key: the same answer" all_of [ "$STATUS" = 201 ] -- [ "$BODY" = "$first" ]
 json "$FULL" POST "$S/subscriptions" "$(sub_body ALICE trial)" -H 'Idempotency-Key: sub-alice-1'
 check "the same key with another body: 422 idempotency_key_reused" code_is 422 idempotency_key_reused
-check "... one subscription in the customer's slot" \
-  [ "$(rcli --scan --pattern "vx:{$SKILL:amzn1.ask.account.ALICE}:sub:*" | wc -l)" = 1 ]
+call "$READ" GET "$S/subscriptions?limit=100"
+check "... one subscription of the customer" \
+  [ "$(jq -r '[.data[] | select(.user == "amzn1.ask.account.ALICE") | .id] | join(",")' <<<"$BODY")" = "$LATER" ]
 check "... one member in the schedule" \
   [ "$(for b in $(seq 0 15); do rcli zrange "vx:{bill:$b}:due" 0 -1; done | grep -c "$LATER")" = 1 ]
 check "... and one created entry in its ledger" \
