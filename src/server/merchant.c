@@ -28,7 +28,9 @@
 #include "voxcart/jscan.h"
 #include "voxcart/ledger.h"
 #include "voxcart/log.h"
+#include "voxcart/pay.h"
 #include "voxcart/response.h"
+#include "voxcart/sub.h"
 #include "voxcart/verify.h"
 
 #include <json-c/json.h>
@@ -361,7 +363,7 @@ static const char *const shop_fields[] = {
     "id",        "name",    "currency",      "locales",
     "skill_ids", "rail",    "environment",   "voice_code_threshold",
     "seller_id", "country", "sandbox_email", "sizes",
-    NULL};
+    "time_zone", NULL};
 
 /* what the platform's rail names in its Setup and Charge directives */
 static const char *const platform_fields[] = {"seller_id", "country", "sandbox_email"};
@@ -400,6 +402,25 @@ static int check_shop_catalog(struct check *c, const struct vx_jnode *name,
     return rc;
 }
 
+/*
+ * A shop's time zone decides the calendar day of its subscriptions' cycles: an IANA name the
+ * system's zoneinfo has (the biller loads the same file).
+ */
+static int check_zone(struct check *c, const struct vx_jnode *zone)
+{
+    struct vx_tz *tz = NULL;
+    struct vx_err e;
+    if (zone->type != VX_JSTRING || zone->len == 0 || zone->len >= sizeof(((struct vx_sub *)0)->tz))
+        return invalid(c, "time_zone", "must be an IANA time zone name such as Europe/Berlin");
+    if (vx_tz_load(zone->str, &tz, &e) != 0)
+        return invalid(c, "time_zone",
+                       "'%s' is not a time zone this system knows (an IANA name such as "
+                       "Europe/Berlin)",
+                       zone->str);
+    vx_tz_free(tz);
+    return 0;
+}
+
 /* Validates a shop body and writes the stored document into doc. */
 static int shop_build(struct check *c, const char *id, struct vx_buf *doc)
 {
@@ -408,7 +429,8 @@ static int shop_build(struct check *c, const char *id, struct vx_buf *doc)
                           *locales = vx_jget(&c->d, c->root, "locales"),
                           *skills = vx_jget(&c->d, c->root, "skill_ids"),
                           *sizes = vx_jget(&c->d, c->root, "sizes"),
-                          *vct = vx_jget(&c->d, c->root, "voice_code_threshold");
+                          *vct = vx_jget(&c->d, c->root, "voice_code_threshold"),
+                          *zone = vx_jget(&c->d, c->root, "time_zone");
     const char *rail = vx_jget_str(&c->d, c->root, "rail"),
                *env = vx_jget_str(&c->d, c->root, "environment");
     int64_t threshold = -1;
@@ -441,6 +463,8 @@ static int shop_build(struct check *c, const char *id, struct vx_buf *doc)
     if (sizes && sizes->type != VX_JARRAY)
         return invalid(c, "sizes", "must be an array of {id, names}");
     if (check_shop_catalog(c, name, cur, sizes) != 0)
+        return -1;
+    if (zone && check_zone(c, zone) != 0)
         return -1;
     vx_buf_appends(doc, "{\"id\":");
     append_str(doc, id);
@@ -476,6 +500,8 @@ static int shop_build(struct check *c, const char *id, struct vx_buf *doc)
         append_raw(doc, c->text, sizes);
     else
         vx_buf_appends(doc, "[]");
+    vx_buf_appends(doc, ",\"time_zone\":");
+    append_str(doc, zone ? zone->str : "UTC");
     vx_buf_appendf(doc, ",\"created_at\":%lld}", (long long)vx_now());
     return 0;
 }
@@ -625,6 +651,16 @@ static char *coll_name(const struct merchant_call *mc, char *buf, size_t sz)
     case MOP_DELIVERIES_LIST:
         snprintf(buf, sz, "deliveries:%s", mc->params[0]);
         break;
+    case MOP_SUBS_LIST:
+    case MOP_SUBS_CREATE:
+    case MOP_SUB_GET:
+    case MOP_SUB_PAUSE:
+    case MOP_SUB_RESUME:
+    case MOP_SUB_CANCEL:
+    case MOP_SUB_BILL_NOW:
+    case MOP_SUB_SKIP:
+        snprintf(buf, sz, "subs:%s", mc->params[0]);
+        break;
     default:
         snprintf(buf, sz, "shops");
         break;
@@ -676,7 +712,22 @@ enum {
     ST_APROF,   /* ... the customer's profile */
     ST_ACALL,   /* ... the provider closed it */
     ST_ASAVE,   /* ... recorded as closed in the profile */
-    ST_AEVENT   /* ... and its event */
+    ST_AEVENT,  /* ... and its event */
+    ST_SPLAN,   /* a new subscription: its plan */
+    ST_SZADD,   /* ... its member in the schedule */
+    ST_SWRITE,  /* ... the document and its ledger entry in the customer's slot */
+    ST_SREAD,   /* ... read back as stored */
+    ST_SINDEX,  /* ... the shop's index */
+    ST_SEVENT,  /* ... (and every change's) event with the idempotency record */
+    ST_SREFS,   /* a page of the shop's subscriptions */
+    ST_SFAN,    /* ... each read from its customer's slot */
+    ST_XREF,    /* a subscription: whose it is */
+    ST_GSUB,    /* ... read */
+    ST_GLEDGER, /* ... its ledger */
+    ST_XSUB,    /* a change: the subscription as it is */
+    ST_XWRITE,  /* ... the change, guarded on the fence */
+    ST_XZADD,   /* ... the schedule at the new due time */
+    ST_XREAD    /* ... the document as stored now */
 };
 
 static enum merchant_wait wait_store(struct merchant_call *mc, int step, struct vx_store_op **op)
@@ -953,8 +1004,15 @@ static int ref_parse(const char *json, char *skill, size_t ssz, char *user, size
     return rc;
 }
 
-/* A page of the index: every order of it read at once. */
-static enum merchant_wait orders_fan(struct merchant_call *mc, struct server_reply *out)
+/* How a document of a customer's slot is read (vx_store_op_order_get, vx_store_op_sub_get). */
+typedef int (*slot_get_fn)(struct vx_store_op *op, const char *skill, const char *user,
+                           const char *id);
+/* Whether a document read belongs in the answer (a list's filters). */
+typedef int (*fan_match_fn)(const struct merchant_call *mc, const char *json);
+
+/* A page of an index (orders, subscriptions): every document of it read at once. */
+static enum merchant_wait index_fan(struct merchant_call *mc, struct server_reply *out,
+                                    slot_get_fn get, int next)
 {
     size_t n = mc->op.n_ids / 2;
     if (n > (size_t)mc->limit)
@@ -972,13 +1030,14 @@ static enum merchant_wait orders_fan(struct merchant_call *mc, struct server_rep
     for (size_t i = 0; i < n; i++) {
         char skill[256] = "", user[256] = "";
         ref_parse(mc->op.ids[2 * i + 1], skill, sizeof(skill), user, sizeof(user));
-        vx_store_op_order_get(&mc->fan[i], skill, user, mc->op.ids[2 * i]);
+        get(&mc->fan[i], skill, user, mc->op.ids[2 * i]);
     }
-    mc->step = ST_FAN;
+    mc->step = next;
     return MERCHANT_WAIT_MANY;
 }
 
-static void orders_answer(struct merchant_call *mc, struct server_reply *out)
+/* The page: the documents read (those match takes; NULL: all), the cursor after the index's. */
+static void fan_answer(struct merchant_call *mc, struct server_reply *out, fan_match_fn match)
 {
     size_t shown = 0, n = mc->op.n_ids / 2;
     for (size_t i = 0; i < mc->n_fan; i++) {
@@ -994,6 +1053,8 @@ static void orders_answer(struct merchant_call *mc, struct server_reply *out)
     for (size_t i = 0; i < mc->n_fan; i++) {
         if (mc->fan[i].rc != 0)
             continue; /* indexed, but gone (a customer's data deleted) */
+        if (match && !match(mc, mc->fan[i].json))
+            continue;
         if (shown++)
             vx_buf_appends(&out->body, ",");
         vx_buf_appends(&out->body, mc->fan[i].json);
@@ -1006,8 +1067,11 @@ static void orders_answer(struct merchant_call *mc, struct server_reply *out)
     vx_buf_appends(&out->body, "}");
 }
 
-/* The order with its ledger: {...the order's members..., "ledger":[entries, oldest first]}. */
-static void order_answer(struct merchant_call *mc, struct server_reply *out)
+/*
+ * A document (mc->parent) with its ledger (mc->op's entries, oldest first) into out, left open
+ * for more members: {...the document's members..., "ledger":[...]. 0, or -1 answered.
+ */
+static int doc_with_ledger(struct merchant_call *mc, struct server_reply *out, const char *what)
 {
     size_t len = strlen(mc->parent);
     out->status = 200;
@@ -1016,8 +1080,8 @@ static void order_answer(struct merchant_call *mc, struct server_reply *out)
     while (len > 0 && mc->parent[len - 1] != '}')
         len--;
     if (len < 2) {
-        merchant_error(out, 500, "internal", NULL, "unreadable order document");
-        return;
+        merchant_error(out, 500, "internal", NULL, "unreadable %s document", what);
+        return -1;
     }
     vx_buf_append(&out->body, mc->parent, len - 1);
     vx_buf_appends(&out->body, len > 2 ? ",\"ledger\":[" : "\"ledger\":[");
@@ -1026,7 +1090,15 @@ static void order_answer(struct merchant_call *mc, struct server_reply *out)
             vx_buf_appends(&out->body, ",");
         vx_buf_appends(&out->body, mc->op.ids[i]);
     }
-    vx_buf_appends(&out->body, "]}");
+    vx_buf_appends(&out->body, "]");
+    return 0;
+}
+
+/* The order with its ledger: {...the order's members..., "ledger":[entries, oldest first]}. */
+static void order_answer(struct merchant_call *mc, struct server_reply *out)
+{
+    if (doc_with_ledger(mc, out, "order") == 0)
+        vx_buf_appends(&out->body, "}");
 }
 
 /* 0 when the op read what it looked for; else the call is answered (404 naming what, or 503). */
@@ -1607,6 +1679,742 @@ static enum merchant_wait agreement_step(struct merchant_call *mc, struct server
     }
 }
 
+/* --- subscriptions (sub.h): each lives in its customer's slot; the shop's index says whose --- */
+
+struct merchant_sub {
+    struct vx_sub s;
+    struct vx_tz *tz; /* the shop's (create) or the subscription's zone (a change) */
+    int retried;      /* a change refused by its guard is read again and tried once more */
+    struct vx_wset ws;
+    struct vx_buf entry;
+    char bucket[64];
+    char member[640];
+};
+
+static const char *const sub_fields[] = {"plan_id",    "customer",  "charge_permission_id",
+                                         "start_date", "bill_hour", NULL};
+static const char *const customer_fields[] = {"skill_id", "user_id", NULL};
+
+static struct merchant_sub *sub_of(struct merchant_call *mc, struct server_reply *out)
+{
+    if (!mc->sub) {
+        mc->sub = calloc(1, sizeof(*mc->sub));
+        if (!mc->sub) {
+            merchant_error(out, 500, "internal", NULL, "out of memory");
+            return NULL;
+        }
+        vx_buf_init(&mc->sub->entry);
+    }
+    return mc->sub;
+}
+
+/* What a key, a schedule member and the provider take: 1 to max of printable ASCII, no space. */
+static int token_ok(const struct vx_jnode *n, size_t max)
+{
+    if (!n || n->type != VX_JSTRING || n->len < 1 || n->len > max)
+        return 0;
+    for (size_t i = 0; i < n->len; i++)
+        if ((unsigned char)n->str[i] <= 0x20 || (unsigned char)n->str[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
+/* "2026-12-02" -> a valid date; -1 otherwise. */
+static int date_text(const char *t, struct vx_date *d)
+{
+    if (!t || strlen(t) != 10 || t[4] != '-' || t[7] != '-')
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (t[i] < '0' || t[i] > '9'))
+            return -1;
+    d->y = (t[0] - '0') * 1000 + (t[1] - '0') * 100 + (t[2] - '0') * 10 + (t[3] - '0');
+    d->m = (t[5] - '0') * 10 + (t[6] - '0');
+    d->d = (t[8] - '0') * 10 + (t[9] - '0');
+    return vx_date_valid(*d) ? 0 : -1;
+}
+
+/* skill_id is one of the shop's skill_ids (a shop that names none takes any). */
+static int shop_has_skill(const char *shop_json, const char *skill)
+{
+    struct vx_jdoc d;
+    const struct vx_jnode *ids;
+    int found = 0, any = 1;
+    if (vx_jdoc_parse(&d, shop_json, strlen(shop_json), NULL) != 0)
+        return 0;
+    ids = vx_jget(&d, vx_jroot(&d), "skill_ids");
+    for (const struct vx_jnode *i = ids && ids->type == VX_JARRAY ? vx_jfirst(&d, ids) : NULL; i;
+         i = vx_jnext(&d, i)) {
+        any = 0;
+        found |= i->type == VX_JSTRING && strcmp(i->str, skill) == 0;
+    }
+    vx_jdoc_free(&d);
+    return any || found;
+}
+
+/*
+ * The body of a new subscription, against its shop (mc->parent): who, which permission, when.
+ * Fills ms->s with all but the plan's terms; the shop's currency goes into s.currency for the
+ * plan to match.
+ */
+static int sub_body(struct merchant_call *mc, struct merchant_sub *ms, struct server_reply *out)
+{
+    struct check c;
+    struct vx_jdoc shop;
+    const struct vx_jnode *plan, *cust, *perm, *start, *hour, *sroot, *sk, *us;
+    const char *cur, *env, *zone;
+    struct vx_date today, first;
+    struct vx_err e;
+    int64_t h = 0;
+    int rc = -1;
+
+    if (vx_jdoc_parse(&shop, mc->parent, strlen(mc->parent), NULL) != 0) {
+        merchant_error(out, 500, "internal", NULL, "unreadable shop document");
+        return -1;
+    }
+    sroot = vx_jroot(&shop);
+    cur = vx_jget_str(&shop, sroot, "currency");
+    env = vx_jget_str(&shop, sroot, "environment");
+    zone = vx_jget_str(&shop, sroot, "time_zone");
+    vx_strlcpy(ms->s.currency, cur ? cur : "", sizeof(ms->s.currency));
+    vx_strlcpy(ms->s.tz, zone && *zone ? zone : "UTC", sizeof(ms->s.tz));
+    ms->s.live = env && strcmp(env, "production") == 0;
+    vx_jdoc_free(&shop);
+    if (vx_tz_load(ms->s.tz, &ms->tz, &e) != 0) {
+        merchant_error(out, 500, "internal", NULL, "the shop's time zone: %s", e.msg);
+        return -1;
+    }
+    if (check_open(&c, mc->body, mc->len, out) != 0)
+        return -1;
+    plan = vx_jget(&c.d, c.root, "plan_id");
+    cust = vx_jget(&c.d, c.root, "customer");
+    perm = vx_jget(&c.d, c.root, "charge_permission_id");
+    start = vx_jget(&c.d, c.root, "start_date");
+    hour = vx_jget(&c.d, c.root, "bill_hour");
+    sk = cust ? vx_jget(&c.d, cust, "skill_id") : NULL;
+    us = cust ? vx_jget(&c.d, cust, "user_id") : NULL;
+    today = vx_tz_date(ms->tz, vx_now());
+    first = today;
+    if (check_known(&c, sub_fields) != 0)
+        goto out;
+    if (!plan || plan->type != VX_JSTRING || !api_id_ok(plan->str, plan->len)) {
+        invalid(&c, "plan_id", "must be the id of one of the shop's plans");
+        goto out;
+    }
+    if (!cust || cust->type != VX_JOBJECT) {
+        invalid(&c, "customer", "must be {skill_id, user_id}");
+        goto out;
+    }
+    for (const struct vx_jnode *m = vx_jfirst(&c.d, cust); m; m = vx_jnext(&c.d, m)) {
+        size_t i = 0;
+        while (customer_fields[i] && strcmp(customer_fields[i], m->key) != 0)
+            i++;
+        if (!customer_fields[i]) {
+            char f[96];
+            snprintf(f, sizeof(f), "customer.%.64s", m->key);
+            invalid(&c, f, "unknown field");
+            goto out;
+        }
+    }
+    if (!token_ok(sk, sizeof(ms->s.skill) - 1)) {
+        invalid(&c, "customer.skill_id", "must be the skill's ID, 1 to 255 printable characters");
+        goto out;
+    }
+    if (!shop_has_skill(mc->parent, sk->str)) {
+        invalid(&c, "customer.skill_id", "'%s' is not one of the shop's skill_ids", sk->str);
+        goto out;
+    }
+    if (!token_ok(us, sizeof(ms->s.user) - 1)) {
+        invalid(&c, "customer.user_id",
+                "must be the customer's user ID on the platform, 1 to 255 printable characters");
+        goto out;
+    }
+    if (!token_ok(perm, sizeof(ms->s.permission) - 1)) {
+        invalid(&c, "charge_permission_id",
+                "must be the ID of the customer's Recurring charge permission");
+        goto out;
+    }
+    if (start && (start->type != VX_JSTRING || date_text(start->str, &first) != 0)) {
+        invalid(&c, "start_date", "must be a date YYYY-MM-DD");
+        goto out;
+    }
+    if (vx_days_from_civil(first) < vx_days_from_civil(today) ||
+        vx_days_from_civil(first) > vx_days_from_civil(today) + 366) {
+        invalid(&c, "start_date",
+                "must be today or up to a year ahead in the shop's time zone %s (today is "
+                "%04d-%02d-%02d)",
+                ms->s.tz, today.y, today.m, today.d);
+        goto out;
+    }
+    if (hour && (vx_jint64(hour, &h) != 0 || h < 0 || h > 23)) {
+        invalid(&c, "bill_hour", "must be an integer 0 to 23 (the shop's local hour)");
+        goto out;
+    }
+    vx_strlcpy(ms->s.merchant, mc->who.merchant, sizeof(ms->s.merchant));
+    vx_strlcpy(ms->s.shop, mc->params[0], sizeof(ms->s.shop));
+    vx_strlcpy(ms->s.plan, plan->str, sizeof(ms->s.plan));
+    vx_strlcpy(ms->s.skill, sk->str, sizeof(ms->s.skill));
+    vx_strlcpy(ms->s.user, us->str, sizeof(ms->s.user));
+    vx_strlcpy(ms->s.permission, perm->str, sizeof(ms->s.permission));
+    ms->s.bill_hour = (int)h;
+    ms->s.anchor = first; /* the start; the plan's trial moves it on */
+    rc = 0;
+out:
+    vx_jdoc_free(&c.d);
+    return rc;
+}
+
+/*
+ * A POST with an Idempotency-Key names its subscription by the key: a digest of merchant and
+ * key, so a retry of a POST whose first try stopped half way can only create the same one.
+ */
+static void sub_id_for_key(const char *merchant, const char *key, char out[VX_SUB_ID_LEN + 1])
+{
+    static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    struct vx_buf b;
+    unsigned char md[32];
+    vx_buf_init(&b);
+    vx_buf_appendf(&b, "subscription\n%s\n%s", merchant, key);
+    vx_sha256(b.data ? b.data : "", b.len, md);
+    vx_buf_release(&b);
+    memcpy(out, "sub_", 4);
+    for (int i = 0; i < 12; i++)
+        out[4 + i] = digits[md[i] % 36];
+    out[VX_SUB_ID_LEN] = '\0';
+}
+
+/* The plan read (mc->op): its terms make the subscription; then its schedule member first. */
+static enum merchant_wait sub_create_plan(struct merchant_call *mc, struct server_reply *out,
+                                          struct vx_store_op **op)
+{
+    struct merchant_sub *ms = mc->sub;
+    struct vx_sub *s = &ms->s;
+    struct vx_jdoc d;
+    const struct vx_jnode *p, *iv;
+    const char *cur, *unit;
+    int64_t count = 0, amount = 0, trial = 0;
+    int active, bad = 1;
+
+    if (mc->op.rc == VX_ENOTFOUND) {
+        merchant_error(out, 422, "validation_failed", "plan_id",
+                       "plan_id: the shop has no plan '%s'", s->plan);
+        return MERCHANT_DONE;
+    }
+    if (mc->op.rc != 0 || vx_jdoc_parse(&d, mc->op.json, strlen(mc->op.json), NULL) != 0) {
+        if (mc->op.rc)
+            store_failed(out, &mc->op);
+        else
+            merchant_error(out, 500, "internal", NULL, "unreadable plan document");
+        return MERCHANT_DONE;
+    }
+    p = vx_jroot(&d);
+    iv = vx_jget(&d, p, "interval");
+    cur = vx_jget_str(&d, p, "currency");
+    unit = iv ? vx_jget_str(&d, iv, "unit") : NULL;
+    active = vx_jget(&d, p, "active") && vx_jget(&d, p, "active")->type == VX_JTRUE;
+    vx_jint64(vx_jget(&d, p, "amount"), &amount);
+    if (iv)
+        vx_jint64(vx_jget(&d, iv, "count"), &count);
+    vx_jint64(vx_jget(&d, p, "trial_days"), &trial);
+    if (!active)
+        merchant_error(out, 422, "validation_failed", "plan_id",
+                       "plan_id: the plan '%s' is not active", s->plan);
+    else if (!cur || strcmp(cur, s->currency) != 0)
+        merchant_error(out, 422, "validation_failed", "plan_id",
+                       "plan_id: the plan bills in %s, the shop's ledger is in %s", cur ? cur : "?",
+                       s->currency);
+    else if (!unit || vx_interval_unit_parse(unit, &s->unit) != 0 || count < 1 || amount < 1)
+        merchant_error(out, 500, "internal", NULL, "unreadable plan document");
+    else
+        bad = 0;
+    vx_jdoc_free(&d);
+    if (bad)
+        return MERCHANT_DONE;
+    vx_store_op_release(&mc->op);
+    s->count = (int)count;
+    s->amount = amount;
+    s->anchor = vx_civil_from_days(vx_days_from_civil(s->anchor) + trial);
+    s->status = trial > 0 ? VX_SS_TRIALING : VX_SS_ACTIVE;
+    s->cycle = 1;
+    if (mc->idem_key[0])
+        sub_id_for_key(mc->who.merchant, mc->idem_key, s->id);
+    else
+        vx_sub_new_id(s->id);
+    if (vx_sub_cycle_due(s, ms->tz, 1, &s->due, NULL) != 0) {
+        merchant_error(out, 500, "internal", NULL, "the first cycle has no date");
+        return MERCHANT_DONE;
+    }
+    mc->doc.len = 0;
+    if (vx_sub_doc_json(s, vx_now(), &mc->doc) != 0 || !mc->doc.data ||
+        vx_pay_bucket_member(s->skill, s->user, s->id, ms->member, sizeof(ms->member)) != 0) {
+        merchant_error(out, 500, "internal", NULL, "out of memory");
+        return MERCHANT_DONE;
+    }
+    /* the member before the document: a subscription can never be out of the schedule */
+    vx_sub_bucket_key(s->id, ms->bucket, sizeof(ms->bucket));
+    vx_store_op_zadd(&mc->op, ms->bucket, ms->member, s->due);
+    return wait_store(mc, ST_SZADD, op);
+}
+
+/* ms->ws with the ledger entry of a change by the merchant (event, as of s), sent. */
+static enum merchant_wait sub_send(struct merchant_call *mc, struct server_reply *out,
+                                   struct vx_store_op **op, const struct vx_sub *s,
+                                   const char *event, int next)
+{
+    struct merchant_sub *ms = mc->sub;
+    ms->entry.len = 0;
+    if (vx_sub_ledger_json(vx_now_ms(), "merchant", event, s, NULL, NULL, &ms->entry) != 0 ||
+        !ms->entry.data)
+        ms->ws.overflow = 1;
+    else
+        vx_wset_ledger(&ms->ws, s->id, ms->entry.data);
+    if (ms->ws.overflow) {
+        merchant_error(out, 500, "internal", NULL, "out of memory");
+        return MERCHANT_DONE;
+    }
+    vx_store_op_write(&mc->op, &ms->ws);
+    return wait_store(mc, next, op);
+}
+
+/* The document, its `created` entry, once: a retry that finds the record changes nothing. */
+static enum merchant_wait sub_create_write(struct merchant_call *mc, struct server_reply *out,
+                                           struct vx_store_op **op)
+{
+    struct merchant_sub *ms = mc->sub;
+    char idem[64];
+    if (mc->op.rc != 0) {
+        store_failed(out, &mc->op);
+        return MERCHANT_DONE;
+    }
+    vx_store_op_release(&mc->op);
+    snprintf(idem, sizeof(idem), "sub-created:%s", ms->s.id);
+    vx_wset_release(&ms->ws);
+    vx_wset_init(&ms->ws, ms->s.skill, ms->s.user);
+    vx_wset_idem(&ms->ws, idem, "1", 0);
+    vx_wset_sub_create(&ms->ws, ms->s.id, mc->doc.data);
+    return sub_send(mc, out, op, &ms->s, "created", ST_SWRITE);
+}
+
+/* The shop's index: whose subscription it is (after the document, idempotently, as orders). */
+static enum merchant_wait sub_index(struct merchant_call *mc, struct server_reply *out,
+                                    struct vx_store_op **op)
+{
+    struct merchant_sub *ms = mc->sub;
+    struct vx_mdoc_put p;
+    if (read_ok(mc, out, "subscription") != 0)
+        return MERCHANT_DONE;
+    mc->doc.len = 0;
+    vx_buf_append(&mc->doc, mc->op.json, strlen(mc->op.json)); /* the document as stored */
+    vx_store_op_release(&mc->op);
+    ms->entry.len = 0;
+    vx_buf_appends(&ms->entry, "{\"skill\":");
+    append_str(&ms->entry, ms->s.skill);
+    vx_buf_appends(&ms->entry, ",\"user\":");
+    append_str(&ms->entry, ms->s.user);
+    vx_buf_appendf(&ms->entry, ",\"created\":%lld}", (long long)vx_now());
+    vx_strlcpy(mc->id, ms->s.id, sizeof(mc->id));
+    if (!ms->entry.data || !mc->doc.data) {
+        merchant_error(out, 500, "internal", NULL, "out of memory");
+        return MERCHANT_DONE;
+    }
+    memset(&p, 0, sizeof(p));
+    p.merchant = mc->who.merchant;
+    p.coll = coll_name(mc, mc->coll, sizeof(mc->coll));
+    p.id = mc->id;
+    p.doc = ms->entry.data;
+    p.mode = VX_MDOC_UPSERT;
+    vx_store_op_mdoc_put(&mc->op, &p);
+    return wait_store(mc, ST_SINDEX, op);
+}
+
+/* The change's event with the POST's idempotency record; the answer is the document. */
+static enum merchant_wait sub_event(struct merchant_call *mc, struct server_reply *out,
+                                    struct vx_store_op **op, const char *type, int status)
+{
+    struct merchant_sub *ms = mc->sub;
+    char about[96];
+    struct vx_buf data;
+    int sent;
+    int64_t at_ms = vx_now_ms();
+    vx_store_op_release(&mc->op);
+    if (mc->mop == MOP_SUBS_CREATE) {
+        /* at its creation time: a retry that finds it created logs the same event, once */
+        struct vx_jdoc d;
+        int64_t created;
+        if (vx_jdoc_parse(&d, mc->doc.data, mc->doc.len, NULL) == 0) {
+            if (vx_jint64(vx_jget(&d, vx_jroot(&d), "created_at"), &created) == 0)
+                at_ms = created * 1000;
+            vx_jdoc_free(&d);
+        }
+    }
+    mc->memo.len = 0;
+    vx_buf_appendf(&mc->memo, "%s %d\n", mc->body_hash, status);
+    vx_buf_append(&mc->memo, mc->doc.data, mc->doc.len);
+    /* one event per change: the fence counts the subscription's changes */
+    snprintf(about, sizeof(about), "%s_%lld_%s", ms->s.id, (long long)ms->s.fence,
+             strchr(type, '.') + 1);
+    vx_buf_init(&data);
+    vx_buf_appends(&data, "{\"subscription_id\":");
+    append_str(&data, ms->s.id);
+    vx_buf_appends(&data, ",\"subscription\":");
+    vx_buf_append(&data, mc->doc.data, mc->doc.len);
+    vx_buf_appends(&data, "}");
+    sent = data.data && mc->memo.data &&
+           merchant_event_idem_op(&mc->op, &mc->event, mc->who.merchant, type, at_ms, about,
+                                  mc->params[0], data.data, mc->idem_key, mc->memo.data);
+    vx_buf_release(&data);
+    out->status = status;
+    if (sent)
+        return wait_store(mc, ST_SEVENT, op);
+    reply_json(out, status, mc->doc.data, mc->doc.len);
+    return MERCHANT_DONE;
+}
+
+static enum merchant_wait sub_answer(struct merchant_call *mc, struct server_reply *out)
+{
+    int status = out->status;
+    if (mc->op.rc == VX_EEXISTS && mc->op.json) { /* the same key won a race with this one */
+        replay_memo(mc, mc->op.json, out);
+        return MERCHANT_DONE;
+    }
+    if (mc->op.rc != 0 && mc->op.rc != VX_ECONFLICT)
+        vx_warn("merchant", "event %s not in the log: %s", mc->event.id, mc->op.err.msg);
+    reply_json(out, status, mc->doc.data, mc->doc.len);
+    return MERCHANT_DONE;
+}
+
+/*
+ * A change of the merchant's, on the subscription as read (mc->op): the rules of sub.h, then
+ * one write set guarded on the fence as read and bumping it, so it never races a biller's claim
+ * (whose writes the new fence refuses) or another change. An attempt in flight is the biller's
+ * to settle: no change touches it.
+ */
+static enum merchant_wait sub_change(struct merchant_call *mc, struct server_reply *out,
+                                     struct vx_store_op **op)
+{
+    struct merchant_sub *ms = mc->sub;
+    struct vx_sub *s = &ms->s, before;
+    const char *event = NULL, *id = s->id;
+    int64_t now = vx_now();
+    int in_flight;
+    struct vx_err e;
+
+    if (read_ok(mc, out, "subscription") != 0)
+        return MERCHANT_DONE;
+    if (vx_sub_parse(mc->op.json, s) != 0) {
+        merchant_error(out, 500, "internal", NULL, "unreadable subscription document");
+        return MERCHANT_DONE;
+    }
+    vx_store_op_release(&mc->op);
+    vx_strlcpy(s->skill, mc->skill, sizeof(s->skill));
+    vx_strlcpy(s->user, mc->user, sizeof(s->user));
+    before = *s;
+    in_flight = s->key[0] || s->wait == VX_SW_SETTLE;
+    if (s->status == VX_SS_CANCELED) {
+        merchant_error(out, 409, "subscription_canceled", NULL,
+                       "the subscription is canceled: it cannot change any more");
+        return MERCHANT_DONE;
+    }
+    if (!ms->tz && vx_tz_load(s->tz[0] ? s->tz : "UTC", &ms->tz, &e) != 0) {
+        merchant_error(out, 500, "internal", NULL, "the subscription's time zone: %s", e.msg);
+        return MERCHANT_DONE;
+    }
+    switch (mc->mop) {
+    case MOP_SUB_PAUSE:
+        if (s->status == VX_SS_PAUSED) {
+            merchant_error(out, 409, "subscription_paused", NULL, "the subscription is paused");
+            return MERCHANT_DONE;
+        }
+        s->status = VX_SS_PAUSED;
+        event = "subscription.paused";
+        break;
+    case MOP_SUB_RESUME: {
+        int64_t n;
+        struct vx_date next;
+        if (s->status != VX_SS_PAUSED) {
+            merchant_error(out, 409, "subscription_not_paused", NULL,
+                           "the subscription is %s, not paused", vx_sub_status_name(s->status));
+            return MERCHANT_DONE;
+        }
+        s->status = VX_SS_ACTIVE;
+        if (in_flight) {
+            s->due = now; /* the biller settles the attempt at its next pass */
+        } else if (vx_cal_next(s->anchor, s->unit, s->count, 0, vx_tz_date(ms->tz, now), &n,
+                               &next) == 0 &&
+                   n + 1 > s->cycle) {
+            /* the cycles whose dates passed while paused are not billed: skipped */
+            s->cycle = n + 1;
+            s->attempt = 0;
+            s->soft = 0;
+            s->wait = VX_SW_NONE;
+        }
+        if (!in_flight && s->wait == VX_SW_NONE &&
+            vx_sub_cycle_due(s, ms->tz, s->cycle, &s->due, NULL) != 0) {
+            merchant_error(out, 409, "subscription_ended", NULL,
+                           "the subscription has no cycle left to bill");
+            return MERCHANT_DONE;
+        }
+        event = "subscription.resumed";
+        break;
+    }
+    case MOP_SUB_CANCEL:
+        s->status = VX_SS_CANCELED;
+        if (!in_flight)
+            s->wait = VX_SW_NONE;
+        event = "subscription.canceled";
+        break;
+    case MOP_SUB_BILL_NOW:
+    case MOP_SUB_SKIP:
+        if (in_flight) {
+            merchant_error(out, 409, "attempt_in_flight", NULL,
+                           "cycle %lld has a charge whose outcome is not known yet (%s): the "
+                           "biller settles it first",
+                           (long long)s->cycle, s->key);
+            return MERCHANT_DONE;
+        }
+        if (mc->mop == MOP_SUB_BILL_NOW) {
+            if (s->status != VX_SS_ACTIVE && s->status != VX_SS_PAST_DUE) {
+                merchant_error(out, 409, "subscription_not_billable", NULL,
+                               "the subscription is %s: only an active or past_due one is "
+                               "billed now",
+                               vx_sub_status_name(s->status));
+                return MERCHANT_DONE;
+            }
+            s->wait = VX_SW_NONE;
+            s->due = now;
+            event = "subscription.billed_now";
+            break;
+        }
+        if (s->status == VX_SS_PAUSED) {
+            merchant_error(out, 409, "subscription_paused", NULL,
+                           "the subscription is paused: it has no next cycle to skip");
+            return MERCHANT_DONE;
+        }
+        s->cycle++;
+        if (vx_sub_cycle_due(s, ms->tz, s->cycle, &s->due, NULL) != 0) {
+            merchant_error(out, 409, "subscription_ended", NULL,
+                           "the subscription has no cycle left to bill");
+            return MERCHANT_DONE;
+        }
+        s->attempt = 0;
+        s->soft = 0;
+        s->wait = VX_SW_NONE;
+        if (s->status == VX_SS_PAST_DUE) /* the cycle it was past due for is let go */
+            s->status = VX_SS_ACTIVE;
+        event = "subscription.skipped";
+        break;
+    default:
+        break;
+    }
+    s->fence++;
+    vx_wset_release(&ms->ws);
+    vx_wset_init(&ms->ws, s->skill, s->user);
+    vx_sub_wset_fence(&ms->ws, &before);
+    vx_sub_wset_num(&ms->ws, id, "fence", s->fence);
+    vx_sub_wset_str(&ms->ws, id, "status", vx_sub_status_name(s->status));
+    if (!in_flight) {
+        vx_sub_wset_str(&ms->ws, id, "wait", vx_sub_wait_name(s->wait));
+        vx_sub_wset_num(&ms->ws, id, "due", s->due);
+        if (s->cycle != before.cycle) {
+            vx_sub_wset_num(&ms->ws, id, "cycle", s->cycle);
+            vx_sub_wset_num(&ms->ws, id, "attempt", s->attempt);
+            vx_sub_wset_num(&ms->ws, id, "soft_declines", s->soft);
+        }
+    } else if (s->due != before.due) {
+        vx_sub_wset_num(&ms->ws, id, "due", s->due);
+    }
+    before = *s;
+    if (mc->mop == MOP_SUB_SKIP)
+        before.cycle--; /* the entry names the cycle skipped */
+    return sub_send(mc, out, op, &before, strchr(event, '.') + 1, ST_XWRITE);
+}
+
+/* The change written (or refused by the fence: read again once, then 409 conflict). */
+static enum merchant_wait sub_changed(struct merchant_call *mc, struct server_reply *out,
+                                      struct vx_store_op **op)
+{
+    struct merchant_sub *ms = mc->sub;
+    int schedule =
+        mc->mop == MOP_SUB_RESUME || mc->mop == MOP_SUB_BILL_NOW || mc->mop == MOP_SUB_SKIP;
+    if (mc->op.rc == VX_ECONFLICT) {
+        vx_store_op_release(&mc->op);
+        if (ms->retried++ == 0) {
+            vx_store_op_sub_get(&mc->op, mc->skill, mc->user, mc->params[1]);
+            return wait_store(mc, ST_XSUB, op);
+        }
+        merchant_error(out, 409, "conflict", NULL,
+                       "the subscription changed meanwhile (the biller, or another change): "
+                       "read it and try again");
+        return MERCHANT_DONE;
+    }
+    if (mc->op.rc != 0) {
+        store_failed(out, &mc->op);
+        return MERCHANT_DONE;
+    }
+    vx_store_op_release(&mc->op);
+    if (schedule && vx_pay_bucket_member(ms->s.skill, ms->s.user, ms->s.id, ms->member,
+                                         sizeof(ms->member)) == 0) {
+        /* the schedule at the new due time: else the biller would look only when it was due */
+        vx_sub_bucket_key(ms->s.id, ms->bucket, sizeof(ms->bucket));
+        vx_store_op_zadd(&mc->op, ms->bucket, ms->member, ms->s.due);
+        return wait_store(mc, ST_XZADD, op);
+    }
+    vx_store_op_sub_get(&mc->op, mc->skill, mc->user, mc->params[1]);
+    return wait_store(mc, ST_XREAD, op);
+}
+
+static const char *sub_event_type(enum merchant_op mop)
+{
+    return mop == MOP_SUB_PAUSE      ? "subscription.paused"
+           : mop == MOP_SUB_RESUME   ? "subscription.resumed"
+           : mop == MOP_SUB_CANCEL   ? "subscription.canceled"
+           : mop == MOP_SUB_BILL_NOW ? "subscription.billed_now"
+           : mop == MOP_SUB_SKIP     ? "subscription.skipped"
+                                     : "subscription.created";
+}
+
+/* The subscription with its ledger and the IDs of its cycles' orders. */
+static void sub_answer_get(struct merchant_call *mc, struct server_reply *out)
+{
+    int64_t last = 0;
+    int first = 1;
+    if (doc_with_ledger(mc, out, "subscription") != 0)
+        return;
+    vx_buf_appends(&out->body, ",\"orders\":[");
+    /* a cycle has an order once the biller made an attempt for it (a skipped one has none) */
+    for (size_t i = 0; i < mc->op.n_ids; i++) {
+        struct vx_jdoc d;
+        const char *ev;
+        int64_t cycle = 0;
+        char oid[96];
+        if (vx_jdoc_parse(&d, mc->op.ids[i], strlen(mc->op.ids[i]), NULL) != 0)
+            continue;
+        ev = vx_jget_str(&d, vx_jroot(&d), "event");
+        vx_jint64(vx_jget(&d, vx_jroot(&d), "cycle"), &cycle);
+        if (ev && strcmp(ev, "attempt") == 0 && cycle > last &&
+            vx_sub_order_id(mc->params[1], cycle, oid, sizeof(oid)) == 0) {
+            vx_buf_appends(&out->body, first ? "" : ",");
+            append_str(&out->body, oid);
+            first = 0;
+            last = cycle;
+        }
+        vx_jdoc_free(&d);
+    }
+    vx_buf_appends(&out->body, "]}");
+}
+
+/* The filters: a subscription that does not match is left out of its page (the cursor still
+ * moves over it), so a filtered page may hold fewer than limit. */
+static int sub_matches(const struct merchant_call *mc, const char *json)
+{
+    struct vx_jdoc d;
+    const char *st, *plan;
+    int ok;
+    if (!mc->f_status[0] && !mc->f_plan[0])
+        return 1;
+    if (vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
+        return 0;
+    st = vx_jget_str(&d, vx_jroot(&d), "status");
+    plan = vx_jget_str(&d, vx_jroot(&d), "plan_id");
+    ok = (!mc->f_status[0] || (st && strcmp(st, mc->f_status) == 0)) &&
+         (!mc->f_plan[0] || (plan && strcmp(plan, mc->f_plan) == 0));
+    vx_jdoc_free(&d);
+    return ok;
+}
+
+/* A change's body: nothing, or an empty object. */
+static int sub_change_body(struct merchant_call *mc, struct server_reply *out)
+{
+    struct check c;
+    static const char *const none[] = {NULL};
+    int rc;
+    if (mc->len == 0)
+        return 0;
+    if (check_open(&c, mc->body, mc->len, out) != 0)
+        return -1;
+    rc = check_known(&c, none);
+    vx_jdoc_free(&c.d);
+    return rc;
+}
+
+static enum merchant_wait sub_step(struct merchant_call *mc, struct server_reply *out,
+                                   struct vx_store_op **op)
+{
+    struct merchant_sub *ms = mc->sub;
+    switch (mc->step) {
+    case ST_SPLAN:
+        return sub_create_plan(mc, out, op);
+    case ST_SZADD:
+        return sub_create_write(mc, out, op);
+    case ST_SWRITE:
+        if (mc->op.rc != 0 && mc->op.rc != VX_EEXISTS) {
+            store_failed(out, &mc->op);
+            return MERCHANT_DONE;
+        }
+        /* EEXISTS: an earlier try of this POST created it; either way, as it is stored */
+        vx_store_op_release(&mc->op);
+        vx_store_op_sub_get(&mc->op, ms->s.skill, ms->s.user, ms->s.id);
+        return wait_store(mc, ST_SREAD, op);
+    case ST_SREAD:
+        return sub_index(mc, out, op);
+    case ST_SINDEX:
+        if (mc->op.rc != 0) {
+            store_failed(out, &mc->op);
+            return MERCHANT_DONE;
+        }
+        return sub_event(mc, out, op, "subscription.created", 201);
+    case ST_SEVENT:
+        return sub_answer(mc, out);
+    case ST_SFAN:
+        fan_answer(mc, out, sub_matches);
+        return MERCHANT_DONE;
+    case ST_XREF:
+        if (read_ok(mc, out, "subscription") != 0)
+            return MERCHANT_DONE;
+        if (ref_parse(mc->op.json, mc->skill, sizeof(mc->skill), mc->user, sizeof(mc->user))) {
+            merchant_error(out, 500, "internal", NULL, "unreadable subscription index entry");
+            return MERCHANT_DONE;
+        }
+        vx_store_op_release(&mc->op);
+        vx_store_op_sub_get(&mc->op, mc->skill, mc->user, mc->params[1]);
+        return wait_store(mc, mc->mop == MOP_SUB_GET ? ST_GSUB : ST_XSUB, op);
+    case ST_GSUB:
+        if (read_ok(mc, out, "subscription") != 0)
+            return MERCHANT_DONE;
+        mc->parent = mc->op.json;
+        mc->op.json = NULL;
+        vx_store_op_release(&mc->op);
+        vx_store_op_ledger(&mc->op, mc->skill, mc->user, mc->params[1]);
+        return wait_store(mc, ST_GLEDGER, op);
+    case ST_GLEDGER:
+        if (mc->op.rc != 0 && mc->op.rc != VX_ENOTFOUND)
+            store_failed(out, &mc->op);
+        else
+            sub_answer_get(mc, out);
+        return MERCHANT_DONE;
+    case ST_XSUB:
+        return sub_change(mc, out, op);
+    case ST_XWRITE:
+        return sub_changed(mc, out, op);
+    case ST_XZADD:
+        if (mc->op.rc != 0) /* the document's due stands; the biller finds it later */
+            vx_warn("merchant", "%s: the schedule is not written: %s", mc->params[1],
+                    mc->op.err.msg);
+        vx_store_op_release(&mc->op);
+        vx_store_op_sub_get(&mc->op, mc->skill, mc->user, mc->params[1]);
+        return wait_store(mc, ST_XREAD, op);
+    default: /* ST_XREAD */
+        if (read_ok(mc, out, "subscription") != 0)
+            return MERCHANT_DONE;
+        mc->doc.len = 0;
+        vx_buf_append(&mc->doc, mc->op.json, strlen(mc->op.json));
+        if (!mc->doc.data) {
+            merchant_error(out, 500, "internal", NULL, "out of memory");
+            return MERCHANT_DONE;
+        }
+        return sub_event(mc, out, op, sub_event_type(mc->mop), 200);
+    }
+}
+
 struct vx_http_op *merchant_http(struct merchant_call *mc)
 {
     return mc->refund && mc->refund->to_send ? &mc->refund->pop.http : NULL;
@@ -1622,6 +2430,11 @@ static enum merchant_wait write_begin(struct merchant_call *mc, struct server_re
         vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, mc->coll, sizeof(mc->coll)),
                              mc->params[1]);
         return wait_store(mc, mc->mop == MOP_REFUND_CREATE ? ST_RREF : ST_AREF, op);
+    }
+    if (mc->mop >= MOP_SUB_PAUSE && mc->mop <= MOP_SUB_SKIP) {
+        vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, mc->coll, sizeof(mc->coll)),
+                             mc->params[1]);
+        return wait_store(mc, ST_XREF, op);
     }
     vx_store_op_mdoc_get(&mc->op, mc->who.merchant, "shops", mc->params[0]);
     return wait_store(mc, ST_PARENT, op);
@@ -1675,7 +2488,18 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
             vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
                                  mc->params[1]);
             return wait_store(mc, ST_AREF, op);
+        case MOP_SUBS_LIST:
+            vx_store_op_mdoc_list(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
+                                  mc->cursor, (unsigned)mc->limit + 1);
+            return wait_store(mc, ST_SREFS, op);
+        case MOP_SUB_GET:
+            vx_store_op_mdoc_get(&mc->op, mc->who.merchant, coll_name(mc, coll, sizeof(coll)),
+                                 mc->params[1]);
+            return wait_store(mc, ST_XREF, op);
         default:
+            if (mc->mop >= MOP_SUBS_CREATE && mc->mop <= MOP_SUB_SKIP &&
+                (!sub_of(mc, out) || (mc->mop != MOP_SUBS_CREATE && sub_change_body(mc, out))))
+                return MERCHANT_DONE;
             if (mc->mop == MOP_REFUND_CREATE && refund_body(mc, out) != 0)
                 return MERCHANT_DONE;
             if (mc->mop == MOP_AGREEMENT_CLOSE) {
@@ -1710,6 +2534,13 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
         mc->parent = mc->op.json;
         mc->op.json = NULL;
         vx_store_op_release(&mc->op);
+        if (mc->mop == MOP_SUBS_CREATE) {
+            if (sub_body(mc, mc->sub, out) != 0)
+                return MERCHANT_DONE;
+            snprintf(mc->coll, sizeof(mc->coll), "plans:%s", mc->params[0]);
+            vx_store_op_mdoc_get(&mc->op, mc->who.merchant, mc->coll, mc->sub->s.plan);
+            return wait_store(mc, ST_SPLAN, op);
+        }
         return write_doc(mc, out, op);
     case ST_WRITE:
     case ST_HOOKREG:
@@ -1724,9 +2555,9 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
             store_failed(out, &mc->op);
             return MERCHANT_DONE;
         }
-        return orders_fan(mc, out);
+        return index_fan(mc, out, vx_store_op_order_get, ST_FAN);
     case ST_FAN:
-        orders_answer(mc, out);
+        fan_answer(mc, out, NULL);
         return MERCHANT_DONE;
     case ST_REF:
     case ST_ORDER:
@@ -1746,6 +2577,27 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
     case ST_ASAVE:
     case ST_AEVENT:
         return agreement_step(mc, out, op);
+    case ST_SREFS:
+        if (mc->op.rc != 0) {
+            store_failed(out, &mc->op);
+            return MERCHANT_DONE;
+        }
+        return index_fan(mc, out, vx_store_op_sub_get, ST_SFAN);
+    case ST_SPLAN:
+    case ST_SZADD:
+    case ST_SWRITE:
+    case ST_SREAD:
+    case ST_SINDEX:
+    case ST_SEVENT:
+    case ST_SFAN:
+    case ST_XREF:
+    case ST_GSUB:
+    case ST_GLEDGER:
+    case ST_XSUB:
+    case ST_XWRITE:
+    case ST_XZADD:
+    case ST_XREAD:
+        return sub_step(mc, out, op);
     case ST_READ:
         if (mc->mop == MOP_SIM_DELETE && mc->op.rc == 0)
             voice_catalog_changed();
@@ -1770,6 +2622,27 @@ static enum merchant_wait step(struct server *s, struct merchant_call *mc, struc
     return MERCHANT_DONE;
 }
 
+/* A list of subscriptions by status and plan. */
+static int read_filters(struct merchant_call *mc, const struct server_headers *query,
+                        struct server_reply *out)
+{
+    const char *status = query->get(query->ud, "status"), *plan = query->get(query->ud, "plan_id");
+    enum vx_sub_status st;
+    if (status && vx_sub_status_parse(status, &st) != 0) {
+        merchant_error(out, 422, "validation_failed", "status",
+                       "status: must be trialing, active, past_due, paused or canceled");
+        return -1;
+    }
+    if (plan && !api_id_ok(plan, strlen(plan))) {
+        merchant_error(out, 422, "validation_failed", "plan_id",
+                       "plan_id: must be 1 to 64 of a-z 0-9 _");
+        return -1;
+    }
+    vx_strlcpy(mc->f_status, status ? status : "", sizeof(mc->f_status));
+    vx_strlcpy(mc->f_plan, plan ? plan : "", sizeof(mc->f_plan));
+    return 0;
+}
+
 /* cursor and limit of a list, the Idempotency-Key of a write. */
 static int read_request(struct merchant_call *mc, const struct server_headers *h,
                         const struct server_headers *query, struct server_reply *out)
@@ -1789,6 +2662,8 @@ static int read_request(struct merchant_call *mc, const struct server_headers *h
         }
         vx_strlcpy(mc->cursor, cursor, sizeof(mc->cursor));
     }
+    if (mc->mop == MOP_SUBS_LIST && read_filters(mc, query, out) != 0)
+        return -1;
     if (key) {
         size_t n = strlen(key);
         int ok = n >= 1 && n < sizeof(mc->idem_key);
@@ -1842,6 +2717,13 @@ void merchant_call_release(struct merchant_call *mc)
         vx_buf_release(&mc->refund->entry);
         free(mc->refund);
         mc->refund = NULL;
+    }
+    if (mc->sub) {
+        vx_tz_free(mc->sub->tz);
+        vx_wset_release(&mc->sub->ws);
+        vx_buf_release(&mc->sub->entry);
+        free(mc->sub);
+        mc->sub = NULL;
     }
     for (size_t i = 0; i < mc->n_fan; i++)
         vx_store_op_release(&mc->fan[i]);

@@ -215,7 +215,15 @@ void biller_stop(void);
     XX(PLANS_CREATE)                                                                               \
     XX(PLAN_GET)                                                                                   \
     XX(AGREEMENT_GET)                                                                              \
-    XX(AGREEMENT_CLOSE)
+    XX(AGREEMENT_CLOSE)                                                                            \
+    XX(SUBS_LIST)                                                                                  \
+    XX(SUBS_CREATE)                                                                                \
+    XX(SUB_GET)                                                                                    \
+    XX(SUB_PAUSE)                                                                                  \
+    XX(SUB_RESUME)                                                                                 \
+    XX(SUB_CANCEL)                                                                                 \
+    XX(SUB_BILL_NOW)                                                                               \
+    XX(SUB_SKIP)
 
 enum merchant_op {
     MOP_NONE, /* rows that are not /v1 */
@@ -246,6 +254,8 @@ struct merchant_refund {
 #define MERCHANT_PARAMS   2
 #define MERCHANT_PARAM_SZ 72
 
+struct merchant_sub; /* a subscription on its way (merchant.c) */
+
 struct merchant_call {
     enum merchant_op mop;
     struct server *server;
@@ -269,6 +279,8 @@ struct merchant_call {
     size_t n_fan;
     char skill[256], user[256]; /* whose order it is (its shop's index says) */
     struct merchant_refund *refund;
+    struct merchant_sub *sub;
+    char f_status[16], f_plan[MERCHANT_PARAM_SZ]; /* a list's filters ("" none) */
     struct merchant_event event;
 };
 

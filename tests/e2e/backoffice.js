@@ -1,11 +1,12 @@
 // The back-office page (/backoffice) in headless Chromium (Debian's /usr/bin/chromium through
 // puppeteer-core, installed with the sandbox's test packages): sign in with a token, pick the
-// shop, see the paid order with its ledger, refund it, see it refunded and the event in the feed.
-//   node backoffice.js BASE_URL TOKEN ORDER SCREENSHOT_FILE
+// shop, see the paid order with its ledger, refund it, see it refunded and the event in the feed;
+// see the shop's subscription, pause it, see it paused and the event, resume it.
+//   node backoffice.js BASE_URL TOKEN ORDER SCREENSHOT_FILE SUBSCRIPTION
 'use strict';
 const puppeteer = require('puppeteer-core');
 
-const [base, token, order, shot] = process.argv.slice(2);
+const [base, token, order, shot, sub] = process.argv.slice(2);
 let failed = 0;
 function check(what, ok, detail) {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${ok ? '' : ` (${JSON.stringify(detail)})`}`);
@@ -47,6 +48,16 @@ async function main() {
     check('its ledger shows the refund by the merchant', await waitText(page, `${row} .ledger`, 'PAID → REFUNDED by merchant, 9.00 EUR'), await text(page, `${row} .ledger`));
     check('the event feed shows the refund', await waitText(page, '#events', 'order.refunded corner_coffee'), await text(page, '#events'));
     check('no refund button is left on it', (await page.$(`${row} .refund`)) === null, null);
+    const srow = `tr[data-subscription="${sub}"]`;
+    check('the subscription is shown active', await waitText(page, `${srow} .status`, '^active$'), await text(page, srow));
+    check('... with bill now, not resume', (await page.$(`${srow} .bill_now`)) !== null && (await page.$(`${srow} .resume`)) === null, await text(page, srow));
+    await page.click(`${srow} .pause`);
+    check('pausing it says so', await waitText(page, '#message', `Subscription ${sub}: pause, now paused`), await text(page, '#message'));
+    check('it is shown paused, with resume and no pause', await waitText(page, `${srow} .status`, '^paused$') &&
+      (await page.$(`${srow} .resume`)) !== null && (await page.$(`${srow} .pause`)) === null, await text(page, srow));
+    check('the event feed shows the pause', await waitText(page, '#events', 'subscription.paused corner_coffee'), await text(page, '#events'));
+    await page.click(`${srow} .resume`);
+    check('resumed: active again', await waitText(page, `${srow} .status`, '^active$'), await text(page, srow));
   } finally {
     await browser.close();
   }

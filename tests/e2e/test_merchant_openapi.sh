@@ -48,7 +48,24 @@ rec POST /v1/shops/kiosk/plans '{"name":{"en":"x"},"interval":{"unit":"month","c
 rec GET /v1/shops/kiosk/plans
 rec GET /v1/shops/kiosk/plans/monthly
 rec GET /v1/shops/kiosk/plans/nope
-rec PUT /v1/shops/kiosk '{"name":{"en":"Kiosk"},"currency":"GBP","locales":["en-GB"],"voice_code_threshold":5000,"sizes":[{"id":"big","names":{"en":{"one":"big"}}}]}'
+SUB='{"plan_id":"monthly","customer":{"skill_id":"amzn1.ask.skill.test","user_id":"amzn1.ask.account.OPENAPI"},"charge_permission_id":"S02-0000000-0000000","bill_hour":8}'
+rec POST /v1/shops/kiosk/subscriptions "$SUB" -H 'Idempotency-Key: openapi-sub'
+SUB_ID=$(jq -r .id <<<"$BODY")
+rec POST /v1/shops/kiosk/subscriptions "${SUB/\"bill_hour\":8/\"bill_hour\":25}"
+rec GET '/v1/shops/kiosk/subscriptions?status=trialing&limit=5'
+rec GET '/v1/shops/kiosk/subscriptions?status=nope'
+rec GET "/v1/shops/kiosk/subscriptions/$SUB_ID"
+rec GET /v1/shops/kiosk/subscriptions/sub_000000000000
+rec POST "/v1/shops/kiosk/subscriptions/$SUB_ID/bill_now"
+rec POST "/v1/shops/kiosk/subscriptions/$SUB_ID/pause"
+rec POST "/v1/shops/kiosk/subscriptions/$SUB_ID/resume"
+rec POST "/v1/shops/kiosk/subscriptions/$SUB_ID/bill_now"
+rec POST "/v1/shops/kiosk/subscriptions/$SUB_ID/skip" '{"why":1}'
+rec POST "/v1/shops/kiosk/subscriptions/$SUB_ID/skip"
+rec POST "/v1/shops/kiosk/subscriptions/$SUB_ID/cancel"
+rec POST "/v1/shops/kiosk/subscriptions/$SUB_ID/cancel"
+rec PUT /v1/shops/kiosk '{"name":{"en":"Kiosk"},"currency":"GBP","locales":["en-GB"],"voice_code_threshold":5000,"sizes":[{"id":"big","names":{"en":{"one":"big"}}}],"time_zone":"Europe/London"}'
+rec PUT /v1/shops/kiosk '{"name":{"en":"Kiosk"},"currency":"GBP","locales":["en-GB"],"time_zone":"Europe/Nowhere"}'
 rec PUT /v1/shops/kiosk '{"name":{"en":"Kiosk"},"currency":"GBP","locales":["en-GB"],"environment":"staging"}'
 rec PUT /v1/shops/nope '{"name":{"en":"Kiosk"},"currency":"GBP","locales":["en-GB"]}'
 rec GET /v1/shops/kiosk/simulation
