@@ -274,7 +274,6 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
         }
         s->due = step.due;
         vx_sub_wset_num(&w, s->id, "due", s->due);
-        ps->st->pending++;
     } else if (step.paid) {
         const struct vx_tz *tz = zone(ps, s->tz);
         int64_t due;
@@ -298,7 +297,6 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
         vx_sub_wset_str(&w, s->id, "status", vx_sub_status_name(s->status));
         vx_sub_wset_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
         vx_sub_wset_str(&w, s->id, "last_charge_id", r->charge_id);
-        ps->st->charged++;
     } else {
         if (o == VX_PROVIDER_SOFT_DECLINE)
             s->soft++;
@@ -316,7 +314,6 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
         vx_sub_wset_str(&w, s->id, "status", vx_sub_status_name(s->status));
         vx_sub_wset_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
         vx_sub_wset_str(&w, s->id, "reason", r->reason_code);
-        ps->st->declined++;
     }
     if (step.order_to != VX_OS_CHARGE_PENDING) {
         /* the attempt's cycle and number, the status it left */
@@ -339,6 +336,13 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
     }
     if (rc)
         return rc;
+    /* counted once written: a refused write changed nothing */
+    if (step.order_to == VX_OS_CHARGE_PENDING)
+        ps->st->pending++;
+    else if (step.paid)
+        ps->st->charged++;
+    else
+        ps->st->declined++;
     if (step.order_to != VX_OS_CHARGE_PENDING) {
         vx_info("biller", "%s cycle %lld attempt %d: %s%s%s", s->id, (long long)before.cycle,
                 before.attempt, vx_order_state_name(step.order_to), r->reason_code[0] ? " " : "",
@@ -383,6 +387,18 @@ static int cancel(struct pass *ps, struct vx_sub *s, const char *reason)
     s->due = ps->now;
     ps->st->canceled++;
     return reschedule(ps, s, "subscription.canceled", reason);
+}
+
+/* 1 when the cycle's order is not in the store. */
+static int order_missing(const struct vx_sub *s, const char *order)
+{
+    struct vx_store_op op;
+    int rc;
+    if (vx_store_op_order_get(&op, s->skill, s->user, order))
+        vx_store_op_run(&op);
+    rc = op.rc;
+    vx_store_op_release(&op);
+    return rc == VX_ENOTFOUND;
 }
 
 /* Reads a subscription (its customer's names kept in it). 0, VX_ENOTFOUND, VX_EPARSE, ... */
@@ -484,6 +500,22 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
     }
 
     memset(&op, 0, sizeof(op));
+    if (inflight && order_missing(&s, order)) {
+        /* the attempt's order is not there (the store lost it, or the attempt was written by
+         * hand): written again first, or its outcome could never be recorded */
+        struct vx_wset w;
+        vx_wset_init(&w, s.skill, s.user);
+        vx_sub_wset_fence(&w, &s);
+        rc = attempt_order(&w, &s, order, vx_now_ms());
+        if (rc == 0)
+            rc = store_write(&w);
+        vx_wset_release(&w);
+        if (rc)
+            return ps->now + CLAIMED_S;
+        vx_warn("biller",
+                "%s cycle %lld: the order of the attempt in flight was missing; written again",
+                s.id, (long long)s.cycle);
+    }
     if (inflight) {
         /* an attempt without an outcome: ask, or send the very same request again */
         struct vx_provider *p = s.live ? ps->c->live : ps->c->sandbox;

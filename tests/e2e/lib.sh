@@ -254,6 +254,27 @@ check() { # check DESCRIPTION command...
 
 contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
 
+# all_of COND -- COND ...: every command holds. check takes one command, so a check of several
+# conditions names them all here (`check "x" [ a ] && [ b ]` would check only the first, the
+# shell running the rest outside check). A COND may begin with "!".
+all_of() {
+  local args=()
+  while :; do
+    if [ $# -eq 0 ] || [ "$1" = -- ]; then
+      if [ "${args[0]:-}" = "!" ]; then
+        ! "${args[@]:1}" || return 1
+      else
+        "${args[@]}" || return 1
+      fi
+      args=()
+      [ $# -eq 0 ] && return 0
+    else
+      args+=("$1")
+    fi
+    shift
+  done
+}
+
 finish() {
   # stop the server the way an operator does, so LeakSanitizer looks at its exit too
   if [ -n "${VX_PID:-}" ] && kill -0 "$VX_PID" 2>/dev/null; then

@@ -96,7 +96,7 @@ advance_s 3600
 check "soft: retried after 1 h, declined again (a second charge, a new key)" until_charges 20 "$SOFT" Declined 2
 check "pending: settled by reading the charge: paid" until_charges 20 "$PEND" Captured 1
 sleep 1
-check "pending: one charge in all at the sandbox" [ "$(charges_of "$PEND" Captured)" = 1 ] && \
+check "pending: one charge in all at the sandbox" all_of [ "$(charges_of "$PEND" Captured)" = 1 ] -- \
   [ "$(rcli HGET "vx:{$SKILL:amzn1.ask.account.N00000}:sub:sub_pend00000000" cycles_paid)" = 1 ]
 due=$(sub sub_soft S due) since=$(sub sub_soft S wait_since)
 check "soft: the next retry is due 1 d after" [ $((due - since)) = 86400 ]
@@ -121,7 +121,7 @@ check "periodic: the sandbox charged it once (the refusal is no charge)" [ "$(ch
 check "periodic: the reason is recorded" [ "$(sub sub_peri P reason)" = '"PeriodicAmountExceeded"' ]
 due=$(sub sub_peri P due)
 check "periodic: due on the 1st of next month" [ "$(date -u -d "@$due" +%d)" = 01 ]
-check "soft, hard: cycle 2 paid" until_charges 20 "$SOFT" Captured 2 && until_charges 20 "$HARD" Captured 2
+check "soft, hard: cycle 2 paid" all_of until_charges 20 "$SOFT" Captured 2 -- until_charges 20 "$HARD" Captured 2
 # on to the 1st of the next month (the month of the 2nd plus one)
 first=$(date -u -d "$(date -u -d "@$((now + OFFSET))" +%Y-%m-01) +1 month" +%s)
 advance_s $((first + 120 - now - OFFSET))

@@ -76,7 +76,7 @@ claimed_by() {
   curl -s --cacert "$CA/root.pem" "$1/metrics" | sed -n 's/^voxcart_biller_claimed_total //p'
 }
 ca=$(claimed_by "$A_BASE") cb=$(claimed_by "$B_BASE")
-check "cycle 1: both instances billed (A claimed $ca, B $cb)" [ "$ca" -gt 0 ] && [ "$cb" -gt 0 ]
+check "cycle 1: both instances billed (A claimed $ca, B $cb)" all_of [ "$ca" -gt 0 ] -- [ "$cb" -gt 0 ]
 
 # cycle 2: one biller killed in the middle
 advance 7
@@ -108,8 +108,8 @@ check "cycle 3: $((3 * N)) charges" wait_captured $((3 * N)) 180
 sim GET faults
 drops=$(jq '.faults[0].applied' <<<"$BODY") n503=$(jq '.faults[1].applied' <<<"$BODY")
 sim DELETE faults
-check "answers were dropped after charging ($drops) and 503s answered ($n503)" \
-  [ "$drops" -ge $((N / 20)) ] && [ "$n503" -ge $((N / 20)) ]
+check "answers were dropped after charging ($drops) and 503s answered ($n503)" all_of \
+  [ "$drops" -ge $((N / 20)) ] -- [ "$n503" -ge $((N / 20)) ]
 sleep 3
 check "cycle 3: every cycle exactly once, none missed, after drops, 503s and restarts" exactly_once 3
 sim GET notifications

@@ -11,7 +11,7 @@ for f in voxcartd redis paysim; do [ -f "$D/$f.pid" ] && PIDS+=("$(cat "$D/$f.pi
 check "the demo starts" [ "$rc" = 0 ]
 port=$(sed -n 's|^== voxcartd is listening on https://127.0.0.1:\([0-9]*\) (redis on 127.0.0.1:\([0-9]*\))|\1|p' "$T/demo.out")
 rport=$(sed -n 's|^== voxcartd is listening on https://127.0.0.1:\([0-9]*\) (redis on 127.0.0.1:\([0-9]*\))|\2|p' "$T/demo.out")
-check "it says where it listens" [ -n "$port" ] && [ -n "$rport" ]
+check "it says where it listens" all_of [ -n "$port" ] -- [ -n "$rport" ]
 check "and answers its LaunchRequest" grep -q 'Welcome to Corner Coffee' "$T/demo.out"
 check "the first yes is a pay link to the sandbox's page" grep -q '/checkout/' "$T/demo.out"
 check "the demo approves it and the janitor charges it" grep -q 'the janitor completed the pay link: charges at the sandbox: 1' "$T/demo.out"

@@ -17,7 +17,7 @@ PERM=$(rcli hget 'vx:{amzn1.ask.skill.voxcart-demo:amzn1.ask.account.ALICE}:prof
 AG="/v1/shops/corner_coffee/orders/$ORDER/billing_agreement"
 
 call "$READ" GET "$AG"
-check "the agreement of the order's customer is read" [ "$STATUS" = 200 ] &&
+check "the agreement of the order's customer is read" all_of [ "$STATUS" = 200 ] -- \
   [ "$(jq -c '[.order_id, .billing_agreement.id, .billing_agreement.status]' <<<"$BODY")" = "[\"$ORDER\",\"$PERM\",\"Chargeable\"]" ]
 call "$READ" GET "/v1/shops/corner_coffee/orders/$BOB_ORDER/billing_agreement"
 check "a customer without one: 404" code_is 404 not_found
@@ -27,14 +27,14 @@ call "$READ" POST "$AG/close"
 check "scope read cannot close it: 403" code_is 403 insufficient_scope
 check "the sandbox's permission is chargeable before" [ "$(permission_state)" = Chargeable ]
 call "$FULL" POST "$AG/close" -H 'Idempotency-Key: close-1'
-check "closing it: 200, the agreement Closed with the time" [ "$STATUS" = 200 ] &&
+check "closing it: 200, the agreement Closed with the time" all_of [ "$STATUS" = 200 ] -- \
   [ "$(jq -c '[.billing_agreement.id, .billing_agreement.status, (.billing_agreement.closed_at > 0)]' <<<"$BODY")" = "[\"$PERM\",\"Closed\",true]" ]
 check "... closed in the sandbox" [ "$(permission_state)" = Closed ]
 check "... and in the customer's profile" \
   [ "$(rcli hget 'vx:{amzn1.ask.skill.voxcart-demo:amzn1.ask.account.ALICE}:profile' billing_agreement | jq -r .status)" = Closed ]
 first=$BODY
 call "$FULL" POST "$AG/close" -H 'Idempotency-Key: close-1'
-check "the same POST with the same key: the stored answer" [ "$STATUS" = 200 ] && [ "$BODY" = "$first" ]
+check "the same POST with the same key: the stored answer" all_of [ "$STATUS" = 200 ] -- [ "$BODY" = "$first" ]
 call "$FULL" POST "$AG/close"
 check "closing it again: 409 billing_agreement_closed" code_is 409 billing_agreement_closed
 call "$READ" GET /v1/events

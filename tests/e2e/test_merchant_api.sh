@@ -69,17 +69,17 @@ check "a shop is created: 201" [ "$STATUS" = 201 ]
 check "with its defaults (a voice code from 100 EUR)" contains "$BODY" '"rail":"provider","environment":"sandbox","voice_code_threshold":10000'
 first=$BODY
 json "$FULL" POST /v1/shops "$SHOP" -H 'Idempotency-Key: shop-1'
-check "the same POST with the same key: the stored answer again" [ "$STATUS" = 201 ] && [ "$BODY" = "$first" ]
+check "the same POST with the same key: the stored answer again" all_of [ "$STATUS" = 201 ] -- [ "$BODY" = "$first" ]
 json "$FULL" POST /v1/shops "${SHOP/Corner Coffee/Other}" -H 'Idempotency-Key: shop-1'
 check "the same key with another body: 422 idempotency_key_reused" code_is 422 idempotency_key_reused
 json "$FULL" POST /v1/shops "$SHOP"
 check "the same id again without a key: 409 already_exists" code_is 409 already_exists
 call "$READ" GET /v1/shops/corner
-check "scope read reads the shop" [ "$STATUS" = 200 ] && contains "$BODY" '"id":"corner"'
+check "scope read reads the shop" all_of [ "$STATUS" = 200 ] -- contains "$BODY" '"id":"corner"'
 call "$OTHER" GET /v1/shops/corner
 check "another merchant's shop: 404" code_is 404 not_found
 call "$OTHER" GET /v1/shops
-check "another merchant lists nothing" [ "$STATUS" = 200 ] && contains "$BODY" '"data":[]'
+check "another merchant lists nothing" all_of [ "$STATUS" = 200 ] -- contains "$BODY" '"data":[]'
 call "$FULL" GET /v1/shops/nope
 check "no such shop: 404" code_is 404 not_found
 call "$FULL" GET '/v1/shops/NOT%20AN%20ID'
@@ -102,7 +102,7 @@ check "a body that is not JSON: 400 malformed_json" code_is 400 malformed_json
 # --- products ---
 LATTE='{"id":"latte","names":{"en":{"one":"latte","other":"lattes"},"de":{"one":"Latte","other":"Latte","gender":"m"}},"sizes":[{"size":"small","prices":[{"currency":"EUR","amount":350}]},{"size":"large","prices":[{"currency":"EUR","amount":450},{"currency":"USD","amount":500}]}]}'
 json "$FULL" POST /v1/shops/corner/products "$LATTE" -H 'Idempotency-Key: p-latte'
-check "a product with sizes and prices per currency: 201" [ "$STATUS" = 201 ] && contains "$BODY" '"amount":450'
+check "a product with sizes and prices per currency: 201" all_of [ "$STATUS" = 201 ] -- contains "$BODY" '"amount":450'
 json "$OTHER" POST /v1/shops/corner/products "$LATTE"
 check "another merchant cannot add to the shop: 404" code_is 404 not_found
 bad /v1/shops/corner/products names '{"prices":[{"currency":"EUR","amount":1}]}'
@@ -131,8 +131,8 @@ while :; do
   [ -n "$cursor" ] || break
   [ "$pages" -lt 10 ] || break
 done
-check "three pages of at most 3 hold all 7 products once, in id order" \
-  [ "$(echo $seen)" = "latte tea_1 tea_2 tea_3 tea_4 tea_5 tea_6" ] && [ "$pages" = 3 ]
+check "three pages of at most 3 hold all 7 products once, in id order" all_of \
+  [ "$(echo $seen)" = "latte tea_1 tea_2 tea_3 tea_4 tea_5 tea_6" ] -- [ "$pages" = 3 ]
 call "$READ" GET "/v1/shops/corner/products?limit=0"
 check "limit 0: 422 naming limit" field_is limit
 call "$READ" GET "/v1/shops/corner/products?cursor=%7Bx"
@@ -140,7 +140,7 @@ check "a cursor that is no ID: 422 naming cursor" field_is cursor
 
 # --- replace a product ---
 json "$FULL" PUT /v1/shops/corner/products/tea_1 '{"names":{"en":{"one":"green tea"},"de":{"one":"grüner Tee"}},"prices":[{"currency":"EUR","amount":320}],"active":false}'
-check "PUT replaces a product" [ "$STATUS" = 200 ] && contains "$BODY" '"amount":320' && contains "$BODY" '"active":false'
+check "PUT replaces a product" all_of [ "$STATUS" = 200 ] -- contains "$BODY" '"amount":320' -- contains "$BODY" '"active":false'
 call "$READ" GET /v1/shops/corner/products/tea_1
 check "and GET sees the change" contains "$BODY" 'green tea'
 json "$FULL" PUT /v1/shops/corner/products/nope '{"names":{"en":{"one":"x"},"de":{"one":"x"}},"prices":[{"currency":"EUR","amount":1}]}'
@@ -150,17 +150,17 @@ check "PUT with another id in the body: 422 naming id" field_is id
 # --- plans ---
 PLAN='{"id":"beans_biweekly","name":{"en":"Beans every two weeks","de":"Bohnen alle zwei Wochen"},"interval":{"unit":"week","count":2},"amount":1299,"currency":"EUR","trial_days":14}'
 json "$FULL" POST /v1/shops/corner/plans "$PLAN" -H 'Idempotency-Key: plan-1'
-check "a plan: 201 with its interval, amount and trial" [ "$STATUS" = 201 ] &&
+check "a plan: 201 with its interval, amount and trial" all_of [ "$STATUS" = 201 ] -- \
   contains "$BODY" '"interval":{"unit":"week","count":2},"amount":1299,"currency":"EUR","trial_days":14'
 first=$BODY
 json "$FULL" POST /v1/shops/corner/plans "$PLAN" -H 'Idempotency-Key: plan-1'
-check "the same plan POST again: the stored answer" [ "$STATUS" = 201 ] && [ "$BODY" = "$first" ]
+check "the same plan POST again: the stored answer" all_of [ "$STATUS" = 201 ] -- [ "$BODY" = "$first" ]
 json "$FULL" POST /v1/shops/corner/plans '{"name":{"en":"Monthly"},"interval":{"unit":"month","count":1},"amount":900,"currency":"EUR"}'
-check "a plan without a trial: trial_days null" [ "$STATUS" = 201 ] && contains "$BODY" '"trial_days":null'
+check "a plan without a trial: trial_days null" all_of [ "$STATUS" = 201 ] -- contains "$BODY" '"trial_days":null'
 call "$READ" GET /v1/shops/corner/plans/beans_biweekly
-check "a plan is read back" [ "$STATUS" = 200 ] && [ "$BODY" = "$first" ]
+check "a plan is read back" all_of [ "$STATUS" = 200 ] -- [ "$BODY" = "$first" ]
 call "$READ" GET "/v1/shops/corner/plans?limit=1"
-check "plans are paged" [ "$(jq '.data | length' <<<"$BODY")" = 1 ] && [ "$(jq -r .next_cursor <<<"$BODY")" != null ]
+check "plans are paged" all_of [ "$(jq '.data | length' <<<"$BODY")" = 1 ] -- [ "$(jq -r .next_cursor <<<"$BODY")" != null ]
 call "$OTHER" GET /v1/shops/corner/plans/beans_biweekly
 check "another merchant's plan: 404" code_is 404 not_found
 json "$FULL" POST /v1/shops/nope/plans "$PLAN"

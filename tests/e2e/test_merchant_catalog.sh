@@ -33,7 +33,7 @@ check "before the change: two large lattes are 9 euros" contains "$BODY" "that&a
 
 new=$(jq -c 'del(.id,.shop_id,.updated_at) | (.sizes[] | select(.size=="large") | .prices[0].amount) = 500' <<<"$latte")
 api PUT /v1/shops/corner_coffee/products/latte -H 'Content-Type: application/json' --data-binary "$new"
-check "the large latte now costs 500" [ "$STATUS" = 200 ] && contains "$BODY" '"amount":500'
+check "the large latte now costs 500" all_of [ "$STATUS" = 200 ] -- contains "$BODY" '"amount":500'
 order "$BASE"
 check "the next voice turn says the new price: 10 euros" contains "$BODY" "that&apos;s 10 euros"
 check "voxcartd installed the new catalog version" grep -q 'shop corner_coffee: catalog version [0-9]* in use' "$T/voxcartd.log"

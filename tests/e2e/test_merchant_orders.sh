@@ -40,18 +40,18 @@ while :; do
   [ -n "$cursor" ] && [ "$pages" -lt 5 ] || break
 done
 set -- $ids
-check "two pages of at most 2 list the three orders, each once" [ "$#" = 3 ] && [ "$pages" = 2 ] &&
+check "two pages of at most 2 list the three orders, each once" all_of [ "$#" = 3 ] -- [ "$pages" = 2 ] -- \
   [ "$(printf '%s\n' $ids | sort -u | wc -l)" = 3 ]
 api "$TOKEN" /v1/shops/corner_coffee/orders
 check "every order is the voice's: CONFIRMED, EUR, 9 euros for two large lattes" \
   [ "$(jq -c '[.data[] | [.state, .currency, .total, .merchant]] | unique' <<<"$BODY")" = '[["CONFIRMED","EUR",900,"corner_coffee"]]' ]
 api "$TOKEN" "/v1/shops/corner_coffee/orders/$1"
-check "an order is read with its ledger" [ "$STATUS" = 200 ] &&
+check "an order is read with its ledger" all_of [ "$STATUS" = 200 ] -- \
   [ "$(jq -c '[.id, (.ledger | length), .ledger[0].to, .ledger[0].actor, .ledger[0].amount]' <<<"$BODY")" = "[\"$1\",1,\"CONFIRMED\",\"customer\",900]" ]
 api "$OTHER" "/v1/shops/corner_coffee/orders/$1"
 check "another merchant's token: 404 for the order" [ "$STATUS" = 404 ]
 api "$OTHER" /v1/shops/corner_coffee/orders
-check "... and an empty list" [ "$STATUS" = 200 ] && [ "$(jq -c .data <<<"$BODY")" = '[]' ]
+check "... and an empty list" all_of [ "$STATUS" = 200 ] -- [ "$(jq -c .data <<<"$BODY")" = '[]' ]
 api "$TOKEN" /v1/shops/corner_coffee/orders/o20260101-0000000000
 check "an order that does not exist: 404" [ "$STATUS" = 404 ]
 finish

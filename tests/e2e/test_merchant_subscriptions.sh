@@ -28,15 +28,6 @@ sub_body() { # sub_body USER PLAN [extra members as JSON]
   jq -cn --arg s "$SKILL" --arg u "amzn1.ask.account.$1" --arg p "$2" --arg perm "$PERM" \
     --argjson x "${3:-{\}}" '{plan_id:$p, customer:{skill_id:$s, user_id:$u}, charge_permission_id:$perm} + $x'
 }
-# all_of COND -- COND ...: every command holds (check itself takes one)
-all_of() {
-  local args=()
-  while [ $# -gt 0 ]; do
-    if [ "$1" = -- ]; then "${args[@]}" || return 1; args=(); else args+=("$1"); fi
-    shift
-  done
-  "${args[@]}"
-}
 sub_key() { echo "vx:{$SKILL:amzn1.ask.account.$1}:sub:$2"; }
 today=$(TZ=Pacific/Kiritimati date +%F) # the shop's zone: UTC+14, its day before anyone's
 tomorrow=$(TZ=Pacific/Kiritimati date -d tomorrow +%F)
@@ -354,4 +345,29 @@ call "$READ" GET "$S/subscriptions/$FRAN"
 check "... cycle 1 paid once, its order PAID" all_of \
   [ "$(jq -c '[.cycles_paid, .cycle, .attempt_key, .orders]' <<<"$BODY")" = "[1,2,null,[\"$FRAN-1\"]]" ] -- \
   [ "$(rcli hget "vx:{$SKILL:amzn1.ask.account.FRAN}:order:$FRAN-1" state)" = '"PAID"' ]
+
+# canceled while the charge is in flight: the subscription stays canceled, and the biller still
+# settles the attempt (a charge the provider may have made is always recorded)
+permission GUS
+GUS_PERM=$PERM
+sim POST faults '{"operation":"createCharge","kind":"drop","count":1}'
+json "$FULL" POST "$S/subscriptions" "$(sub_body GUS weekly)"
+GUS=$(jq -r .id <<<"$BODY")
+gus_in_flight() { [ "$(rcli hget "$(sub_key GUS "$GUS")" wait)" = '"settle"' ]; }
+wait_for 20 gus_in_flight
+act "$FULL" "$GUS" cancel
+check "canceled with the attempt in flight" all_of [ "$STATUS" = 200 ] -- \
+  [ "$(jq -c '[.status, .attempt_key]' <<<"$BODY")" = "[\"canceled\",\"$GUS-1-1\"]" ]
+gus_paid() { [ "$(rcli hget "$(sub_key GUS "$GUS")" cycles_paid)" = 1 ]; }
+check "the biller records the charge all the same: cycle 1 paid" wait_for 20 gus_paid
+check "... the subscription still canceled, the cycle's order PAID" all_of \
+  [ "$(rcli hget "$(sub_key GUS "$GUS")" status)" = '"canceled"' ] -- \
+  [ "$(rcli hget "vx:{$SKILL:amzn1.ask.account.GUS}:order:$GUS-1" state)" = '"PAID"' ]
+sim GET "charges?chargePermissionId=$GUS_PERM"
+check "... with one captured charge at the sandbox" \
+  [ "$(jq -c '[.charges[] | .statusDetails.state]' <<<"$BODY")" = '["Captured"]' ]
+sleep 2
+sim GET "charges?chargePermissionId=$GUS_PERM"
+check "... and nothing more after it: canceled bills no further cycle" \
+  [ "$(jq '.charges | length' <<<"$BODY")" = 1 ]
 finish_paysim

@@ -31,10 +31,10 @@ RPORT=$(sed -n 's/^listening //p' "$T/receiver.out")
 DOWN=$(free_port) # nobody listens there
 
 hook '{"url":"ftp://example.com/x"}'
-check "an endpoint URL that is not http(s): 422 naming url" [ "$STATUS" = 422 ] &&
+check "an endpoint URL that is not http(s): 422 naming url" all_of [ "$STATUS" = 422 ] -- \
   [ "$(jq -r .error.field <<<"$BODY")" = url ]
 hook "{\"url\":\"http://127.0.0.1:$RPORT/hooks\",\"description\":\"the ERP\"}"
-check "an endpoint is registered with a secret of its own" [ "$STATUS" = 201 ] &&
+check "an endpoint is registered with a secret of its own" all_of [ "$STATUS" = 201 ] -- \
   jq -e '.secret | startswith("whsec_")' <<<"$BODY" >/dev/null
 EP=$(jq -r .id <<<"$BODY")
 SECRET=$(jq -r .secret <<<"$BODY")
@@ -47,8 +47,8 @@ order ALICE
 check "the receiver got the event on the third attempt" \
   wait_for 15 bash -c "grep -c '\"status\":200' '$T/received.jsonl' | grep -qx 1"
 check "... after two answered 500" [ "$(grep -c '"status":500' "$T/received.jsonl")" = 2 ]
-check "... with the same event ID every time, the one in the body" \
-  [ "$(jq -r '.headers["voxcart-event-id"]' "$T/received.jsonl" | sort -u | wc -l)" = 1 ] &&
+check "... with the same event ID every time, the one in the body" all_of \
+  [ "$(jq -r '.headers["voxcart-event-id"]' "$T/received.jsonl" | sort -u | wc -l)" = 1 ] -- \
   [ "$(jq -r '.body | fromjson | .id' "$T/received.jsonl" | sort -u)" = "$(jq -r '.headers["voxcart-event-id"]' "$T/received.jsonl" | sort -u)" ]
 check "... an order.created event" [ "$(jq -r '.body | fromjson | .type' "$T/received.jsonl" | sort -u)" = order.created ]
 valid=0
@@ -67,8 +67,8 @@ check "the delivery is visible: succeeded after 3 attempts (500, 500, 200)" \
 check "the endpoint that is down: the event failed after the retry window" \
   wait_for 20 bash -c "curl -s --cacert '$CA/root.pem' -H 'Authorization: Bearer $FULL' '$BASE/v1/webhook_endpoints/$EP_DOWN/deliveries' | jq -e '.data[0].state == \"failed\"' >/dev/null"
 call GET "/v1/webhook_endpoints/$EP_DOWN/deliveries"
-check "... with its attempts, each without an answer, visible" \
-  [ "$(jq '.data[0].attempts | length' <<<"$BODY")" -ge 3 ] &&
+check "... with its attempts, each without an answer, visible" all_of \
+  [ "$(jq '.data[0].attempts | length' <<<"$BODY")" -ge 3 ] -- \
   [ "$(jq -c '[.data[0].attempts[].status] | unique' <<<"$BODY")" = '[0]' ]
 check "... and marked failed in the log" grep -q "failed for good" "$T/voxcartd.log"
 

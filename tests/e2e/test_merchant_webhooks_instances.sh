@@ -35,8 +35,8 @@ got_all() { [ "$(wc -l <"$T/received.jsonl" 2>/dev/null || echo 0)" -ge "$N" ]; 
 check "the receiver gets them all" wait_for 30 got_all
 sleep 2 # time for a second copy, if any instance were to send one
 ids() { jq -r '.headers["voxcart-event-id"]' "$T/received.jsonl"; }
-check "... each exactly once, with two runners on one store" \
-  [ "$(ids | wc -l)" = "$N" ] && [ "$(ids | sort -u | wc -l)" = "$N" ]
+check "... each exactly once, with two runners on one store" all_of \
+  [ "$(ids | wc -l)" = "$N" ] -- [ "$(ids | sort -u | wc -l)" = "$N" ]
 log_ids() { curl -s --cacert "$CA/root.pem" -H "Authorization: Bearer $FULL" "$BASE_A/v1/events?limit=100" | jq -r '.data[].id'; }
 check "... in the log's order (the order the events were written, whoever wrote them)" \
   [ "$(ids | paste -sd,)" = "$(log_ids | paste -sd,)" ]

@@ -54,7 +54,7 @@ key1=$(order_field bob pay_key)
 sim POST "chargePermissions/$PERM/fix" '{"instrument":"card-ok"}'
 signed "$(as_user bob "$(make_request yes AMAZON.YesIntent)")" --restamp
 check "yes tries again and is charged" contains "$BODY" "charged 5 euros"
-check "with a new attempt and a new key" [ "$(order_field bob pay_key)" = "\"$(last_order bob)-2\"" ] && [ "$key1" != "$(order_field bob pay_key)" ]
+check "with a new attempt and a new key" all_of [ "$(order_field bob pay_key)" = "\"$(last_order bob)-2\"" ] -- [ "$key1" != "$(order_field bob pay_key)" ]
 check "the order is PAID after the second attempt" [ "$(order_field bob state)" = '"PAID"' ]
 check "its ledger shows both attempts" [ "$(ledger_states bob)" = "CONFIRMED,CHARGE_PENDING,DECLINED,CHARGE_PENDING,PAID" ]
 check "the sandbox holds one declined and one captured charge" [ "$(charges "$PERM" Declined) $(charges "$PERM" Captured)" = "1 1" ]
@@ -79,30 +79,30 @@ check "the order is DECLINED after a hard decline" [ "$(order_field carol state)
 check "the permission is marked not chargeable, with the reason" \
   [ "$(rcli HGET "$(profile_key carol)" billing_agreement | jq -c '[.status, .reason]')" = '["NonChargeable","HardDeclined"]' ]
 order_and_yes carol
-check "the next yes reads the permission (still not chargeable): nothing charged, how to fix it again" \
-  contains "$BODY" "Update your payment method" && [ "$(order_field carol state)" = '"DECLINED"' ] &&
+check "the next yes reads the permission (still not chargeable): nothing charged, how to fix it again" all_of \
+  contains "$BODY" "Update your payment method" -- [ "$(order_field carol state)" = '"DECLINED"' ] -- \
   grep -q "saved permission $PERM is still NonChargeable" "$T/voxcartd.log"
 check "still exactly one charge for that permission" [ "$(charges "$PERM")" = 1 ]
 sim POST "chargePermissions/$PERM/fix" '{"instrument":"card-ok"}'
 check "the buyer fixes the payment method at the sandbox" [ "$STATUS" = 200 ]
 order_and_yes carol
-check "the next yes finds it chargeable again: charged in the turn" paid carol &&
-  contains "$BODY" "receipt" && [ "$(charges "$PERM" Captured)" = 1 ] && [ "$(charges "$PERM")" = 2 ]
+check "the next yes finds it chargeable again: charged in the turn" all_of paid carol -- \
+  contains "$BODY" "receipt" -- [ "$(charges "$PERM" Captured)" = 1 ] -- [ "$(charges "$PERM")" = 2 ]
 check "... and the permission is marked chargeable again" \
   [ "$(rcli HGET "$(profile_key carol)" billing_agreement | jq -c '[.status, .reason]')" = '["Chargeable",null]' ]
 # marked again; the permission cannot be read in the turn: nothing charged, FAILED
 rcli HSET "$(profile_key carol)" billing_agreement "{\"id\":\"$PERM\",\"status\":\"NonChargeable\",\"reason\":\"HardDeclined\"}" >/dev/null
 sim POST faults '{"operation":"getChargePermission","kind":"status","status":503,"count":5}'
 order_and_yes carol
-check "a permission that cannot be read is not charged: FAILED, still two charges" \
-  [ "$(order_field carol state)" = '"FAILED"' ] && contains "$BODY" "couldn" && [ "$(charges "$PERM")" = 2 ]
+check "a permission that cannot be read is not charged: FAILED, still two charges" all_of \
+  [ "$(order_field carol state)" = '"FAILED"' ] -- contains "$BODY" "couldn" -- [ "$(charges "$PERM")" = 2 ]
 sim DELETE faults
 # closed at the provider meanwhile: a pay link for a new permission, and it is recorded Closed
 sim POST "chargePermissions/$PERM/state" '{"state":"Closed","reasonCode":"BuyerClosed"}'
 order_and_yes carol
-check "a permission closed at the provider: a pay link instead, the permission recorded Closed" \
-  contains "$BODY" "/checkout/" && [ "$(order_field carol state)" = '"CHARGE_PENDING"' ] &&
-  [ "$(rcli HGET "$(profile_key carol)" billing_agreement | jq -r .status)" = Closed ] &&
+check "a permission closed at the provider: a pay link instead, the permission recorded Closed" all_of \
+  contains "$BODY" "/checkout/" -- [ "$(order_field carol state)" = '"CHARGE_PENDING"' ] -- \
+  [ "$(rcli HGET "$(profile_key carol)" billing_agreement | jq -r .status)" = Closed ] -- \
   [ "$(charges "$PERM")" = 2 ]
 
 # --- no permission: a pay link ---
@@ -123,8 +123,8 @@ check "and the approved permission is saved as chargeable" \
 check "one charge for it at the sandbox" [ "$(charges "$dave_perm")" = 1 ]
 dave_first=$(last_order dave)
 signed "$(as_user dave "$launch")" --restamp
-check "the next visit tells what the pay link came to, once" \
-  contains "$BODY" "Good news: your payment of 5 euros for order $dave_first went through." &&
+check "the next visit tells what the pay link came to, once" all_of \
+  contains "$BODY" "Good news: your payment of 5 euros for order $dave_first went through." -- \
   [ -z "$(rcli HGET "$(profile_key dave)" pay_untold)" ]
 signed "$(as_user dave "$launch")" --restamp
 check "... and not on the visit after" lacks "$BODY" "Good news"
@@ -164,7 +164,7 @@ sim POST clock '{"advanceSeconds":-60}'
 order_and_yes gus
 session=$(order_field gus checkout_session_id | tr -d '"')
 signed "$(as_user gus "$launch")" --restamp
-check "while the pay link waits, a visit tells nothing of it" lacks "$BODY" "order $(last_order gus)" &&
+check "while the pay link waits, a visit tells nothing of it" all_of lacks "$BODY" "order $(last_order gus)" -- \
   [ -n "$(rcli HGET "$(profile_key gus)" pay_untold)" ]
 sim POST "checkoutSessions/$session/decline" '{}'
 check "the buyer declines it at the sandbox: the janitor cancels the order" \
@@ -218,7 +218,7 @@ done
 check "the sandbox sends its notifications again, and voxcartd verifies them again" \
   wait_for 20 bash -c '[ "$(grep -c "provider notification" "$0")" -gt "$1" ]' "$T/voxcartd.log" "$sent_before"
 sleep 1 # the janitor's pass they wake
-check "... which changes nothing: one PAID order, the same ledger, one charge at the sandbox" \
-  paid gina && [ "$(ledger_gina)" = "$before_ledger" ] && [ "$(charges "$gina_perm")" = 1 ]
+check "... which changes nothing: one PAID order, the same ledger, one charge at the sandbox" all_of \
+  paid gina -- [ "$(ledger_gina)" = "$before_ledger" ] -- [ "$(charges "$gina_perm")" = 1 ]
 
 finish

@@ -47,9 +47,9 @@ KEY=${TOKEN%.setup}
 check "yes answers with a Setup directive naming the shop's seller, country, currency, language and the sandbox" \
   [ "$(jq -c '[.name, .payload."@type", .payload.sellerId, .payload.countryOfEstablishment, .payload.ledgerCurrency, .payload.checkoutLanguage, .payload.sandboxMode, .payload.sandboxCustomerEmailId]' <<<"$D")" = \
     '["Setup","SetupAmazonPayRequest","A2SELLER0TEST","DE","EUR","en_US",true,"buyer@example.com"]' ]
-check "... its token names the order's attempt key, the session ends, the order waits CHARGE_PENDING" \
-  [ "$TOKEN" = "$(last_order pia)-1.setup" ] && [ "$(jq .response.shouldEndSession <<<"$BODY")" = true ] &&
-  [ "$(order_field pia state)" = '"CHARGE_PENDING"' ] && [ "$(order_field pia pay_key)" = "\"$KEY\"" ]
+check "... its token names the order's attempt key, the session ends, the order waits CHARGE_PENDING" all_of \
+  [ "$TOKEN" = "$(last_order pia)-1.setup" ] -- [ "$(jq .response.shouldEndSession <<<"$BODY")" = true ] -- \
+  [ "$(order_field pia state)" = '"CHARGE_PENDING"' ] -- [ "$(order_field pia pay_key)" = "\"$KEY\"" ]
 respond pia Setup 200 '{"billingAgreementDetails":{"billingAgreementId":"C02-5320354-ABCDEFG","billingAgreementStatus":"OPEN","releaseEnvironment":"SANDBOX"}}'
 D=$(directive)
 check "Setup OPEN: the answer is the Charge on the new agreement, AuthorizeAndCapture of 5.00 EUR, keyed by the attempt" \
@@ -58,29 +58,29 @@ check "Setup OPEN: the answer is the Charge on the new agreement, AuthorizeAndCa
 check "... the agreement is saved OPEN" [ "$(rcli HGET "$(profile_key pia)" platform_agreement | jq -r .status)" = OPEN ]
 TOKEN="$KEY.charge"
 respond pia Charge 200 "$(captured "$KEY" 5.00)"
-check "the capture (Closed, MaxCapturesProcessed): PAID, spoken, with a receipt card" paid pia &&
-  contains "$BODY" "charged 5 euros" && [ "$(jq -r .response.card.title <<<"$BODY")" != null ]
-check "... the ledger says the platform settled it, with the authorization" \
-  contains "$(rcli LRANGE "vx:{$SKILL:amzn1.ask.account.pia}:ledger:$(last_order pia)" -1 -1)" '"actor":"platform"' &&
+check "the capture (Closed, MaxCapturesProcessed): PAID, spoken, with a receipt card" all_of paid pia -- \
+  contains "$BODY" "charged 5 euros" -- [ "$(jq -r .response.card.title <<<"$BODY")" != null ]
+check "... the ledger says the platform settled it, with the authorization" all_of \
+  contains "$(rcli LRANGE "vx:{$SKILL:amzn1.ask.account.pia}:ledger:$(last_order pia)" -1 -1)" '"actor":"platform"' -- \
   [ "$(order_field pia charge_id)" = "\"S02-1-A${KEY: -6}\"" ]
 n=$(ledger_len pia)
 respond pia Charge 200 "$(captured "$KEY" 5.00)"
-check "the same response again changes nothing, and says it is taken care of" \
-  contains "$BODY" "already taken care of" && paid pia && [ "$(ledger_len pia)" = "$n" ]
+check "the same response again changes nothing, and says it is taken care of" all_of \
+  contains "$BODY" "already taken care of" -- paid pia -- [ "$(ledger_len pia)" = "$n" ]
 respond pia Setup 200 '{"billingAgreementDetails":{"billingAgreementId":"C02-OTHER","billingAgreementStatus":"OPEN"}}' "$KEY.setup"
-check "a late Setup response changes nothing either" \
-  contains "$BODY" "already taken care of" && [ "$(rcli HGET "$(profile_key pia)" platform_agreement | jq -r .id)" = C02-5320354-ABCDEFG ]
+check "a late Setup response changes nothing either" all_of \
+  contains "$BODY" "already taken care of" -- [ "$(rcli HGET "$(profile_key pia)" platform_agreement | jq -r .id)" = C02-5320354-ABCDEFG ]
 respond pia Charge 200 "$(captured x 5.00)" "nonsense-token"
-check "an unknown token: answered politely, nothing changed" \
-  [ "$STATUS" = 200 ] && [ "$(ledger_len pia)" = "$n" ] && grep -q "unknown token 'nonsense-token'" "$T/voxcartd.log"
+check "an unknown token: answered politely, nothing changed" all_of \
+  [ "$STATUS" = 200 ] -- [ "$(ledger_len pia)" = "$n" ] -- grep -q "unknown token 'nonsense-token'" "$T/voxcartd.log"
 
 # --- the next order is charged on the OPEN agreement; a hard decline suspends it ---
 order_and_yes pia
 D=$(directive); TOKEN=$(jq -r .token <<<"$D"); KEY=${TOKEN%.charge}
 check "with an OPEN agreement yes answers with the Charge at once" [ "$(jq -r .name <<<"$D")" = Charge ]
 respond pia Charge 200 "$(declined "$KEY" InvalidPaymentMethod false)"
-check "InvalidPaymentMethod (hard): DECLINED, how to fix it, the agreement SUSPENDED" \
-  [ "$(order_field pia state)" = '"DECLINED"' ] && contains "$BODY" "how to update it" &&
+check "InvalidPaymentMethod (hard): DECLINED, how to fix it, the agreement SUSPENDED" all_of \
+  [ "$(order_field pia state)" = '"DECLINED"' ] -- contains "$BODY" "how to update it" -- \
   [ "$(rcli HGET "$(profile_key pia)" platform_agreement | jq -r .status)" = SUSPENDED ]
 order_and_yes pia
 check "a suspended agreement is not charged: the next yes is a Setup" [ "$(directive | jq -r .name)" = Setup ]
@@ -90,11 +90,11 @@ rcli HSET "$(profile_key pia)" platform_agreement '{"id":"C02-5320354-ABCDEFG","
 order_and_yes pia
 TOKEN=$(directive | jq -r .token); KEY=${TOKEN%.charge}
 respond pia Charge 200 "$(declined "$KEY" ProcessingFailure true)"
-check "ProcessingFailure (soft): DECLINED and offered one more try" \
-  [ "$(order_field pia state)" = '"DECLINED"' ] && contains "$BODY" "Shall I try once more"
+check "ProcessingFailure (soft): DECLINED and offered one more try" all_of \
+  [ "$(order_field pia state)" = '"DECLINED"' ] -- contains "$BODY" "Shall I try once more"
 signed "$(as_user pia "$yes_req")" --restamp
-check "yes: the Charge again with a new attempt key" \
-  [ "$(directive | jq -r .payload.authorizeAttributes.authorizationReferenceId)" = "$(last_order pia)-2" ] &&
+check "yes: the Charge again with a new attempt key" all_of \
+  [ "$(directive | jq -r .payload.authorizeAttributes.authorizationReferenceId)" = "$(last_order pia)-2" ] -- \
   [ "$(order_field pia state)" = '"CHARGE_PENDING"' ]
 
 # --- the voice code on this rail: asked before the Charge, from the threshold (4.00 EUR) ---
@@ -106,8 +106,8 @@ print(json.dumps({"alg": "pbkdf2-sha256", "iter": 20000, "salt": salt.hex(),
 rcli HSET "$(profile_key quin)" voice_code "$(cat "$T/vcode.json")" \
   platform_agreement '{"id":"C02-QUIN","status":"OPEN"}' >/dev/null
 order_and_yes quin
-check "with a voice code set, yes asks for it instead of sending the Charge" \
-  contains "$BODY" "so I need your voice code" && [ -z "$(directive)" ]
+check "with a voice code set, yes asks for it instead of sending the Charge" all_of \
+  contains "$BODY" "so I need your voice code" -- [ -z "$(directive)" ]
 sed 's/"name":"VoiceCodeIntent","confirmationStatus":"NONE"}/"name":"VoiceCodeIntent","confirmationStatus":"NONE","slots":{"code":{"name":"code","value":"2580"}}}/' \
   "$(make_request vc VoiceCodeIntent)" >"$T/vc2580.json"
 signed "$(as_user quin "$T/vc2580.json")" --restamp
@@ -118,23 +118,23 @@ check "... the right code sends the Charge on the agreement" \
 order_and_yes pia
 TOKEN=$(directive | jq -r .token)
 respond pia Charge 403 "$(error_payload VoicePurchaseNotEnabled)"
-check "a permission error: FAILED, and a card asks for payments:autopay_consent" \
-  [ "$(order_field pia state)" = '"FAILED"' ] &&
+check "a permission error: FAILED, and a card asks for payments:autopay_consent" all_of \
+  [ "$(order_field pia state)" = '"FAILED"' ] -- \
   [ "$(jq -c '[.response.card.type, .response.card.permissions[0]]' <<<"$BODY")" = '["AskForPermissionsConsent","payments:autopay_consent"]' ]
 order_and_yes pia
 TOKEN=$(directive | jq -r .token)
 respond pia Charge 400 "$(error_payload InvalidAccountStatus)"
-check "an error the platform speaks itself: FAILED and no speech of ours" \
-  [ "$(order_field pia state)" = '"FAILED"' ] && [ "$(jq .response.outputSpeech <<<"$BODY")" = null ]
+check "an error the platform speaks itself: FAILED and no speech of ours" all_of \
+  [ "$(order_field pia state)" = '"FAILED"' ] -- [ "$(jq .response.outputSpeech <<<"$BODY")" = null ]
 order_and_yes pia
 TOKEN=$(directive | jq -r .token)
 respond pia Charge 400 "$(error_payload InvalidSellerId)"
-check "a merchant integration error: FAILED, an apology, logged loudly" \
-  [ "$(order_field pia state)" = '"FAILED"' ] && contains "$BODY" "couldn" &&
+check "a merchant integration error: FAILED, an apology, logged loudly" all_of \
+  [ "$(order_field pia state)" = '"FAILED"' ] -- contains "$BODY" "couldn" -- \
   grep -q "refuses our integration: InvalidSellerId" "$T/voxcartd.log"
 order_and_yes pia
 TOKEN=$(directive | jq -r .token)
 respond pia Charge 400 "$(error_payload PeriodicAmountExceeded)"
-check "PeriodicAmountExceeded: DECLINED with the limit's sentence" \
-  [ "$(order_field pia state)" = '"DECLINED"' ] && contains "$BODY" "above what your payment method allows"
+check "PeriodicAmountExceeded: DECLINED with the limit's sentence" all_of \
+  [ "$(order_field pia state)" = '"DECLINED"' ] -- contains "$BODY" "above what your payment method allows"
 finish

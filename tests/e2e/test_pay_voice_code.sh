@@ -36,18 +36,18 @@ state_of() { rcli HGET "vx:{$SKILL:amzn1.ask.account.$1}:conv" s | jq -r .state;
 permission ann card-ok
 vcode ann 4821
 order_and_yes ann
-check "an order from the threshold asks for the voice code, naming the total" \
-  contains "$BODY" "This order comes to 5 euros, so I need your voice code" && [ "$(state_of ann)" = VOICE_CODE ]
+check "an order from the threshold asks for the voice code, naming the total" all_of \
+  contains "$BODY" "This order comes to 5 euros, so I need your voice code" -- [ "$(state_of ann)" = VOICE_CODE ]
 check "... and nothing is charged yet" [ "$(charges "$PERM")" = 0 ]
 say_code ann 1111
-check "a wrong code: two tries left, still nothing charged" \
-  contains "$BODY" "You have 2 more tries" && [ "$(prof ann voice_code_failures)" = 1 ] && [ "$(charges "$PERM")" = 0 ]
+check "a wrong code: two tries left, still nothing charged" all_of \
+  contains "$BODY" "You have 2 more tries" -- [ "$(prof ann voice_code_failures)" = 1 ] -- [ "$(charges "$PERM")" = 0 ]
 say_code ann 12
-check "not four digits: asked again, no try used" \
-  contains "$BODY" "Please say the four digits" && [ "$(prof ann voice_code_failures)" = 1 ]
+check "not four digits: asked again, no try used" all_of \
+  contains "$BODY" "Please say the four digits" -- [ "$(prof ann voice_code_failures)" = 1 ]
 say_code ann 4821
-check "the right code: charged in the turn, the order PAID, one charge at the sandbox" \
-  contains "$BODY" "charged 5 euros" && paid ann && [ "$(charges "$PERM")" = 1 ]
+check "the right code: charged in the turn, the order PAID, one charge at the sandbox" all_of \
+  contains "$BODY" "charged 5 euros" -- paid ann -- [ "$(charges "$PERM")" = 1 ]
 check "... and the count of wrong codes starts again" [ "$(prof ann voice_code_failures)" = 0 ]
 
 # three wrong codes lock voice purchases
@@ -55,21 +55,21 @@ order_and_yes ann
 say_code ann 0000
 say_code ann 1234
 say_code ann 9999
-check "the third wrong code locks voice purchases" contains "$BODY" "locked voice purchases" &&
-  [ "$(prof ann voice_code_locked)" = true ] && [ "$(state_of ann)" = CONFIRMING ]
+check "the third wrong code locks voice purchases" all_of contains "$BODY" "locked voice purchases" -- \
+  [ "$(prof ann voice_code_locked)" = true ] -- [ "$(state_of ann)" = CONFIRMING ]
 signed "$(as_user ann "$yes_req")" --restamp
-check "locked: yes makes a pay link, nothing is charged by voice" \
-  contains "$BODY" "/checkout/" && [ "$(order_field ann state)" = '"CHARGE_PENDING"' ] && [ "$(charges "$PERM")" = 1 ]
+check "locked: yes makes a pay link, nothing is charged by voice" all_of \
+  contains "$BODY" "/checkout/" -- [ "$(order_field ann state)" = '"CHARGE_PENDING"' ] -- [ "$(charges "$PERM")" = 1 ]
 order_and_yes ann
-check "... and stays locked for the next order too" contains "$BODY" "/checkout/" && [ "$(charges "$PERM")" = 1 ]
+check "... and stays locked for the next order too" all_of contains "$BODY" "/checkout/" -- [ "$(charges "$PERM")" = 1 ]
 
 # cancel while the code is asked for
 permission bea card-ok
 vcode bea 2468
 order_and_yes bea
 signed "$(as_user bea "$(make_request cancel AMAZON.CancelIntent)")" --restamp
-check "cancel while the code is asked for: no order, nothing charged" \
-  contains "$BODY" "cancel" && [ -z "$(last_order bea)" ] && [ "$(charges "$PERM")" = 0 ]
+check "cancel while the code is asked for: no order, nothing charged" all_of \
+  contains "$BODY" "cancel" -- [ -z "$(last_order bea)" ] -- [ "$(charges "$PERM")" = 0 ]
 
 # under the threshold, and without a code set
 permission cid card-ok
@@ -79,10 +79,10 @@ sed 's/"name":"OrderIntent","confirmationStatus":"NONE"}/"name":"OrderIntent","c
 signed "$(as_user cid "$(make_request launch LaunchRequest)")" --restamp
 signed "$(as_user cid "$T/one.json")" --restamp
 signed "$(as_user cid "$yes_req")" --restamp
-check "an order under the threshold is charged without the code" contains "$BODY" "charged" && paid cid
+check "an order under the threshold is charged without the code" all_of contains "$BODY" "charged" -- paid cid
 permission dot card-ok
 order_and_yes dot
-check "a customer without a code is charged at once" contains "$BODY" "charged 5 euros" && paid dot
+check "a customer without a code is charged at once" all_of contains "$BODY" "charged 5 euros" -- paid dot
 
 everything_of() { # every value stored for customers ann, bea and cid
   local k
@@ -94,7 +94,7 @@ everything_of() { # every value stored for customers ann, bea and cid
   done
 }
 everything_of >"$T/stored.txt"
-check "the digits are nowhere in the store, only their salted hash" \
-  [ -s "$T/stored.txt" ] && ! grep -q -w -e 4821 -e 2468 -e 1357 "$T/stored.txt" &&
+check "the digits are nowhere in the store, only their salted hash" all_of \
+  [ -s "$T/stored.txt" ] -- ! grep -q -w -e 4821 -e 2468 -e 1357 "$T/stored.txt" -- \
   [ "$(prof ann voice_code | jq -r '[.alg, .iter, (.salt | length), (.hash | length)] | @tsv')" = "$(printf 'pbkdf2-sha256\t20000\t32\t64')" ]
 finish

@@ -34,7 +34,7 @@ check "a first-time customer gets a pay link card" contains "$BODY" "/checkout/"
 link=$(grep -oE 'https?://[^"\\ ]*/checkout/[0-9a-f-]+' <<<"$BODY" | head -n 1)
 session=$(order_field E2EPAYUSER checkout_session_id | tr -d '"')
 order1=$(last_order E2EPAYUSER)
-check "the link names the order's checkout session" [ -n "$session" ] && contains "$link" "$session"
+check "the link names the order's checkout session" all_of [ -n "$session" ] -- contains "$link" "$session"
 sim POST "checkoutSessions/$session/approve" '{"buyerId":"buyer-alice","instrument":"card-ok"}'
 check "the buyer approves it at the sandbox" [ "$STATUS" = 200 ]
 check "the janitor charges the order" wait_for 15 paid E2EPAYUSER

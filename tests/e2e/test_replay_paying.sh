@@ -79,8 +79,8 @@ for loc in "${LOCALES[@]}"; do
   paid=$(paid_orders "$loc")
   captured=$(jq --arg c "${CURRENCY[$loc]}" \
     '[.charges[] | select(.chargeAmount.currencyCode == $c and .statusDetails.state == "Captured")] | length' <<<"$BODY")
-  check "$loc: one captured ${CURRENCY[$loc]} charge at the sandbox per PAID order ($paid PAID, $captured captured)" \
-    [ "$paid" -gt 0 ] && [ "$paid" = "$captured" ]
+  check "$loc: one captured ${CURRENCY[$loc]} charge at the sandbox per PAID order ($paid PAID, $captured captured)" all_of \
+    [ "$paid" -gt 0 ] -- [ "$paid" = "$captured" ]
 done
 
 # stop_shops: each shop's voxcartd stopped as an operator does
@@ -118,8 +118,8 @@ check "--update left the first purchase byte for byte" cmp -s "$FIX/first-purcha
 # link settled on the notification, which the sandbox then delivers again; PAID once.
 for loc in "${LOCALES[@]}"; do
   replay "$loc" --update "$T/tree/_notified/duplicate-notification.json"
-  check "$loc: the duplicate notification passes, and --update changed nothing" \
-    grep -qx "1 passed, 0 failed" <<<"$OUT" && bash -c "! grep -q 'updated' <<<\"\$1\"" _ "$OUT"
+  check "$loc: the duplicate notification passes, and --update changed nothing" all_of \
+    grep -qx "1 passed, 0 failed" <<<"$OUT" -- bash -c "! grep -q 'updated' <<<\"\$1\"" _ "$OUT"
 done
 check "--update left the duplicate notification byte for byte" \
   cmp -s "$FIX/_notified/duplicate-notification.json" "$T/tree/_notified/duplicate-notification.json"
@@ -146,8 +146,8 @@ for loc in "${LOCALES[@]}"; do
   key=$(redis-cli -p "$port" --scan --pattern 'vx:*:order:*' | while read -r k; do
     [ "$(redis-cli -p "$port" HGET "$k" charge_id)" = "\"$charge\"" ] && echo "$k"; done)
   ledger=${key/:order:/:ledger:}
-  check "$loc: its order is PAID, with one PAID entry in its ledger" \
-    [ -n "$key" ] && [ "$(redis-cli -p "$port" HGET "$key" state)" = '"PAID"' ] &&
+  check "$loc: its order is PAID, with one PAID entry in its ledger" all_of \
+    [ -n "$key" ] -- [ "$(redis-cli -p "$port" HGET "$key" state)" = '"PAID"' ] -- \
     [ "$(redis-cli -p "$port" LRANGE "$ledger" 0 -1 | grep -c '"to":"PAID"')" = 1 ]
 done
 check "the shops verified the sandbox's notifications and acted on them" grep -q "provider notification" "$T/voxcartd.log"

@@ -53,8 +53,8 @@ for loc in "${LOCALES[@]}"; do
     [ "$(grep -c '"to":"PAID"' <<<"$entries")" = 1 ] &&
       grep -q '"actor":"platform","from":"CHARGE_PENDING","to":"PAID"' <<<"$entries" && once=$((once + 1))
   done < <(redis-cli -p "$port" --scan --pattern 'vx:*:order:*')
-  check "$loc: every PAID order has exactly one PAID ledger entry, by the platform ($paid PAID)" \
-    [ "$paid" -gt 0 ] && [ "$paid" = "$once" ]
+  check "$loc: every PAID order has exactly one PAID ledger entry, by the platform ($paid PAID)" all_of \
+    [ "$paid" -gt 0 ] -- [ "$paid" = "$once" ]
 done
 check "the unknown token was logged" grep -q "with the unknown token" "$T/voxcartd.log"
 check "the merchant integration errors were logged as errors" \
