@@ -323,13 +323,19 @@ check "the merchant saw it all as events" \
 # paused while the biller's charge is in flight (the sandbox drops the answer after charging, so
 # the attempt's outcome is not known when the pause lands): the pause leaves the attempt alone,
 # and on resume the biller settles it with the same key: one charge, the cycle paid once
-permission FRAN
-FRAN_PERM=$PERM
-sim POST faults '{"operation":"createCharge","kind":"drop","count":1}'
-json "$FULL" POST "$S/subscriptions" "$(sub_body FRAN weekly)"
-FRAN=$(jq -r .id <<<"$BODY")
-in_flight() { [ "$(rcli hget "$(sub_key FRAN "$FRAN")" wait)" = '"settle"' ]; }
-wait_for 20 in_flight
+# in_flight_sub USER: a subscription of USER whose first charge is in flight (the sandbox drops
+# its answer after charging), created and waited for; sets SUB_ID and SUB_PERM
+in_flight_sub() {
+  permission "$1"
+  SUB_PERM=$PERM
+  sim POST faults '{"operation":"createCharge","kind":"drop","count":1}'
+  json "$FULL" POST "$S/subscriptions" "$(sub_body "$1" weekly)"
+  SUB_ID=$(jq -r .id <<<"$BODY")
+  wait_for 20 bash -c '[ "$(redis-cli -c -p "$0" hget "$1" wait)" = "\"settle\"" ]' "$REDIS_PORT" \
+    "$(sub_key "$1" "$SUB_ID")"
+}
+in_flight_sub FRAN
+FRAN=$SUB_ID FRAN_PERM=$SUB_PERM
 act "$FULL" "$FRAN" pause
 check "paused with the attempt in flight: the attempt left as it is" all_of [ "$STATUS" = 200 ] -- \
   [ "$(jq -c '[.status, .attempt_key]' <<<"$BODY")" = "[\"paused\",\"$FRAN-1-1\"]" ]
@@ -348,13 +354,8 @@ check "... cycle 1 paid once, its order PAID" all_of \
 
 # canceled while the charge is in flight: the subscription stays canceled, and the biller still
 # settles the attempt (a charge the provider may have made is always recorded)
-permission GUS
-GUS_PERM=$PERM
-sim POST faults '{"operation":"createCharge","kind":"drop","count":1}'
-json "$FULL" POST "$S/subscriptions" "$(sub_body GUS weekly)"
-GUS=$(jq -r .id <<<"$BODY")
-gus_in_flight() { [ "$(rcli hget "$(sub_key GUS "$GUS")" wait)" = '"settle"' ]; }
-wait_for 20 gus_in_flight
+in_flight_sub GUS
+GUS=$SUB_ID GUS_PERM=$SUB_PERM
 act "$FULL" "$GUS" cancel
 check "canceled with the attempt in flight" all_of [ "$STATUS" = 200 ] -- \
   [ "$(jq -c '[.status, .attempt_key]' <<<"$BODY")" = "[\"canceled\",\"$GUS-1-1\"]" ]
