@@ -64,6 +64,7 @@ start() {
   mkdir -p "$D"
   stop >/dev/null 2>&1 || true
   "$BIN/voxcart" devca --dir "$D/ca" >/dev/null
+  [ -f "$D/jwt.secret" ] || openssl rand -hex 32 >"$D/jwt.secret"
   REDIS_PORT=$(pick_port 6390)
   VX_PORT=$(pick_port 8443)
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$D" --appendonly yes \
@@ -83,6 +84,8 @@ start() {
   },
   "payments": "provider",
   "janitor": {"interval_ms": 1000},
+  "biller": {"interval_ms": 1000},
+  "merchant": {"jwt_key": "$D/jwt.secret"},
   "provider": {"url": "$PAYSIM_URL/sandbox/v2", "key_id": "demo-merchant-key",
                "private_key": "$D/merchant.key", "ca_file": "$D/ca/root.pem",
                "notify_key": "$D/paysim-notify.pem"},
@@ -105,6 +108,7 @@ JSON
   $sign scripts/demo/launch.json
   echo
   purchase
+  subscription
   cat <<TXT
 
 == voxcartd keeps running. Try:
@@ -113,6 +117,8 @@ JSON
    $BIN/voxcart replay -v --dir $D/ca --url https://127.0.0.1:$VX_PORT/alexa \\
        --redis redis://127.0.0.1:$REDIS_PORT/0 --skill-id $SKILL_ID tests/fixtures/launch
    curl --cacert $D/ca/root.pem https://127.0.0.1:$VX_PORT/metrics
+   curl --cacert $D/ca/root.pem -H "Authorization: Bearer \$($BIN/voxcart token --key $D/jwt.secret --merchant demo)" \\
+       https://127.0.0.1:$VX_PORT/v1/shops/corner_coffee/subscriptions     (the merchant API)
    curl --cacert $D/ca/root.pem $PAYSIM_URL/_sim/charges      (the sandbox's ledger; see README)
    tail -f $D/voxcartd.log
    configuration: $D/voxcart.json   skill ID: $SKILL_ID
@@ -152,6 +158,30 @@ purchase() {
   done
   n=$(curl -s --cacert "$D/ca/root.pem" "$PAYSIM_URL/_sim/charges?merchantId=demo-merchant" | jq '.charges | length')
   echo "== charges at the sandbox now: $n"
+}
+
+# A subscription: the merchant (the API, with a development token) makes a monthly plan and
+# subscribes the demo customer with the charge permission the pay link saved; the recurring
+# biller charges its first cycle at its next pass.
+subscription() {
+  local tok api sub perm paid=0
+  tok=$("$BIN/voxcart" token --key "$D/jwt.secret" --merchant demo)
+  api() { # api METHOD PATH [BODY]
+    curl -s --cacert "$D/ca/root.pem" -X "$1" -H "Authorization: Bearer $tok" \
+      ${3:+-H 'content-type: application/json' -H "Idempotency-Key: demo-$(date +%s%N)" --data-binary "$3"} \
+      "https://127.0.0.1:$VX_PORT/v1/shops/corner_coffee$2"
+  }
+  perm=$(redis-cli -p "$REDIS_PORT" HGET "vx:{$SKILL_ID:amzn1.ask.account.DEMOUSER}:profile" billing_agreement | jq -r .id)
+  echo "== the merchant makes a plan and subscribes the customer (merchant API, permission $perm)"
+  api POST /plans '{"id":"monthly_beans","name":{"en":"Monthly coffee beans"},"interval":{"unit":"month","count":1},"amount":1290,"currency":"EUR"}' >/dev/null
+  sub=$(api POST /subscriptions "$(jq -cn --arg s "$SKILL_ID" --arg p "$perm" \
+    '{plan_id:"monthly_beans", customer:{skill_id:$s, user_id:"amzn1.ask.account.DEMOUSER"}, charge_permission_id:$p}')" | jq -r .id)
+  for _ in $(seq 1 100); do
+    paid=$(api GET "/subscriptions/$sub" | jq -r .cycles_paid)
+    [ "$paid" = 1 ] && break
+    sleep 0.1
+  done
+  echo "== the biller charged subscription $sub: cycles paid $paid, order $sub-1 $(api GET "/orders/$sub-1" | jq -r .state)"
 }
 
 case "${1:-start}" in

@@ -251,6 +251,17 @@ static struct ps_charge *charge_run(struct ps_req *r, struct ps_perm *p, struct 
 
     if (charge_limits(r, p, &q->amount) != 0)
         return NULL;
+    /* the payment method's own refusals: no charge is made */
+    if (!r->sim_code && strcmp(outcome, "PaymentMethodNotAllowed") == 0) {
+        ps_fail(r, 400, outcome, "the buyer's payment method is not allowed for this charge");
+        return NULL;
+    }
+    if (!r->sim_code && strcmp(outcome, "TransactionAmountExceeded") == 0 &&
+        q->amount.minor > 100) {
+        ps_fail(r, 400, outcome, "the buyer's payment method allows at most 1.00 %s a charge",
+                q->amount.cur);
+        return NULL;
+    }
     if (r->sim_code) {
         outcome = strcmp(r->sim_code, "CaptureInitiated") == 0 ? "Authorized" : r->sim_code;
         pending = 0;

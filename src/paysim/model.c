@@ -31,6 +31,11 @@ const struct ps_instrument ps_instruments[] = {
     {"card-processing-failure", "Visa ending 6666 (processing failure)", "ProcessingFailure", 0},
     {"card-amazon-rejected", "Visa ending 7777 (rejected by the provider)", "AmazonRejected", 0},
     {"card-mfa-failed", "Visa ending 8888 (authentication failed)", "MFAFailed", 0},
+    /* refused before a charge is made (400), as the provider refuses them */
+    {"card-not-allowed", "Prepaid card ending 9999 (not allowed for this merchant)",
+     "PaymentMethodNotAllowed", 0},
+    {"card-low-limit", "Visa ending 1010 (its own limit: 1.00 a charge)",
+     "TransactionAmountExceeded", 0},
 };
 const size_t ps_ninstruments = VX_ARRAY_LEN(ps_instruments);
 

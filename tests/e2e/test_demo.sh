@@ -18,6 +18,8 @@ check "the demo approves it and the janitor charges it" grep -q 'the janitor com
 check "the second order is charged in the turn" grep -q "charged 9 euros to your saved payment method" "$T/demo.out"
 check "with a receipt card" grep -q "^Paid $(date -u +%Y-%m-%d)" "$T/demo.out"
 check "two charges at the sandbox's ledger" grep -q 'charges at the sandbox now: 2' "$T/demo.out"
+check "the merchant subscribes the customer, and the biller charges the first cycle" \
+  grep -qE '^== the biller charged subscription sub_[a-z0-9]{12}: cycles paid 1, order sub_[a-z0-9]{12}-1 PAID' "$T/demo.out"
 
 # the README's lines, with the demo's own directory, binaries and ports
 readme_line() { # readme_line WORDS: the README command line that starts with "build/voxcart WORDS"
