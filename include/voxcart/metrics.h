@@ -34,7 +34,18 @@ void vx_metrics_request(enum vx_outcome outcome, uint64_t duration_ns);
 void vx_metrics_outcome(enum vx_outcome outcome);
 void vx_metrics_verify_failure(enum vx_verify_reason reason);
 void vx_metrics_inflight(int delta);
-/* The recurring biller's counters (biller.h's stats of one pass) and gauges. */
+/* The recurring biller: its counters as they happen, and a pass's gauges when it ends. */
+enum vx_biller_metric {
+    VX_BM_claimed,
+    VX_BM_charged,
+    VX_BM_declined,
+    VX_BM_retried,
+    VX_BM_pending,
+    VX_BM_canceled,
+    VX_BM_errors,
+    VX_BM__COUNT
+};
+void vx_metrics_biller_count(enum vx_biller_metric m, uint64_t n);
 struct vx_biller_stats;
 void vx_metrics_biller(const struct vx_biller_stats *st);
 /* Appends the whole exposition to b. */

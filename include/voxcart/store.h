@@ -237,7 +237,7 @@ int vx_store_op_mdoc_take(struct vx_store_op *op, const char *merchant, const ch
 /*
  * A lease on key (its own hash tag routes it) for owner, for ttl_ms: rc 0 when it was free or
  * already owner's (then renewed), VX_ECONFLICT while another owner holds it. A crashed owner's
- * lease runs out by itself.
+ * lease runs out by itself. ttl_ms < 0 gives it back (only its owner can).
  */
 int vx_store_op_lease(struct vx_store_op *op, const char *key, const char *owner, int ttl_ms);
 /* An idempotency record: op->json, or rc VX_ENOTFOUND. */

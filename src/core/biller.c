@@ -5,6 +5,7 @@
 
 #include "voxcart/ledger.h"
 #include "voxcart/log.h"
+#include "voxcart/metrics.h"
 #include "voxcart/pay.h"
 #include "voxcart/response.h"
 #include "voxcart/store.h"
@@ -17,8 +18,15 @@
 
 #define TZ_CACHE  8
 #define PACE_KEY  "vx:{bill:pace}:charges"
-#define MISSING_S 600 /* a member whose document is not there (yet): look again then */
-#define CLAIMED_S 5   /* a subscription claimed by another biller: look again then */
+#define MISSING_S 5 /* a member whose document is not there yet (written just after it) */
+#define CLAIMED_S 5 /* a subscription claimed by another biller: look again then */
+
+/* Counts an event of the pass in its stats and, as it happens, in /metrics. */
+#define COUNT(ps, field)                                                                           \
+    do {                                                                                           \
+        (ps)->st->field++;                                                                         \
+        vx_metrics_biller_count(VX_BM_##field, 1);                                                 \
+    } while (0)
 
 /* The zones of one pass, loaded once each. */
 struct pass {
@@ -338,11 +346,11 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
         return rc;
     /* counted once written: a refused write changed nothing */
     if (step.order_to == VX_OS_CHARGE_PENDING)
-        ps->st->pending++;
+        COUNT(ps, pending);
     else if (step.paid)
-        ps->st->charged++;
+        COUNT(ps, charged);
     else
-        ps->st->declined++;
+        COUNT(ps, declined);
     if (step.order_to != VX_OS_CHARGE_PENDING) {
         vx_info("biller", "%s cycle %lld attempt %d: %s%s%s", s->id, (long long)before.cycle,
                 before.attempt, vx_order_state_name(step.order_to), r->reason_code[0] ? " " : "",
@@ -385,7 +393,7 @@ static int cancel(struct pass *ps, struct vx_sub *s, const char *reason)
     s->status = VX_SS_CANCELED;
     s->wait = VX_SW_NONE;
     s->due = ps->now;
-    ps->st->canceled++;
+    COUNT(ps, canceled);
     return reschedule(ps, s, "subscription.canceled", reason);
 }
 
@@ -452,7 +460,7 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
     if (rc == VX_ENOTFOUND)
         return ps->now + MISSING_S; /* written after its member: not there yet */
     if (rc) {
-        ps->st->errors++;
+        COUNT(ps, errors);
         vx_warn("biller", "%s: cannot be read (%s)", id, vx_strerror(rc));
         return ps->now + ps->c->policy.settle_s;
     }
@@ -471,7 +479,7 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
     }
     if (claim(&s) != 0)
         return ps->now + CLAIMED_S;
-    ps->st->claimed++;
+    COUNT(ps, claimed);
     if (ps->now - s.due > ps->st->lag_s)
         ps->st->lag_s = ps->now - s.due;
     if (vx_sub_order_id(s.id, s.cycle, order, sizeof(order)) != 0)
@@ -519,7 +527,7 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
     if (inflight) {
         /* an attempt without an outcome: ask, or send the very same request again */
         struct vx_provider *p = s.live ? ps->c->live : ps->c->sandbox;
-        ps->st->retried++;
+        COUNT(ps, retried);
         if (s.charge_id[0]) {
             if (vx_provider_op_charge_get(&op, p, s.charge_id))
                 vx_provider_run(&op);
@@ -617,6 +625,11 @@ int vx_biller_pass(const struct vx_biller_config *c, int64_t now, struct vx_bill
                         id, e.msg);
         }
         vx_store_strings_free(due, n);
+        /* given back once worked, so another instance takes the bucket at its next pass: the
+         * instances share the work instead of one holding every lease it ever took */
+        if (vx_store_op_lease(&lop, lease, c->owner, -1))
+            vx_store_op_run(&lop);
+        vx_store_op_release(&lop);
     }
     for (size_t i = 0; i < ps.n_tz; i++)
         vx_tz_free(ps.tz[i].tz);

@@ -70,17 +70,18 @@ uint64_t vx_metrics_outcome_count(enum vx_outcome outcome)
     XX(pending, "attempts left without an outcome by a pass")                                      \
     XX(canceled, "subscriptions canceled by the biller")                                           \
     XX(errors, "subscriptions a pass could not read or write")
-#define XX(name, help) static _Atomic uint64_t biller_##name;
-BILLER_COUNTERS(XX)
-#undef XX
+static _Atomic uint64_t biller_counts[VX_BM__COUNT];
 static _Atomic uint64_t biller_due, biller_passes;
 static _Atomic int64_t biller_lag;
 
+void vx_metrics_biller_count(enum vx_biller_metric m, uint64_t n)
+{
+    if ((unsigned)m < VX_BM__COUNT)
+        atomic_fetch_add(&biller_counts[m], n);
+}
+
 void vx_metrics_biller(const struct vx_biller_stats *st)
 {
-#define XX(name, help) atomic_fetch_add(&biller_##name, (uint64_t)st->name);
-    BILLER_COUNTERS(XX)
-#undef XX
     atomic_store(&biller_due, (uint64_t)st->due);
     atomic_store(&biller_lag, st->lag_s);
     atomic_fetch_add(&biller_passes, 1);
@@ -94,7 +95,7 @@ static int render_biller(struct vx_buf *b)
                          "# HELP voxcart_biller_" #name "_total The recurring biller: " help       \
                          ".\n# TYPE voxcart_biller_" #name "_total counter\nvoxcart_biller_" #name \
                          "_total %llu\n",                                                          \
-                         (unsigned long long)atomic_load(&biller_##name));
+                         (unsigned long long)atomic_load(&biller_counts[VX_BM_##name]));
     BILLER_COUNTERS(XX)
 #undef XX
     rc |= vx_buf_appendf(

@@ -546,11 +546,13 @@ static const char mtake_script[] =
 
 /*
  * A lease (vx_store_op_lease): taken when free, renewed by its owner, refused to anyone
- * else until it runs out. KEYS[1] the lease; ARGV owner, milliseconds. 1 ours, 0 another's.
+ * else until it runs out; given back by its owner (milliseconds 0). KEYS[1] the lease; ARGV
+ * owner, milliseconds. 1 ours, 0 another's.
  */
 static const char lease_script[] = "local v = redis.call('GET', KEYS[1])\n"
                                    "if v == false or v == ARGV[1] then\n"
-                                   "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+                                   "  if ARGV[2] == '0' then redis.call('DEL', KEYS[1])\n"
+                                   "  else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end\n"
                                    "  return 1\n"
                                    "end\n"
                                    "return 0\n";
@@ -1343,7 +1345,7 @@ int vx_store_op_lease(struct vx_store_op *op, const char *key, const char *owner
     op->route_key = op->keys[0];
     op_script(op, SCRIPT_LEASE, 1);
     op_args(op, owner);
-    snprintf(op->num[0], sizeof(op->num[0]), "%d", ttl_ms > 0 ? ttl_ms : 1000);
+    snprintf(op->num[0], sizeof(op->num[0]), "%d", ttl_ms > 0 ? ttl_ms : ttl_ms < 0 ? 0 : 1000);
     op_args(op, op->num[0]);
     return 1;
 }

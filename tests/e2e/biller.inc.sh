@@ -54,10 +54,35 @@ permissions() {
 # follows $T/clock, passes every 200 ms, short leases and waits, the sandbox's pace
 biller_env() {
   echo "${OFFSET:-0}" >"$T/clock"
+  [ -f "$T/jwt.secret" ] || head -c 48 /dev/urandom | base64 >"$T/jwt.secret"
+  export VOXCART_JWT_KEY="$T/jwt.secret"
   export VOXCART_DEVELOPMENT=true VOXCART_CLOCK_FILE="$T/clock" VOXCART_JANITOR_INTERVAL_MS=0
   export VOXCART_BILLER_INTERVAL_MS=200 VOXCART_BILLER_LEASE_MS=2000 VOXCART_BILLER_SETTLE_S=1
   export VOXCART_BILLER_RATE=${RATE:-50} VOXCART_BILLER_BURST=${RATE:-50}
   export VOXCART_PROVIDER_BACKOFF_MS=50 VOXCART_BILLER_PERMISSION_CHECK=5s
+}
+
+# api_subs PERMFILE USERPREFIX PLAN AMOUNT OUT: through the merchant API of $BASE, as the demo
+# merchant: a weekly plan PLAN of AMOUNT EUR minor units in the shop corner_coffee, then one
+# subscription to it per permission of PERMFILE (one ID a line), starting today, for the
+# customer amzn1.ask.account.USERPREFIX<i, 5 digits>; their IDs into OUT, in PERMFILE's order
+api_subs() {
+  local tok i=0 perm body id
+  tok=$("$VOXCART" token --key "$T/jwt.secret" --merchant demo)
+  curl -s --cacert "$CA/root.pem" -X POST -H "Authorization: Bearer $tok" \
+    -H 'content-type: application/json' --data-binary \
+    "{\"id\":\"$3\",\"name\":{\"en\":\"$3\"},\"interval\":{\"unit\":\"week\",\"count\":1},\"amount\":$4,\"currency\":\"EUR\"}" \
+    "$BASE/v1/shops/corner_coffee/plans" >/dev/null
+  : >"$5"
+  while read -r perm; do
+    body=$(printf '{"plan_id":"%s","customer":{"skill_id":"%s","user_id":"amzn1.ask.account.%s%05d"},"charge_permission_id":"%s"}' \
+      "$3" "$SKILL" "$2" "$i" "$perm")
+    id=$(curl -s --cacert "$CA/root.pem" -X POST -H "Authorization: Bearer $tok" \
+      -H 'content-type: application/json' -H "Idempotency-Key: sub-$2-$i" --data-binary "$body" \
+      "$BASE/v1/shops/corner_coffee/subscriptions" | jq -r .id)
+    echo "$id" >>"$5"
+    i=$((i + 1))
+  done <"$1"
 }
 
 # captured: how many captured charges the sandbox's ledger holds for the merchant
