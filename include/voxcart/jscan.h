@@ -56,6 +56,12 @@ void vx_jdoc_free(struct vx_jdoc *d);
  */
 int vx_json_check(const char *text, size_t len, const char *name, struct vx_err *e);
 
+/* A stored document (a NUL-terminated JSON object) into d: its root, or NULL (then d holds
+ * nothing to free) when json is NULL, not JSON, or not an object. */
+const struct vx_jnode *vx_jdoc_object(struct vx_jdoc *d, const char *json);
+/* The member key of obj when it is a string, copied into out ("" when absent or too long). */
+void vx_jget_strcpy(const struct vx_jdoc *d, const struct vx_jnode *obj, const char *key, char *out,
+                    size_t n);
 /* The root value, or NULL for an empty document. */
 const struct vx_jnode *vx_jroot(const struct vx_jdoc *d);
 /* The member key of object obj (the last of that name), or NULL; NULL-safe in obj. */

@@ -461,6 +461,27 @@ const char *vx_jget_str(const struct vx_jdoc *d, const struct vx_jnode *obj, con
     return n && n->type == VX_JSTRING ? n->str : NULL;
 }
 
+void vx_jget_strcpy(const struct vx_jdoc *d, const struct vx_jnode *obj, const char *key, char *out,
+                    size_t n)
+{
+    const char *v = vx_jget_str(d, obj, key);
+    if (vx_strlcpy(out, v ? v : "", n) != 0)
+        out[0] = '\0';
+}
+
+const struct vx_jnode *vx_jdoc_object(struct vx_jdoc *d, const char *json)
+{
+    const struct vx_jnode *root;
+    if (!json || vx_jdoc_parse(d, json, strlen(json), NULL) != 0)
+        return NULL;
+    root = vx_jroot(d);
+    if (!root || root->type != VX_JOBJECT) {
+        vx_jdoc_free(d);
+        return NULL;
+    }
+    return root;
+}
+
 int vx_jint64(const struct vx_jnode *n, int64_t *out)
 {
     long long v;

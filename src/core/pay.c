@@ -224,31 +224,19 @@ int vx_pay_bucket_parse(const char *member, char *skill, size_t skillsz, char *u
     return 0;
 }
 
-static void jstr(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k, char *out,
-                 size_t n)
-{
-    const char *v = vx_jget_str(d, o, k);
-    vx_strlcpy(out, v ? v : "", n);
-}
-
 int vx_pay_order_parse(const char *json, struct vx_pay_order *o)
 {
     struct vx_jdoc d;
     const struct vx_jnode *root;
     int64_t v;
     memset(o, 0, sizeof(*o));
-    if (!json || vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
+    if (!(root = vx_jdoc_object(&d, json)))
         return VX_EPARSE;
-    root = vx_jroot(&d);
-    if (root->type != VX_JOBJECT) {
-        vx_jdoc_free(&d);
-        return VX_EPARSE;
-    }
-    jstr(&d, root, "state", o->state, sizeof(o->state));
-    jstr(&d, root, "pay_key", o->pay_key, sizeof(o->pay_key));
-    jstr(&d, root, "charge_id", o->charge_id, sizeof(o->charge_id));
-    jstr(&d, root, "checkout_session_id", o->session_id, sizeof(o->session_id));
-    jstr(&d, root, "currency", o->currency, sizeof(o->currency));
+    vx_jget_strcpy(&d, root, "state", o->state, sizeof(o->state));
+    vx_jget_strcpy(&d, root, "pay_key", o->pay_key, sizeof(o->pay_key));
+    vx_jget_strcpy(&d, root, "charge_id", o->charge_id, sizeof(o->charge_id));
+    vx_jget_strcpy(&d, root, "checkout_session_id", o->session_id, sizeof(o->session_id));
+    vx_jget_strcpy(&d, root, "currency", o->currency, sizeof(o->currency));
     if (vx_jint64(vx_jget(&d, root, "total"), &v) == 0)
         o->total = v;
     o->attempt = vx_jint64(vx_jget(&d, root, "attempt"), &v) == 0 ? (int)v : 1;
@@ -264,8 +252,8 @@ int vx_pay_order_parse(const char *json, struct vx_pay_order *o)
             struct vx_order_line *ol = &o->lines[o->n];
             if (l->type != VX_JOBJECT)
                 continue;
-            jstr(&d, l, "product", ol->product, sizeof(ol->product));
-            jstr(&d, l, "size", ol->size, sizeof(ol->size));
+            vx_jget_strcpy(&d, l, "product", ol->product, sizeof(ol->product));
+            vx_jget_strcpy(&d, l, "size", ol->size, sizeof(ol->size));
             ol->qty = vx_jint64(vx_jget(&d, l, "quantity"), &v) == 0 ? (int)v : 0;
             ol->unit_price = vx_jint64(vx_jget(&d, l, "unit_price"), &v) == 0 ? v : 0;
             ol->amount = vx_jint64(vx_jget(&d, l, "amount"), &v) == 0 ? v : 0;
@@ -285,7 +273,7 @@ void vx_pay_agreement_id(const char *profile_json, char *id, size_t idsz)
     {
         const struct vx_jnode *a = vx_jget(&d, vx_jroot(&d), "billing_agreement");
         if (a && a->type == VX_JOBJECT)
-            jstr(&d, a, "id", id, idsz);
+            vx_jget_strcpy(&d, a, "id", id, idsz);
     }
     vx_jdoc_free(&d);
 }

@@ -55,13 +55,6 @@ static enum vx_sub_wait wait_parse(const char *name)
     return VX_SW_NONE;
 }
 
-static void jstr(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k, char *out,
-                 size_t n)
-{
-    const char *v = vx_jget_str(d, o, k);
-    vx_strlcpy(out, v ? v : "", n);
-}
-
 static int64_t jnum(const struct vx_jdoc *d, const struct vx_jnode *o, const char *k, int64_t def)
 {
     int64_t v;
@@ -85,21 +78,16 @@ int vx_sub_parse(const char *json, struct vx_sub *s)
     char buf[32];
     int rc = 0;
     memset(s, 0, sizeof(*s));
-    if (!json || vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
+    if (!(root = vx_jdoc_object(&d, json)))
         return VX_EPARSE;
-    root = vx_jroot(&d);
-    if (root->type != VX_JOBJECT) {
-        vx_jdoc_free(&d);
-        return VX_EPARSE;
-    }
-    jstr(&d, root, "id", s->id, sizeof(s->id));
-    jstr(&d, root, "merchant", s->merchant, sizeof(s->merchant));
-    jstr(&d, root, "shop_id", s->shop, sizeof(s->shop));
-    jstr(&d, root, "plan_id", s->plan, sizeof(s->plan));
-    jstr(&d, root, "skill", s->skill, sizeof(s->skill));
-    jstr(&d, root, "user", s->user, sizeof(s->user));
-    jstr(&d, root, "charge_permission_id", s->permission, sizeof(s->permission));
-    jstr(&d, root, "environment", buf, sizeof(buf));
+    vx_jget_strcpy(&d, root, "id", s->id, sizeof(s->id));
+    vx_jget_strcpy(&d, root, "merchant", s->merchant, sizeof(s->merchant));
+    vx_jget_strcpy(&d, root, "shop_id", s->shop, sizeof(s->shop));
+    vx_jget_strcpy(&d, root, "plan_id", s->plan, sizeof(s->plan));
+    vx_jget_strcpy(&d, root, "skill", s->skill, sizeof(s->skill));
+    vx_jget_strcpy(&d, root, "user", s->user, sizeof(s->user));
+    vx_jget_strcpy(&d, root, "charge_permission_id", s->permission, sizeof(s->permission));
+    vx_jget_strcpy(&d, root, "environment", buf, sizeof(buf));
     s->live = strcmp(buf, "production") == 0;
     iv = vx_jget(&d, root, "interval");
     if (!iv || iv->type != VX_JOBJECT ||
@@ -107,8 +95,8 @@ int vx_sub_parse(const char *json, struct vx_sub *s)
         rc = VX_EPARSE;
     s->count = (int)(iv ? jnum(&d, iv, "count", 0) : 0);
     s->amount = jnum(&d, root, "amount", 0);
-    jstr(&d, root, "currency", s->currency, sizeof(s->currency));
-    jstr(&d, root, "time_zone", s->tz, sizeof(s->tz));
+    vx_jget_strcpy(&d, root, "currency", s->currency, sizeof(s->currency));
+    vx_jget_strcpy(&d, root, "time_zone", s->tz, sizeof(s->tz));
     s->bill_hour = (int)jnum(&d, root, "bill_hour", 0);
     if (date_parse(vx_jget_str(&d, root, "anchor"), &s->anchor) != 0)
         rc = VX_EPARSE;
@@ -118,8 +106,8 @@ int vx_sub_parse(const char *json, struct vx_sub *s)
     s->due = jnum(&d, root, "due", 0);
     s->attempt = (int)jnum(&d, root, "attempt", 0);
     s->soft = (int)jnum(&d, root, "soft_declines", 0);
-    jstr(&d, root, "attempt_key", s->key, sizeof(s->key));
-    jstr(&d, root, "charge_id", s->charge_id, sizeof(s->charge_id));
+    vx_jget_strcpy(&d, root, "attempt_key", s->key, sizeof(s->key));
+    vx_jget_strcpy(&d, root, "charge_id", s->charge_id, sizeof(s->charge_id));
     s->wait = wait_parse(vx_jget_str(&d, root, "wait"));
     s->fence = jnum(&d, root, "fence", 0);
     s->paid = jnum(&d, root, "cycles_paid", 0);

@@ -15,18 +15,10 @@
 #include "voxcart/response.h"
 #include "voxcart/store.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-static pthread_t thread;
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int running, stopping;
 
 static void run_put(const struct vx_mdoc_put *p)
 {
@@ -127,84 +119,69 @@ static void clock_follow(const struct server *s)
     free(text);
 }
 
-static void *biller_main(void *arg)
-{
-    struct server *s = arg;
+/* What every pass uses: set up once when the thread starts. */
+struct biller {
     struct vx_biller_config c;
-    struct vx_err e;
-    char owner[128], host[64] = "", store[128];
-    int interval = s->cfg.biller_interval_ms;
+    char owner[128], store[128];
+};
+static struct biller biller;
+static struct periodic biller_thread = PERIODIC_INIT;
 
-    memset(&c, 0, sizeof(c));
-    gethostname(host, sizeof(host) - 1);
-    snprintf(owner, sizeof(owner), "%s:%d:%016llx", host, (int)getpid(),
-             (unsigned long long)vx_wset_tag());
-    c.sandbox = s->provider;
-    c.live = s->live;
-    c.owner = owner;
-    c.lease_ms = s->cfg.biller_lease_ms;
-    c.rate = s->cfg.biller_rate;
-    c.burst = s->cfg.biller_burst;
-    c.batch = 100;
-    c.event = on_event;
-    if (vx_config_biller_policy(&s->cfg, &c.policy, &e) != 0) {
-        vx_error("biller", "%s", e.msg); /* validated at start: cannot happen */
-        return NULL;
-    }
-    pthread_mutex_lock(&mu);
-    while (!stopping) {
-        struct timespec until;
-        struct vx_biller_stats st;
-        pthread_mutex_unlock(&mu);
-        clock_follow(s);
-        vx_fsm_store_name(s->fsm, store, sizeof(store));
-        c.store_name = store[0] ? store : NULL;
-        if (vx_biller_pass(&c, vx_now(), &st) != 0)
-            vx_warn("biller", "the store is not reachable; the next pass carries on");
-        vx_metrics_biller(&st);
-        if (st.claimed > 0)
-            vx_info("biller",
-                    "%zu due, %zu claimed: %zu paid, %zu declined, %zu asked again, %zu pending, "
-                    "%zu canceled, %zu errors; lag %llds",
-                    st.due, st.claimed, st.charged, st.declined, st.retried, st.pending,
-                    st.canceled, st.errors, (long long)st.lag_s);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += interval / 1000;
-        until.tv_nsec += (long)(interval % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&mu);
-        while (!stopping && pthread_cond_timedwait(&cv, &mu, &until) != ETIMEDOUT)
-            ;
-    }
-    pthread_mutex_unlock(&mu);
-    return NULL;
+static void biller_pass(struct server *s, int woken, void *ctx)
+{
+    struct biller *b = ctx;
+    struct vx_biller_stats st;
+    (void)woken;
+    clock_follow(s);
+    vx_fsm_store_name(s->fsm, b->store, sizeof(b->store));
+    b->c.store_name = b->store[0] ? b->store : NULL;
+    if (vx_biller_pass(&b->c, vx_now(), &st) != 0)
+        vx_warn("biller", "the store is not reachable; the next pass carries on");
+    vx_metrics_biller(&st);
+    if (st.claimed > 0)
+        vx_info("biller",
+                "%zu due, %zu claimed: %zu paid, %zu declined, %zu asked again, %zu pending, "
+                "%zu canceled, %zu errors; lag %llds",
+                st.due, st.claimed, st.charged, st.declined, st.retried, st.pending, st.canceled,
+                st.errors, (long long)st.lag_s);
 }
 
 void biller_start(struct server *s)
 {
+    struct vx_biller_config *c = &biller.c;
+    struct vx_err e;
+    char host[64] = "";
     if (!s->provider || strcmp(s->cfg.payments, "provider") != 0 || s->cfg.biller_interval_ms <= 0)
         return;
-    stopping = 0;
-    if (pthread_create(&thread, NULL, biller_main, s) == 0) {
-        running = 1;
+    memset(&biller, 0, sizeof(biller));
+    gethostname(host, sizeof(host) - 1);
+    snprintf(biller.owner, sizeof(biller.owner), "%s:%d:%016llx", host, (int)getpid(),
+             (unsigned long long)vx_wset_tag());
+    c->sandbox = s->provider;
+    c->live = s->live;
+    c->owner = biller.owner;
+    c->lease_ms = s->cfg.biller_lease_ms;
+    c->rate = s->cfg.biller_rate;
+    c->burst = s->cfg.biller_burst;
+    c->batch = 100;
+    c->event = on_event;
+    if (vx_config_biller_policy(&s->cfg, &c->policy, &e) != 0) {
+        vx_error("biller", "%s", e.msg); /* validated at start: cannot happen */
+        return;
+    }
+    biller_thread.name = "biller";
+    biller_thread.interval_ms = s->cfg.biller_interval_ms;
+    biller_thread.pass = biller_pass;
+    biller_thread.server = s;
+    biller_thread.ctx = &biller;
+    if (periodic_start(&biller_thread) == 0)
         vx_info("biller", "billing due subscriptions every %d ms (%d charges/s, burst %d)",
                 s->cfg.biller_interval_ms, s->cfg.biller_rate, s->cfg.biller_burst);
-    } else {
-        vx_error("biller", "cannot start its thread: due cycles wait for another instance");
-    }
+    else
+        vx_error("biller", "due cycles wait for another instance");
 }
 
 void biller_stop(void)
 {
-    if (!running)
-        return;
-    pthread_mutex_lock(&mu);
-    stopping = 1;
-    pthread_cond_signal(&cv);
-    pthread_mutex_unlock(&mu);
-    pthread_join(thread, NULL);
-    running = 0;
+    periodic_stop(&biller_thread);
 }

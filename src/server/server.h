@@ -6,6 +6,7 @@
 #ifndef VOXCART_SERVER_H
 #define VOXCART_SERVER_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "voxcart/common.h"
@@ -175,6 +176,30 @@ enum skill_wait skill_start(struct server *s, const struct server_headers *h, co
 enum skill_wait skill_continue(struct server *s, struct skill_turn *st, struct server_reply *out,
                                struct vx_store_op **op);
 void skill_turn_release(struct server *s, struct skill_turn *st);
+
+/*
+ * A thread running pass(server, woken, ctx) every interval_ms (periodic.c), woken early by
+ * periodic_wake (woken 1 for that pass); the janitor's and the biller's.
+ */
+struct periodic {
+    const char *name; /* its log's */
+    int interval_ms;
+    void (*pass)(struct server *s, int woken, void *ctx);
+    struct server *server;
+    void *ctx;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int running, stopping, woken;
+};
+#define PERIODIC_INIT                                                                              \
+    {                                                                                              \
+        .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER                            \
+    }
+/* 0 started, -1 not (logged) */
+int periodic_start(struct periodic *p);
+void periodic_wake(struct periodic *p);
+void periodic_stop(struct periodic *p);
 
 /* The payment janitor's thread (janitor.c): started when payments are on, stopped at exit. */
 void janitor_start(struct server *s);

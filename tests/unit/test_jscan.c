@@ -879,8 +879,33 @@ static void test_prefixes_and_corruptions(void)
     free(buf);
 }
 
+/* A stored document: an object or nothing, and its string members copied out. */
+static void test_stored_object(void)
+{
+    struct vx_jdoc d;
+    const struct vx_jnode *root;
+    char out[8];
+    VX_CHECK(vx_jdoc_object(&d, NULL) == NULL);
+    VX_CHECK(vx_jdoc_object(&d, "not json") == NULL);
+    VX_CHECK(vx_jdoc_object(&d, "[1,2]") == NULL);
+    root = vx_jdoc_object(&d, "{\"a\":\"abc\",\"n\":1,\"long\":\"abcdefghij\"}");
+    VX_CHECK(root != NULL);
+    if (!root)
+        return;
+    vx_jget_strcpy(&d, root, "a", out, sizeof(out));
+    VX_CHECK_STR(out, "abc");
+    vx_jget_strcpy(&d, root, "n", out, sizeof(out)); /* not a string */
+    VX_CHECK_STR(out, "");
+    vx_jget_strcpy(&d, root, "long", out, sizeof(out)); /* too long: not a truncated copy */
+    VX_CHECK_STR(out, "");
+    vx_jget_strcpy(&d, root, "absent", out, sizeof(out));
+    VX_CHECK_STR(out, "");
+    vx_jdoc_free(&d);
+}
+
 int main(void)
 {
+    VX_RUN(test_stored_object);
     VX_RUN(test_scalars_at_root);
     VX_RUN(test_nested_document);
     VX_RUN(test_duplicate_key_last_wins);
