@@ -143,6 +143,14 @@ int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_ds
     /* nothing to confirm: neither a cart nor an order to try paying once more */
     if (out->state == VX_ST_CONFIRMING && out->cart.n == 0 && !out->pay_retry[0])
         out->state = VX_ST_IDLE;
+    vx_strlcpy(out->sub_plan, js_str(&doc, o, "sub_plan"), sizeof(out->sub_plan));
+    vx_strlcpy(out->sub_target, js_str(&doc, o, "sub_target"), sizeof(out->sub_target));
+    out->sub_change = js_int(&doc, o, "sub_change");
+    /* a plan the catalog no longer offers is not confirmed */
+    if (out->sub_plan[0] && !vx_catalog_plan(cat, out->sub_plan))
+        out->sub_plan[0] = '\0';
+    if (out->sub_change < 0 || out->sub_change > 8 || !out->sub_target[0])
+        out->sub_change = 0;
     vx_strlcpy(out->say, js_str(&doc, o, "say"), sizeof(out->say));
     vx_strlcpy(out->reprompt, js_str(&doc, o, "reprompt"), sizeof(out->reprompt));
     vx_jdoc_free(&doc);
@@ -176,6 +184,12 @@ int vx_dstate_json(const struct vx_dstate *st, struct vx_buf *out)
         json_object_object_add(o, "reprompt", json_object_new_string(st->reprompt));
     if (st->pay_retry[0])
         json_object_object_add(o, "pay_retry", json_object_new_string(st->pay_retry));
+    if (st->sub_plan[0])
+        json_object_object_add(o, "sub_plan", json_object_new_string(st->sub_plan));
+    if (st->sub_target[0])
+        json_object_object_add(o, "sub_target", json_object_new_string(st->sub_target));
+    if (st->sub_change)
+        json_object_object_add(o, "sub_change", json_object_new_int(st->sub_change));
     return to_buf(o, out);
 }
 

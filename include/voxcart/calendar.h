@@ -48,6 +48,10 @@ int vx_cal_next(struct vx_date anchor, enum vx_interval_unit unit, int count, in
 struct vx_tz;
 int vx_tz_load(const char *name, struct vx_tz **out, struct vx_err *e);
 void vx_tz_free(struct vx_tz *tz);
+/* The same zone for the whole process, loaded once (a zone is never changed once loaded, so
+ * threads share it): a turn names a shop's zone without reading zoneinfo every time. NULL with
+ * e set when it cannot be loaded; at most 64 zones are kept. */
+const struct vx_tz *vx_tz_shared(const char *name, struct vx_err *e);
 /* The zone's offset from UTC, in seconds, at the instant t (Unix seconds). */
 int vx_tz_offset(const struct vx_tz *tz, int64_t t);
 /* The instant of a local wall time (seconds into the day) on date d (gap and overlap as above). */

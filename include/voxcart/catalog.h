@@ -12,12 +12,16 @@
  *                 "simulation": "HardDeclined",           code is asked; sandbox only: the
  *                                                         next charge's simulation code;
  *                 "rail": "platform", "seller_id": "A1..", the platform's Setup/Charge rail
- *                 "country": "DE", "sandbox_email": ".."}  instead of the provider's API)
+ *                 "country": "DE", "sandbox_email": ".."}  instead of the provider's API;
+ *                 "time_zone": "Europe/Berlin"            the calendar of subscriptions)
  *    "sizes": [{"id": "large", "names": {"en": WORDS, "de": WORDS}}],
  *    "products": [{"id": "latte", "names": {"en": WORDS, ...},
  *                  "price": 400,                         (base price, minor units)
  *                  "sizes": {"small": {"price": 350},    (a price of its own, or
- *                            "large": {"delta": 50}}}]}   the base price plus a delta)
+ *                            "large": {"delta": 50}}}],   the base price plus a delta)
+ *    "plans": [{"id": "house_blend_2w", "names": {"en": WORDS, ...},   (optional: what a
+ *               "interval": {"unit": "week", "count": 2},               customer may
+ *               "amount": 1250, "trial_days": 14}]}                     subscribe to)
  *
  *   WORDS = {"one": "latte", "other": "lattes", "gender": "m",
  *            "m": "großer", "f": "große", "n": "großes", "synonyms": ["..."]}
@@ -68,6 +72,18 @@ struct vx_cat_product {
     size_t noptions;
 };
 
+/* A subscription plan: an amount in the catalog's currency every count units, after an optional
+ * trial (the merchant API's plans, the README's "Subscriptions"). */
+struct vx_cat_plan {
+    const char *id;
+    struct vx_cat_names *names;
+    size_t nnames;
+    const char *unit; /* "day", "week", "month" or "year" */
+    int count;
+    int64_t amount;
+    int trial_days;
+};
+
 struct vx_catalog {
     char file[512]; /* how errors and checks name it */
     const char *merchant_id;
@@ -80,6 +96,8 @@ struct vx_catalog {
     size_t nsizes;
     struct vx_cat_product *products;
     size_t nproducts;
+    struct vx_cat_plan *plans;
+    size_t nplans;
     /* paying: which of the provider's endpoints charges (sandbox unless production), from
      * which amount a voice code is asked (-1: never), and, in the sandbox only, the
      * simulation code armed for the next charge (NULL: none) */
@@ -91,6 +109,9 @@ struct vx_catalog {
      * customer e-mail its Setup uses (NULL: none) */
     int platform;
     const char *seller_id, *country, *sandbox_email;
+    /* the shop's time zone (IANA name, "UTC" when none is given): it decides the calendar
+     * day of a subscription's cycles */
+    const char *time_zone;
     void *priv; /* the parsed document the strings point into */
 };
 
@@ -107,6 +128,15 @@ const struct vx_cat_size *vx_catalog_size(const struct vx_catalog *c, const char
 const struct vx_cat_option *vx_catalog_option(const struct vx_cat_product *p, const char *size_id);
 /* The price of p in size_id (NULL or "" when p has no sizes); VX_ENOTFOUND when not sold so. */
 int vx_catalog_price(const struct vx_cat_product *p, const char *size_id, int64_t *minor);
+
+const struct vx_cat_plan *vx_catalog_plan(const struct vx_catalog *c, const char *id);
+/*
+ * The plans a slot names, best first, into out (at most max): the plan of the entity-resolution
+ * ID, else every plan whose names (in lang, then the others) match the spoken value, so "house
+ * blend" finds the weekly and the two-weekly one. The count found.
+ */
+size_t vx_catalog_match_plans(const struct vx_catalog *c, const struct vx_slot *s, const char *lang,
+                              const struct vx_cat_plan **out, size_t max);
 
 /* The names in lang, else in the catalog's first language. */
 const struct vx_cat_names *vx_cat_names_for(const struct vx_cat_names *names, size_t n,

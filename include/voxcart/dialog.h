@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "voxcart/calendar.h"
 #include "voxcart/catalog.h"
 #include "voxcart/envelope.h"
 #include "voxcart/i18n.h"
@@ -44,6 +45,8 @@ enum vx_intent_flag {
     /* a Connections.Response: the engine reads the order its token names and settles it
      * (the platform's payment rail, platform.h) before the cell speaks the outcome */
     VX_IF_READ_CONNECTION = 1 << 8,
+    /* reads the customer's subscriptions (struct vx_dialog.subs) */
+    VX_IF_READ_SUBS = 1 << 9,
 };
 
 /* A message the skill speaks: its key in the messages files and the placeholders it fills. */
@@ -88,6 +91,11 @@ struct vx_dstate {
     /* an order whose first charge was soft-declined: yes (in CONFIRMING) tries it once more,
      * with a new attempt and key; kept by the engine only while the state stays CONFIRMING */
     char pay_retry[VX_ID_MAX];
+    /* subscribing (the skill's subscription states): the plan whose summary was read out, or
+     * the subscription a question is about and the change it waits a yes for (0 none) */
+    char sub_plan[VX_ID_MAX];
+    char sub_target[VX_ID_MAX];
+    int sub_change;
     char say[VX_TEXT_MAX]; /* the last speech, for AMAZON.RepeatIntent */
     char reprompt[VX_TEXT_MAX];
 };
@@ -126,6 +134,22 @@ struct vx_order_view {
     char currency[4];
 };
 
+/* A subscription of the customer's as the dialog sees it (loaded for VX_IF_READ_SUBS). */
+#define VX_SUBS_MAX 6
+struct vx_sub_view {
+    char id[VX_ID_MAX];
+    char plan[VX_ID_MAX];
+    char status[16]; /* trialing, active, past_due, paused, canceled */
+    int in_flight;   /* a charge of the current cycle is under way */
+    int64_t amount;
+    char currency[4];
+    char unit[8]; /* day, week, month, year */
+    int count;
+    int64_t cycle;        /* the cycle billed next */
+    struct vx_date next;  /* its date */
+    struct vx_date after; /* the date of the one after it (what a skip moves on to) */
+};
+
 /* --- commands --- */
 
 enum vx_cmd_type {
@@ -145,6 +169,9 @@ enum vx_cmd_type {
     VX_CMD_SILENT,    /* no speech at all (SessionEndedRequest) */
     VX_CMD_PAY,       /* pay for the order this turn records (the engine's payment rail) */
     VX_CMD_SHOW_CODE, /* a QR code of a link on the device's screen (an APL document) */
+    VX_CMD_SET_SUB,   /* the subscribing members of the state (sub_plan, sub_target, ...) */
+    VX_CMD_SUBSCRIBE, /* subscribe the customer to a plan (the engine writes it) */
+    VX_CMD_SUB_CHANGE, /* change one of the customer's subscriptions (sub.h's rules) */
 };
 
 #define VX_CMD_ARGS 6
@@ -226,6 +253,11 @@ struct vx_cmd {
         struct {
             const char *token, *title, *text, *data;
         } code;
+        struct {
+            char plan[VX_ID_MAX];
+            char target[VX_ID_MAX];
+            int change;
+        } sub; /* SET_SUB; SUBSCRIBE: plan; SUB_CHANGE: target and change (enum vx_sub_action) */
     } u;
 };
 
@@ -271,6 +303,15 @@ void vx_cmd_silent(struct vx_cmds *c);
  * fits in a code a screen can show; the rest of the answer (speech, card) stands alone. */
 void vx_cmd_show_code(struct vx_cmds *c, const char *token, const char *title, const char *text,
                       const char *data);
+/* The state's subscribing members (plan, target: NULL or "" for none; change 0 for none). */
+void vx_cmd_set_sub(struct vx_cmds *c, const char *plan, const char *target, int change);
+/* Subscribe the customer to the catalog plan: the engine writes the subscription with this
+ * turn (its ID is d->sub_id), and, without a trial, the first cycle is the order this turn
+ * records and pays (RECORD_ORDER and PAY, whose ID is "<sub_id>-1"). */
+void vx_cmd_subscribe(struct vx_cmds *c, const char *plan);
+/* Change subscription target with action (enum vx_sub_action of voxcart/sub.h), in this
+ * turn's write set, guarded as every change of a subscription is. */
+void vx_cmd_sub_change(struct vx_cmds *c, const char *target, int action);
 
 /* The nth command of a type (0 = first), or NULL: for the engine and for tests. */
 const struct vx_cmd *vx_cmds_find(const struct vx_cmds *c, enum vx_cmd_type t, size_t nth);
@@ -332,6 +373,11 @@ struct vx_dialog {
      * digits were heard or the customer has none set */
     int vcode;
     int64_t now;
+    /* VX_IF_READ_SUBS events: the customer's subscriptions, newest first */
+    const struct vx_sub_view *subs;
+    size_t nsubs;
+    const char *sub_id;  /* the ID a subscription this request makes gets */
+    struct vx_date today; /* in the shop's time zone (the catalog's time_zone) */
 };
 
 typedef void vx_state_fn(const struct vx_dialog *d, struct vx_cmds *out);
@@ -343,7 +389,9 @@ typedef void vx_state_fn(const struct vx_dialog *d, struct vx_cmds *out);
  * start a charge), whatever the event.
  */
 #define VX_CK(type) (1u << (type))
-#define VX_CK_TALK  (~0u & ~(VX_CK(VX_CMD_RECORD_ORDER) | VX_CK(VX_CMD_PAY)))
+#define VX_CK_TALK                                                                                 \
+    (~0u & ~(VX_CK(VX_CMD_RECORD_ORDER) | VX_CK(VX_CMD_PAY) | VX_CK(VX_CMD_SUBSCRIBE) |            \
+             VX_CK(VX_CMD_SUB_CHANGE)))
 struct vx_cell {
     vx_state_fn *fn;
     unsigned may; /* VX_CK() bits */

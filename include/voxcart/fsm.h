@@ -106,6 +106,8 @@ struct vx_wset;
 const struct vx_wset *vx_fsm_turn_wset(const struct vx_fsm_turn *t);
 /* The ID of the order a finished turn recorded (its write landed), or NULL. */
 const char *vx_fsm_turn_order(const struct vx_fsm_turn *t, int64_t *created);
+/* The subscription the finished turn made (the shop's index names it, as orders), or NULL. */
+const char *vx_fsm_turn_sub(const struct vx_fsm_turn *ft, int64_t *created);
 
 /*
  * Calls report(ud, file, message) for every way the messages do not fit the

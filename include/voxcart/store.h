@@ -171,6 +171,9 @@ int vx_store_op_sub_get(struct vx_store_op *op, const char *skill, const char *u
                         const char *id);
 int vx_store_op_orders_recent(struct vx_store_op *op, const char *skill, const char *user,
                               size_t max);
+/* The customer's subscriptions, newest first (at most max), as orders_recent: op->ids. */
+int vx_store_op_subs_recent(struct vx_store_op *op, const char *skill, const char *user,
+                            size_t max);
 int vx_store_op_ledger(struct vx_store_op *op, const char *skill, const char *user, const char *id);
 int vx_store_op_seen(struct vx_store_op *op, const char *request_id, int ttl);
 /* The shared certificate cache: vx:cert:<sha256(url)>. */

@@ -66,7 +66,8 @@ int vx_sub_status_parse(const char *name, enum vx_sub_status *out);
     XX(PERMISSION, "permission", "a hard decline: until the permission is chargeable again")       \
     XX(MONTH, "month", "the permission's monthly limit: the next calendar month")                  \
     XX(MERCHANT, "merchant", "refused for good: until the merchant bills it again")                \
-    XX(GRACE, "grace", "retries ran out: past due until canceled")
+    XX(GRACE, "grace", "retries ran out: past due until canceled")                                \
+    XX(ORDER, "order", "the first cycle is paid in the conversation: its order tells how it ended")
 
 enum vx_sub_wait {
 #define XX(id, name, help) VX_SW_##id,
@@ -164,6 +165,43 @@ int64_t vx_sub_next_month(int64_t t);
  * active or trialing), cycle 1 due at its date. VX_ENOMEM.
  */
 int vx_sub_doc_json(const struct vx_sub *s, int64_t created, struct vx_buf *out);
+
+/* An attempt of the current cycle whose outcome is not recorded yet (its key is written, or a
+ * conversation pays for it): no change touches it, and the biller settles it whatever the
+ * status says. */
+int vx_sub_in_flight(const struct vx_sub *s);
+
+/*
+ * A change asked for by the merchant (API) or the customer (by voice): the same rules for
+ * both. Pause and cancel leave an attempt in flight alone (the biller records its outcome);
+ * resume lets the cycles whose dates passed while paused go (they are not billed); skip moves
+ * on one cycle; bill now makes the cycle due at once.
+ */
+enum vx_sub_action { VX_SA_PAUSE, VX_SA_RESUME, VX_SA_CANCEL, VX_SA_BILL_NOW, VX_SA_SKIP };
+
+/* Why a change was refused: the merchant API's HTTP status and stable code, and a sentence. */
+struct vx_sub_refusal {
+    int status;
+    const char *code;
+    char msg[192];
+};
+
+/*
+ * Applies a to s as of now (tz: the subscription's zone, for the dates of cycles), with the
+ * merchant's event type ("subscription.paused", ...) in *event. 0, or VX_EINVAL with why (s is
+ * then as it was).
+ */
+int vx_sub_change(struct vx_sub *s, enum vx_sub_action a, const struct vx_tz *tz, int64_t now,
+                  const char **event, struct vx_sub_refusal *why);
+
+/*
+ * The write of a change from before to after (vx_sub_change's result) into w: guarded on the
+ * fence as read and counting it up, the members that moved, and the ledger entry of the event
+ * by actor (scratch holds its text until w is sent). VX_ENOMEM.
+ */
+int vx_sub_change_wset(struct vx_wset *w, const struct vx_sub *before, struct vx_sub *after,
+                       enum vx_sub_action a, const char *actor, const char *event,
+                       struct vx_buf *scratch);
 
 /*
  * Members of a subscription in a write set, as the document keeps them: a JSON number, a JSON

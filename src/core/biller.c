@@ -409,6 +409,101 @@ static int order_missing(const struct vx_sub *s, const char *order)
     return rc == VX_ENOTFOUND;
 }
 
+/* The customer's saved charge permission ("" none): what a pay link's approval saved. */
+static void saved_permission(const struct vx_sub *s, char *id, size_t idsz)
+{
+    struct vx_store_op op;
+    id[0] = '\0';
+    if (vx_store_op_load(&op, s->skill, s->user))
+        vx_store_op_run(&op);
+    if (op.rc == 0 && op.conv.profile)
+        vx_pay_agreement_id(op.conv.profile, id, idsz);
+    vx_store_op_release(&op);
+}
+
+/*
+ * A first cycle paid in the conversation (wait "order", sub.h): its order tells how it ended.
+ * PAID: the cycle is recorded paid with the order's charge, and the permission the customer
+ * approved becomes the subscription's; still being paid: looked at again; anything else: the
+ * first payment did not happen, and the subscription ends. Nothing is charged here.
+ */
+static int64_t follow_order(struct pass *ps, struct vx_sub *s, const char *order)
+{
+    struct vx_store_op op;
+    struct vx_pay_order po;
+    struct vx_wset w;
+    const struct vx_tz *tz;
+    struct vx_sub before = *s;
+    int rc;
+    if (vx_store_op_order_get(&op, s->skill, s->user, order))
+        vx_store_op_run(&op);
+    rc = op.rc;
+    if (rc == 0 && vx_pay_order_parse(op.json, &po) != 0)
+        rc = VX_EPARSE;
+    vx_store_op_release(&op);
+    if (rc == VX_ENOTFOUND)
+        return cancel(ps, s, "first_payment_missing") == 0 ? -1 : ps->now + CLAIMED_S;
+    if (rc) {
+        COUNT(ps, errors);
+        return ps->now + ps->c->policy.settle_s;
+    }
+    if (strcmp(po.state, "CHARGE_PENDING") == 0 || strcmp(po.state, "CONFIRMED") == 0) {
+        s->due = ps->now + ps->c->policy.settle_s;
+        return reschedule(ps, s, NULL, NULL) == 0 ? s->due : ps->now + CLAIMED_S;
+    }
+    if (strcmp(po.state, "PAID") != 0) {
+        char why[48];
+        snprintf(why, sizeof(why), "first_payment_%s", po.state);
+        for (char *c = why; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        vx_info("biller", "%s: the first payment (order %s) is %s: the subscription ends", s->id,
+                order, po.state);
+        return cancel(ps, s, why) == 0 ? -1 : ps->now + CLAIMED_S;
+    }
+    if (!s->permission[0])
+        saved_permission(s, s->permission, sizeof(s->permission));
+    tz = zone(ps, s->tz);
+    s->cycle++;
+    s->paid++;
+    if (!held(s))
+        s->status = VX_SS_ACTIVE;
+    s->wait = VX_SW_NONE;
+    s->key[0] = s->charge_id[0] = '\0';
+    if (!tz || vx_sub_cycle_due(s, tz, s->cycle, &s->due, NULL) != 0) {
+        *s = before;
+        return ps->now + ps->c->policy.settle_s;
+    }
+    vx_wset_init(&w, s->skill, s->user);
+    vx_sub_wset_fence(&w, &before);
+    vx_sub_wset_num(&w, s->id, "cycle", s->cycle);
+    vx_sub_wset_num(&w, s->id, "cycles_paid", s->paid);
+    vx_sub_wset_num(&w, s->id, "due", s->due);
+    vx_sub_wset_num(&w, s->id, "attempt", 0);
+    vx_sub_wset_num(&w, s->id, "soft_declines", 0);
+    vx_sub_wset_str(&w, s->id, "attempt_key", NULL);
+    vx_sub_wset_str(&w, s->id, "charge_id", NULL);
+    vx_sub_wset_str(&w, s->id, "status", vx_sub_status_name(s->status));
+    vx_sub_wset_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
+    vx_sub_wset_str(&w, s->id, "last_charge_id", po.charge_id);
+    if (s->permission[0])
+        vx_sub_wset_str(&w, s->id, "charge_permission_id", s->permission);
+    {
+        struct vx_sub e = before;
+        e.status = s->status;
+        sub_ledger(&w, &e, "paid", po.charge_id, NULL, vx_now_ms());
+    }
+    rc = store_write(&w);
+    vx_wset_release(&w);
+    if (rc) {
+        *s = before;
+        return ps->now + (rc == VX_ECONFLICT ? CLAIMED_S : ps->c->policy.settle_s);
+    }
+    vx_info("biller", "%s cycle %lld: paid in the conversation (order %s, charge %s)", s->id,
+            (long long)before.cycle, order, po.charge_id);
+    emit(ps, "subscription.cycle_paid", &before, order, po.charge_id, NULL);
+    return s->due;
+}
+
 /* Reads a subscription (its customer's names kept in it). 0, VX_ENOTFOUND, VX_EPARSE, ... */
 static int sub_read(const char *skill, const char *user, const char *id, struct vx_sub *s)
 {
@@ -466,7 +561,7 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
     }
     /* an attempt in flight is settled whatever happened to the subscription meanwhile: a
      * charge the provider may have made is always recorded */
-    inflight = s.wait == VX_SW_SETTLE && s.key[0];
+    inflight = (s.wait == VX_SW_SETTLE && s.key[0]) || s.wait == VX_SW_ORDER;
     if (s.status == VX_SS_CANCELED && !inflight)
         return -1;
     if (s.status == VX_SS_PAUSED && !inflight)
@@ -486,6 +581,8 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
         return -1;
 
     switch (s.wait) {
+    case VX_SW_ORDER:
+        return follow_order(ps, &s, order);
     case VX_SW_GRACE:
         return cancel(ps, &s, "past_due") == 0 ? -1 : ps->now + CLAIMED_S;
     case VX_SW_MERCHANT:

@@ -6,6 +6,7 @@
  */
 #include "voxcart/calendar.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,4 +427,40 @@ struct vx_date vx_tz_date(const struct vx_tz *tz, int64_t t)
 {
     int64_t local = t + vx_tz_offset(tz, t);
     return vx_civil_from_days(local >= 0 ? local / 86400 : (local - 86399) / 86400);
+}
+
+#define TZ_SHARED_MAX 64
+
+static struct {
+    pthread_mutex_t lock;
+    size_t n;
+    char names[TZ_SHARED_MAX][64];
+    struct vx_tz *tz[TZ_SHARED_MAX];
+} shared = {PTHREAD_MUTEX_INITIALIZER, 0, {{0}}, {0}};
+
+const struct vx_tz *vx_tz_shared(const char *name, struct vx_err *e)
+{
+    struct vx_tz *tz = NULL;
+    size_t i;
+    if (!name || strlen(name) >= sizeof(shared.names[0])) {
+        vx_err_set(e, VX_EINVAL, "time zone '%s' is not a zone name such as Europe/Berlin",
+                   name ? name : "");
+        return NULL;
+    }
+    pthread_mutex_lock(&shared.lock);
+    for (i = 0; i < shared.n; i++)
+        if (strcmp(shared.names[i], name) == 0) {
+            tz = shared.tz[i];
+            break;
+        }
+    if (!tz && vx_tz_load(name, &tz, e) == 0 && shared.n < TZ_SHARED_MAX) {
+        vx_strlcpy(shared.names[shared.n], name, sizeof(shared.names[0]));
+        shared.tz[shared.n++] = tz;
+    } else if (tz && i == shared.n) {
+        vx_tz_free(tz); /* the cache is full: refuse rather than leak one per call */
+        tz = NULL;
+        vx_err_set(e, VX_ENOMEM, "more than %d time zones in use", TZ_SHARED_MAX);
+    }
+    pthread_mutex_unlock(&shared.lock);
+    return tz;
 }

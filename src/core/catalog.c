@@ -12,6 +12,7 @@
  */
 #include "voxcart/json.h"
 #include "voxcart/catalog.h"
+#include "voxcart/calendar.h"
 
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -180,7 +181,7 @@ static int parse_names(struct ctx *c, struct vx_catalog *cat, struct json_object
         vx_snprintf(p, sizeof(p), "%s.names.%s", path, cat->langs[i]);
         if (!w)
             return fail(c, p,
-                        "missing (every product and size needs names in every language of "
+                        "missing (every product, size and plan needs names in every language of "
                         "merchant.name)");
         v[i].lang = cat->langs[i];
         rc = parse_words(c, w, p, &v[i]);
@@ -207,7 +208,7 @@ static int parse_merchant(struct ctx *c, struct vx_catalog *cat, struct json_obj
     static const char *const known[] = {
         "id",         "name", "currency",  "environment", "voice_code_threshold",
         "simulation", "rail", "seller_id", "country",     "sandbox_email",
-        NULL};
+        "time_zone",  NULL};
     struct json_object *name, *v;
     const char *cur = NULL, *env = NULL, *rail = NULL;
     int rc;
@@ -254,6 +255,15 @@ static int parse_merchant(struct ctx *c, struct vx_catalog *cat, struct json_obj
         (vx_json_get(m, "sandbox_email") &&
          (rc = get_string(c, m, "sandbox_email", "merchant", 1, &cat->sandbox_email)) != 0))
         return rc;
+    cat->time_zone = "UTC";
+    if (vx_json_get(m, "time_zone")) {
+        struct vx_err te;
+        if ((rc = get_string(c, m, "time_zone", "merchant", 1, &cat->time_zone)) != 0)
+            return rc;
+        vx_err_clear(&te);
+        if (!vx_tz_shared(cat->time_zone, &te))
+            return fail(c, "merchant.time_zone", "%s", te.msg);
+    }
     if (cat->platform && !cat->seller_id)
         return fail(c, "merchant.seller_id", "required with rail platform (the Setup names it)");
     if (cat->platform && (!cat->country || strlen(cat->country) != 2))
@@ -442,10 +452,79 @@ static int parse_products(struct ctx *c, struct vx_catalog *cat, struct json_obj
     return 0;
 }
 
+static int parse_plans(struct ctx *c, struct vx_catalog *cat, struct json_object *a)
+{
+    static const char *const known[] = {"id", "names", "interval", "amount", "trial_days", NULL};
+    static const char *const iv_known[] = {"unit", "count", NULL};
+    size_t n;
+    int rc;
+
+    if (!a)
+        return 0;
+    if (!json_object_is_type(a, json_type_array))
+        return fail(c, "plans", "must be an array");
+    n = json_object_array_length(a);
+    cat->plans = calloc(n ? n : 1, sizeof(*cat->plans));
+    if (!cat->plans)
+        return vx_err_set(c->e, VX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *o = json_object_array_get_idx(a, i), *iv, *v;
+        struct vx_cat_plan *p = &cat->plans[i];
+        enum vx_interval_unit u;
+        char path[64], q[96];
+        int64_t x;
+        vx_snprintf(path, sizeof(path), "plans[%zu]", i);
+        if (!json_object_is_type(o, json_type_object))
+            return fail(c, path, "must be an object");
+        if ((rc = check_keys(c, o, path, known)) != 0 ||
+            (rc = get_string(c, o, "id", path, 1, &p->id)) != 0)
+            return rc;
+        vx_snprintf(q, sizeof(q), "%s.id", path);
+        if (!valid_id(p->id))
+            return fail(c, q, "'%s' must be lower-case letters, digits and '_'", p->id);
+        if (vx_catalog_plan(cat, p->id))
+            return fail(c, q, "duplicate plan '%s'", p->id);
+        cat->nplans = i + 1;
+        if ((rc = parse_names(c, cat, vx_json_get(o, "names"), path, &p->names, &p->nnames)) != 0)
+            return rc;
+        iv = vx_json_get(o, "interval");
+        vx_snprintf(q, sizeof(q), "%s.interval", path);
+        if (!json_object_is_type(iv, json_type_object))
+            return fail(c, q, "must be {\"unit\": day, week, month or year, \"count\": n}");
+        if ((rc = check_keys(c, iv, q, iv_known)) != 0 ||
+            (rc = get_string(c, iv, "unit", q, 1, &p->unit)) != 0)
+            return rc;
+        if (vx_interval_unit_parse(p->unit, &u) != 0) {
+            vx_snprintf(q, sizeof(q), "%s.interval.unit", path);
+            return fail(c, q, "must be day, week, month or year");
+        }
+        v = vx_json_get(iv, "count");
+        vx_snprintf(q, sizeof(q), "%s.interval.count", path);
+        if (!json_object_is_type(v, json_type_int) || (x = json_object_get_int64(v)) < 1 ||
+            x > 1825)
+            return fail(c, q, "must be an integer 1 to 1825");
+        p->count = (int)x;
+        vx_snprintf(q, sizeof(q), "%s.amount", path);
+        if ((rc = get_amount(c, vx_json_get(o, "amount"), q, 0, &p->amount)) != 0)
+            return rc;
+        if (p->amount < 1)
+            return fail(c, q, "must be at least 1 (minor units)");
+        v = vx_json_get(o, "trial_days");
+        if (v && !json_object_is_type(v, json_type_null)) {
+            vx_snprintf(q, sizeof(q), "%s.trial_days", path);
+            if (!json_object_is_type(v, json_type_int) || (x = json_object_get_int64(v)) < 0 ||
+                x > 365)
+                return fail(c, q, "must be null or an integer 0 to 365");
+            p->trial_days = (int)x;
+        }
+    }
+    return 0;
+}
+
 int vx_catalog_parse(const char *text, size_t len, const char *name, struct vx_catalog **out,
                      struct vx_err *e)
 {
-    static const char *const known[] = {"merchant", "sizes", "products", NULL};
+    static const char *const known[] = {"merchant", "sizes", "products", "plans", NULL};
     struct ctx c = {name, e};
     struct vx_catalog *cat = calloc(1, sizeof(*cat));
     struct json_tokener *tok = NULL;
@@ -476,7 +555,8 @@ int vx_catalog_parse(const char *text, size_t len, const char *name, struct vx_c
     if ((rc = check_keys(&c, root, "catalog", known)) != 0 ||
         (rc = parse_merchant(&c, cat, vx_json_get(root, "merchant"))) != 0 ||
         (rc = parse_sizes(&c, cat, vx_json_get(root, "sizes"))) != 0 ||
-        (rc = parse_products(&c, cat, vx_json_get(root, "products"))) != 0)
+        (rc = parse_products(&c, cat, vx_json_get(root, "products"))) != 0 ||
+        (rc = parse_plans(&c, cat, vx_json_get(root, "plans"))) != 0)
         goto out;
     *out = cat;
 out:
@@ -521,6 +601,10 @@ void vx_catalog_free(struct vx_catalog *c)
             free(c->products[i].options);
         }
     }
+    if (c->plans)
+        for (size_t i = 0; i < c->nplans; i++)
+            names_free(c->plans[i].names, c->plans[i].nnames);
+    free(c->plans);
     free(c->sizes);
     free(c->products);
     free(c->merchant_names);
@@ -535,6 +619,14 @@ const struct vx_cat_product *vx_catalog_product(const struct vx_catalog *c, cons
     for (size_t i = 0; i < c->nproducts; i++)
         if (c->products[i].id && strcmp(c->products[i].id, id) == 0)
             return &c->products[i];
+    return NULL;
+}
+
+const struct vx_cat_plan *vx_catalog_plan(const struct vx_catalog *c, const char *id)
+{
+    for (size_t i = 0; id && i < c->nplans; i++)
+        if (c->plans[i].id && strcmp(c->plans[i].id, id) == 0)
+            return &c->plans[i];
     return NULL;
 }
 
@@ -722,4 +814,43 @@ const struct vx_cat_size *vx_catalog_match_size(const struct vx_catalog *c, cons
     if (i >= 0)
         return &c->sizes[i];
     return NULL;
+}
+
+size_t vx_catalog_match_plans(const struct vx_catalog *c, const struct vx_slot *s, const char *lang,
+                              const struct vx_cat_plan **out, size_t max)
+{
+    const struct vx_cat_plan *p;
+    char f[160];
+    size_t n = 0;
+    if (!s || max == 0)
+        return 0;
+    if (s->er == VX_ER_MATCH && (p = vx_catalog_plan(c, s->resolved_id)) != NULL) {
+        out[0] = p;
+        return 1;
+    }
+    if (!s->value)
+        return 0;
+    fold(s->value, f, sizeof(f));
+    if (!*f)
+        return 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < c->nplans && n < max; i++) {
+            const struct vx_cat_plan *pl = &c->plans[i];
+            size_t k;
+            for (k = 0; k < n && out[k] != pl; k++)
+                ;
+            if (k < n)
+                continue;
+            for (k = 0; k < pl->nnames; k++) {
+                int in_lang = lang && strcmp(pl->names[k].lang, lang) == 0;
+                if ((pass == 0) == in_lang && names_match_folded(&pl->names[k], f)) {
+                    out[n++] = pl;
+                    break;
+                }
+            }
+        }
+        if (n)
+            break; /* names in the customer's language win */
+    }
+    return n;
 }

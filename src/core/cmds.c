@@ -210,3 +210,29 @@ void vx_cmd_show_code(struct vx_cmds *c, const char *token, const char *title, c
     cmd->u.code.text = keep(c, text);
     cmd->u.code.data = keep(c, data);
 }
+
+static void sub_cmd(struct vx_cmds *c, enum vx_cmd_type t, const char *plan, const char *target,
+                    int change)
+{
+    struct vx_cmd *cmd = cmd_add(c, t);
+    if (!cmd)
+        return;
+    vx_strlcpy(cmd->u.sub.plan, plan ? plan : "", sizeof(cmd->u.sub.plan));
+    vx_strlcpy(cmd->u.sub.target, target ? target : "", sizeof(cmd->u.sub.target));
+    cmd->u.sub.change = change;
+}
+
+void vx_cmd_set_sub(struct vx_cmds *c, const char *plan, const char *target, int change)
+{
+    sub_cmd(c, VX_CMD_SET_SUB, plan, target, change);
+}
+
+void vx_cmd_subscribe(struct vx_cmds *c, const char *plan)
+{
+    sub_cmd(c, VX_CMD_SUBSCRIBE, plan, NULL, 0);
+}
+
+void vx_cmd_sub_change(struct vx_cmds *c, const char *target, int action)
+{
+    sub_cmd(c, VX_CMD_SUB_CHANGE, NULL, target, action);
+}

@@ -14,6 +14,7 @@
 #include "voxcart/paylink.h"
 #include "voxcart/platform.h"
 #include "voxcart/provider.h"
+#include "voxcart/sub.h"
 
 /*
  * The catalog turns read, which a running server may replace (a merchant
@@ -61,6 +62,7 @@ enum phase {
     PH_PERMISSION, /* the saved permission, NonChargeable here, as the provider has it now */
     PH_PAY,        /* the provider's answer (or its absence) is in */
     PH_SETTLED,    /* what paying came to is written */
+    PH_SUB_MARKED, /* a subscription's schedule member is in, before the write set */
     PH_RENDER
 };
 
@@ -106,6 +108,17 @@ struct vx_fsm_turn {
     struct vx_order paid_order; /* the order as recorded, for the settling write */
     enum vx_order_state pay_to;
     char pay_link[VX_PAYLINK_URL_MAX]; /* the card's link to the pay-link page */
+    /* VX_IF_READ_SUBS: the customer's subscription IDs, then each document as read */
+    char **sub_ids;
+    size_t n_sub_ids, sub_at, nsubs;
+    struct vx_sub subs[VX_SUBS_MAX];
+    struct vx_sub_view sub_views[VX_SUBS_MAX];
+    char sub_id[VX_SUB_ID_LEN + 1]; /* the ID a subscription this request makes gets */
+    /* the subscription this turn makes (VX_CMD_SUBSCRIBE) or changes (VX_CMD_SUB_CHANGE) */
+    int sub_made, sub_moved; /* sub_moved: its schedule member goes to sub.due first */
+    struct vx_sub sub;
+    struct vx_buf sub_json;
+    char sub_member[640];
     struct turn t;
 };
 
@@ -143,5 +156,15 @@ int fsm_phase_pay(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err
 int fsm_phase_settled(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
 void fsm_pay_speak(struct vx_fsm_turn *ft, enum vx_pay_kind kind,
                    const struct vx_provider_result *r);
+
+/* subturn.c: the customer's subscriptions (VX_IF_READ_SUBS), and what a turn makes or changes
+ * of them, in its write set; the schedule member that goes first; the write set after it */
+int fsm_subs_start(struct vx_fsm_turn *ft);
+int fsm_subs_done(struct vx_fsm_turn *ft, struct vx_err *e);
+void fsm_subs_release(struct vx_fsm_turn *ft);
+void fsm_sub_id(const struct vx_request *req, char out[VX_SUB_ID_LEN + 1]);
+int fsm_sub_writes(struct vx_fsm_turn *ft, struct vx_err *e);
+int fsm_write_next(struct vx_fsm_turn *ft, struct vx_store_op **op);
+int fsm_phase_sub_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
 
 #endif

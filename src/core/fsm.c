@@ -179,6 +179,7 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
     vx_buf_init(&ft->t.order_json);
     vx_buf_init(&ft->t.ledger_json);
     vx_buf_init(&ft->directive);
+    vx_buf_init(&ft->sub_json);
     if (!ft->stateless && (!req->user_id || !req->application_id)) {
         /* nothing to key a conversation by: answer, but remember nothing */
         vx_warn("fsm", "request %s has no user or skill ID: not keeping state", req->request_id);
@@ -193,6 +194,15 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
     ft->d.now = vx_now();
     f->skill->order_id(req, ft->d.now, ft->order_id, sizeof(ft->order_id));
     ft->d.order_id = ft->order_id;
+    fsm_sub_id(req, ft->sub_id);
+    ft->d.sub_id = ft->sub_id;
+    {
+        /* the shop's calendar day (its zone is loaded once for the process) */
+        struct vx_err ze;
+        const struct vx_tz *tz = vx_tz_shared(
+            ft->d.cat->time_zone ? ft->d.cat->time_zone : "UTC", &ze);
+        ft->d.today = tz ? vx_tz_date(tz, ft->d.now) : vx_civil_from_days(ft->d.now / 86400);
+    }
     ft->d.st = &ft->t.st;
     ft->d.profile = &ft->t.prof;
     ft->phase = PH_ATTEMPT;
@@ -221,6 +231,8 @@ void vx_fsm_turn_free(struct vx_fsm_turn *ft)
     vx_buf_release(&ft->t.order_json);
     vx_buf_release(&ft->t.ledger_json);
     vx_buf_release(&ft->directive);
+    vx_buf_release(&ft->sub_json);
+    fsm_subs_release(ft);
     turn_recycle(ft);
 }
 
@@ -357,6 +369,7 @@ static const struct reader readers[] = {
     {VX_IF_READ_LAST_ORDER, read_last_start, read_last_done},
     {VX_IF_READ_NEWS, read_news_start, read_news_done},
     {VX_IF_READ_CONNECTION, fsm_conn_start, fsm_conn_done},
+    {VX_IF_READ_SUBS, fsm_subs_start, fsm_subs_done},
 };
 #define NREADERS (sizeof(readers) / sizeof(readers[0]))
 
@@ -439,18 +452,22 @@ static int phase_decide(struct vx_fsm_turn *ft, struct vx_store_op **op, struct 
         if (rc)
             return rc;
     }
+    rc = fsm_sub_writes(ft, e);
+    if (rc)
+        return rc;
     if (f->hook)
         f->hook(f->hook_ud);
     if (!ft->order && t->pay && (f->provider || (ft->d.cat->platform && f->payments)) &&
         t->st.pay_retry[0])
-        return fsm_retry_start(ft, op);     /* yes to "shall I try once more?" */
-    if (ft->paying && !ft->d.cat->platform) /* the janitor's entry first: never lost */
-        /* due once this turn's own settling is surely over */
-        return fsm_need(ft,
-                        vx_store_op_zadd(&ft->op, ft->bucket, ft->member,
-                                         vx_now() + f->pay_budget_ms / 1000 + 2),
-                        PH_MARKED, op);
-    return fsm_need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SAVED, op);
+        return fsm_retry_start(ft, op); /* yes to "shall I try once more?" */
+    if (ft->sub_moved) {
+        /* the subscription's schedule member first: it is never out of the schedule */
+        char bucket[64];
+        vx_sub_bucket_key(ft->sub.id, bucket, sizeof(bucket));
+        return fsm_need(ft, vx_store_op_zadd(&ft->op, bucket, ft->sub_member, ft->sub.due),
+                        PH_SUB_MARKED, op);
+    }
+    return fsm_write_next(ft, op);
 }
 
 static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)
@@ -518,6 +535,10 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
             ft->directive.len = 0;
             ft->d.ev = ft->ev;
             ft->d.pay = NULL;
+            ft->d.subs = NULL;
+            ft->d.nsubs = 0;
+            ft->nsubs = 0;
+            fsm_subs_release(ft);
             if (ft->stateless) {
                 ft->phase = PH_DECIDE;
                 break;
@@ -536,6 +557,9 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
             break;
         case PH_MARKED:
             rc = fsm_phase_marked(ft, op, e);
+            break;
+        case PH_SUB_MARKED:
+            rc = fsm_phase_sub_marked(ft, op, e);
             break;
         case PH_SAVED:
             rc = phase_saved(ft, e);
@@ -578,6 +602,14 @@ const char *vx_fsm_turn_order(const struct vx_fsm_turn *ft, int64_t *created)
         return NULL;
     *created = o->created;
     return o->id;
+}
+
+const char *vx_fsm_turn_sub(const struct vx_fsm_turn *ft, int64_t *created)
+{
+    if (ft->phase != PH_RENDER || ft->stateless || !ft->sub_made)
+        return NULL;
+    *created = ft->d.now;
+    return ft->sub.id;
 }
 
 int vx_fsm_handle(struct vx_fsm *f, const struct vx_request *req, struct vx_buf *body,

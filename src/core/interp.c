@@ -99,6 +99,9 @@ void vx_interpret(const struct vx_dialog *d, struct turn *t, const struct vx_ord
     *order = NULL;
     *cf = NULL;
     t->pay = 0;
+    t->subscribe[0] = '\0';
+    t->sub_target[0] = '\0';
+    t->sub_action = -1;
     for (size_t i = 0; i < t->cmds.n; i++) {
         const struct vx_cmd *c = &t->cmds.v[i];
         switch (c->type) {
@@ -172,6 +175,18 @@ void vx_interpret(const struct vx_dialog *d, struct turn *t, const struct vx_ord
             break;
         case VX_CMD_SHOW_CODE:
             show_code(d, c, &t->resp);
+            break;
+        case VX_CMD_SET_SUB:
+            vx_strlcpy(t->next.sub_plan, c->u.sub.plan, sizeof(t->next.sub_plan));
+            vx_strlcpy(t->next.sub_target, c->u.sub.target, sizeof(t->next.sub_target));
+            t->next.sub_change = c->u.sub.change;
+            break;
+        case VX_CMD_SUBSCRIBE:
+            vx_strlcpy(t->subscribe, c->u.sub.plan, sizeof(t->subscribe));
+            break;
+        case VX_CMD_SUB_CHANGE:
+            vx_strlcpy(t->sub_target, c->u.sub.target, sizeof(t->sub_target));
+            t->sub_action = c->u.sub.change;
             break;
         }
     }

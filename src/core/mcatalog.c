@@ -80,9 +80,34 @@ static void product_doc(struct vx_buf *b, const struct vx_catalog *cat,
                    (long long)now);
 }
 
+/* A catalog plan as the merchant API keeps it: the name per language is the plan's "one". */
+static void plan_doc(struct vx_buf *b, const struct vx_catalog *cat, const struct vx_cat_plan *p,
+                     int64_t now)
+{
+    vx_buf_appends(b, "{\"id\":");
+    str(b, p->id);
+    vx_buf_appends(b, ",\"shop_id\":");
+    str(b, cat->merchant_id);
+    vx_buf_appends(b, ",\"name\":{");
+    for (size_t k = 0; k < p->nnames; k++) {
+        vx_buf_appends(b, k ? "," : "");
+        str(b, p->names[k].lang);
+        vx_buf_appends(b, ":");
+        str(b, p->names[k].words.one);
+    }
+    vx_buf_appendf(b, "},\"interval\":{\"unit\":\"%s\",\"count\":%d},\"amount\":%lld,",
+                   p->unit, p->count, (long long)p->amount);
+    vx_buf_appendf(b, "\"currency\":\"%s\",\"trial_days\":", cat->currency);
+    if (p->trial_days > 0)
+        vx_buf_appendf(b, "%d", p->trial_days);
+    else
+        vx_buf_appends(b, "null");
+    vx_buf_appendf(b, ",\"active\":true,\"created_at\":%lld}", (long long)now);
+}
+
 int vx_mcatalog_import(const char *text, size_t len, const char *name, int64_t now,
                        struct vx_buf *shop, struct vx_buf *products, size_t *n_products,
-                       struct vx_err *e)
+                       struct vx_buf *plans, size_t *n_plans, struct vx_err *e)
 {
     struct vx_catalog *cat = NULL;
     struct vx_jdoc doc;
@@ -106,9 +131,10 @@ int vx_mcatalog_import(const char *text, size_t len, const char *name, int64_t n
                    cat->platform ? "platform" : "provider",
                    cat->production ? "production" : "sandbox");
     {
-        const char *const names[] = {"seller_id", "country", "sandbox_email"},
-                          *values[] = {cat->seller_id, cat->country, cat->sandbox_email};
-        for (size_t i = 0; i < 3; i++)
+        const char *const names[] = {"seller_id", "country", "sandbox_email", "time_zone"},
+                          *values[] = {cat->seller_id, cat->country, cat->sandbox_email,
+                                       cat->time_zone};
+        for (size_t i = 0; i < 4; i++)
             if (values[i]) {
                 vx_buf_appendf(shop, "\"%s\":", names[i]);
                 str(shop, values[i]);
@@ -133,7 +159,15 @@ int vx_mcatalog_import(const char *text, size_t len, const char *name, int64_t n
         vx_buf_append(products, "", 1);
         (*n_products)++;
     }
-    rc = shop->data && products->data ? 0 : vx_err_set(e, VX_ENOMEM, "out of memory");
+    *n_plans = 0;
+    for (size_t i = 0; i < cat->nplans; i++) {
+        plan_doc(plans, cat, &cat->plans[i], now);
+        vx_buf_append(plans, "", 1);
+        (*n_plans)++;
+    }
+    rc = shop->data && products->data && (!cat->nplans || plans->data)
+             ? 0
+             : vx_err_set(e, VX_ENOMEM, "out of memory");
     vx_jdoc_free(&doc);
     vx_catalog_free(cat);
     return rc;
@@ -195,6 +229,57 @@ static int catalog_product(struct vx_buf *out, const char *json, const char *cur
     return 1;
 }
 
+/*
+ * One plan of the catalog, with a name in every language of the shop (the plan's own in that
+ * language, else its first: the catalog needs one in each); 0 when it is left out (inactive, in
+ * another currency, or unreadable).
+ */
+static int catalog_plan(struct vx_buf *out, const char *json, const struct vx_jdoc *shop,
+                        const struct vx_jnode *shop_names, const char *currency, int first)
+{
+    struct vx_jdoc d;
+    const struct vx_jnode *root, *active, *names, *iv, *trial;
+    const char *id, *cur, *unit;
+    int64_t amount, count, t = 0;
+    if (vx_jdoc_parse(&d, json, strlen(json), NULL) != 0)
+        return 0;
+    root = vx_jroot(&d);
+    active = vx_jget(&d, root, "active");
+    names = vx_jget(&d, root, "name");
+    iv = vx_jget(&d, root, "interval");
+    id = vx_jget_str(&d, root, "id");
+    cur = vx_jget_str(&d, root, "currency");
+    unit = iv ? vx_jget_str(&d, iv, "unit") : NULL;
+    trial = vx_jget(&d, root, "trial_days");
+    if (!id || !cur || strcmp(cur, currency) != 0 || (active && active->type == VX_JFALSE) ||
+        !names || names->type != VX_JOBJECT || !vx_jfirst(&d, names) || !unit ||
+        vx_jint64(vx_jget(&d, root, "amount"), &amount) != 0 ||
+        vx_jint64(vx_jget(&d, iv, "count"), &count) != 0 ||
+        (trial && trial->type != VX_JNULL && vx_jint64(trial, &t) != 0)) {
+        vx_jdoc_free(&d);
+        return 0;
+    }
+    vx_buf_appends(out, first ? "{\"id\":" : ",{\"id\":");
+    str(out, id);
+    vx_buf_appends(out, ",\"names\":{");
+    for (const struct vx_jnode *l = vx_jfirst(shop, shop_names); l; l = vx_jnext(shop, l)) {
+        const char *n = vx_jget_str(&d, names, l->key);
+        if (!n)
+            n = vx_jfirst(&d, names)->type == VX_JSTRING ? vx_jfirst(&d, names)->str : id;
+        vx_buf_appends(out, l == vx_jfirst(shop, shop_names) ? "" : ",");
+        str(out, l->key);
+        vx_buf_appends(out, ":{\"one\":");
+        str(out, n);
+        vx_buf_appends(out, "}");
+    }
+    vx_buf_appendf(out, "},\"interval\":{\"unit\":");
+    str(out, unit);
+    vx_buf_appendf(out, ",\"count\":%lld},\"amount\":%lld,\"trial_days\":%lld}",
+                   (long long)count, (long long)amount, (long long)t);
+    vx_jdoc_free(&d);
+    return 1;
+}
+
 struct ranked {
     const char *doc;
     int64_t position;
@@ -223,7 +308,8 @@ static int64_t position_of(const char *json)
 }
 
 int vx_mcatalog_build(const char *shop_json, const char *simulation, const char *const *products,
-                      size_t n, struct vx_buf *out, struct vx_err *e)
+                      size_t n, const char *const *plans, size_t n_plans, struct vx_buf *out,
+                      struct vx_err *e)
 {
     struct ranked *order = calloc(n ? n : 1, sizeof(*order));
     struct vx_jdoc d;
@@ -269,7 +355,8 @@ int vx_mcatalog_build(const char *shop_json, const char *simulation, const char 
     else if (vct)
         vx_buf_appends(out, ",\"voice_code_threshold\":null");
     {
-        static const char *const copied[] = {"rail", "seller_id", "country", "sandbox_email"};
+        static const char *const copied[] = {"rail", "seller_id", "country", "sandbox_email",
+                                             "time_zone"};
         for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
             const char *v = vx_jget_str(&d, root, copied[i]);
             if (v) {
@@ -287,6 +374,11 @@ int vx_mcatalog_build(const char *shop_json, const char *simulation, const char 
     vx_buf_appends(out, ",\"products\":[");
     for (size_t i = 0; i < n; i++)
         if (catalog_product(out, order[i].doc, currency, first))
+            first = 0;
+    vx_buf_appends(out, "],\"plans\":[");
+    first = 1;
+    for (size_t i = 0; i < n_plans; i++)
+        if (catalog_plan(out, plans[i], &d, vx_jget(&d, root, "name"), currency, first))
             first = 0;
     vx_buf_appends(out, "]}");
     vx_jdoc_free(&d);

@@ -331,6 +331,13 @@ int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
         r.permission_type = "Recurring";
         r.frequency_unit = "Variable"; /* charged whenever the customer says yes */
         r.frequency_value = 1;
+        if (ft->sub_made) {
+            /* a subscription's first cycle: the buyer approves the plan's own terms */
+            static const char *const units[] = {"Day", "Week", "Month", "Year"};
+            r.frequency_unit = units[ft->sub.unit & 3];
+            r.frequency_value = ft->sub.count;
+            r.recurring_amount = ft->sub.amount;
+        }
         r.payment_intent = "AuthorizeWithCapture";
         r.amount = o->total;
         r.currency = o->currency;

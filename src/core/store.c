@@ -1127,12 +1127,12 @@ int vx_store_op_sub_get(struct vx_store_op *op, const char *skill, const char *u
     return 1;
 }
 
-int vx_store_op_orders_recent(struct vx_store_op *op, const char *skill, const char *user,
-                              size_t max)
+static int op_recent(struct vx_store_op *op, const char *skill, const char *user,
+                     const char *list, size_t max)
 {
     op_init(op, VX_STORE_OP_ORDERS_RECENT);
     op->idempotent = 1;
-    if (vx_store_customer_key(skill, user, "orders", op->keys[0], sizeof(op->keys[0])))
+    if (vx_store_customer_key(skill, user, list, op->keys[0], sizeof(op->keys[0])))
         return op_fail(op, VX_EINVAL, "skill or user ID too long");
     op->route_key = op->keys[0];
     snprintf(op->num[0], sizeof(op->num[0]), "%zu", max ? max - 1 : 0);
@@ -1141,6 +1141,18 @@ int vx_store_op_orders_recent(struct vx_store_op *op, const char *skill, const c
     op_arg(op, "0", 1);
     op_args(op, op->num[0]);
     return 1;
+}
+
+int vx_store_op_orders_recent(struct vx_store_op *op, const char *skill, const char *user,
+                              size_t max)
+{
+    return op_recent(op, skill, user, "orders", max);
+}
+
+int vx_store_op_subs_recent(struct vx_store_op *op, const char *skill, const char *user,
+                            size_t max)
+{
+    return op_recent(op, skill, user, "subs", max);
 }
 
 int vx_store_op_ledger(struct vx_store_op *op, const char *skill, const char *user, const char *id)

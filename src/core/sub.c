@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -357,4 +358,137 @@ void vx_sub_wset_fence(struct vx_wset *w, const struct vx_sub *s)
     char num[32];
     snprintf(num, sizeof(num), "%lld", (long long)s->fence);
     vx_wset_sub_guard(w, s->id, "fence", num);
+}
+
+int vx_sub_in_flight(const struct vx_sub *s)
+{
+    return s->key[0] || s->wait == VX_SW_SETTLE || s->wait == VX_SW_ORDER;
+}
+
+static int refuse(struct vx_sub_refusal *why, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int refuse(struct vx_sub_refusal *why, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    why->status = status;
+    why->code = code;
+    va_start(ap, fmt);
+    vsnprintf(why->msg, sizeof(why->msg), fmt, ap);
+    va_end(ap);
+    return VX_EINVAL;
+}
+
+int vx_sub_change(struct vx_sub *s, enum vx_sub_action a, const struct vx_tz *tz, int64_t now,
+                  const char **event, struct vx_sub_refusal *why)
+{
+    struct vx_sub t = *s;
+    int in_flight = vx_sub_in_flight(s);
+    if (s->status == VX_SS_CANCELED)
+        return refuse(why, 409, "subscription_canceled",
+                      "the subscription is canceled: it cannot change any more");
+    switch (a) {
+    case VX_SA_PAUSE:
+        if (s->status == VX_SS_PAUSED)
+            return refuse(why, 409, "subscription_paused", "the subscription is paused");
+        t.status = VX_SS_PAUSED;
+        *event = "subscription.paused";
+        break;
+    case VX_SA_RESUME: {
+        int64_t n;
+        struct vx_date next;
+        if (s->status != VX_SS_PAUSED)
+            return refuse(why, 409, "subscription_not_paused", "the subscription is %s, not paused",
+                          vx_sub_status_name(s->status));
+        t.status = VX_SS_ACTIVE;
+        if (in_flight) {
+            t.due = now; /* the biller settles the attempt at its next pass */
+        } else if (vx_cal_next(t.anchor, t.unit, t.count, 0, vx_tz_date(tz, now), &n, &next) ==
+                       0 &&
+                   n + 1 > t.cycle) {
+            /* the cycles whose dates passed while paused are not billed: skipped */
+            t.cycle = n + 1;
+            t.attempt = 0;
+            t.soft = 0;
+            t.wait = VX_SW_NONE;
+        }
+        if (!in_flight && t.wait == VX_SW_NONE && vx_sub_cycle_due(&t, tz, t.cycle, &t.due, NULL))
+            return refuse(why, 409, "subscription_ended",
+                          "the subscription has no cycle left to bill");
+        *event = "subscription.resumed";
+        break;
+    }
+    case VX_SA_CANCEL:
+        t.status = VX_SS_CANCELED;
+        if (!in_flight)
+            t.wait = VX_SW_NONE;
+        *event = "subscription.canceled";
+        break;
+    case VX_SA_BILL_NOW:
+    case VX_SA_SKIP:
+        if (in_flight)
+            return refuse(why, 409, "attempt_in_flight",
+                          "cycle %lld has a charge whose outcome is not known yet (%s): the "
+                          "biller settles it first",
+                          (long long)s->cycle, s->key[0] ? s->key : "paid in a conversation");
+        if (a == VX_SA_BILL_NOW) {
+            if (s->status != VX_SS_ACTIVE && s->status != VX_SS_PAST_DUE)
+                return refuse(why, 409, "subscription_not_billable",
+                              "the subscription is %s: only an active or past_due one is "
+                              "billed now",
+                              vx_sub_status_name(s->status));
+            t.wait = VX_SW_NONE;
+            t.due = now;
+            *event = "subscription.billed_now";
+            break;
+        }
+        if (s->status == VX_SS_PAUSED)
+            return refuse(why, 409, "subscription_paused",
+                          "the subscription is paused: it has no next cycle to skip");
+        t.cycle++;
+        if (vx_sub_cycle_due(&t, tz, t.cycle, &t.due, NULL) != 0)
+            return refuse(why, 409, "subscription_ended",
+                          "the subscription has no cycle left to bill");
+        t.attempt = 0;
+        t.soft = 0;
+        t.wait = VX_SW_NONE;
+        if (t.status == VX_SS_PAST_DUE) /* the cycle it was past due for is let go */
+            t.status = VX_SS_ACTIVE;
+        *event = "subscription.skipped";
+        break;
+    }
+    *s = t;
+    return 0;
+}
+
+int vx_sub_change_wset(struct vx_wset *w, const struct vx_sub *before, struct vx_sub *after,
+                       enum vx_sub_action a, const char *actor, const char *event,
+                       struct vx_buf *scratch)
+{
+    const char *id = after->id;
+    struct vx_sub e;
+    after->fence = before->fence + 1;
+    vx_sub_wset_fence(w, before);
+    vx_sub_wset_num(w, id, "fence", after->fence);
+    vx_sub_wset_str(w, id, "status", vx_sub_status_name(after->status));
+    if (!vx_sub_in_flight(before)) {
+        vx_sub_wset_str(w, id, "wait", vx_sub_wait_name(after->wait));
+        vx_sub_wset_num(w, id, "due", after->due);
+        if (after->cycle != before->cycle) {
+            vx_sub_wset_num(w, id, "cycle", after->cycle);
+            vx_sub_wset_num(w, id, "attempt", after->attempt);
+            vx_sub_wset_num(w, id, "soft_declines", after->soft);
+        }
+    } else if (after->due != before->due) {
+        vx_sub_wset_num(w, id, "due", after->due);
+    }
+    e = *after;
+    if (a == VX_SA_SKIP)
+        e.cycle--; /* the entry names the cycle skipped */
+    scratch->len = 0;
+    if (vx_sub_ledger_json(vx_now_ms(), actor, strchr(event, '.') + 1, &e, NULL, NULL, scratch) !=
+            0 ||
+        !scratch->data)
+        return VX_ENOMEM;
+    vx_wset_ledger(w, id, scratch->data);
+    return w->overflow ? VX_ENOMEM : 0;
 }

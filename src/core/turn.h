@@ -25,6 +25,10 @@ struct turn {
     struct vx_buf state_json, order_json, ledger_json;
     char text[VX_TEXT_MAX];
     int pay; /* VX_CMD_PAY: pay for the order this turn records */
+    /* VX_CMD_SUBSCRIBE: the plan ("" none); VX_CMD_SUB_CHANGE: which and how (-1 none) */
+    char subscribe[VX_ID_MAX];
+    char sub_target[VX_ID_MAX];
+    int sub_action;
 };
 
 /* Applies the commands to t->next and t->resp; profile and order changes are left in t. */

@@ -941,7 +941,7 @@ static enum merchant_wait write_doc(struct merchant_call *mc, struct server_repl
         p.parent_coll = "shops";
         p.parent_id = mc->params[0];
     }
-    if ((mc->mop != MOP_PLANS_CREATE && p.parent_coll) || mc->mop == MOP_SHOP_PUT)
+    if (p.parent_coll || mc->mop == MOP_SHOP_PUT)
         p.version_field = mc->params[0]; /* the shop's catalog version: voxcartd reloads it */
     vx_store_op_mdoc_put(&mc->op, &p);
     return wait_store(mc, ST_WRITE, op);
@@ -954,7 +954,8 @@ static enum merchant_wait after_write(struct merchant_call *mc, struct server_re
     switch (mc->op.rc) {
     case 0:
         if (mc->mop == MOP_PRODUCTS_CREATE || mc->mop == MOP_PRODUCT_PUT ||
-            mc->mop == MOP_SHOP_PUT || mc->mop == MOP_SIM_PUT || mc->mop == MOP_SIM_DELETE)
+            mc->mop == MOP_PLANS_CREATE || mc->mop == MOP_SHOP_PUT || mc->mop == MOP_SIM_PUT ||
+            mc->mop == MOP_SIM_DELETE)
             voice_catalog_changed();
         if (mc->mop == MOP_HOOKS_CREATE && mc->step == ST_WRITE) {
             /* the runner's registry: after the endpoint, idempotently */
@@ -2091,11 +2092,15 @@ static enum merchant_wait sub_answer(struct merchant_call *mc, struct server_rep
 static enum merchant_wait sub_change(struct merchant_call *mc, struct server_reply *out,
                                      struct vx_store_op **op)
 {
+    static const enum vx_sub_action actions[] = {
+        [MOP_SUB_PAUSE] = VX_SA_PAUSE,       [MOP_SUB_RESUME] = VX_SA_RESUME,
+        [MOP_SUB_CANCEL] = VX_SA_CANCEL,     [MOP_SUB_BILL_NOW] = VX_SA_BILL_NOW,
+        [MOP_SUB_SKIP] = VX_SA_SKIP,
+    };
     struct merchant_sub *ms = mc->sub;
     struct vx_sub *s = &ms->s, before;
-    const char *event = NULL, *id = s->id;
-    int64_t now = vx_now();
-    int in_flight;
+    const char *event = NULL;
+    struct vx_sub_refusal why;
     struct vx_err e;
 
     if (read_ok(mc, out, "subscription") != 0)
@@ -2108,124 +2113,24 @@ static enum merchant_wait sub_change(struct merchant_call *mc, struct server_rep
     vx_strlcpy(s->skill, mc->skill, sizeof(s->skill));
     vx_strlcpy(s->user, mc->user, sizeof(s->user));
     before = *s;
-    in_flight = s->key[0] || s->wait == VX_SW_SETTLE;
-    if (s->status == VX_SS_CANCELED) {
-        merchant_error(out, 409, "subscription_canceled", NULL,
-                       "the subscription is canceled: it cannot change any more");
-        return MERCHANT_DONE;
-    }
-    if (!ms->tz && vx_tz_load(s->tz[0] ? s->tz : "UTC", &ms->tz, &e) != 0) {
+    if (s->status != VX_SS_CANCELED && !ms->tz &&
+        vx_tz_load(s->tz[0] ? s->tz : "UTC", &ms->tz, &e) != 0) {
         merchant_error(out, 500, "internal", NULL, "the subscription's time zone: %s", e.msg);
         return MERCHANT_DONE;
     }
-    switch (mc->mop) {
-    case MOP_SUB_PAUSE:
-        if (s->status == VX_SS_PAUSED) {
-            merchant_error(out, 409, "subscription_paused", NULL, "the subscription is paused");
-            return MERCHANT_DONE;
-        }
-        s->status = VX_SS_PAUSED;
-        event = "subscription.paused";
-        break;
-    case MOP_SUB_RESUME: {
-        int64_t n;
-        struct vx_date next;
-        if (s->status != VX_SS_PAUSED) {
-            merchant_error(out, 409, "subscription_not_paused", NULL,
-                           "the subscription is %s, not paused", vx_sub_status_name(s->status));
-            return MERCHANT_DONE;
-        }
-        s->status = VX_SS_ACTIVE;
-        if (in_flight) {
-            s->due = now; /* the biller settles the attempt at its next pass */
-        } else if (vx_cal_next(s->anchor, s->unit, s->count, 0, vx_tz_date(ms->tz, now), &n,
-                               &next) == 0 &&
-                   n + 1 > s->cycle) {
-            /* the cycles whose dates passed while paused are not billed: skipped */
-            s->cycle = n + 1;
-            s->attempt = 0;
-            s->soft = 0;
-            s->wait = VX_SW_NONE;
-        }
-        if (!in_flight && s->wait == VX_SW_NONE &&
-            vx_sub_cycle_due(s, ms->tz, s->cycle, &s->due, NULL) != 0) {
-            merchant_error(out, 409, "subscription_ended", NULL,
-                           "the subscription has no cycle left to bill");
-            return MERCHANT_DONE;
-        }
-        event = "subscription.resumed";
-        break;
+    if (vx_sub_change(s, actions[mc->mop], ms->tz, vx_now(), &event, &why) != 0) {
+        merchant_error(out, why.status, why.code, NULL, "%s", why.msg);
+        return MERCHANT_DONE;
     }
-    case MOP_SUB_CANCEL:
-        s->status = VX_SS_CANCELED;
-        if (!in_flight)
-            s->wait = VX_SW_NONE;
-        event = "subscription.canceled";
-        break;
-    case MOP_SUB_BILL_NOW:
-    case MOP_SUB_SKIP:
-        if (in_flight) {
-            merchant_error(out, 409, "attempt_in_flight", NULL,
-                           "cycle %lld has a charge whose outcome is not known yet (%s): the "
-                           "biller settles it first",
-                           (long long)s->cycle, s->key);
-            return MERCHANT_DONE;
-        }
-        if (mc->mop == MOP_SUB_BILL_NOW) {
-            if (s->status != VX_SS_ACTIVE && s->status != VX_SS_PAST_DUE) {
-                merchant_error(out, 409, "subscription_not_billable", NULL,
-                               "the subscription is %s: only an active or past_due one is "
-                               "billed now",
-                               vx_sub_status_name(s->status));
-                return MERCHANT_DONE;
-            }
-            s->wait = VX_SW_NONE;
-            s->due = now;
-            event = "subscription.billed_now";
-            break;
-        }
-        if (s->status == VX_SS_PAUSED) {
-            merchant_error(out, 409, "subscription_paused", NULL,
-                           "the subscription is paused: it has no next cycle to skip");
-            return MERCHANT_DONE;
-        }
-        s->cycle++;
-        if (vx_sub_cycle_due(s, ms->tz, s->cycle, &s->due, NULL) != 0) {
-            merchant_error(out, 409, "subscription_ended", NULL,
-                           "the subscription has no cycle left to bill");
-            return MERCHANT_DONE;
-        }
-        s->attempt = 0;
-        s->soft = 0;
-        s->wait = VX_SW_NONE;
-        if (s->status == VX_SS_PAST_DUE) /* the cycle it was past due for is let go */
-            s->status = VX_SS_ACTIVE;
-        event = "subscription.skipped";
-        break;
-    default:
-        break;
-    }
-    s->fence++;
     vx_wset_release(&ms->ws);
     vx_wset_init(&ms->ws, s->skill, s->user);
-    vx_sub_wset_fence(&ms->ws, &before);
-    vx_sub_wset_num(&ms->ws, id, "fence", s->fence);
-    vx_sub_wset_str(&ms->ws, id, "status", vx_sub_status_name(s->status));
-    if (!in_flight) {
-        vx_sub_wset_str(&ms->ws, id, "wait", vx_sub_wait_name(s->wait));
-        vx_sub_wset_num(&ms->ws, id, "due", s->due);
-        if (s->cycle != before.cycle) {
-            vx_sub_wset_num(&ms->ws, id, "cycle", s->cycle);
-            vx_sub_wset_num(&ms->ws, id, "attempt", s->attempt);
-            vx_sub_wset_num(&ms->ws, id, "soft_declines", s->soft);
-        }
-    } else if (s->due != before.due) {
-        vx_sub_wset_num(&ms->ws, id, "due", s->due);
+    if (vx_sub_change_wset(&ms->ws, &before, s, actions[mc->mop], "merchant", event,
+                           &ms->entry) != 0) {
+        merchant_error(out, 500, "internal", NULL, "out of memory");
+        return MERCHANT_DONE;
     }
-    before = *s;
-    if (mc->mop == MOP_SUB_SKIP)
-        before.cycle--; /* the entry names the cycle skipped */
-    return sub_send(mc, out, op, &before, strchr(event, '.') + 1, ST_XWRITE);
+    vx_store_op_write(&mc->op, &ms->ws);
+    return wait_store(mc, ST_XWRITE, op);
 }
 
 /* The change written (or refused by the fence: read again once, then 409 conflict). */

@@ -88,7 +88,8 @@ enum skill_phase {
     SKILL_CATALOG, /* reading the shop's catalog version (and the catalog when it changed) */
     SKILL_DIALOG,
     SKILL_ORDER_INDEX, /* the answer is ready: the order it recorded goes into its shop's index */
-    SKILL_ORDER_EVENT  /* ... and its order.created event into the merchant's log */
+    SKILL_ORDER_EVENT, /* ... and its order.created event into the merchant's log */
+    SKILL_SUB_INDEX    /* ... and the subscription it made into its shop's index */
 };
 
 /*
@@ -123,8 +124,12 @@ struct voice_catalog_call {
     char *shop; /* the shop document, between its read and its products' */
     char **ids; /* the products (id, document, ...), until the simulation is read */
     size_t n_ids;
+    char **plan_ids; /* the plans, the same way */
+    size_t n_plan_ids;
     struct vx_buf ref; /* an order's entry in its shop's index: whose it is */
     char order_id[72];
+    char sub_id[24]; /* the subscription the turn made ("" none), indexed after the order */
+    int64_t sub_created;
     int64_t created;
     struct merchant_event event; /* its order.created */
 };
@@ -143,6 +148,10 @@ int voice_order_index(struct server *s, struct voice_catalog_call *vc, const str
                       const char *order_id, int64_t created, struct vx_store_op *op);
 /* Then the order.created event (merchant_event_op); 1 with op to send. */
 int voice_order_event(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op);
+/* A subscription the turn created, in its shop's index (vx:{m:<merchant>}:subs:<shop>), the
+ * same way as an order: after it, idempotently. 1 with op to send. */
+int voice_sub_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,
+                    const char *sub_id, int64_t created, struct vx_store_op *op);
 /* At start-up (blocking): the catalog file becomes the demo merchant's shop when it has none. */
 int voice_catalog_import(struct server *s, struct vx_err *e);
 /* The merchant API changed the voice shop's catalog: this process's next turn looks. */

@@ -33,7 +33,7 @@
 #define LOOK_NS      1000000000ull
 #define PRODUCTS_MAX 1000
 
-enum { VC_VERSION = 1, VC_SHOP, VC_PRODUCTS, VC_SIMULATION };
+enum { VC_VERSION = 1, VC_SHOP, VC_PRODUCTS, VC_PLANS, VC_SIMULATION };
 
 static atomic_uint changes;
 static _Thread_local unsigned seen_changes;
@@ -69,24 +69,33 @@ int voice_catalog_start(struct server *s, struct voice_catalog_call *vc, struct 
 static void install(struct server *s, struct voice_catalog_call *vc, const char *simulation)
 {
     const char **docs = calloc(vc->n_ids / 2 + 1, sizeof(*docs));
+    const char **plans = calloc(vc->n_plan_ids / 2 + 1, sizeof(*plans));
     struct vx_buf text;
     struct vx_catalog *cat = NULL;
     struct vx_err e;
     char sim[64];
     vx_buf_init(&text);
     vx_err_clear(&e);
-    if (!docs)
+    if (!docs || !plans) {
+        free(docs);
+        free(plans);
         return;
+    }
     for (size_t i = 0; i + 1 < vc->n_ids; i += 2)
         docs[i / 2] = vc->ids[i + 1];
-    if (vx_mcatalog_build(vc->shop, simulation, docs, vc->n_ids / 2, &text, &e) == 0 &&
+    for (size_t i = 0; i + 1 < vc->n_plan_ids; i += 2)
+        plans[i / 2] = vc->plan_ids[i + 1];
+    if (vx_mcatalog_build(vc->shop, simulation, docs, vc->n_ids / 2, plans, vc->n_plan_ids / 2,
+                          &text, &e) == 0 &&
         vx_catalog_parse(text.data, text.len, "merchant catalog", &cat, &e) == 0) {
         /* the swap takes cat over: another worker may install a newer one and free it at
            once, so what the log line names is copied first */
         vx_strlcpy(sim, cat->simulation ? cat->simulation : "", sizeof(sim));
         if (vx_fsm_catalog_swap(s->fsm, cat, vc->version, &e) == 0) {
-            vx_info("catalog", "shop %s: catalog version %llu in use (%zu products)%s%s",
+            vx_info("catalog",
+                    "shop %s: catalog version %llu in use (%zu products, %zu plans)%s%s",
                     s->voice_shop, (unsigned long long)vc->version, vc->n_ids / 2,
+                    vc->n_plan_ids / 2,
                     sim[0] ? "; the next charge simulates " : "", sim);
             goto out;
         }
@@ -96,6 +105,7 @@ static void install(struct server *s, struct voice_catalog_call *vc, const char 
 out:
     vx_buf_release(&text);
     free(docs);
+    free(plans);
 }
 
 int voice_catalog_continue(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op)
@@ -131,6 +141,16 @@ int voice_catalog_continue(struct server *s, struct voice_catalog_call *vc, stru
         op->ids = NULL;
         op->n_ids = 0;
         vx_store_op_release(op);
+        vc->step = VC_PLANS;
+        snprintf(coll, sizeof(coll), "plans:%s", s->voice_shop);
+        vx_store_op_mdoc_list(op, s->cfg.demo_id, coll, "", PRODUCTS_MAX);
+        return 1;
+    case VC_PLANS:
+        vc->plan_ids = op->ids;
+        vc->n_plan_ids = op->n_ids;
+        op->ids = NULL;
+        op->n_ids = 0;
+        vx_store_op_release(op);
         vc->step = VC_SIMULATION;
         vx_store_op_mdoc_get(op, s->cfg.demo_id, "simulations", s->voice_shop);
         return 1;
@@ -157,6 +177,9 @@ void voice_catalog_release(struct voice_catalog_call *vc)
     vx_store_strings_free(vc->ids, vc->n_ids);
     vc->ids = NULL;
     vc->n_ids = 0;
+    vx_store_strings_free(vc->plan_ids, vc->n_plan_ids);
+    vc->plan_ids = NULL;
+    vc->n_plan_ids = 0;
     vx_buf_release(&vc->ref);
     vx_buf_release(&vc->event.doc);
 }
@@ -175,14 +198,17 @@ int voice_order_event(struct server *s, struct voice_catalog_call *vc, struct vx
     return rc;
 }
 
-int voice_order_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,
-                      const char *order_id, int64_t created, struct vx_store_op *op)
+/* The entry of a customer's document in the shop's index coll ("orders", "subs"). */
+static int index_put(struct server *s, struct voice_catalog_call *vc, const char *what,
+                     const struct vx_request *req, const char *id, int64_t created,
+                     struct vx_store_op *op)
 {
     struct vx_mdoc_put p;
     char coll[VX_MERCHANT_ID_MAX + 16];
-    if (!s->voice_shop[0] || !order_id || vx_strlcpy(vc->order_id, order_id, sizeof(vc->order_id)))
+    if (!s->voice_shop[0] || !id || vx_strlcpy(vc->order_id, id, sizeof(vc->order_id)))
         return 0;
     vc->created = created;
+    vx_buf_release(&vc->ref);
     vx_buf_init(&vc->ref);
     vx_buf_appends(&vc->ref, "{\"skill\":\"");
     vx_json_escape(&vc->ref, req->application_id, strlen(req->application_id));
@@ -192,13 +218,25 @@ int voice_order_index(struct server *s, struct voice_catalog_call *vc, const str
     if (!vc->ref.data)
         return 0;
     memset(&p, 0, sizeof(p));
-    snprintf(coll, sizeof(coll), "orders:%s", s->voice_shop);
+    snprintf(coll, sizeof(coll), "%s:%s", what, s->voice_shop);
     p.merchant = s->cfg.demo_id;
     p.coll = coll;
     p.id = vc->order_id;
     p.doc = vc->ref.data;
     p.mode = VX_MDOC_UPSERT;
     return vx_store_op_mdoc_put(op, &p);
+}
+
+int voice_order_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,
+                      const char *order_id, int64_t created, struct vx_store_op *op)
+{
+    return index_put(s, vc, "orders", req, order_id, created, op);
+}
+
+int voice_sub_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,
+                    const char *sub_id, int64_t created, struct vx_store_op *op)
+{
+    return index_put(s, vc, "subs", req, sub_id, created, op);
 }
 
 /* One document written at start-up, on this thread's blocking connection. */
@@ -219,10 +257,10 @@ int voice_catalog_import(struct server *s, struct vx_err *e)
 {
     const struct vx_catalog *cat = vx_fsm_catalog(s->fsm);
     struct vx_store_op op;
-    struct vx_buf shop, products;
+    struct vx_buf shop, products, plans;
     struct vx_mdoc_put p;
     char *text = NULL, coll[VX_MERCHANT_ID_MAX + 16];
-    size_t len = 0, n = 0;
+    size_t len = 0, n = 0, np = 0;
     int rc;
 
     if (!s->voice_shop[0])
@@ -235,9 +273,11 @@ int voice_catalog_import(struct server *s, struct vx_err *e)
         return rc == 0 ? 0 : vx_err_set(e, rc, "cannot look for the demo shop");
     vx_buf_init(&shop);
     vx_buf_init(&products);
+    vx_buf_init(&plans);
     rc = vx_file_read(cat->file, 1 << 20, &text, &len, e);
     if (rc == 0)
-        rc = vx_mcatalog_import(text, len, cat->file, vx_now(), &shop, &products, &n, e);
+        rc = vx_mcatalog_import(text, len, cat->file, vx_now(), &shop, &products, &n, &plans, &np,
+                                e);
     memset(&p, 0, sizeof(p));
     p.merchant = s->cfg.demo_id;
     p.mode = VX_MDOC_CREATE;
@@ -252,16 +292,24 @@ int voice_catalog_import(struct server *s, struct vx_err *e)
     p.parent_coll = "shops";
     p.parent_id = s->voice_shop;
     p.version_field = s->voice_shop;
-    for (const char *d = products.data; rc == 0 && n > 0; n--, d += strlen(d) + 1) {
-        struct vx_jdoc doc;
-        if (vx_jdoc_parse(&doc, d, strlen(d), e) != 0) {
-            rc = VX_EPARSE;
-            break;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *d = pass ? plans.data : products.data;
+        size_t k = pass ? np : n;
+        if (pass) {
+            snprintf(coll, sizeof(coll), "plans:%s", s->voice_shop);
+            p.coll = coll;
         }
-        p.id = vx_jget_str(&doc, vx_jroot(&doc), "id");
-        p.doc = d;
-        rc = p.id ? put_blocking(&p, e) : VX_EPARSE;
-        vx_jdoc_free(&doc);
+        for (; rc == 0 && k > 0; k--, d += strlen(d) + 1) {
+            struct vx_jdoc doc;
+            if (vx_jdoc_parse(&doc, d, strlen(d), e) != 0) {
+                rc = VX_EPARSE;
+                break;
+            }
+            p.id = vx_jget_str(&doc, vx_jroot(&doc), "id");
+            p.doc = d;
+            rc = p.id ? put_blocking(&p, e) : VX_EPARSE;
+            vx_jdoc_free(&doc);
+        }
     }
     if (rc == 0)
         vx_info("catalog", "imported %s as shop %s of merchant %s", cat->file, s->voice_shop,
@@ -269,5 +317,6 @@ int voice_catalog_import(struct server *s, struct vx_err *e)
     free(text);
     vx_buf_release(&shop);
     vx_buf_release(&products);
+    vx_buf_release(&plans);
     return rc;
 }
