@@ -477,6 +477,10 @@ void vx_st_paid(const struct vx_dialog *d, struct vx_cmds *out)
         vx_st_bug(d, out);
         return;
     }
+    if (p->order_id && strncmp(p->order_id, "sub_", 4) == 0) { /* a subscription's first cycle */
+        vx_st_sub_paid(d, out);
+        return;
+    }
     vx_dlg_money(d, p->amount, total, sizeof(total));
     switch (p->kind) {
     case VX_PAY_PAID:

@@ -19,7 +19,9 @@ enum vx_slot_kind {
     VX_SK_PRODUCT,
     VX_SK_SIZE,
     VX_SK_NUMBER,
-    VX_SK_DIGITS /* AMAZON.FOUR_DIGIT_NUMBER */
+    VX_SK_DIGITS,   /* AMAZON.FOUR_DIGIT_NUMBER */
+    VX_SK_PLAN,     /* a catalog plan */
+    VX_SK_FREQUENCY /* an interval: "week_2" (unit_count) */
 };
 
 enum vx_slot_id {
@@ -68,7 +70,7 @@ const char *vx_event_name(int ev);
     XX(CONFIRMING)      /* the summary was read out; waiting for yes or no */                      \
     XX(AWAITING_SETUP)  /* a payment Setup directive is out (payments issue) */                    \
     XX(AWAITING_CHARGE) /* a payment Charge directive is out (payments issue) */                   \
-    XX(SUBSCRIBING)     /* collecting a subscription plan (payments issue) */                      \
+    XX(SUBSCRIBING)     /* a plan is chosen or confirmed, or a cancel waits for its yes */         \
     XX(DONE)            /* an order was just placed */                                             \
     XX(VOICE_CODE)      /* the summary was accepted; the order waits for the voice code */
 
@@ -168,7 +170,57 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(CARD_RECEIPT, "card.receipt", "lines total id date")                                        \
     XX(CARD_ORDER_TITLE, "card.order_title", "shop")                                               \
     XX(CARD_ORDER_LINE, "card.order_line", "quantity product amount")                              \
-    XX(CARD_ORDER_TOTAL, "card.order_total", "lines total id")
+    XX(CARD_ORDER_TOTAL, "card.order_total", "lines total id")                                     \
+    XX(DATE_TODAY, "date.today", "")                                                               \
+    XX(DATE_MONTHS, "date.months", "")                                                             \
+    XX(DATE_SPOKEN, "date.spoken", "day month")                                                    \
+    XX(EVERY_DAY, "every.day", "")                                                                 \
+    XX(EVERY_DAYS, "every.days", "count")                                                          \
+    XX(EVERY_WEEK, "every.week", "")                                                               \
+    XX(EVERY_WEEKS, "every.weeks", "count")                                                        \
+    XX(EVERY_MONTH, "every.month", "")                                                             \
+    XX(EVERY_MONTHS, "every.months", "count")                                                      \
+    XX(EVERY_YEAR, "every.year", "")                                                               \
+    XX(EVERY_YEARS, "every.years", "count")                                                        \
+    XX(SUB_ASK_PLAN, "sub.ask_plan", "plans")                                                      \
+    XX(SUB_UNKNOWN_PLAN, "sub.unknown_plan", "heard plans")                                        \
+    XX(SUB_NOT_OFFERED, "sub.not_offered", "")                                                     \
+    XX(SUB_ALREADY, "sub.already", "plan")                                                         \
+    XX(SUB_SUMMARY, "sub.summary", "plan every amount first")                                      \
+    XX(SUB_SUMMARY_TRIAL, "sub.summary_trial", "plan every amount days first")                     \
+    XX(SUB_ASK_START, "sub.ask_start", "")                                                         \
+    XX(SUB_NEEDS_PAYMENT, "sub.needs_payment", "plan")                                             \
+    XX(SUB_STARTED_TRIAL, "sub.started_trial", "plan days first")                                  \
+    XX(SUB_MADE, "sub.made", "plan")                                                               \
+    XX(SUB_PAID, "sub.paid", "plan amount next")                                                   \
+    XX(SUB_LINK, "sub.link", "amount every")                                                       \
+    XX(SUB_LINK_SCREEN, "sub.link_screen", "amount every")                                         \
+    XX(CARD_SUB_LINK, "card.sub_link", "total every link")                                         \
+    XX(SUB_PENDING, "sub.pending", "")                                                             \
+    XX(SUB_FIRST_FAILED, "sub.first_failed", "")                                                   \
+    XX(SUB_NONE, "sub.none", "")                                                                   \
+    XX(SUB_LIST, "sub.list", "list")                                                               \
+    XX(SUB_ITEM, "sub.item", "plan amount next")                                                   \
+    XX(SUB_ITEM_PAUSED, "sub.item_paused", "plan")                                                 \
+    XX(SUB_ITEM_PAST_DUE, "sub.item_past_due", "plan")                                             \
+    XX(SUB_ITEM_TRIAL, "sub.item_trial", "plan next")                                              \
+    XX(SUB_ITEM_PAYING, "sub.item_paying", "plan amount")                                          \
+    XX(SUB_NOT_YOURS, "sub.not_yours", "heard")                                                    \
+    XX(SUB_WHICH, "sub.which", "list")                                                             \
+    XX(SUB_PAUSED, "sub.paused", "plan")                                                           \
+    XX(SUB_ALREADY_PAUSED, "sub.already_paused", "plan")                                           \
+    XX(SUB_NOT_PAUSED, "sub.not_paused", "plan")                                                   \
+    XX(SUB_RESUMED, "sub.resumed", "plan next")                                                    \
+    XX(SUB_SKIP_PAUSED, "sub.skip_paused", "plan")                                                 \
+    XX(SUB_BUSY, "sub.busy", "plan")                                                               \
+    XX(SUB_SKIPPED, "sub.skipped", "plan skipped next")                                            \
+    XX(SUB_CONFIRM_CANCEL, "sub.confirm_cancel", "plan")                                           \
+    XX(SUB_CANCELED, "sub.canceled", "plan")                                                       \
+    XX(SUB_KEPT, "sub.kept", "plan")                                                               \
+    XX(SUB_NOT_STARTED, "sub.not_started", "")                                                     \
+    XX(HELP_SUBSCRIBING, "help.subscribing", "")                                                   \
+    XX(HELP_SUB_CANCEL, "help.sub_cancel", "")                                                     \
+    XX(FALLBACK_SUBSCRIBING, "fallback.subscribing", "")
 
 enum vx_msg {
 #define XX(id, key, args) VX_M_##id,
@@ -204,6 +256,11 @@ vx_state_fn vx_st_order, vx_st_remove_item, vx_st_cart, vx_st_total, vx_st_can_f
 vx_state_fn vx_st_paid;
 vx_state_fn vx_st_checkout, vx_st_confirm, vx_st_confirm_no, vx_st_reorder, vx_st_offer_yes,
     vx_st_offer_no, vx_st_drop_item, vx_st_voice_code, vx_st_vcode_again;
+/* subscribe.c */
+vx_state_fn vx_st_subscribe, vx_st_subs_status, vx_st_sub_pause, vx_st_sub_resume, vx_st_sub_skip,
+    vx_st_sub_cancel, vx_st_sub_yes, vx_st_sub_no, vx_st_sub_paid, vx_help_subscribing,
+    vx_fallback_subscribing;
+vx_ask_fn vx_ask_subscribing;
 /* account.c */
 vx_state_fn vx_st_order_status;
 /* builtin.c */

@@ -15,8 +15,7 @@ const struct vx_state_row vx_dialog_rows[VX_ST__COUNT] = {
     /* a payment directive is out: every answer says it is under way */
     [VX_ST_AWAITING_SETUP]  = {vx_ask_payment_pending, vx_help_idle,       vx_fallback_idle},
     [VX_ST_AWAITING_CHARGE] = {vx_ask_payment_pending, vx_help_idle,       vx_fallback_idle},
-    /* no intent starts a subscription yet: the row answers as IDLE does */
-    [VX_ST_SUBSCRIBING]     = {vx_ask_order,           vx_help_idle,       vx_fallback_idle},
+    [VX_ST_SUBSCRIBING]     = {vx_ask_subscribing,     vx_help_subscribing, vx_fallback_subscribing},
     [VX_ST_DONE]            = {vx_ask_more,            vx_help_done,       vx_fallback_done},
     [VX_ST_VOICE_CODE]      = {vx_ask_vcode,           vx_help_vcode,      vx_fallback_vcode},
 };

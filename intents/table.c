@@ -87,6 +87,10 @@ int vx_state_parse(const char *name, enum vx_state *out)
 #define C(fn)   {fn, VX_CK_TALK}
 #define PAY(fn) {fn, VX_CK_TALK | VX_CK(VX_CMD_RECORD_ORDER) | VX_CK(VX_CMD_PAY)}
 #define SAY(fn) {fn, VX_CK_SAY}
+/* a change of one of the customer's subscriptions, and the yes that makes or cancels one */
+#define CHG(fn)  {fn, VX_CK_TALK | VX_CK(VX_CMD_SUB_CHANGE)}
+#define SUBS(fn) {fn, VX_CK_TALK | VX_CK(VX_CMD_SUB_CHANGE) | VX_CK(VX_CMD_SUBSCRIBE) |            \
+                      VX_CK(VX_CMD_RECORD_ORDER) | VX_CK(VX_CMD_PAY)}
 
 const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
     [VX_ST_IDLE] = {
@@ -98,6 +102,12 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
         [VX_EV_VOICE_CODE]           = C(vx_st_fallback),
+        [VX_EV_SUBSCRIBE]            = C(vx_st_subscribe),
+        [VX_EV_SUBSCRIPTIONS]        = SAY(vx_st_subs_status),
+        [VX_EV_PAUSE_SUB]            = CHG(vx_st_sub_pause),
+        [VX_EV_RESUME_SUB]           = CHG(vx_st_sub_resume),
+        [VX_EV_SKIP_SUB]             = CHG(vx_st_sub_skip),
+        [VX_EV_CANCEL_SUB]           = C(vx_st_sub_cancel),
         [VX_EV_YES]                  = C(vx_st_yes_nothing),
         [VX_EV_NO]                   = C(vx_st_goodbye),
         [VX_EV_CANCEL]               = C(vx_st_cancel),
@@ -123,6 +133,12 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
         [VX_EV_VOICE_CODE]           = C(vx_st_fallback),
+        [VX_EV_SUBSCRIBE]            = C(vx_st_subscribe),
+        [VX_EV_SUBSCRIPTIONS]        = SAY(vx_st_subs_status),
+        [VX_EV_PAUSE_SUB]            = CHG(vx_st_sub_pause),
+        [VX_EV_RESUME_SUB]           = CHG(vx_st_sub_resume),
+        [VX_EV_SKIP_SUB]             = CHG(vx_st_sub_skip),
+        [VX_EV_CANCEL_SUB]           = C(vx_st_sub_cancel),
         [VX_EV_YES]                  = C(vx_st_offer_yes),
         [VX_EV_NO]                   = C(vx_st_offer_no),
         [VX_EV_CANCEL]               = C(vx_st_offer_no),
@@ -148,6 +164,12 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
         [VX_EV_VOICE_CODE]           = C(vx_st_fallback),
+        [VX_EV_SUBSCRIBE]            = C(vx_st_subscribe),
+        [VX_EV_SUBSCRIPTIONS]        = SAY(vx_st_subs_status),
+        [VX_EV_PAUSE_SUB]            = CHG(vx_st_sub_pause),
+        [VX_EV_RESUME_SUB]           = CHG(vx_st_sub_resume),
+        [VX_EV_SKIP_SUB]             = CHG(vx_st_sub_skip),
+        [VX_EV_CANCEL_SUB]           = C(vx_st_sub_cancel),
         [VX_EV_YES]                  = C(vx_st_yes_open_question),
         [VX_EV_NO]                   = C(vx_st_drop_item),
         [VX_EV_CANCEL]               = C(vx_st_drop_item),
@@ -173,6 +195,12 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
         [VX_EV_VOICE_CODE]           = C(vx_st_fallback),
+        [VX_EV_SUBSCRIBE]            = C(vx_st_subscribe),
+        [VX_EV_SUBSCRIPTIONS]        = SAY(vx_st_subs_status),
+        [VX_EV_PAUSE_SUB]            = CHG(vx_st_sub_pause),
+        [VX_EV_RESUME_SUB]           = CHG(vx_st_sub_resume),
+        [VX_EV_SKIP_SUB]             = CHG(vx_st_sub_skip),
+        [VX_EV_CANCEL_SUB]           = C(vx_st_sub_cancel),
         [VX_EV_YES]                  = PAY(vx_st_confirm),
         [VX_EV_NO]                   = C(vx_st_confirm_no),
         [VX_EV_CANCEL]               = C(vx_st_confirm_no),
@@ -201,6 +229,12 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CHECKOUT]             = C(vx_st_payment_pending),
         [VX_EV_ORDER_STATUS]         = C(vx_st_payment_pending),
         [VX_EV_VOICE_CODE]           = C(vx_st_payment_pending),
+        [VX_EV_SUBSCRIBE]            = C(vx_st_payment_pending),
+        [VX_EV_SUBSCRIPTIONS]        = C(vx_st_payment_pending),
+        [VX_EV_PAUSE_SUB]            = C(vx_st_payment_pending),
+        [VX_EV_RESUME_SUB]           = C(vx_st_payment_pending),
+        [VX_EV_SKIP_SUB]             = C(vx_st_payment_pending),
+        [VX_EV_CANCEL_SUB]           = C(vx_st_payment_pending),
         [VX_EV_YES]                  = C(vx_st_payment_pending),
         [VX_EV_NO]                   = C(vx_st_payment_pending),
         [VX_EV_CANCEL]               = C(vx_st_payment_pending),
@@ -226,6 +260,12 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CHECKOUT]             = C(vx_st_payment_pending),
         [VX_EV_ORDER_STATUS]         = C(vx_st_payment_pending),
         [VX_EV_VOICE_CODE]           = C(vx_st_payment_pending),
+        [VX_EV_SUBSCRIBE]            = C(vx_st_payment_pending),
+        [VX_EV_SUBSCRIPTIONS]        = C(vx_st_payment_pending),
+        [VX_EV_PAUSE_SUB]            = C(vx_st_payment_pending),
+        [VX_EV_RESUME_SUB]           = C(vx_st_payment_pending),
+        [VX_EV_SKIP_SUB]             = C(vx_st_payment_pending),
+        [VX_EV_CANCEL_SUB]           = C(vx_st_payment_pending),
         [VX_EV_YES]                  = C(vx_st_payment_pending),
         [VX_EV_NO]                   = C(vx_st_payment_pending),
         [VX_EV_CANCEL]               = C(vx_st_payment_pending),
@@ -242,8 +282,8 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_SKILL_EVENT]          = C(vx_st_skill_event),
         [VX_EV_PAID]                 = C(vx_st_paid),
     },
-    /* No intent starts a subscription yet: the row answers like IDLE, so a customer who
-     * is in it can still order, and cancel leaves it. */
+    /* A plan was asked for or its summary read out, or a cancel of a subscription waits:
+     * yes makes (or cancels) it, no and cancel leave it; ordering is still possible. */
     [VX_ST_SUBSCRIBING] = {
         [VX_EV_ORDER]                = C(vx_st_order),
         [VX_EV_REORDER]              = C(vx_st_reorder),
@@ -253,9 +293,15 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
         [VX_EV_VOICE_CODE]           = C(vx_st_fallback),
-        [VX_EV_YES]                  = C(vx_st_yes_nothing),
-        [VX_EV_NO]                   = C(vx_st_cancel),
-        [VX_EV_CANCEL]               = C(vx_st_cancel),
+        [VX_EV_SUBSCRIBE]            = C(vx_st_subscribe),
+        [VX_EV_SUBSCRIPTIONS]        = SAY(vx_st_subs_status),
+        [VX_EV_PAUSE_SUB]            = CHG(vx_st_sub_pause),
+        [VX_EV_RESUME_SUB]           = CHG(vx_st_sub_resume),
+        [VX_EV_SKIP_SUB]             = CHG(vx_st_sub_skip),
+        [VX_EV_CANCEL_SUB]           = C(vx_st_sub_cancel),
+        [VX_EV_YES]                  = SUBS(vx_st_sub_yes),
+        [VX_EV_NO]                   = C(vx_st_sub_no),
+        [VX_EV_CANCEL]               = C(vx_st_sub_no),
         [VX_EV_STOP]                 = C(vx_st_stop),
         [VX_EV_HELP]                 = C(vx_st_help),
         [VX_EV_FALLBACK]             = C(vx_st_fallback),
@@ -278,6 +324,12 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
         [VX_EV_VOICE_CODE]           = C(vx_st_fallback),
+        [VX_EV_SUBSCRIBE]            = C(vx_st_subscribe),
+        [VX_EV_SUBSCRIPTIONS]        = SAY(vx_st_subs_status),
+        [VX_EV_PAUSE_SUB]            = CHG(vx_st_sub_pause),
+        [VX_EV_RESUME_SUB]           = CHG(vx_st_sub_resume),
+        [VX_EV_SKIP_SUB]             = CHG(vx_st_sub_skip),
+        [VX_EV_CANCEL_SUB]           = C(vx_st_sub_cancel),
         [VX_EV_YES]                  = C(vx_st_yes_more),
         [VX_EV_NO]                   = C(vx_st_goodbye),
         [VX_EV_CANCEL]               = C(vx_st_cancel_done),
@@ -304,6 +356,12 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
         [VX_EV_VOICE_CODE]           = PAY(vx_st_voice_code),
+        [VX_EV_SUBSCRIBE]            = C(vx_st_subscribe),
+        [VX_EV_SUBSCRIPTIONS]        = SAY(vx_st_subs_status),
+        [VX_EV_PAUSE_SUB]            = CHG(vx_st_sub_pause),
+        [VX_EV_RESUME_SUB]           = CHG(vx_st_sub_resume),
+        [VX_EV_SKIP_SUB]             = CHG(vx_st_sub_skip),
+        [VX_EV_CANCEL_SUB]           = C(vx_st_sub_cancel),
         [VX_EV_YES]                  = C(vx_st_vcode_again),
         [VX_EV_NO]                   = C(vx_st_confirm_no),
         [VX_EV_CANCEL]               = C(vx_st_confirm_no),
@@ -326,6 +384,8 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
 #undef C
 #undef PAY
 #undef SAY
+#undef CHG
+#undef SUBS
 
 static const struct vx_cell bug_cell = {vx_st_bug, VX_CK_TALK};
 

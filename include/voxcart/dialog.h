@@ -145,9 +145,10 @@ struct vx_sub_view {
     char currency[4];
     char unit[8]; /* day, week, month, year */
     int count;
-    int64_t cycle;        /* the cycle billed next */
-    struct vx_date next;  /* its date */
-    struct vx_date after; /* the date of the one after it (what a skip moves on to) */
+    int64_t cycle;         /* the cycle billed next */
+    struct vx_date anchor; /* the first billed day: the calendar counts from it */
+    struct vx_date next;   /* the date of the cycle billed next */
+    struct vx_date after;  /* the date of the one after it (what a skip moves on to) */
 };
 
 /* --- commands --- */
@@ -166,11 +167,11 @@ enum vx_cmd_type {
     VX_CMD_RECORD_ORDER,  /* order: written atomically with the state */
     VX_CMD_CAN_FULFILL,   /* the answer to a CanFulfillIntentRequest */
     VX_CMD_END_SESSION,
-    VX_CMD_SILENT,    /* no speech at all (SessionEndedRequest) */
-    VX_CMD_PAY,       /* pay for the order this turn records (the engine's payment rail) */
-    VX_CMD_SHOW_CODE, /* a QR code of a link on the device's screen (an APL document) */
-    VX_CMD_SET_SUB,   /* the subscribing members of the state (sub_plan, sub_target, ...) */
-    VX_CMD_SUBSCRIBE, /* subscribe the customer to a plan (the engine writes it) */
+    VX_CMD_SILENT,     /* no speech at all (SessionEndedRequest) */
+    VX_CMD_PAY,        /* pay for the order this turn records (the engine's payment rail) */
+    VX_CMD_SHOW_CODE,  /* a QR code of a link on the device's screen (an APL document) */
+    VX_CMD_SET_SUB,    /* the subscribing members of the state (sub_plan, sub_target, ...) */
+    VX_CMD_SUBSCRIBE,  /* subscribe the customer to a plan (the engine writes it) */
     VX_CMD_SUB_CHANGE, /* change one of the customer's subscriptions (sub.h's rules) */
 };
 
@@ -376,7 +377,7 @@ struct vx_dialog {
     /* VX_IF_READ_SUBS events: the customer's subscriptions, newest first */
     const struct vx_sub_view *subs;
     size_t nsubs;
-    const char *sub_id;  /* the ID a subscription this request makes gets */
+    const char *sub_id;   /* the ID a subscription this request makes gets */
     struct vx_date today; /* in the shop's time zone (the catalog's time_zone) */
 };
 

@@ -34,9 +34,9 @@ int vx_mcatalog_import(const char *text, size_t len, const char *name, int64_t n
 
 /*
  * The catalog file text of a shop, its products and its plans (inactive ones,
- * and plans in another currency, left out), priced in the shop's currency, with the shop's environment and voice-code
- * threshold and the simulation code armed for its next charge (NULL: none).
- * vx_catalog_parse checks the result.
+ * and plans in another currency, left out), priced in the shop's currency, with the shop's
+ * environment and voice-code threshold and the simulation code armed for its next charge (NULL:
+ * none). vx_catalog_parse checks the result.
  */
 int vx_mcatalog_build(const char *shop_json, const char *simulation, const char *const *products,
                       size_t n, const char *const *plans, size_t n_plans, struct vx_buf *out,

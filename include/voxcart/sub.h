@@ -66,7 +66,7 @@ int vx_sub_status_parse(const char *name, enum vx_sub_status *out);
     XX(PERMISSION, "permission", "a hard decline: until the permission is chargeable again")       \
     XX(MONTH, "month", "the permission's monthly limit: the next calendar month")                  \
     XX(MERCHANT, "merchant", "refused for good: until the merchant bills it again")                \
-    XX(GRACE, "grace", "retries ran out: past due until canceled")                                \
+    XX(GRACE, "grace", "retries ran out: past due until canceled")                                 \
     XX(ORDER, "order", "the first cycle is paid in the conversation: its order tells how it ended")
 
 enum vx_sub_wait {

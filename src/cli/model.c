@@ -22,6 +22,7 @@
  * (warnings or not), 1 with one line per problem, 2 for bad usage.
  */
 #include "cli.h"
+#include "voxcart/calendar.h"
 
 #include "voxcart/catalog.h"
 #include "voxcart/fsm.h"
@@ -170,15 +171,52 @@ static struct json_object *find_type(struct json_object *types, const char *name
     return NULL;
 }
 
-/* The values of a custom type must be the catalog's IDs, all of them. */
+/* The catalog's IDs of a kind of slot: products, sizes or plans. */
+static size_t kind_count(const struct vx_catalog *cat, enum vx_slot_kind kind)
+{
+    return kind == VX_SK_PRODUCT ? cat->nproducts : kind == VX_SK_PLAN ? cat->nplans : cat->nsizes;
+}
+
+static const char *kind_id(const struct vx_catalog *cat, enum vx_slot_kind kind, size_t k)
+{
+    return kind == VX_SK_PRODUCT ? cat->products[k].id
+           : kind == VX_SK_PLAN  ? cat->plans[k].id
+                                 : cat->sizes[k].id;
+}
+
+static int kind_has(const struct vx_catalog *cat, enum vx_slot_kind kind, const char *id)
+{
+    return kind == VX_SK_PRODUCT ? vx_catalog_product(cat, id) != NULL
+           : kind == VX_SK_PLAN  ? vx_catalog_plan(cat, id) != NULL
+                                 : vx_catalog_size(cat, id) != NULL;
+}
+
+/* An interval's ID: "<day|week|month|year>_<count>". */
+static int frequency_id_ok(const char *id)
+{
+    const char *us = strchr(id, '_');
+    enum vx_interval_unit u;
+    char unit[8];
+    char *end;
+    long n;
+    if (!us || (size_t)(us - id) >= sizeof(unit))
+        return 0;
+    memcpy(unit, id, (size_t)(us - id));
+    unit[us - id] = '\0';
+    n = strtol(us + 1, &end, 10);
+    return vx_interval_unit_parse(unit, &u) == 0 && !*end && n >= 1 && n <= 1825;
+}
+
+/* The values of a custom type must be the catalog's IDs, all of them (an interval's: IDs of
+ * the form week_2). */
 static void check_type_values(struct check *c, const char *file, struct json_object *type,
                               size_t tidx, enum vx_slot_kind kind)
 {
     const struct vx_catalog *cat = c->cat;
     struct json_object *values = get(type, "values");
     const char *tname = get_str(type, "name");
-    size_t n = kind == VX_SK_PRODUCT ? cat->nproducts : cat->nsizes;
-    const char *what = kind == VX_SK_PRODUCT ? "product" : "size";
+    size_t n = kind == VX_SK_FREQUENCY ? 0 : kind_count(cat, kind);
+    const char *what = kind == VX_SK_PRODUCT ? "product" : kind == VX_SK_PLAN ? "plan" : "size";
 
     for (size_t i = 0; i < array_len(values); i++) {
         struct json_object *v = json_object_array_get_idx(values, i);
@@ -191,14 +229,21 @@ static void check_type_values(struct check *c, const char *file, struct json_obj
                     tidx, tname, i, name ? name : "?");
             continue;
         }
-        if (kind == VX_SK_PRODUCT ? !vx_catalog_product(cat, id) : !vx_catalog_size(cat, id))
+        if (kind == VX_SK_FREQUENCY) {
+            if (!frequency_id_ok(id))
+                problem(c, file,
+                        "interactionModel.languageModel.types[%zu] '%s'.values[%zu]: id '%s' is "
+                        "not an interval such as week_2",
+                        tidx, tname, i, id);
+        } else if (!kind_has(cat, kind, id)) {
             problem(c, file,
                     "interactionModel.languageModel.types[%zu] '%s'.values[%zu]: id '%s' is not "
                     "a %s in %s",
                     tidx, tname, i, id, what, cat->file);
+        }
     }
     for (size_t k = 0; k < n; k++) {
-        const char *id = kind == VX_SK_PRODUCT ? cat->products[k].id : cat->sizes[k].id;
+        const char *id = kind_id(cat, kind, k);
         size_t i;
         for (i = 0; i < array_len(values); i++) {
             const char *vid = get_str(json_object_array_get_idx(values, i), "id");

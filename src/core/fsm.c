@@ -199,8 +199,8 @@ int vx_fsm_turn_new(struct vx_fsm *f, const struct vx_request *req, struct vx_fs
     {
         /* the shop's calendar day (its zone is loaded once for the process) */
         struct vx_err ze;
-        const struct vx_tz *tz = vx_tz_shared(
-            ft->d.cat->time_zone ? ft->d.cat->time_zone : "UTC", &ze);
+        const struct vx_tz *tz =
+            vx_tz_shared(ft->d.cat->time_zone ? ft->d.cat->time_zone : "UTC", &ze);
         ft->d.today = tz ? vx_tz_date(tz, ft->d.now) : vx_civil_from_days(ft->d.now / 86400);
     }
     ft->d.st = &ft->t.st;

@@ -95,8 +95,8 @@ static void plan_doc(struct vx_buf *b, const struct vx_catalog *cat, const struc
         vx_buf_appends(b, ":");
         str(b, p->names[k].words.one);
     }
-    vx_buf_appendf(b, "},\"interval\":{\"unit\":\"%s\",\"count\":%d},\"amount\":%lld,",
-                   p->unit, p->count, (long long)p->amount);
+    vx_buf_appendf(b, "},\"interval\":{\"unit\":\"%s\",\"count\":%d},\"amount\":%lld,", p->unit,
+                   p->count, (long long)p->amount);
     vx_buf_appendf(b, "\"currency\":\"%s\",\"trial_days\":", cat->currency);
     if (p->trial_days > 0)
         vx_buf_appendf(b, "%d", p->trial_days);
@@ -274,8 +274,8 @@ static int catalog_plan(struct vx_buf *out, const char *json, const struct vx_jd
     }
     vx_buf_appendf(out, "},\"interval\":{\"unit\":");
     str(out, unit);
-    vx_buf_appendf(out, ",\"count\":%lld},\"amount\":%lld,\"trial_days\":%lld}",
-                   (long long)count, (long long)amount, (long long)t);
+    vx_buf_appendf(out, ",\"count\":%lld},\"amount\":%lld,\"trial_days\":%lld}", (long long)count,
+                   (long long)amount, (long long)t);
     vx_jdoc_free(&d);
     return 1;
 }

@@ -1127,8 +1127,8 @@ int vx_store_op_sub_get(struct vx_store_op *op, const char *skill, const char *u
     return 1;
 }
 
-static int op_recent(struct vx_store_op *op, const char *skill, const char *user,
-                     const char *list, size_t max)
+static int op_recent(struct vx_store_op *op, const char *skill, const char *user, const char *list,
+                     size_t max)
 {
     op_init(op, VX_STORE_OP_ORDERS_RECENT);
     op->idempotent = 1;
@@ -1149,8 +1149,7 @@ int vx_store_op_orders_recent(struct vx_store_op *op, const char *skill, const c
     return op_recent(op, skill, user, "orders", max);
 }
 
-int vx_store_op_subs_recent(struct vx_store_op *op, const char *skill, const char *user,
-                            size_t max)
+int vx_store_op_subs_recent(struct vx_store_op *op, const char *skill, const char *user, size_t max)
 {
     return op_recent(op, skill, user, "subs", max);
 }

@@ -402,8 +402,7 @@ int vx_sub_change(struct vx_sub *s, enum vx_sub_action a, const struct vx_tz *tz
         t.status = VX_SS_ACTIVE;
         if (in_flight) {
             t.due = now; /* the biller settles the attempt at its next pass */
-        } else if (vx_cal_next(t.anchor, t.unit, t.count, 0, vx_tz_date(tz, now), &n, &next) ==
-                       0 &&
+        } else if (vx_cal_next(t.anchor, t.unit, t.count, 0, vx_tz_date(tz, now), &n, &next) == 0 &&
                    n + 1 > t.cycle) {
             /* the cycles whose dates passed while paused are not billed: skipped */
             t.cycle = n + 1;

@@ -79,6 +79,7 @@ static void view_of(const struct vx_sub *s, struct vx_sub_view *v)
     vx_strlcpy(v->unit, units[s->unit & 3], sizeof(v->unit));
     v->count = s->count;
     v->cycle = s->cycle;
+    v->anchor = s->anchor;
     /* the calendar from the anchor alone: no time zone needed for the dates */
     if (vx_cal_cycle(s->anchor, s->unit, s->count, s->cycle - 1, &v->next) != 0 ||
         vx_cal_cycle(s->anchor, s->unit, s->count, s->cycle, &v->after) != 0)
@@ -197,8 +198,8 @@ static int sub_create(struct vx_fsm_turn *ft, struct vx_err *e)
     ft->sub_made = 1;
     ft->sub_moved = 1;
     vx_info("sub", "%s: subscribing to %s as %s (%s, first cycle %04d-%02d-%02d)", ft->req->user_id,
-            pl->id, s->id, s->permission[0] ? "saved permission" : "no permission yet",
-            s->anchor.y, s->anchor.m, s->anchor.d);
+            pl->id, s->id, s->permission[0] ? "saved permission" : "no permission yet", s->anchor.y,
+            s->anchor.m, s->anchor.d);
     return rc || t->wset.overflow ? vx_err_set(e, VX_ENOMEM, "out of memory") : 0;
 }
 

@@ -2093,8 +2093,8 @@ static enum merchant_wait sub_change(struct merchant_call *mc, struct server_rep
                                      struct vx_store_op **op)
 {
     static const enum vx_sub_action actions[] = {
-        [MOP_SUB_PAUSE] = VX_SA_PAUSE,       [MOP_SUB_RESUME] = VX_SA_RESUME,
-        [MOP_SUB_CANCEL] = VX_SA_CANCEL,     [MOP_SUB_BILL_NOW] = VX_SA_BILL_NOW,
+        [MOP_SUB_PAUSE] = VX_SA_PAUSE,   [MOP_SUB_RESUME] = VX_SA_RESUME,
+        [MOP_SUB_CANCEL] = VX_SA_CANCEL, [MOP_SUB_BILL_NOW] = VX_SA_BILL_NOW,
         [MOP_SUB_SKIP] = VX_SA_SKIP,
     };
     struct merchant_sub *ms = mc->sub;
@@ -2124,8 +2124,8 @@ static enum merchant_wait sub_change(struct merchant_call *mc, struct server_rep
     }
     vx_wset_release(&ms->ws);
     vx_wset_init(&ms->ws, s->skill, s->user);
-    if (vx_sub_change_wset(&ms->ws, &before, s, actions[mc->mop], "merchant", event,
-                           &ms->entry) != 0) {
+    if (vx_sub_change_wset(&ms->ws, &before, s, actions[mc->mop], "merchant", event, &ms->entry) !=
+        0) {
         merchant_error(out, 500, "internal", NULL, "out of memory");
         return MERCHANT_DONE;
     }

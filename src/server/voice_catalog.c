@@ -92,11 +92,9 @@ static void install(struct server *s, struct voice_catalog_call *vc, const char 
            once, so what the log line names is copied first */
         vx_strlcpy(sim, cat->simulation ? cat->simulation : "", sizeof(sim));
         if (vx_fsm_catalog_swap(s->fsm, cat, vc->version, &e) == 0) {
-            vx_info("catalog",
-                    "shop %s: catalog version %llu in use (%zu products, %zu plans)%s%s",
+            vx_info("catalog", "shop %s: catalog version %llu in use (%zu products, %zu plans)%s%s",
                     s->voice_shop, (unsigned long long)vc->version, vc->n_ids / 2,
-                    vc->n_plan_ids / 2,
-                    sim[0] ? "; the next charge simulates " : "", sim);
+                    vc->n_plan_ids / 2, sim[0] ? "; the next charge simulates " : "", sim);
             goto out;
         }
     }

@@ -191,10 +191,12 @@ static void test_table_complete(void)
         }
         for (int ev = 0; ev < VX_EV__COUNT; ev++) {
             const struct vx_cell *c = &vx_dialog_table[s][ev];
-            /* only CONFIRMING/YES and the voice code that follows it may record an order */
+            /* only CONFIRMING/YES, the voice code that follows it and the yes that starts a
+             * subscription (its first cycle is an order) may record an order */
             vxt_checks++;
             if (((c->may & VX_CK(VX_CMD_RECORD_ORDER)) != 0) !=
                 ((s == VX_ST_CONFIRMING && ev == VX_EV_YES) ||
+                 (s == VX_ST_SUBSCRIBING && ev == VX_EV_YES) ||
                  (s == VX_ST_VOICE_CODE && ev == VX_EV_VOICE_CODE))) {
                 vxt_failed++;
                 fprintf(stderr, "cell %s/%s has the wrong mask for recording an order\n",
@@ -357,7 +359,7 @@ static void test_mask_refuses_other_yes_cells(void)
     for (int s = 0; s < VX_ST__COUNT; s++) {
         struct turn t;
         struct vx_order *o;
-        if (s == VX_ST_CONFIRMING)
+        if (s == VX_ST_CONFIRMING || s == VX_ST_SUBSCRIBING)
             continue;
         turn_init(&t, (enum vx_state)s);
         t.d.st = &t.st;
@@ -911,7 +913,7 @@ static void test_total(void)
         int ask; /* the message of the state's question */
     } cases[] = {
         {VX_ST_IDLE, VX_M_ASK_ORDER},         {VX_ST_OFFERING, VX_M_ASK_USUAL},
-        {VX_ST_CONFIRMING, VX_M_ASK_CONFIRM}, {VX_ST_SUBSCRIBING, VX_M_ASK_ORDER},
+        {VX_ST_CONFIRMING, VX_M_ASK_CONFIRM}, {VX_ST_SUBSCRIBING, VX_M_SUB_ASK_PLAN},
         {VX_ST_DONE, VX_M_ASK_MORE},
     };
     struct turn t;

@@ -99,8 +99,7 @@ static void test_round_trip(void)
             memcpy(cur + 12, "USD", 3);
             plan_docs[0] = other.data;
             built.len = 0;
-            VX_CHECK_INT(vx_mcatalog_build(shop.data, NULL, docs, n, plan_docs, np, &built, &e),
-                         0);
+            VX_CHECK_INT(vx_mcatalog_build(shop.data, NULL, docs, n, plan_docs, np, &built, &e), 0);
             vx_catalog_free(b);
             b = NULL;
             VX_CHECK_INT(vx_catalog_parse(built.data, built.len, "built", &b, &e), 0);
