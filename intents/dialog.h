@@ -274,6 +274,8 @@ vx_state_fn vx_st_help, vx_st_fallback, vx_st_repeat, vx_st_start_over, vx_st_st
 int vx_dialog_classify(const struct vx_request *req);
 /* VX_IF_* flags of an event (VX_IF_STATELESS for those that neither load nor write). */
 unsigned vx_dialog_event_flags(int ev);
+/* VX_IF_READ_* a state needs whatever the event (struct vx_skill.state_reads). */
+unsigned vx_dialog_state_reads(int state);
 
 /* Conversation state as stored; parsing drops what the catalog no longer sells. */
 int vx_dstate_parse(const char *json, const struct vx_catalog *cat, struct vx_dstate *out);

@@ -48,3 +48,11 @@ int vx_dialog_classify(const struct vx_request *req)
         return VX_EV_SKILL_EVENT;
     }
 }
+
+/* A yes or no in SUBSCRIBING confirms what the state holds: the customer's subscriptions are
+ * read for it, so a plan subscribed meanwhile is not made twice and a cancel finds its
+ * subscription. */
+unsigned vx_dialog_state_reads(int state)
+{
+    return state == VX_ST_SUBSCRIBING ? VX_IF_READ_SUBS : 0;
+}

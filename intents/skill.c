@@ -10,6 +10,7 @@ const struct vx_skill vx_coffee_skill = {
     .bug = vx_st_bug,
     .classify = vx_dialog_classify,
     .event_flags = vx_dialog_event_flags,
+    .state_reads = vx_dialog_state_reads,
     .state_name = vx_state_name,
     .event_name = vx_event_name,
     .msgs = vx_msg_defs,

@@ -417,6 +417,9 @@ struct vx_skill {
     vx_state_fn *bug; /* the apology when a cell misbehaves */
     int (*classify)(const struct vx_request *req);
     unsigned (*event_flags)(int ev); /* VX_IF_* */
+    /* VX_IF_READ_* the conversation's state needs whatever the event (a yes that confirms
+     * what the state holds may need what it is about); NULL: none */
+    unsigned (*state_reads)(int state);
     const char *(*state_name)(int s);
     const char *(*event_name)(int ev);
     const struct vx_msg_def *msgs;

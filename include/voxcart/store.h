@@ -307,9 +307,9 @@ int vx_store_customer_key(const char *skill, const char *user, const char *part,
  * Fixture helpers for `voxcart replay`: set or read one document of a customer
  * as a test needs it, never used by the server. part is "conversation" (the
  * JSON kept in the conversation hash), "profile" or, for peek only,
- * "last_order" (the newest order). Seeding NULL deletes the document; seeding a
- * conversation bumps its version, so a writer holding an older one conflicts.
- * Peek gives 0 with *json NULL when the document does not exist.
+ * "last_order" (the newest order), "last_subscription" (the newest subscription). Seeding NULL
+ * deletes the document; seeding a conversation bumps its version, so a writer holding an older one
+ * conflicts. Peek gives 0 with *json NULL when the document does not exist.
  */
 int vx_store_seed(const char *skill, const char *user, const char *part, const char *json,
                   struct vx_err *e);

@@ -194,7 +194,8 @@ static int check_expect(struct json_object *ex, const char *file, const char *pl
                         struct vx_err *e)
 {
     static const char *const keys[] = {"status", "response", "store", "within_ms"};
-    static const char *const store_keys[] = {"conversation", "profile", "last_order"};
+    static const char *const store_keys[] = {"conversation", "profile", "last_order",
+                                             "last_subscription"};
     struct json_object *v;
     char where[96], sub[128];
     int rc;
@@ -764,8 +765,9 @@ static int tokens_capture(struct cli_vars *v, const char *s, const struct run_to
         values[i][len] = '\0';
         if (t[i].kind->check && !t[i].kind->check(values[i], len, vars_now(v)))
             return -1;
-        /* the same variable twice in one string must be the same value */
-        for (size_t k = 0; k < i; k++)
+        /* the same captured variable twice in one string must be the same value (a shape
+         * is any value of its form each time: two dates in one sentence) */
+        for (size_t k = 0; k < i && t[i].kind->mode == VX_RUNVAR_CAPTURE; k++)
             if (t[k].len == t[i].len && strncmp(s + t[k].at, s + t[i].at, t[i].len) == 0 &&
                 strcmp(values[k], values[i]) != 0)
                 return -1;

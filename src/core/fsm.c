@@ -380,9 +380,12 @@ static const struct reader readers[] = {
  */
 static int read_rows(struct vx_fsm_turn *ft, int sent, struct vx_store_op **op, struct vx_err *e)
 {
-    unsigned flags = ft->f->skill->event_flags(ft->ev);
+    const struct vx_skill *sk = ft->f->skill;
     for (;;) {
         int rc;
+        /* once the conversation is read, what its state needs too */
+        unsigned flags = sk->event_flags(ft->ev) |
+                         (ft->reader > 0 && sk->state_reads ? sk->state_reads(ft->t.st.state) : 0);
         if (!sent) {
             while (ft->reader < NREADERS && readers[ft->reader].flag &&
                    !(flags & readers[ft->reader].flag))

@@ -1953,6 +1953,8 @@ static int fixture_key(const char *skill, const char *user, const char *part, in
         suffix = "profile";
     else if (peek && strcmp(part, "last_order") == 0)
         suffix = "orders";
+    else if (peek && strcmp(part, "last_subscription") == 0)
+        suffix = "subs";
     if (!suffix)
         return vx_err_set(e, VX_EINVAL, "unknown store part '%s'", part);
     if (vx_store_customer_key(skill, user, suffix, out, outsz) != 0)
@@ -2090,8 +2092,19 @@ int vx_store_peek(const char *skill, const char *user, const char *part, char **
         rc = raw(3, argv, NULL, &r, e);
         if (rc == 0 && r && r->type == REDIS_REPLY_STRING)
             id = dup_reply(r);
-        if (id)
+        if (id && strcmp(part, "last_order") == 0) {
             rc = vx_store_order_get(skill, user, id, json, e);
+        } else if (id) {
+            struct vx_store_op op;
+            if (vx_store_op_sub_get(&op, skill, user, id))
+                vx_store_op_run(&op);
+            rc = op.rc;
+            if (rc && rc != VX_ENOTFOUND && e)
+                *e = op.err;
+            *json = op.json;
+            op.json = NULL;
+            vx_store_op_release(&op);
+        }
         if (rc == VX_ENOTFOUND)
             rc = 0;
         free(id);

@@ -183,7 +183,7 @@ static int sub_create(struct vx_fsm_turn *ft, struct vx_err *e)
         s->attempt = 1;
         vx_strlcpy(s->key, ft->pay_key, sizeof(s->key));
         s->wait = VX_SW_ORDER;
-        s->due = ft->d.now + 30;
+        s->due = ft->d.now + 2; /* the turn settles it first; the biller reads it then */
         vx_sub_wset_num(&t->wset, s->id, "attempt", 1);
         vx_sub_wset_str(&t->wset, s->id, "attempt_key", s->key[0] ? s->key : NULL);
         vx_sub_wset_str(&t->wset, s->id, "wait", vx_sub_wait_name(VX_SW_ORDER));
