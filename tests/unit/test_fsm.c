@@ -17,6 +17,7 @@
 #include "voxcart/wset.h"
 #include "voxcart/store.h"
 #include "voxcart/store.h"
+#include "voxcart/sub.h"
 #include "vxtest.h"
 
 #include <signal.h>
@@ -110,6 +111,8 @@ static void asking_size(struct turn *t, const char *product)
 }
 
 static const struct vx_pay_result *run_pay; /* set: run() runs the payment event with it */
+static const struct vx_sub_view *run_subs;  /* the customer's subscriptions, as loaded */
+static size_t run_nsubs;
 
 /* Runs the cell for the request on the turn's state; the commands are in t->cmds. */
 static void run(struct turn *t, const char *type, const char *intent, const char *slots,
@@ -129,6 +132,10 @@ static void run(struct turn *t, const char *type, const char *intent, const char
     t->d.lang = vx_locale_lang(t->d.loc);
     t->d.order_id = "o20261124-0000000001";
     t->d.now = 1795000000;
+    t->d.sub_id = "sub_test00000001";
+    t->d.today = vx_civil_from_days(t->d.now / 86400);
+    t->d.subs = run_subs;
+    t->d.nsubs = run_nsubs;
     if (run_pay) { /* the payment event: what paying for the order came to */
         t->d.ev = vx_coffee_skill.ev_paid;
         t->d.pay = run_pay;
@@ -1511,6 +1518,225 @@ static void test_store_down(void)
     vx_buf_release(&b);
 }
 
+/* --- subscribing (subscribe.c) --- */
+
+#define HOUSE_BLEND "\"plan\":{\"name\":\"plan\",\"value\":\"house blend\"}"
+#define EVERY_TWO_WEEKS                                                                            \
+    ",\"frequency\":{\"name\":\"frequency\",\"value\":\"every two weeks\",\"resolutions\":{"       \
+    "\"resolutionsPerAuthority\":[{\"authority\":\"x.FREQUENCY\",\"status\":{\"code\":"            \
+    "\"ER_SUCCESS_MATCH\"},\"values\":[{\"value\":{\"name\":\"every two weeks\",\"id\":"           \
+    "\"week_2\"}}]}]}}"
+
+static const struct vx_cmd *sub_cmd(const struct turn *t, enum vx_cmd_type type)
+{
+    return cmd(t, type, 0);
+}
+
+static void test_subscribe_choose(void)
+{
+    struct turn t;
+    const struct vx_cmd *c;
+    /* "house blend": two plans share the name, so the skill asks which */
+    turn_init(&t, VX_ST_IDLE);
+    intent(&t, "SubscribeIntent", HOUSE_BLEND);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_ASK_PLAN);
+    VX_CHECK_INT(new_state(&t), VX_ST_SUBSCRIBING);
+    VX_CHECK(cmd(&t, VX_CMD_ELICIT_SLOT, 0) != NULL);
+    VX_CHECK(sub_cmd(&t, VX_CMD_SUBSCRIBE) == NULL);
+    /* with the interval: the summary, and the plan kept for the yes */
+    turn_init(&t, VX_ST_SUBSCRIBING);
+    intent(&t, "SubscribeIntent", HOUSE_BLEND EVERY_TWO_WEEKS);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_SUMMARY);
+    c = cmd(&t, VX_CMD_SAY, 0);
+    VX_CHECK_STR(c ? vx_cmd_arg(c, "amount") : NULL, "11 euros and 90 cents");
+    VX_CHECK_STR(c ? vx_cmd_arg(c, "every") : NULL, "every 2 weeks");
+    VX_CHECK_STR(c ? vx_cmd_arg(c, "first") : NULL, "today");
+    c = sub_cmd(&t, VX_CMD_SET_SUB);
+    VX_CHECK_STR(c ? c->u.sub.plan : NULL, "house_blend_fortnightly");
+    VX_CHECK(sub_cmd(&t, VX_CMD_SUBSCRIBE) == NULL);
+    /* a plan the shop does not have */
+    turn_init(&t, VX_ST_IDLE);
+    intent(&t, "SubscribeIntent", "\"plan\":{\"name\":\"plan\",\"value\":\"green tea\"}");
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_UNKNOWN_PLAN);
+    /* the trial's summary: the first charge after it, on its date */
+    turn_init(&t, VX_ST_IDLE);
+    intent(&t, "SubscribeIntent", "\"plan\":{\"name\":\"plan\",\"value\":\"espresso club\"}");
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_SUMMARY_TRIAL);
+    c = cmd(&t, VX_CMD_SAY, 0);
+    {
+        char want[32];
+        struct vx_date d = vx_civil_from_days(1795000000 / 86400 + 14);
+        static const char *const months[] = {"January",   "February", "March",    "April",
+                                             "May",       "June",     "July",     "August",
+                                             "September", "October",  "November", "December"};
+        snprintf(want, sizeof(want), "%s %d", months[d.m - 1], d.d);
+        VX_CHECK_STR(c ? vx_cmd_arg(c, "first") : NULL, want);
+    }
+}
+
+static void test_subscribe_yes(void)
+{
+    struct turn t;
+    const struct vx_cmd *c;
+    /* a plan without a trial: the subscription, its first cycle as an order, paid */
+    turn_init(&t, VX_ST_SUBSCRIBING);
+    snprintf(t.st.sub_plan, sizeof(t.st.sub_plan), "house_blend_fortnightly");
+    intent(&t, "AMAZON.YesIntent", NULL);
+    VX_CHECK_INT(vx_fsm_police(&t.d, vx_dialog_cell(VX_ST_SUBSCRIBING, VX_EV_YES)->may, &t.cmds),
+                 0);
+    c = sub_cmd(&t, VX_CMD_SUBSCRIBE);
+    VX_CHECK_STR(c ? c->u.sub.plan : NULL, "house_blend_fortnightly");
+    c = cmd(&t, VX_CMD_RECORD_ORDER, 0);
+    VX_CHECK_STR(c ? c->u.order.id : NULL, "sub_test00000001-1");
+    VX_CHECK(c && c->u.order.total == 1190 && c->u.order.n == 1);
+    VX_CHECK_STR(c ? c->u.order.currency : NULL, "EUR");
+    VX_CHECK(cmd(&t, VX_CMD_PAY, 0) != NULL);
+    /* a trial without a saved permission: nothing is made */
+    turn_init(&t, VX_ST_SUBSCRIBING);
+    snprintf(t.st.sub_plan, sizeof(t.st.sub_plan), "espresso_club");
+    intent(&t, "AMAZON.YesIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_NEEDS_PAYMENT);
+    VX_CHECK(sub_cmd(&t, VX_CMD_SUBSCRIBE) == NULL);
+    VX_CHECK(cmd(&t, VX_CMD_PAY, 0) == NULL);
+    /* ... with one: the trial starts, nothing is charged */
+    turn_init(&t, VX_ST_SUBSCRIBING);
+    snprintf(t.st.sub_plan, sizeof(t.st.sub_plan), "espresso_club");
+    snprintf(t.prof.permission, sizeof(t.prof.permission), "B01-0000000-0000001");
+    snprintf(t.prof.permission_status, sizeof(t.prof.permission_status), "Chargeable");
+    intent(&t, "AMAZON.YesIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_STARTED_TRIAL);
+    VX_CHECK(sub_cmd(&t, VX_CMD_SUBSCRIBE) != NULL);
+    VX_CHECK(cmd(&t, VX_CMD_RECORD_ORDER, 0) == NULL && cmd(&t, VX_CMD_PAY, 0) == NULL);
+    /* no: nothing */
+    turn_init(&t, VX_ST_SUBSCRIBING);
+    snprintf(t.st.sub_plan, sizeof(t.st.sub_plan), "espresso_club");
+    intent(&t, "AMAZON.NoIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_NOT_STARTED);
+    VX_CHECK(sub_cmd(&t, VX_CMD_SUBSCRIBE) == NULL);
+    VX_CHECK_INT(new_state(&t), VX_ST_IDLE);
+}
+
+static struct vx_sub_view view(const char *id, const char *plan, const char *status)
+{
+    struct vx_sub_view v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.id, sizeof(v.id), "%s", id);
+    snprintf(v.plan, sizeof(v.plan), "%s", plan);
+    snprintf(v.status, sizeof(v.status), "%s", status);
+    v.amount = 1190;
+    memcpy(v.currency, "EUR", 4);
+    snprintf(v.unit, sizeof(v.unit), "week");
+    v.count = 2;
+    v.cycle = 2;
+    v.anchor = (struct vx_date){2026, 12, 2};
+    v.next = (struct vx_date){2026, 12, 16};
+    v.after = (struct vx_date){2026, 12, 30};
+    return v;
+}
+
+static void test_subscriptions_by_voice(void)
+{
+    struct vx_sub_view subs[2] = {view("sub_aaaaaaaaaaaa", "house_blend_fortnightly", "active"),
+                                  view("sub_bbbbbbbbbbbb", "espresso_club", "paused")};
+    struct turn t;
+    const struct vx_cmd *c;
+    run_subs = subs;
+    run_nsubs = 2;
+    turn_init(&t, VX_ST_IDLE);
+    intent(&t, "SubscriptionStatusIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_LIST);
+    c = cmd(&t, VX_CMD_SAY, 0);
+    VX_CHECK(c && strstr(vx_cmd_arg(c, "list"), "next charged on December 16") != NULL);
+    VX_CHECK(c && strstr(vx_cmd_arg(c, "list"), "espresso club every 2 weeks, which is paused"));
+    VX_CHECK_INT(vx_fsm_police(&t.d, vx_dialog_cell(VX_ST_IDLE, VX_EV_SUBSCRIPTIONS)->may, &t.cmds),
+                 0);
+    /* two: "pause" asks which */
+    turn_init(&t, VX_ST_IDLE);
+    intent(&t, "PauseSubscriptionIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_WHICH);
+    VX_CHECK(sub_cmd(&t, VX_CMD_SUB_CHANGE) == NULL);
+    VX_CHECK(cmd(&t, VX_CMD_ELICIT_SLOT, 0) != NULL);
+    /* named: paused */
+    turn_init(&t, VX_ST_IDLE);
+    intent(&t, "PauseSubscriptionIntent", HOUSE_BLEND);
+    c = sub_cmd(&t, VX_CMD_SUB_CHANGE);
+    VX_CHECK_STR(c ? c->u.sub.target : NULL, "sub_aaaaaaaaaaaa");
+    VX_CHECK(c && c->u.sub.change == VX_SA_PAUSE);
+    VX_CHECK_INT(vx_fsm_police(&t.d, vx_dialog_cell(VX_ST_IDLE, VX_EV_PAUSE_SUB)->may, &t.cmds), 0);
+    /* one subscription only: skip needs no name; skipped on its date, the next named */
+    run_nsubs = 1;
+    turn_init(&t, VX_ST_IDLE);
+    intent(&t, "SkipSubscriptionIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_SKIPPED);
+    c = cmd(&t, VX_CMD_SAY, 0);
+    VX_CHECK_STR(c ? vx_cmd_arg(c, "skipped") : NULL, "December 16");
+    VX_CHECK_STR(c ? vx_cmd_arg(c, "next") : NULL, "December 30");
+    c = sub_cmd(&t, VX_CMD_SUB_CHANGE);
+    VX_CHECK(c && c->u.sub.change == VX_SA_SKIP);
+    /* a charge in flight is not skipped */
+    subs[0].in_flight = 1;
+    turn_init(&t, VX_ST_IDLE);
+    intent(&t, "SkipSubscriptionIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_BUSY);
+    VX_CHECK(sub_cmd(&t, VX_CMD_SUB_CHANGE) == NULL);
+    subs[0].in_flight = 0;
+    /* cancel asks first; yes cancels, no keeps it */
+    turn_init(&t, VX_ST_IDLE);
+    intent(&t, "CancelSubscriptionIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_CONFIRM_CANCEL);
+    VX_CHECK(sub_cmd(&t, VX_CMD_SUB_CHANGE) == NULL);
+    VX_CHECK_INT(new_state(&t), VX_ST_SUBSCRIBING);
+    c = sub_cmd(&t, VX_CMD_SET_SUB);
+    VX_CHECK(c && c->u.sub.change == VX_SA_CANCEL + 1);
+    turn_init(&t, VX_ST_SUBSCRIBING);
+    snprintf(t.st.sub_target, sizeof(t.st.sub_target), "sub_aaaaaaaaaaaa");
+    t.st.sub_change = VX_SA_CANCEL + 1;
+    intent(&t, "AMAZON.YesIntent", NULL);
+    c = sub_cmd(&t, VX_CMD_SUB_CHANGE);
+    VX_CHECK(c && c->u.sub.change == VX_SA_CANCEL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_CANCELED);
+    turn_init(&t, VX_ST_SUBSCRIBING);
+    snprintf(t.st.sub_target, sizeof(t.st.sub_target), "sub_aaaaaaaaaaaa");
+    t.st.sub_change = VX_SA_CANCEL + 1;
+    intent(&t, "AMAZON.NoIntent", NULL);
+    VX_CHECK(sub_cmd(&t, VX_CMD_SUB_CHANGE) == NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_KEPT);
+    /* resume: the next charge from today's date */
+    turn_init(&t, VX_ST_IDLE);
+    snprintf(subs[0].status, sizeof(subs[0].status), "paused");
+    intent(&t, "ResumeSubscriptionIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_RESUMED);
+    c = sub_cmd(&t, VX_CMD_SUB_CHANGE);
+    VX_CHECK(c && c->u.sub.change == VX_SA_RESUME);
+    /* none */
+    run_nsubs = 0;
+    turn_init(&t, VX_ST_IDLE);
+    intent(&t, "PauseSubscriptionIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_NONE);
+    run_subs = NULL;
+}
+
+/* Only the subscription cells may make or change one: any other cell that tries is refused. */
+static void test_sub_masks(void)
+{
+    for (int s = 0; s < VX_ST__COUNT; s++) {
+        for (int ev = 0; ev < VX_EV__COUNT; ev++) {
+            const struct vx_cell *c = &vx_dialog_table[s][ev];
+            int change = (c->may & VX_CK(VX_CMD_SUB_CHANGE)) != 0,
+                make = (c->may & VX_CK(VX_CMD_SUBSCRIBE)) != 0;
+            int may_change = ev == VX_EV_PAUSE_SUB || ev == VX_EV_RESUME_SUB ||
+                             ev == VX_EV_SKIP_SUB || (s == VX_ST_SUBSCRIBING && ev == VX_EV_YES);
+            vxt_checks++;
+            if (change != (may_change && c->fn != vx_st_payment_pending) ||
+                make != (s == VX_ST_SUBSCRIBING && ev == VX_EV_YES)) {
+                vxt_failed++;
+                fprintf(stderr, "cell %s/%s has the wrong mask for subscriptions\n",
+                        vx_state_name((enum vx_state)s), vx_event_name(ev));
+            }
+        }
+    }
+}
+
 int main(void)
 {
     struct vx_fsm_config fc = {
@@ -1525,6 +1751,10 @@ int main(void)
         return 1;
     }
     cat = vx_fsm_catalog(fsm);
+    VX_RUN(test_subscribe_choose);
+    VX_RUN(test_subscribe_yes);
+    VX_RUN(test_subscriptions_by_voice);
+    VX_RUN(test_sub_masks);
     VX_RUN(test_table_complete);
     VX_RUN(test_intents_handled);
     VX_RUN(test_messages_complete);
