@@ -215,6 +215,63 @@ static void test_ledger_entry(void)
     vx_buf_release(&b);
 }
 
+/* The changes a merchant or a customer asks for (vx_sub_change): the same rules for both. */
+static void test_changes(void)
+{
+    struct vx_sub s = base(), before;
+    const struct vx_tz *tz = vx_tz_shared("Europe/Berlin", NULL);
+    struct vx_sub_refusal why;
+    const char *event = NULL;
+    struct vx_wset w;
+    struct vx_buf scratch;
+    /* 2027-01-31 is cycle 1; "now" is 2027-04-10: cycles 2 (Feb 28) and 3 (Mar 31) passed */
+    int64_t now = 1807000000;
+
+    VX_CHECK(tz != NULL);
+    VX_CHECK(vx_tz_shared("Europe/Berlin", NULL) == tz); /* loaded once for the process */
+    VX_CHECK(vx_tz_shared("Not/AZone", NULL) == NULL);
+    VX_CHECK_INT(vx_sub_change(&s, VX_SA_PAUSE, tz, now, &event, &why), 0);
+    VX_CHECK_STR(event, "subscription.paused");
+    VX_CHECK(s.status == VX_SS_PAUSED);
+    VX_CHECK_INT(vx_sub_change(&s, VX_SA_PAUSE, tz, now, &event, &why), VX_EINVAL);
+    VX_CHECK_STR(why.code, "subscription_paused");
+    VX_CHECK_INT(vx_sub_change(&s, VX_SA_SKIP, tz, now, &event, &why), VX_EINVAL);
+    VX_CHECK_STR(why.code, "subscription_paused");
+    /* resumed: the cycles whose dates passed while paused are let go */
+    before = s;
+    VX_CHECK_INT(vx_sub_change(&s, VX_SA_RESUME, tz, now, &event, &why), 0);
+    VX_CHECK(s.status == VX_SS_ACTIVE && s.cycle == 4 && s.due > now);
+    vx_wset_init(&w, s.skill, s.user);
+    vx_buf_init(&scratch);
+    VX_CHECK_INT(vx_sub_change_wset(&w, &before, &s, VX_SA_RESUME, "customer", event, &scratch), 0);
+    VX_CHECK(s.fence == before.fence + 1);
+    VX_CHECK(w.n >= 5); /* the guard, the fence, status, wait, due, the cycle's members, ledger */
+    VX_CHECK(scratch.data && strstr(scratch.data, "\"actor\":\"customer\"") &&
+             strstr(scratch.data, "\"event\":\"resumed\""));
+    vx_wset_release(&w);
+    /* skip moves on one cycle; with a charge in flight it is refused, pause is not */
+    before = s;
+    VX_CHECK_INT(vx_sub_change(&s, VX_SA_SKIP, tz, now, &event, &why), 0);
+    VX_CHECK(s.cycle == before.cycle + 1 && s.due > before.due);
+    s.wait = VX_SW_ORDER; /* the first cycle paid in a conversation */
+    vx_strlcpy(s.key, "sub_abcdefghijkl-5-1", sizeof(s.key));
+    VX_CHECK(vx_sub_in_flight(&s));
+    VX_CHECK_INT(vx_sub_change(&s, VX_SA_SKIP, tz, now, &event, &why), VX_EINVAL);
+    VX_CHECK_STR(why.code, "attempt_in_flight");
+    VX_CHECK_INT(vx_sub_change(&s, VX_SA_BILL_NOW, tz, now, &event, &why), VX_EINVAL);
+    before = s;
+    VX_CHECK_INT(vx_sub_change(&s, VX_SA_CANCEL, tz, now, &event, &why), 0);
+    VX_CHECK(s.status == VX_SS_CANCELED && s.wait == VX_SW_ORDER); /* the biller settles it */
+    vx_wset_init(&w, s.skill, s.user);
+    VX_CHECK_INT(vx_sub_change_wset(&w, &before, &s, VX_SA_CANCEL, "merchant", event, &scratch), 0);
+    for (size_t i = 0; i < w.n; i++) /* in flight: neither wait nor due is written */
+        VX_CHECK(!(w.ops[i].kind == VX_W_SUB_SET && strcmp(w.ops[i].b, "wait") == 0));
+    vx_wset_release(&w);
+    VX_CHECK_INT(vx_sub_change(&s, VX_SA_RESUME, tz, now, &event, &why), VX_EINVAL);
+    VX_CHECK_STR(why.code, "subscription_canceled");
+    vx_buf_release(&scratch);
+}
+
 int main(void)
 {
     VX_RUN(test_doc_roundtrip);
@@ -223,5 +280,6 @@ int main(void)
     VX_RUN(test_policy);
     VX_RUN(test_outcomes);
     VX_RUN(test_ledger_entry);
+    VX_RUN(test_changes);
     return VX_DONE();
 }
