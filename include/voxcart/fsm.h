@@ -106,8 +106,13 @@ struct vx_wset;
 const struct vx_wset *vx_fsm_turn_wset(const struct vx_fsm_turn *t);
 /* The ID of the order a finished turn recorded (its write landed), or NULL. */
 const char *vx_fsm_turn_order(const struct vx_fsm_turn *t, int64_t *created);
-/* The subscription the finished turn made (the shop's index names it, as orders), or NULL. */
-const char *vx_fsm_turn_sub(const struct vx_fsm_turn *ft, int64_t *created);
+/*
+ * The subscription the finished turn made or changed, or NULL: when (*at), the merchant's event
+ * type ("subscription.created", ".paused", ...) and the fence it left (which numbers the
+ * change, so its event is logged once).
+ */
+const char *vx_fsm_turn_sub(const struct vx_fsm_turn *ft, int64_t *at, const char **event,
+                            int64_t *fence);
 
 /*
  * Calls report(ud, file, message) for every way the messages do not fit the

@@ -116,6 +116,7 @@ struct vx_fsm_turn {
     char sub_id[VX_SUB_ID_LEN + 1]; /* the ID a subscription this request makes gets */
     /* the subscription this turn makes (VX_CMD_SUBSCRIBE) or changes (VX_CMD_SUB_CHANGE) */
     int sub_made, sub_moved; /* sub_moved: its schedule member goes to sub.due first */
+    const char *sub_event;   /* what was done to it: the merchant's event type (NULL none) */
     struct vx_sub sub;
     struct vx_buf sub_json;
     char sub_member[640];

@@ -607,11 +607,14 @@ const char *vx_fsm_turn_order(const struct vx_fsm_turn *ft, int64_t *created)
     return o->id;
 }
 
-const char *vx_fsm_turn_sub(const struct vx_fsm_turn *ft, int64_t *created)
+const char *vx_fsm_turn_sub(const struct vx_fsm_turn *ft, int64_t *at, const char **event,
+                            int64_t *fence)
 {
-    if (ft->phase != PH_RENDER || ft->stateless || !ft->sub_made)
+    if (ft->phase != PH_RENDER || ft->stateless || !ft->sub_event)
         return NULL;
-    *created = ft->d.now;
+    *at = ft->d.now;
+    *event = ft->sub_event;
+    *fence = ft->sub.fence;
     return ft->sub.id;
 }
 

@@ -197,6 +197,7 @@ static int sub_create(struct vx_fsm_turn *ft, struct vx_err *e)
     vx_buf_release(&b);
     ft->sub_made = 1;
     ft->sub_moved = 1;
+    ft->sub_event = "subscription.created";
     vx_info("sub", "%s: subscribing to %s as %s (%s, first cycle %04d-%02d-%02d)", ft->req->user_id,
             pl->id, s->id, s->permission[0] ? "saved permission" : "no permission yet", s->anchor.y,
             s->anchor.m, s->anchor.d);
@@ -229,6 +230,7 @@ static int sub_change(struct vx_fsm_turn *ft, struct vx_err *e)
     if (vx_sub_change_wset(&t->wset, before, &ft->sub, a, "customer", event, &ft->sub_json) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     ft->sub_moved = a == VX_SA_RESUME || a == VX_SA_SKIP || a == VX_SA_BILL_NOW;
+    ft->sub_event = event;
     vx_info("sub", "%s: %s by the customer", before->id, event);
     return 0;
 }
@@ -237,6 +239,7 @@ int fsm_sub_writes(struct vx_fsm_turn *ft, struct vx_err *e)
 {
     int rc = 0;
     ft->sub_made = ft->sub_moved = 0;
+    ft->sub_event = NULL;
     if (ft->t.subscribe[0])
         rc = sub_create(ft, e);
     else if (ft->t.sub_action >= 0 && ft->t.sub_target[0])

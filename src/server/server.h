@@ -89,7 +89,8 @@ enum skill_phase {
     SKILL_DIALOG,
     SKILL_ORDER_INDEX, /* the answer is ready: the order it recorded goes into its shop's index */
     SKILL_ORDER_EVENT, /* ... and its order.created event into the merchant's log */
-    SKILL_SUB_INDEX    /* ... and the subscription it made into its shop's index */
+    SKILL_SUB_INDEX,   /* ... and the subscription it made into its shop's index */
+    SKILL_SUB_EVENT    /* ... and what it did to a subscription into the merchant's log */
 };
 
 /*
@@ -128,8 +129,9 @@ struct voice_catalog_call {
     size_t n_plan_ids;
     struct vx_buf ref; /* an order's entry in its shop's index: whose it is */
     char order_id[72];
-    char sub_id[24]; /* the subscription the turn made ("" none), indexed after the order */
-    int64_t sub_created;
+    char sub_id[24]; /* the subscription the turn made or changed ("" none), after the order */
+    const char *sub_event; /* what was done to it: the merchant's event type */
+    int64_t sub_at, sub_fence;
     int64_t created;
     struct merchant_event event; /* its order.created */
 };
@@ -152,6 +154,8 @@ int voice_order_event(struct server *s, struct voice_catalog_call *vc, struct vx
  * same way as an order: after it, idempotently. 1 with op to send. */
 int voice_sub_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,
                     const char *sub_id, int64_t created, struct vx_store_op *op);
+/* Then its event (subscription.created, .paused, ... by the customer); 1 with op to send. */
+int voice_sub_event(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op);
 /* At start-up (blocking): the catalog file becomes the demo merchant's shop when it has none. */
 int voice_catalog_import(struct server *s, struct vx_err *e);
 /* The merchant API changed the voice shop's catalog: this process's next turn looks. */

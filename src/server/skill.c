@@ -311,17 +311,30 @@ static void dialog_answer(struct skill_turn *st, int rc, const struct vx_err *e,
 }
 
 /* Runs the dialog turn until it needs the store or has answered. */
-/* The subscription the turn made, in its shop's index (after its first order's entries). */
-static enum skill_wait sub_index(struct server *s, struct skill_turn *st, struct vx_store_op **op)
+/* What the turn did to a subscription, after its first order's entries: one it made goes into
+ * its shop's index, then the change into the merchant's log. */
+static enum skill_wait sub_event(struct server *s, struct skill_turn *st, struct vx_store_op **op)
 {
-    if (st->vc.sub_id[0] &&
-        voice_sub_index(s, &st->vc, &st->req, st->vc.sub_id, st->vc.sub_created, &st->op)) {
+    vx_store_op_release(&st->op);
+    if (st->vc.sub_id[0] && voice_sub_event(s, &st->vc, &st->op)) {
         st->vc.sub_id[0] = '\0';
-        st->phase = SKILL_SUB_INDEX;
+        st->phase = SKILL_SUB_EVENT;
         *op = &st->op;
         return SKILL_WAIT_STORE;
     }
     return SKILL_DONE;
+}
+
+static enum skill_wait sub_index(struct server *s, struct skill_turn *st, struct vx_store_op **op)
+{
+    if (st->vc.sub_id[0] && st->vc.sub_event &&
+        strcmp(st->vc.sub_event, "subscription.created") == 0 &&
+        voice_sub_index(s, &st->vc, &st->req, st->vc.sub_id, st->vc.sub_at, &st->op)) {
+        st->phase = SKILL_SUB_INDEX;
+        *op = &st->op;
+        return SKILL_WAIT_STORE;
+    }
+    return sub_event(s, st, op);
 }
 
 static enum skill_wait dialog_step(struct server *s, struct skill_turn *st,
@@ -341,7 +354,8 @@ static enum skill_wait dialog_step(struct server *s, struct skill_turn *st,
     record_turn(s, &st->req, out);
     if (rc == 0) {
         int64_t created = 0;
-        const char *id = vx_fsm_turn_sub(st->turn, &st->vc.sub_created);
+        const char *id =
+            vx_fsm_turn_sub(st->turn, &st->vc.sub_at, &st->vc.sub_event, &st->vc.sub_fence);
         vx_strlcpy(st->vc.sub_id, id ? id : "", sizeof(st->vc.sub_id));
         id = vx_fsm_turn_order(st->turn, &created);
         if (id && voice_order_index(s, &st->vc, &st->req, id, created, &st->op)) {
@@ -619,7 +633,12 @@ enum skill_wait skill_continue(struct server *s, struct skill_turn *st, struct s
         return sub_index(s, st, op);
     case SKILL_SUB_INDEX:
         if (st->op.rc != 0)
-            vx_warn("merchant", "subscription %s is not in its shop's index: %s", st->vc.order_id,
+            vx_warn("merchant", "subscription %s is not in its shop's index: %s", st->vc.sub_id,
+                    st->op.err.msg);
+        return sub_event(s, st, op);
+    case SKILL_SUB_EVENT:
+        if (st->op.rc != 0 && st->op.rc != VX_ECONFLICT)
+            vx_warn("merchant", "a subscription's %s is not in the event log: %s", st->vc.sub_event,
                     st->op.err.msg);
         vx_store_op_release(&st->op);
         return SKILL_DONE;

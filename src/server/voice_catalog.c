@@ -237,6 +237,26 @@ int voice_sub_index(struct server *s, struct voice_catalog_call *vc, const struc
     return index_put(s, vc, "subs", req, sub_id, created, op);
 }
 
+int voice_sub_event(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op)
+{
+    struct vx_buf data;
+    char about[96];
+    int rc;
+    if (!s->voice_shop[0] || !vc->sub_event || !strchr(vc->sub_event, '.'))
+        return 0;
+    vx_buf_init(&data);
+    vx_buf_appends(&data, "{\"subscription_id\":\"");
+    vx_buf_appends(&data, vc->sub_id); /* a subscription ID needs no escaping: [a-z0-9_] */
+    vx_buf_appends(&data, "\",\"by\":\"customer\"}");
+    /* one event per change: the fence counts the subscription's changes */
+    snprintf(about, sizeof(about), "%s_%lld_%s", vc->sub_id, (long long)vc->sub_fence,
+             strchr(vc->sub_event, '.') + 1);
+    rc = data.data && merchant_event_op(op, &vc->event, s->cfg.demo_id, vc->sub_event,
+                                        vc->sub_at * 1000, about, s->voice_shop, data.data);
+    vx_buf_release(&data);
+    return rc;
+}
+
 /* One document written at start-up, on this thread's blocking connection. */
 static int put_blocking(const struct vx_mdoc_put *p, struct vx_err *e)
 {

@@ -77,6 +77,24 @@ for loc in "${LOCALES[@]}"; do
     grep -qE '^sub_[a-z0-9]{12} 0 canceled$' "$T/subs-$loc"
 done
 
+# --- the merchant's side: the shop's index lists them, the log has what the customer did ---
+for loc in "${LOCALES[@]}"; do
+  port=${REDIS[$loc]##*:}
+  port=${port%%/*}
+  idx=$(redis-cli -p "$port" --scan --pattern 'vx:{m:*}:subs:*' | grep -v ':idx$' | head -n 1)
+  indexed=$([ -n "$idx" ] && redis-cli -p "$port" HLEN "$idx" || echo 0)
+  check "$loc: the shop's index lists every subscription made by voice ($indexed)" \
+    [ "$indexed" = "$(wc -l <"$T/subs-$loc")" ]
+  ev=$(redis-cli -p "$port" --scan --pattern 'vx:{m:*}:events' | head -n 1)
+  redis-cli -p "$port" HVALS "$ev" >"$T/events-$loc" 2>/dev/null ||
+    redis-cli -p "$port" LRANGE "$ev" 0 -1 >"$T/events-$loc"
+  for type in created paused resumed skipped canceled cycle_paid; do
+    n=$(grep -c "\"type\":\"subscription.$type\"" "$T/events-$loc")
+    check "$loc: the merchant's log has subscription.$type events ($n)" [ "$n" -ge 1 ]
+  done
+  check "$loc: the customer's changes say who made them" grep -q '"by":"customer"' "$T/events-$loc"
+done
+
 for loc in "${LOCALES[@]}"; do
   kill -TERM "${VXPID[$loc]}"
   { wait "${VXPID[$loc]}"; } 2>/dev/null
