@@ -84,7 +84,7 @@ start() {
   },
   "payments": "provider",
   "janitor": {"interval_ms": 1000},
-  "biller": {"interval_ms": 1000},
+  "biller": {"interval_ms": 1000, "settle_s": 2},
   "merchant": {"jwt_key": "$D/jwt.secret"},
   "provider": {"url": "$PAYSIM_URL/sandbox/v2", "key_id": "demo-merchant-key",
                "private_key": "$D/merchant.key", "ca_file": "$D/ca/root.pem",
@@ -109,11 +109,13 @@ JSON
   echo
   purchase
   subscription
+  voice_subscription
   cat <<TXT
 
 == voxcartd keeps running. Try:
    $BIN/voxcart sign --dir $D/ca --restamp --url https://127.0.0.1:$VX_PORT/alexa scripts/demo/order.json
    $BIN/voxcart sign --dir $D/ca --restamp --url https://127.0.0.1:$VX_PORT/alexa scripts/demo/yes.json
+   $BIN/voxcart sign --dir $D/ca --restamp --url https://127.0.0.1:$VX_PORT/alexa scripts/demo/subscriptions.json
    $BIN/voxcart replay -v --dir $D/ca --url https://127.0.0.1:$VX_PORT/alexa \\
        --redis redis://127.0.0.1:$REDIS_PORT/0 --skill-id $SKILL_ID tests/fixtures/launch
    curl --cacert $D/ca/root.pem https://127.0.0.1:$VX_PORT/metrics
@@ -182,6 +184,33 @@ subscription() {
     sleep 0.1
   done
   echo "== the biller charged subscription $sub: cycles paid $paid, order $sub-1 $(api GET "/orders/$sub-1" | jq -r .state)"
+}
+
+# Subscribing by voice: "subscribe me to house blend every two weeks", the summary, yes: the
+# first cycle is charged on the saved permission (in the turn; if the sandbox's throttling
+# answers 429, the janitor charges it a moment later with the same key), and the biller records
+# it paid; then "what am I subscribed to?".
+voice_subscription() {
+  local key sub="" paid=""
+  fresh() {
+    sed "s/\"requestId\":\"[^\"]*\"/\"requestId\":\"amzn1.echo-api.request.demo-$(date +%s%N)\"/" "$1" >"$D/turn.json"
+    echo "$D/turn.json"
+  }
+  sleep 2 # the sandbox throttles Create Charge as the provider does: the biller just charged
+  echo "== by voice: \"subscribe me to house blend every two weeks\""
+  $sign "$(fresh scripts/demo/subscribe.json)" | jq -r '.response.outputSpeech.ssml'
+  echo "== \"yes\""
+  $sign "$(fresh scripts/demo/yes.json)" | jq -r '.response.outputSpeech.ssml'
+  key="vx:{$SKILL_ID:amzn1.ask.account.DEMOUSER}"
+  for _ in $(seq 1 300); do
+    sub=$(redis-cli -p "$REDIS_PORT" LINDEX "$key:subs" 0 | tr -d '"')
+    paid=$(redis-cli -p "$REDIS_PORT" HGET "$key:sub:$sub" cycles_paid)
+    [ "$paid" = 1 ] && break
+    sleep 0.1
+  done
+  echo "== the customer's subscription $sub ($(redis-cli -p "$REDIS_PORT" HGET "$key:sub:$sub" plan_id | tr -d '"')): cycles paid $paid, order $sub-1 $(redis-cli -p "$REDIS_PORT" HGET "$key:order:$sub-1" state | tr -d '"')"
+  echo "== \"what am I subscribed to?\""
+  $sign "$(fresh scripts/demo/subscriptions.json)" | jq -r '.response.outputSpeech.ssml'
 }
 
 case "${1:-start}" in

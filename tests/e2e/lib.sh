@@ -236,13 +236,14 @@ signed_until() {
   return 1
 }
 
-# plain_fixtures: a copy of tests/fixtures/ without paying/ and paying-platform/, whose
-# conversations need the payment sandbox or the platform's rail, and a shop of each locale's
-# currency (test_replay_paying.sh and test_replay_paying_platform.sh play them); prints its
+# plain_fixtures: a copy of tests/fixtures/ without paying/, paying-platform/ and subscribing/,
+# whose conversations need the payment sandbox or the platform's rail (and a biller), and a
+# shop of each locale's currency (test_replay_paying.sh, test_replay_paying_platform.sh and
+# test_replay_subscribing.sh play them); prints its
 # directory. The copy keeps the tree's layout, so reports name the same paths.
 plain_fixtures() {
   [ -d "$T/fixtures" ] || { cp -r "$SRC/tests/fixtures" "$T/fixtures" &&
-    rm -rf "$T/fixtures/paying" "$T/fixtures/paying-platform"; }
+    rm -rf "$T/fixtures/paying" "$T/fixtures/paying-platform" "$T/fixtures/subscribing"; }
   echo "$T/fixtures"
 }
 

@@ -20,6 +20,13 @@ check "with a receipt card" grep -q "^Paid $(date -u +%Y-%m-%d)" "$T/demo.out"
 check "two charges at the sandbox's ledger" grep -q 'charges at the sandbox now: 2' "$T/demo.out"
 check "the merchant subscribes the customer, and the biller charges the first cycle" \
   grep -qE '^== the biller charged subscription sub_[a-z0-9]{12}: cycles paid 1, order sub_[a-z0-9]{12}-1 PAID' "$T/demo.out"
+check "the customer subscribes by voice: the summary with the amount and the interval" \
+  grep -q 'A subscription to house blend every 2 weeks is 11 euros and 90 cents each time' "$T/demo.out"
+check "... the first cycle is charged on the saved permission, and the biller records it paid" all_of \
+  grep -qE "I&apos;ve charged 11 euros and 90 cents to your saved payment method|still finishing the first payment of your subscription" "$T/demo.out" -- \
+  grep -qE '^== the customer.s subscription sub_[a-z0-9]{12} \(house_blend_fortnightly\): cycles paid 1, order sub_[a-z0-9]{12}-1 PAID' "$T/demo.out"
+check "... and hears what it is subscribed to" \
+  grep -qE 'You have .*house blend every 2 weeks for 11 euros and 90 cents, next charged on' "$T/demo.out"
 
 # the README's lines, with the demo's own directory, binaries and ports
 readme_line() { # readme_line WORDS: the README command line that starts with "build/voxcart WORDS"

@@ -175,5 +175,5 @@ bad /v1/shops/corner/plans currency '{"name":{"en":"x"},"interval":{"unit":"day"
 bad /v1/shops/corner/plans trial_days '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":1,"currency":"EUR","trial_days":0}'
 bad /v1/shops/corner/plans active '{"name":{"en":"x"},"interval":{"unit":"day","count":1},"amount":1,"currency":"EUR","active":1}'
 
-check "the catalog version counts the shop's product writes" [ "$(rcli hget 'vx:{m:m1}:versions' corner)" = 8 ]
+check "the catalog version counts the shop's product and plan writes (the voice catalog offers the plans)" [ "$(rcli hget 'vx:{m:m1}:versions' corner)" = 10 ]
 finish
