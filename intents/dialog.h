@@ -189,12 +189,13 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(SUB_SUMMARY, "sub.summary", "plan every amount first")                                      \
     XX(SUB_SUMMARY_TRIAL, "sub.summary_trial", "plan every amount days first")                     \
     XX(SUB_ASK_START, "sub.ask_start", "")                                                         \
-    XX(SUB_NEEDS_PAYMENT, "sub.needs_payment", "plan")                                             \
     XX(SUB_STARTED_TRIAL, "sub.started_trial", "plan days first")                                  \
     XX(SUB_MADE, "sub.made", "plan")                                                               \
     XX(SUB_PAID, "sub.paid", "plan amount next")                                                   \
     XX(SUB_LINK, "sub.link", "amount every")                                                       \
     XX(SUB_LINK_SCREEN, "sub.link_screen", "amount every")                                         \
+    XX(SUB_TRIAL_LINK, "sub.trial_link", "plan amount every first")                                \
+    XX(SUB_TRIAL_LINK_SCREEN, "sub.trial_link_screen", "plan amount every first")                  \
     XX(CARD_SUB_LINK, "card.sub_link", "total every link")                                         \
     XX(SUB_PENDING, "sub.pending", "")                                                             \
     XX(SUB_FIRST_FAILED, "sub.first_failed", "")                                                   \

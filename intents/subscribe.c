@@ -10,8 +10,9 @@
  * A plan without a trial is paid at once, as an order: its first cycle is the
  * order "<sub>-1" this turn records and pays (the saved permission in the
  * turn, else a pay link for the plan's recurring terms), and the payment cell
- * speaks what that came to (vx_st_sub_paid). A trial needs a permission the
- * customer approved before: nothing is charged now, so there is no pay link.
+ * speaks what that came to (vx_st_sub_paid). A trial charges nothing now: on the saved
+ * permission it just starts; without one the engine makes a pay link that asks the buyer to
+ * approve the plan's terms, which the biller completes.
  */
 #include "dialog.h"
 
@@ -267,10 +268,14 @@ static void start(const struct vx_dialog *d, const struct vx_cat_plan *p, struct
         char first[64], days[16];
         struct vx_date day = vx_civil_from_days(vx_days_from_civil(d->today) + p->trial_days);
         if (!can_charge(d)) {
-            vx_cmd_say(out, VX_M_SUB_NEEDS_PAYMENT, "plan", plan_name(d, p->id), VX_END);
+            /* the engine makes a pay link for the plan's terms (nothing is charged), and the
+             * payment cell speaks it; said as is only without a payment provider */
+            vx_cmd_subscribe(out, p->id);
+            plan_full(d, p->id, p->unit, p->count, full, sizeof(full));
+            vx_cmd_say(out, VX_M_SUB_MADE, "plan", full, VX_END);
             vx_cmd_reprompt(out, VX_M_ASK_MORE, VX_END);
-            vx_cmd_state(out, VX_ST_IDLE);
-            vx_cmd_set_sub(out, NULL, NULL, 0);
+            vx_cmd_state(out, VX_ST_DONE);
+            vx_cmd_set_sub(out, p->id, NULL, 0); /* for the payment cell */
             return;
         }
         date_of(d, day, first, sizeof(first));
@@ -587,14 +592,24 @@ void vx_st_sub_paid(const struct vx_dialog *d, struct vx_cmds *out)
         vx_cmd_reprompt(out, VX_M_ASK_MORE, VX_END);
         return;
     case VX_PAY_LINK: {
-        char written[96], text[1024];
+        char written[96], text[1024], first[64] = "";
         struct vx_arg args[3] = {{"total", written}, {"every", every}, {"link", p->link}};
+        int screen, trial = pl && pl->trial_days > 0;
         if (!p->link)
             args[2].value = "";
+        if (trial)
+            date_of(d, vx_civil_from_days(vx_days_from_civil(d->today) + pl->trial_days), first,
+                    sizeof(first));
         vx_money_written(d->loc, p->amount, p->currency, written, sizeof(written));
         text_of(d, VX_M_CARD_SUB_LINK, args, 3, text, sizeof(text));
-        vx_cmd_say(out, vx_dlg_pay_code(d, p, out) ? VX_M_SUB_LINK_SCREEN : VX_M_SUB_LINK, "amount",
-                   amount, "every", every, VX_END);
+        screen = vx_dlg_pay_code(d, p, out);
+        if (trial) /* nothing is charged now: the trial starts once the terms are approved */
+            vx_cmd_say(out, screen ? VX_M_SUB_TRIAL_LINK_SCREEN : VX_M_SUB_TRIAL_LINK, "plan",
+                       plan_name(d, pl->id), "amount", amount, "every", every, "first", first,
+                       VX_END);
+        else
+            vx_cmd_say(out, screen ? VX_M_SUB_LINK_SCREEN : VX_M_SUB_LINK, "amount", amount,
+                       "every", every, VX_END);
         vx_cmd_card(out, VX_M_CARD_PAY_LINK_TITLE, shop, text);
         vx_cmd_end(out);
         return;

@@ -67,7 +67,8 @@ int vx_sub_status_parse(const char *name, enum vx_sub_status *out);
     XX(MONTH, "month", "the permission's monthly limit: the next calendar month")                  \
     XX(MERCHANT, "merchant", "refused for good: until the merchant bills it again")                \
     XX(GRACE, "grace", "retries ran out: past due until canceled")                                 \
-    XX(ORDER, "order", "the first cycle is paid in the conversation: its order tells how it ended")
+    XX(ORDER, "order", "the first cycle is paid in the conversation: its order tells how it ended") \
+    XX(APPROVAL, "approval", "a trial waits for the buyer to approve its pay link (no charge yet)")
 
 enum vx_sub_wait {
 #define XX(id, name, help) VX_SW_##id,
@@ -102,6 +103,8 @@ struct vx_sub {
     int soft;                          /* soft declines of the cycle so far */
     char key[VX_PROVIDER_KEY_MAX + 1]; /* the attempt in flight ("" none): written first */
     char charge_id[64];                /* of the attempt in flight, once the provider named it */
+    char session[64]; /* wait approval: the checkout session the buyer approves ("" not yet) */
+    int64_t created;  /* epoch seconds */
     enum vx_sub_wait wait;
     int64_t fence;      /* counts claims: a write of a stale claim is refused */
     int64_t paid;       /* cycles paid */
@@ -170,6 +173,10 @@ int vx_sub_doc_json(const struct vx_sub *s, int64_t created, struct vx_buf *out)
  * conversation pays for it): no change touches it, and the biller settles it whatever the
  * status says. */
 int vx_sub_in_flight(const struct vx_sub *s);
+
+/* The key of the checkout session that asks a buyer to approve a trial's terms ("<sub>-0-1",
+ * cycle 0: nothing is billed), and of its completion ("<sub>-0-c"). VX_EINVAL. */
+int vx_sub_approval_key(const char *sub, int completion, char *out, size_t outsz);
 
 /*
  * A change asked for by the merchant (API) or the customer (by voice): the same rules for

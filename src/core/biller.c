@@ -504,6 +504,93 @@ static int64_t follow_order(struct pass *ps, struct vx_sub *s, const char *order
     return s->due;
 }
 
+/*
+ * A trial made by voice without a permission (wait "approval", sub.h): its pay link asks the
+ * buyer to approve the plan's terms. Approved: the checkout session is completed (nothing is
+ * charged: its payment intent is Confirm), and the permission it made becomes the
+ * subscription's and the customer's saved one; the first cycle is then due after the trial.
+ * The buyer declined, or the link expired: the subscription ends. Not yet: looked at again.
+ */
+static int64_t follow_approval(struct pass *ps, struct vx_sub *s)
+{
+    struct vx_provider *p = s->live ? ps->c->live : ps->c->sandbox;
+    struct vx_provider_op op;
+    struct vx_sub before = *s;
+    const struct vx_tz *tz = zone(ps, s->tz);
+    char key[VX_PROVIDER_KEY_MAX + 1], perm[64];
+    struct vx_wset w;
+    struct vx_buf b;
+    int rc;
+
+    if (!s->session[0]) { /* the turn's answer was lost before it recorded the session */
+        if (ps->now - s->created < 3600) {
+            s->due = ps->now + ps->c->policy.settle_s;
+            return reschedule(ps, s, NULL, NULL) == 0 ? s->due : ps->now + CLAIMED_S;
+        }
+        return cancel(ps, s, "no_pay_link") == 0 ? -1 : ps->now + CLAIMED_S;
+    }
+    memset(&op, 0, sizeof(op));
+    if (vx_provider_op_session_get(&op, p, s->session))
+        vx_provider_run(&op);
+    if (op.outcome == VX_PROVIDER_SUCCESS && strcmp(op.res.state, "Canceled") == 0) {
+        vx_info("biller", "%s: the trial's pay link was %s: the subscription ends", s->id,
+                op.res.reason_code[0] ? op.res.reason_code : "canceled");
+        vx_provider_op_release(&op);
+        return cancel(ps, s, "pay_link_not_approved") == 0 ? -1 : ps->now + CLAIMED_S;
+    }
+    if (op.outcome != VX_PROVIDER_SUCCESS || !op.res.charge_permission_id[0]) {
+        vx_provider_op_release(&op); /* not approved yet (or no answer): later */
+        s->due = ps->now + ps->c->policy.settle_s;
+        return reschedule(ps, s, NULL, NULL) == 0 ? s->due : ps->now + CLAIMED_S;
+    }
+    vx_strlcpy(perm, op.res.charge_permission_id, sizeof(perm));
+    rc = strcmp(op.res.state, "Completed") == 0;
+    vx_provider_op_release(&op);
+    if (!rc) {
+        if (vx_sub_approval_key(s->id, 1, key, sizeof(key)) != 0)
+            return -1;
+        memset(&op, 0, sizeof(op));
+        if (vx_provider_op_session_complete(&op, p, key, s->session, s->amount, s->currency))
+            vx_provider_run(&op);
+        rc = op.outcome == VX_PROVIDER_SUCCESS;
+        if (!rc)
+            vx_warn("biller", "%s: completing the trial's checkout session: %s", s->id, op.err.msg);
+        vx_provider_op_release(&op);
+        if (!rc) {
+            s->due = ps->now + ps->c->policy.settle_s;
+            return reschedule(ps, s, NULL, NULL) == 0 ? s->due : ps->now + CLAIMED_S;
+        }
+    }
+    vx_strlcpy(s->permission, perm, sizeof(s->permission));
+    s->wait = VX_SW_NONE;
+    s->key[0] = '\0';
+    if (!tz || vx_sub_cycle_due(s, tz, s->cycle, &s->due, NULL) != 0) {
+        *s = before;
+        return ps->now + ps->c->policy.settle_s;
+    }
+    vx_wset_init(&w, s->skill, s->user);
+    vx_sub_wset_fence(&w, &before);
+    vx_sub_wset_str(&w, s->id, "charge_permission_id", s->permission);
+    vx_sub_wset_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
+    vx_sub_wset_str(&w, s->id, "attempt_key", NULL);
+    vx_sub_wset_num(&w, s->id, "due", s->due);
+    vx_buf_init(&b);
+    /* the customer's saved permission too: the next purchase by voice is charged with it */
+    if (vx_pay_profile_json(s->permission, "Chargeable", s->live, &b) == 0 && b.data)
+        vx_wset_profile_set(&w, "billing_agreement", b.data);
+    vx_buf_release(&b);
+    sub_ledger(&w, s, "approved", s->permission, NULL, vx_now_ms());
+    rc = store_write(&w);
+    vx_wset_release(&w);
+    if (rc) {
+        *s = before;
+        return ps->now + (rc == VX_ECONFLICT ? CLAIMED_S : ps->c->policy.settle_s);
+    }
+    vx_info("biller", "%s: the trial's terms were approved (%s): the first charge is due then",
+            s->id, s->permission);
+    return s->due;
+}
+
 /* Reads a subscription (its customer's names kept in it). 0, VX_ENOTFOUND, VX_EPARSE, ... */
 static int sub_read(const char *skill, const char *user, const char *id, struct vx_sub *s)
 {
@@ -583,6 +670,8 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
     switch (s.wait) {
     case VX_SW_ORDER:
         return follow_order(ps, &s, order);
+    case VX_SW_APPROVAL:
+        return follow_approval(ps, &s);
     case VX_SW_GRACE:
         return cancel(ps, &s, "past_due") == 0 ? -1 : ps->now + CLAIMED_S;
     case VX_SW_MERCHANT:

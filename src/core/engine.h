@@ -63,6 +63,8 @@ enum phase {
     PH_PAY,        /* the provider's answer (or its absence) is in */
     PH_SETTLED,    /* what paying came to is written */
     PH_SUB_MARKED, /* a subscription's schedule member is in, before the write set */
+    PH_SUB_LINK,   /* a trial's checkout session is asked for (its pay link) */
+    PH_SUB_LINKED, /* ... and recorded with the conversation */
     PH_RENDER
 };
 
@@ -108,6 +110,7 @@ struct vx_fsm_turn {
     struct vx_order paid_order; /* the order as recorded, for the settling write */
     enum vx_order_state pay_to;
     char pay_link[VX_PAYLINK_URL_MAX]; /* the card's link to the pay-link page */
+    int link_direct; /* the card links to the provider's page (no order for voxcartd's page) */
     /* VX_IF_READ_SUBS: the customer's subscription IDs, then each document as read */
     char **sub_ids;
     size_t n_sub_ids, sub_at, nsubs;
@@ -117,6 +120,7 @@ struct vx_fsm_turn {
     /* the subscription this turn makes (VX_CMD_SUBSCRIBE) or changes (VX_CMD_SUB_CHANGE) */
     int sub_made, sub_moved; /* sub_moved: its schedule member goes to sub.due first */
     const char *sub_event;   /* what was done to it: the merchant's event type (NULL none) */
+    int sub_link;            /* a trial without a permission: a pay link for its terms */
     struct vx_sub sub;
     struct vx_buf sub_json;
     char sub_member[640];
@@ -141,6 +145,9 @@ int fsm_phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
 int fsm_pay_begin(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_http_op **hop);
 int fsm_phase_simulation(struct vx_fsm_turn *ft, struct vx_http_op **hop);
 int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop);
+/* ft->pop sent within what is left of the turn's budget (2 with *hop; 0: complete already). */
+int fsm_pay_send(struct vx_fsm_turn *ft, int send, enum phase next, struct vx_http_op **hop);
+struct vx_provider *fsm_pay_provider(const struct vx_fsm_turn *ft);
 int fsm_phase_permission(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_http_op **hop,
                          struct vx_err *e);
 /* platform rail: the directive a paying turn answers with (Setup, or Charge on an OPEN
@@ -167,5 +174,10 @@ void fsm_sub_id(const struct vx_request *req, char out[VX_SUB_ID_LEN + 1]);
 int fsm_sub_writes(struct vx_fsm_turn *ft, struct vx_err *e);
 int fsm_write_next(struct vx_fsm_turn *ft, struct vx_store_op **op);
 int fsm_phase_sub_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
+/* A trial made without a saved permission: its checkout session (2 with *hop), the answer
+ * spoken and recorded (1 with *op), the write's outcome. */
+int fsm_sub_link_start(struct vx_fsm_turn *ft, struct vx_http_op **hop);
+int fsm_phase_sub_link(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e);
+int fsm_phase_sub_linked(struct vx_fsm_turn *ft, struct vx_err *e);
 
 #endif

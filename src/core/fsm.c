@@ -222,7 +222,7 @@ void vx_fsm_turn_free(struct vx_fsm_turn *ft)
     fsm_cat_unref(ft->f, ft->cat);
     ft->cat = NULL;
     vx_store_op_release(&ft->op);
-    if (ft->paying)
+    if (ft->paying || ft->sub_link == 2)
         vx_provider_op_release(&ft->pop);
     vx_response_release(&ft->t.resp);
     vx_conv_release(&ft->t.conv);
@@ -568,6 +568,14 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
             rc = phase_saved(ft, e);
             if (rc == 0 && ft->phase == PH_RENDER && ft->paying)
                 rc = fsm_pay_begin(ft, op, hop);
+            else if (rc == 0 && ft->phase == PH_RENDER && ft->sub_link)
+                rc = fsm_sub_link_start(ft, hop);
+            break;
+        case PH_SUB_LINK:
+            rc = fsm_phase_sub_link(ft, op, e);
+            break;
+        case PH_SUB_LINKED:
+            rc = fsm_phase_sub_linked(ft, e);
             break;
         case PH_SIMULATION:
             rc = fsm_phase_simulation(ft, hop);

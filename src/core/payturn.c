@@ -173,7 +173,7 @@ static const char *pay_page_link(struct vx_fsm_turn *ft, const char *provider_ur
     const struct vx_fsm *f = ft->f;
     struct vx_buf b;
     int rc;
-    if (!f->pay_page_url[0])
+    if (!f->pay_page_url[0] || ft->link_direct)
         return provider_url;
     vx_buf_init(&b);
     rc = vx_paylink_url(f->pay_page_url, f->pay_page_secret, f->pay_page_secret_len,
@@ -211,12 +211,6 @@ void fsm_pay_speak(struct vx_fsm_turn *ft, enum vx_pay_kind kind,
     ft->d.pay = &ft->pay;
     vx_fsm_run(&ft->d, &t->cmds);
     vx_interpret(&ft->d, t, &ft->order, &ft->cf);
-}
-
-/* The endpoints of the shop's environment: the sandbox's, or the live ones in production. */
-static struct vx_provider *pay_provider(const struct vx_fsm_turn *ft)
-{
-    return ft->d.cat->production ? ft->f->live : ft->f->provider;
 }
 
 /* A pay link is needed unless the customer's saved agreement is chargeable, or was marked
@@ -262,6 +256,18 @@ static int pay_send(struct vx_fsm_turn *ft, int send, int budget_ms, enum phase 
  * armed for its next charge, that code is taken first (read and removed at once, so one
  * charge has it), then the request leaves.
  */
+int fsm_pay_send(struct vx_fsm_turn *ft, int send, enum phase next, struct vx_http_op **hop)
+{
+    return pay_send(ft, send, budget_left_ms(ft), next, hop);
+}
+
+/* The endpoints of the shop's environment: the sandbox's, or the live ones in production (NULL:
+ * production without provider.live_url). */
+struct vx_provider *fsm_pay_provider(const struct vx_fsm_turn *ft)
+{
+    return ft->d.cat->production ? ft->f->live : ft->f->provider;
+}
+
 int fsm_pay_begin(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_http_op **hop)
 {
     const struct vx_catalog *cat = ft->d.cat;
@@ -303,7 +309,7 @@ int fsm_pay_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
 {
     const struct vx_order *o = &ft->paid_order;
     const struct vx_profile *p = &ft->t.prof;
-    struct vx_provider *prov = pay_provider(ft);
+    struct vx_provider *prov = fsm_pay_provider(ft);
     int send;
     if (!prov)
         vx_error("pay",

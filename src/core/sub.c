@@ -113,6 +113,8 @@ int vx_sub_parse(const char *json, struct vx_sub *s)
     s->fence = jnum(&d, root, "fence", 0);
     s->paid = jnum(&d, root, "cycles_paid", 0);
     s->wait_since = jnum(&d, root, "wait_since", 0);
+    s->created = jnum(&d, root, "created_at", 0);
+    vx_jget_strcpy(&d, root, "checkout_session_id", s->session, sizeof(s->session));
     vx_jdoc_free(&d);
     if (rc == 0 && (!s->id[0] || s->count < 1 || s->amount < 1 || strlen(s->currency) != 3 ||
                     s->cycle < 1 || s->bill_hour < 0 || s->bill_hour > 23))
@@ -363,6 +365,12 @@ void vx_sub_wset_fence(struct vx_wset *w, const struct vx_sub *s)
 int vx_sub_in_flight(const struct vx_sub *s)
 {
     return s->key[0] || s->wait == VX_SW_SETTLE || s->wait == VX_SW_ORDER;
+}
+
+int vx_sub_approval_key(const char *sub, int completion, char *out, size_t outsz)
+{
+    int n = snprintf(out, outsz, "%s-0-%s", sub, completion ? "c" : "1");
+    return n < 0 || (size_t)n >= outsz || n > VX_PROVIDER_KEY_MAX ? VX_EINVAL : 0;
 }
 
 static int refuse(struct vx_sub_refusal *why, int status, const char *code, const char *fmt, ...)

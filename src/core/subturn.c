@@ -189,6 +189,18 @@ static int sub_create(struct vx_fsm_turn *ft, struct vx_err *e)
         vx_sub_wset_str(&t->wset, s->id, "wait", vx_sub_wait_name(VX_SW_ORDER));
         vx_sub_wset_num(&t->wset, s->id, "due", s->due);
     }
+    if (!ft->order && !s->permission[0] && pl->trial_days > 0 && fsm_pay_provider(ft)) {
+        /* a trial without a permission: the buyer approves the plan's terms on a pay link
+         * (nothing is charged); its key is written before the request leaves */
+        s->wait = VX_SW_APPROVAL;
+        if (vx_sub_approval_key(s->id, 0, s->key, sizeof(s->key)) != 0)
+            return vx_err_set(e, VX_EINVAL, "subscription ID %s makes no key", s->id);
+        vx_sub_wset_str(&t->wset, s->id, "attempt_key", s->key);
+        vx_sub_wset_str(&t->wset, s->id, "wait", vx_sub_wait_name(VX_SW_APPROVAL));
+        s->due = ft->d.now + 2;
+        vx_sub_wset_num(&t->wset, s->id, "due", s->due);
+        ft->sub_link = 1;
+    }
     vx_buf_init(&b);
     rc = vx_sub_ledger_json(vx_now_ms(), "customer", "created", s, NULL, NULL, &b);
     if (rc == 0 && b.data)
@@ -238,7 +250,7 @@ static int sub_change(struct vx_fsm_turn *ft, struct vx_err *e)
 int fsm_sub_writes(struct vx_fsm_turn *ft, struct vx_err *e)
 {
     int rc = 0;
-    ft->sub_made = ft->sub_moved = 0;
+    ft->sub_made = ft->sub_moved = ft->sub_link = 0;
     ft->sub_event = NULL;
     if (ft->t.subscribe[0])
         rc = sub_create(ft, e);
@@ -270,4 +282,96 @@ int fsm_phase_sub_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct
     if (rc)
         return rc;
     return fsm_write_next(ft, op);
+}
+
+/*
+ * The trial's pay link: a Recurring checkout session with the plan's terms that only asks the
+ * buyer to approve them (payment intent Confirm: nothing is charged). The subscription is
+ * written already (waiting for the approval, with the session's key); the biller completes the
+ * session once the buyer approved it and takes the permission for the first charge after the
+ * trial.
+ */
+int fsm_sub_link_start(struct vx_fsm_turn *ft, struct vx_http_op **hop)
+{
+    struct vx_provider_session_req r = {0};
+    static const char *const units[] = {"Day", "Week", "Month", "Year"};
+    struct vx_provider *prov = fsm_pay_provider(ft);
+    const struct vx_sub *s = &ft->sub;
+    r.permission_type = "Recurring";
+    r.frequency_unit = units[s->unit & 3];
+    r.frequency_value = s->count;
+    r.recurring_amount = s->amount;
+    r.payment_intent = "Confirm";
+    r.amount = 0;
+    r.currency = s->currency;
+    r.merchant_reference_id = s->id;
+    r.store_name = vx_catalog_store_name(ft->d.cat);
+    memset(&ft->pop, 0, sizeof(ft->pop));
+    ft->sub_link = 2; /* pop is ours to release */
+    return fsm_pay_send(ft, prov && vx_provider_op_session_create(&ft->pop, prov, s->key, &r),
+                        PH_SUB_LINK, hop);
+}
+
+int fsm_phase_sub_link(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_err *e)
+{
+    struct turn *t = &ft->t;
+    const struct vx_provider_result *r = &ft->pop.res;
+    int ok;
+    struct vx_buf b;
+
+    if (vx_provider_op_complete(&ft->pop))
+        vx_provider_op_give_up(&ft->pop); /* no time left in this turn for a resend */
+    ok = ft->pop.outcome == VX_PROVIDER_SUCCESS && r->redirect_url[0] && r->checkout_session_id[0];
+    if (ok)
+        vx_info("sub", "%s: pay link %s for the trial's terms", ft->sub.id, r->checkout_session_id);
+    else
+        vx_warn("sub", "%s: no pay link for the trial (%s: %s); the biller asks again", ft->sub.id,
+                vx_provider_outcome_name(ft->pop.outcome), ft->pop.err.msg);
+    /* the payment cell speaks it, as for an order's pay link (the card links to the provider) */
+    vx_strlcpy(ft->paid_order.id, ft->sub.id, sizeof(ft->paid_order.id));
+    ft->paid_order.total = ft->sub.amount;
+    memcpy(ft->paid_order.currency, ft->sub.currency, sizeof(ft->paid_order.currency));
+    ft->paid_order.n = 0;
+    ft->link_direct = 1;
+    ft->pay_attempt = 1;
+    fsm_pay_speak(ft, ok ? VX_PAY_LINK : VX_PAY_FAILED, r);
+    if (ft->f->skill->state_json(&t->next, &t->state_json) != 0)
+        return vx_err_set(e, VX_ENOMEM, "out of memory");
+    vx_wset_release(&t->wset);
+    vx_wset_init(&t->wset, ft->req->application_id, ft->req->user_id);
+    vx_wset_conv(&t->wset, ft->tag, t->state_json.data, ft->f->ttl);
+    if (ok) {
+        vx_sub_wset_str(&t->wset, ft->sub.id, "checkout_session_id", r->checkout_session_id);
+    } else {
+        /* no link the customer could approve: the trial is not started (the customer hears so) */
+        struct vx_sub c = ft->sub;
+        c.status = VX_SS_CANCELED;
+        vx_sub_wset_fence(&t->wset, &ft->sub);
+        vx_sub_wset_str(&t->wset, c.id, "status", vx_sub_status_name(c.status));
+        vx_sub_wset_str(&t->wset, c.id, "wait", vx_sub_wait_name(VX_SW_NONE));
+        vx_sub_wset_str(&t->wset, c.id, "attempt_key", NULL);
+        vx_sub_wset_str(&t->wset, c.id, "reason", "no_pay_link");
+        vx_buf_init(&b);
+        if (vx_sub_ledger_json(vx_now_ms(), "voxcart", "canceled", &c, NULL, "no_pay_link", &b) ==
+                0 &&
+            b.data)
+            vx_wset_ledger(&t->wset, c.id, b.data);
+        vx_buf_release(&b);
+    }
+    vx_provider_op_release(&ft->pop);
+    ft->sub_link = 1;
+    return fsm_need(ft, vx_store_op_write(&ft->op, &t->wset), PH_SUB_LINKED, op);
+}
+
+int fsm_phase_sub_linked(struct vx_fsm_turn *ft, struct vx_err *e)
+{
+    int rc = fsm_op_outcome(ft, NULL);
+    (void)e;
+    if (rc)
+        /* the biller finds the session by its key, which the subscription holds */
+        vx_warn("sub", "%s: the pay link is not recorded with the conversation (%s)", ft->sub.id,
+                vx_strerror(rc));
+    vx_store_op_release(&ft->op);
+    ft->phase = PH_RENDER;
+    return 0;
 }
