@@ -67,7 +67,8 @@ int vx_sub_status_parse(const char *name, enum vx_sub_status *out);
     XX(MONTH, "month", "the permission's monthly limit: the next calendar month")                  \
     XX(MERCHANT, "merchant", "refused for good: until the merchant bills it again")                \
     XX(GRACE, "grace", "retries ran out: past due until canceled")                                 \
-    XX(ORDER, "order", "the first cycle is paid in the conversation: its order tells how it ended") \
+    XX(ORDER, "order",                                                                             \
+       "the first cycle is paid in the conversation: its order tells how it ended")                \
     XX(APPROVAL, "approval", "a trial waits for the buyer to approve its pay link (no charge yet)")
 
 enum vx_sub_wait {
