@@ -18,6 +18,8 @@ start_pay_sandbox
 export VOXCART_JANITOR_INTERVAL_MS=300 VOXCART_PROVIDER_PAY_BUDGET_MS=2000
 export VOXCART_BILLER_INTERVAL_MS=200 VOXCART_BILLER_LEASE_MS=2000 VOXCART_BILLER_SETTLE_S=1
 export VOXCART_BILLER_RATE=50 VOXCART_BILLER_BURST=50
+head -c 48 /dev/urandom | base64 >"$T/jwt.secret"
+export VOXCART_JWT_KEY="$T/jwt.secret" # the merchant API, to read what the customers made
 declare -A CATALOG=([en-US]=usd [en-GB]=gbp [de-DE]=eur) URL REDIS VXPID
 declare -A CURRENCY=([en-US]=USD [en-GB]=GBP [de-DE]=EUR)
 LOCALES=(en-US en-GB de-DE)
@@ -93,6 +95,15 @@ for loc in "${LOCALES[@]}"; do
     check "$loc: the merchant's log has subscription.$type events ($n)" [ "$n" -ge 1 ]
   done
   check "$loc: the customer's changes say who made them" grep -q '"by":"customer"' "$T/events-$loc"
+  # the merchant API lists them as it lists its own
+  shop=$(jq -r .merchant.id "$SRC/tests/fixtures/_catalogs/${CATALOG[$loc]}.json")
+  tok=$("$VOXCART" token --key "$T/jwt.secret" --merchant demo)
+  curl -s --cacert "$CA/root.pem" -H "Authorization: Bearer $tok" \
+    "${URL[$loc]%/alexa}/v1/shops/$shop/subscriptions?limit=100" >"$T/api-$loc.json"
+  check "$loc: the merchant API lists every subscription made by voice, with its status" all_of \
+    [ "$(jq '.data | length' "$T/api-$loc.json")" = "$(wc -l <"$T/subs-$loc")" ] -- \
+    [ "$(jq -r '[.data[].status] | sort | join(",")' "$T/api-$loc.json")" = \
+      "$(awk '{print $3}' "$T/subs-$loc" | sort | paste -sd, -)" ]
 done
 
 for loc in "${LOCALES[@]}"; do
