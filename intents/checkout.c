@@ -302,7 +302,7 @@ static void place_order(const struct vx_dialog *d, int vcode_right, struct vx_cm
  * reports it fixed). Locked (three wrong codes): no voice purchase; the
  * engine makes the order a pay link (or a Setup on the platform's rail) instead.
  */
-static int vcode_needed(const struct vx_dialog *d)
+int vx_dlg_vcode_needed(const struct vx_dialog *d, int64_t amount)
 {
     const struct vx_profile *pr = d->profile;
     int chargeable = d->cat->platform ? pr->platform_agreement[0] &&
@@ -312,8 +312,20 @@ static int vcode_needed(const struct vx_dialog *d)
                                              strcmp(pr->permission_status, "NonChargeable") == 0) &&
                                             pr->permission_live == d->cat->production;
     return pr->voice_code[0] && !pr->voice_code_locked && chargeable &&
-           d->cat->voice_code_threshold >= 0 &&
-           vx_dlg_total(d, &d->st->cart) >= d->cat->voice_code_threshold;
+           d->cat->voice_code_threshold >= 0 && amount >= d->cat->voice_code_threshold;
+}
+
+/* What a yes in VOICE_CODE is about: a subscription's plan (its amount), else the cart. */
+static int64_t vcode_amount(const struct vx_dialog *d)
+{
+    const struct vx_cat_plan *pl =
+        d->st->sub_plan[0] ? vx_catalog_plan(d->cat, d->st->sub_plan) : NULL;
+    return pl ? pl->amount : vx_dlg_total(d, &d->st->cart);
+}
+
+static int vcode_needed(const struct vx_dialog *d)
+{
+    return vx_dlg_vcode_needed(d, vcode_amount(d));
 }
 
 void vx_st_confirm(const struct vx_dialog *d, struct vx_cmds *out)
@@ -329,8 +341,9 @@ void vx_st_confirm(const struct vx_dialog *d, struct vx_cmds *out)
         vx_st_yes_nothing(d, out);
         return;
     }
-    if (vcode_needed(d)) {
+    if (vx_dlg_vcode_needed(d, vx_dlg_total(d, cart))) {
         vx_cmd_state(out, VX_ST_VOICE_CODE);
+        vx_cmd_set_sub(out, NULL, NULL, 0); /* the code is for the cart */
         vx_ask_vcode(d, &d->st->pending, out);
         return;
     }
@@ -397,8 +410,9 @@ void vx_ask_vcode(const struct vx_dialog *d, const struct vx_pending *p, struct 
 {
     char total[96];
     (void)p;
-    vx_dlg_money(d, vx_dlg_total(d, &d->st->cart), total, sizeof(total));
-    vx_cmd_say(out, VX_M_VCODE_ASK, "total", total, VX_END);
+    vx_dlg_money(d, vcode_amount(d), total, sizeof(total));
+    vx_cmd_say(out, d->st->sub_plan[0] ? VX_M_VCODE_ASK_SUB : VX_M_VCODE_ASK, "total", total,
+               VX_END);
     vx_cmd_reprompt(out, VX_M_VCODE_REPROMPT, VX_END);
 }
 
@@ -439,7 +453,10 @@ void vx_st_voice_code(const struct vx_dialog *d, struct vx_cmds *out)
         return;
     }
     if (d->vcode == 1 || !vcode_needed(d)) {
-        place_order(d, d->vcode == 1, out);
+        if (d->st->sub_plan[0]) /* the code was asked for a subscription */
+            vx_dlg_sub_start(d, d->vcode == 1, out);
+        else
+            place_order(d, d->vcode == 1, out);
         return;
     }
     ps = vx_cmd_profile(out);
@@ -449,7 +466,8 @@ void vx_st_voice_code(const struct vx_dialog *d, struct vx_cmds *out)
     ps->voice_code_failures = failures + 1;
     ps->voice_code_locked = failures + 1 >= VX_VCODE_FAILURES;
     if (ps->voice_code_locked) {
-        vx_cmd_state(out, VX_ST_CONFIRMING);
+        /* back to the summary (the cart's, or the plan's): yes makes a pay link instead */
+        vx_cmd_state(out, d->st->sub_plan[0] ? VX_ST_SUBSCRIBING : VX_ST_CONFIRMING);
         vx_cmd_say(out, VX_M_VCODE_LOCKED, VX_END);
         vx_cmd_reprompt(out, VX_M_VCODE_LOCKED, VX_END);
         return;
@@ -544,7 +562,10 @@ void vx_st_paid(const struct vx_dialog *d, struct vx_cmds *out)
 
 void vx_st_confirm_no(const struct vx_dialog *d, struct vx_cmds *out)
 {
-    (void)d;
+    if (d->st->state == VX_ST_VOICE_CODE && d->st->sub_plan[0]) {
+        vx_st_sub_no(d, out); /* the code was asked for a subscription: the cart stays */
+        return;
+    }
     vx_dlg_drop_order(out);
     vx_cmd_say(out, VX_M_ORDER_CANCELLED, VX_END);
     vx_cmd_reprompt(out, VX_M_ASK_MORE, VX_END);

@@ -154,6 +154,7 @@ int vx_state_parse(const char *name, enum vx_state *out);
     XX(PAY_CONSENT, "payment.consent", "")                                                         \
     XX(NEWS_PAID, "news.paid", "total id")                                                         \
     XX(VCODE_ASK, "vcode.ask", "total")                                                            \
+    XX(VCODE_ASK_SUB, "vcode.ask_sub", "total")                                                    \
     XX(VCODE_REPROMPT, "vcode.reprompt", "")                                                       \
     XX(VCODE_WRONG, "vcode.wrong", "left")                                                         \
     XX(VCODE_WRONG_LAST, "vcode.wrong_last", "")                                                   \
@@ -321,6 +322,12 @@ void vx_dlg_elicit(const struct vx_dialog *d, const struct vx_pending *p, enum v
                    struct vx_cmds *out);
 /* A pending item with nothing collected. */
 void vx_dlg_pending_clear(struct vx_pending *p);
+/* A voice code is asked before paying amount: the customer set one, voice purchases are not
+ * locked, the saved agreement would be charged, and amount is from the shop's threshold. */
+int vx_dlg_vcode_needed(const struct vx_dialog *d, int64_t amount);
+/* Starts the subscription to the plan of d->st->sub_plan (after a right voice code, whose
+ * count of wrong ones then starts again; subscribe.c). */
+void vx_dlg_sub_start(const struct vx_dialog *d, int vcode_right, struct vx_cmds *out);
 /* Empties the cart and the pending item and goes back to IDLE (cancel, start over). */
 void vx_dlg_drop_order(struct vx_cmds *out);
 

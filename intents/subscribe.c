@@ -251,10 +251,30 @@ static int can_charge(const struct vx_dialog *d)
            p->permission_live == d->cat->production;
 }
 
-static void start(const struct vx_dialog *d, const struct vx_cat_plan *p, struct vx_cmds *out)
+static void start(const struct vx_dialog *d, const struct vx_cat_plan *p, int vcode_right,
+                  struct vx_cmds *out)
 {
     struct vx_order *o;
     char full[256];
+
+    if (vcode_right && d->profile->voice_code_failures) { /* the count starts again */
+        struct vx_profile_set *ps = vx_cmd_profile(out);
+        if (ps) {
+            ps->fields = VX_PF_VOICE_CODE;
+            ps->voice_code_failures = 0;
+            ps->voice_code_locked = 0;
+        }
+    }
+    if (!vcode_right && vx_dlg_vcode_needed(d, p->amount)) {
+        /* from the shop's voice-code amount, as an order: the code first */
+        char amount[96];
+        vx_dlg_money(d, p->amount, amount, sizeof(amount));
+        vx_cmd_state(out, VX_ST_VOICE_CODE);
+        vx_cmd_set_sub(out, p->id, NULL, 0);
+        vx_cmd_say(out, VX_M_VCODE_ASK_SUB, "total", amount, VX_END);
+        vx_cmd_reprompt(out, VX_M_VCODE_REPROMPT, VX_END);
+        return;
+    }
 
     if (subscribed_to(d, p->id)) { /* made meanwhile (another device): not twice */
         plan_full(d, p->id, p->unit, p->count, full, sizeof(full));
@@ -312,6 +332,16 @@ static void start(const struct vx_dialog *d, const struct vx_cat_plan *p, struct
     vx_cmd_say(out, VX_M_SUB_MADE, "plan", full, VX_END);
     vx_cmd_reprompt(out, VX_M_ASK_MORE, VX_END);
     vx_cmd_pay(out);
+}
+
+void vx_dlg_sub_start(const struct vx_dialog *d, int vcode_right, struct vx_cmds *out)
+{
+    const struct vx_cat_plan *p = vx_catalog_plan(d->cat, d->st->sub_plan);
+    if (!p) {
+        vx_st_yes_nothing(d, out);
+        return;
+    }
+    start(d, p, vcode_right, out);
 }
 
 /* --- the customer's subscriptions --- */
@@ -512,7 +542,7 @@ void vx_st_sub_yes(const struct vx_dialog *d, struct vx_cmds *out)
         return;
     }
     if (st->sub_plan[0] && vx_catalog_plan(d->cat, st->sub_plan)) {
-        start(d, vx_catalog_plan(d->cat, st->sub_plan), out);
+        start(d, vx_catalog_plan(d->cat, st->sub_plan), 0, out);
         return;
     }
     vx_st_yes_nothing(d, out);

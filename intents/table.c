@@ -89,6 +89,9 @@ int vx_state_parse(const char *name, enum vx_state *out)
 #define SAY(fn) {fn, VX_CK_SAY}
 /* a change of one of the customer's subscriptions, and the yes that makes or cancels one */
 #define CHG(fn)  {fn, VX_CK_TALK | VX_CK(VX_CMD_SUB_CHANGE)}
+/* the voice code said: the order, or the subscription, it was asked for */
+#define PAYSUB(fn) {fn, VX_CK_TALK | VX_CK(VX_CMD_RECORD_ORDER) | VX_CK(VX_CMD_PAY) |              \
+                        VX_CK(VX_CMD_SUBSCRIBE)}
 #define SUBS(fn) {fn, VX_CK_TALK | VX_CK(VX_CMD_SUB_CHANGE) | VX_CK(VX_CMD_SUBSCRIBE) |            \
                       VX_CK(VX_CMD_RECORD_ORDER) | VX_CK(VX_CMD_PAY)}
 
@@ -355,7 +358,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
         [VX_EV_REMOVE_ITEM]          = C(vx_st_remove_item),
         [VX_EV_CHECKOUT]             = C(vx_st_checkout),
         [VX_EV_ORDER_STATUS]         = C(vx_st_order_status),
-        [VX_EV_VOICE_CODE]           = PAY(vx_st_voice_code),
+        [VX_EV_VOICE_CODE]           = PAYSUB(vx_st_voice_code),
         [VX_EV_SUBSCRIBE]            = C(vx_st_subscribe),
         [VX_EV_SUBSCRIPTIONS]        = SAY(vx_st_subs_status),
         [VX_EV_PAUSE_SUB]            = CHG(vx_st_sub_pause),
@@ -385,6 +388,7 @@ const struct vx_cell vx_dialog_table[VX_ST__COUNT][VX_EV__COUNT] = {
 #undef PAY
 #undef SAY
 #undef CHG
+#undef PAYSUB
 #undef SUBS
 
 static const struct vx_cell bug_cell = {vx_st_bug, VX_CK_TALK};

@@ -219,6 +219,10 @@ void fsm_pay_speak(struct vx_fsm_turn *ft, enum vx_pay_kind kind,
 static int needs_link(const struct vx_fsm_turn *ft)
 {
     const struct vx_profile *p = &ft->t.prof;
+    /* a subscription made without the saved permission (none, or voice purchases locked) is
+     * approved on the provider's page */
+    if (ft->sub_made && !ft->sub.permission[0])
+        return 1;
     /* three wrong voice codes lock purchases by voice: the provider's approval instead */
     return !(p->permission[0] &&
              (strcmp(p->permission_status, "Chargeable") == 0 ||

@@ -162,6 +162,9 @@ static int sub_create(struct vx_fsm_turn *ft, struct vx_err *e)
     vx_strlcpy(s->skill, ft->req->application_id, sizeof(s->skill));
     vx_strlcpy(s->user, ft->req->user_id, sizeof(s->user));
     vx_strlcpy(s->permission, recurring_permission(ft), sizeof(s->permission));
+    if (t->prof.voice_code_locked)
+        /* three wrong voice codes locked purchases by voice: the provider's approval instead */
+        s->permission[0] = '\0';
     s->live = cat->production;
     if (vx_interval_unit_parse(pl->unit, &s->unit) != 0)
         return vx_err_set(e, VX_EINVAL, "plan %s: unit %s", pl->id, pl->unit);

@@ -112,6 +112,7 @@ static void asking_size(struct turn *t, const char *product)
 
 static const struct vx_pay_result *run_pay; /* set: run() runs the payment event with it */
 static const struct vx_sub_view *run_subs;  /* the customer's subscriptions, as loaded */
+static int run_vcode = -1;                  /* what the engine found of the code said */
 static size_t run_nsubs;
 
 /* Runs the cell for the request on the turn's state; the commands are in t->cmds. */
@@ -136,6 +137,7 @@ static void run(struct turn *t, const char *type, const char *intent, const char
     t->d.today = vx_civil_from_days(t->d.now / 86400);
     t->d.subs = run_subs;
     t->d.nsubs = run_nsubs;
+    t->d.vcode = run_vcode;
     if (run_pay) { /* the payment event: what paying for the order came to */
         t->d.ev = vx_coffee_skill.ev_paid;
         t->d.pay = run_pay;
@@ -1718,6 +1720,61 @@ static void test_subscriptions_by_voice(void)
     run_subs = NULL;
 }
 
+/* A plan from the shop's voice-code amount asks for the customer's code first, as an order. */
+static void test_subscribe_voice_code(void)
+{
+    struct vx_catalog *c = (struct vx_catalog *)cat;
+    int64_t threshold = c->voice_code_threshold;
+    const struct vx_cmd *k;
+    struct turn t;
+    c->voice_code_threshold = 1000;
+#define WITH_CODE(t)                                                                               \
+    do {                                                                                           \
+        snprintf((t).prof.voice_code, sizeof((t).prof.voice_code), "pbkdf2$stored");               \
+        snprintf((t).prof.permission, sizeof((t).prof.permission), "B01-0000000-0000001");         \
+        snprintf((t).prof.permission_status, sizeof((t).prof.permission_status), "Chargeable");    \
+    } while (0)
+    turn_init(&t, VX_ST_SUBSCRIBING);
+    WITH_CODE(t);
+    snprintf(t.st.sub_plan, sizeof(t.st.sub_plan), "house_blend_weekly");
+    intent(&t, "AMAZON.YesIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_VCODE_ASK_SUB);
+    VX_CHECK_INT(new_state(&t), VX_ST_VOICE_CODE);
+    VX_CHECK(sub_cmd(&t, VX_CMD_SUBSCRIBE) == NULL && cmd(&t, VX_CMD_RECORD_ORDER, 0) == NULL);
+    /* the right code: subscribed, the first cycle recorded and paid */
+    turn_init(&t, VX_ST_VOICE_CODE);
+    WITH_CODE(t);
+    snprintf(t.st.sub_plan, sizeof(t.st.sub_plan), "house_blend_weekly");
+    run_vcode = 1;
+    intent(&t, "VoiceCodeIntent", "\"code\":{\"name\":\"code\",\"value\":\"4821\"}");
+    VX_CHECK_INT(
+        vx_fsm_police(&t.d, vx_dialog_cell(VX_ST_VOICE_CODE, VX_EV_VOICE_CODE)->may, &t.cmds), 0);
+    VX_CHECK(sub_cmd(&t, VX_CMD_SUBSCRIBE) != NULL && cmd(&t, VX_CMD_PAY, 0) != NULL);
+    k = cmd(&t, VX_CMD_RECORD_ORDER, 0);
+    VX_CHECK_STR(k ? k->u.order.id : NULL, "sub_test00000001-1");
+    /* the third wrong code locks voice purchases: back to the plan's summary */
+    turn_init(&t, VX_ST_VOICE_CODE);
+    WITH_CODE(t);
+    t.prof.voice_code_failures = 2;
+    snprintf(t.st.sub_plan, sizeof(t.st.sub_plan), "house_blend_weekly");
+    run_vcode = 0;
+    intent(&t, "VoiceCodeIntent", "\"code\":{\"name\":\"code\",\"value\":\"1111\"}");
+    VX_CHECK_INT(said(&t, 0), VX_M_VCODE_LOCKED);
+    VX_CHECK_INT(new_state(&t), VX_ST_SUBSCRIBING);
+    VX_CHECK(sub_cmd(&t, VX_CMD_SUBSCRIBE) == NULL);
+    /* no: nothing is started, and a cart waiting meanwhile stays */
+    turn_init(&t, VX_ST_VOICE_CODE);
+    WITH_CODE(t);
+    add_line(&t.st.cart, "latte", "large", 1);
+    snprintf(t.st.sub_plan, sizeof(t.st.sub_plan), "house_blend_weekly");
+    run_vcode = -1;
+    intent(&t, "AMAZON.NoIntent", NULL);
+    VX_CHECK_INT(said(&t, 0), VX_M_SUB_NOT_STARTED);
+    VX_CHECK(new_cart(&t) == NULL);
+#undef WITH_CODE
+    c->voice_code_threshold = threshold;
+}
+
 /* Only the subscription cells may make or change one: any other cell that tries is refused. */
 static void test_sub_masks(void)
 {
@@ -1730,7 +1787,8 @@ static void test_sub_masks(void)
                              ev == VX_EV_SKIP_SUB || (s == VX_ST_SUBSCRIBING && ev == VX_EV_YES);
             vxt_checks++;
             if (change != (may_change && c->fn != vx_st_payment_pending) ||
-                make != (s == VX_ST_SUBSCRIBING && ev == VX_EV_YES)) {
+                make != ((s == VX_ST_SUBSCRIBING && ev == VX_EV_YES) ||
+                         (s == VX_ST_VOICE_CODE && ev == VX_EV_VOICE_CODE))) {
                 vxt_failed++;
                 fprintf(stderr, "cell %s/%s has the wrong mask for subscriptions\n",
                         vx_state_name((enum vx_state)s), vx_event_name(ev));
@@ -1756,6 +1814,7 @@ int main(void)
     VX_RUN(test_subscribe_choose);
     VX_RUN(test_subscribe_yes);
     VX_RUN(test_subscriptions_by_voice);
+    VX_RUN(test_subscribe_voice_code);
     VX_RUN(test_sub_masks);
     VX_RUN(test_table_complete);
     VX_RUN(test_intents_handled);
