@@ -1,12 +1,14 @@
 # Thin wrapper around CMake for the README's commands.
 #   make demo    install what is missing, build, start redis + voxcartd with a sample coffee shop
 #   make test    install what is missing, build with sanitizers and -Werror, run every test (ctest)
-#   make bench   side-by-side benchmark against the reference Node skill (not part of make test)
+#   make bench   side-by-side benchmark against the reference Node skill, the paying turn and
+#                the recurring biller (not part of make test)
+#   make bench-biller   the recurring biller's figure alone (SUBS=100000 due subscriptions)
 #   make fuzz    libFuzzer targets built with clang, each run for FUZZ_SECONDS (default 60) or
 #                FUZZ_RUNS executions, one at a time (not part of make test)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps test demo demo-stop bench fuzz format lint clean
+.PHONY: all build deps test demo demo-stop bench bench-build bench-biller fuzz format lint clean
 
 all: build
 
@@ -33,11 +35,16 @@ demo: build
 demo-stop:
 	@scripts/demo.sh stop
 
-bench:
+bench-build:
 	@scripts/deps.sh bench
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release $(QUIET_CMAKE) >/dev/null
 	@cmake --build build-bench -j$(JOBS) $(QUIET_BUILD)
+
+bench: bench-build
 	@tests/bench/run.sh build-bench
+
+bench-biller: bench-build
+	@tests/bench/biller.sh build-bench
 
 fuzz:
 	@scripts/deps.sh fuzz

@@ -69,6 +69,8 @@ struct vx_biller_stats {
     size_t canceled; /* subscriptions canceled (grace over, permission closed) */
     size_t errors;   /* store or parse errors (the subscription stays due) */
     int64_t lag_s;   /* the oldest due time claimed this pass, seconds behind now */
+    int more;        /* a bucket had a whole batch due and cycles were claimed: more may be
+                        due already, so the next pass should not wait for the interval */
 };
 
 /* One pass over every bucket at time now (epoch seconds). 0, or VX_ESTORE when Redis is not

@@ -747,7 +747,7 @@ int vx_biller_pass(const struct vx_biller_config *c, int64_t now, struct vx_bill
     unsigned start = (unsigned)(vx_wset_tag() % VX_SUB_BUCKETS);
     struct pass ps;
     struct vx_err e;
-    int rc = 0;
+    int rc = 0, full = 0;
 
     memset(st, 0, sizeof(*st));
     memset(&ps, 0, sizeof(ps));
@@ -784,6 +784,8 @@ int vx_biller_pass(const struct vx_biller_config *c, int64_t now, struct vx_bill
             break;
         }
         st->due += n;
+        if (n >= (size_t)(c->batch > 0 ? c->batch : 100))
+            full = 1;
         for (size_t j = 0; j < n; j++) {
             char skill[256], user[256], id[64];
             int64_t next;
@@ -819,5 +821,8 @@ int vx_biller_pass(const struct vx_biller_config *c, int64_t now, struct vx_bill
     }
     for (size_t i = 0; i < ps.n_tz; i++)
         vx_tz_free(ps.tz[i].tz);
+    /* claimed, since a full batch this instance could not claim (another biller holds its
+     * subscriptions) is looked at again later anyway, and must not make the passes spin */
+    st->more = full && st->claimed > 0;
     return rc;
 }

@@ -266,8 +266,7 @@ static struct ps_charge *charge_run(struct ps_req *r, struct ps_perm *p, struct 
         outcome = strcmp(r->sim_code, "CaptureInitiated") == 0 ? "Authorized" : r->sim_code;
         pending = 0;
     }
-    for (size_t i = 0; i < ps.charges.n; i++)
-        count += strcmp(ps.charges.v[i].perm, p->id) == 0;
+    count = ps_perm_charge_count(p->id);
     if (PS_PUSH(ps.charges, c) != 0) {
         ps_fail(r, 500, "InternalServerError", "out of memory");
         return NULL;

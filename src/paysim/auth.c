@@ -167,12 +167,17 @@ int ps_idem_key_valid(const char *key)
     return 1;
 }
 
+static int idem_of(size_t pos, void *arg)
+{
+    const char *const *merchant = arg;
+    return strcmp(ps.idem.v[pos].merchant, *merchant) == 0;
+}
+
 struct ps_idem *ps_idem_find(const char *merchant, const char *key)
 {
-    for (size_t i = 0; i < ps.idem.n; i++)
-        if (strcmp(ps.idem.v[i].key, key) == 0 && strcmp(ps.idem.v[i].merchant, merchant) == 0)
-            return &ps.idem.v[i];
-    return NULL;
+    ptrdiff_t pos = ps_index_each(&ps.ix_idem, ps.idem.v, ps.idem.n, sizeof(*ps.idem.v),
+                                  offsetof(struct ps_idem, key), key, idem_of, &merchant);
+    return pos < 0 ? NULL : &ps.idem.v[pos];
 }
 
 /* The request's identity: operation (method + path after the environment) and body bytes. */

@@ -168,7 +168,74 @@ void ps_state_release(void)
     free(ps.idem.v);
     free(ps.notices.v);
     free(ps.faults.v);
+    free(ps.ix_perms.slot);
+    free(ps.ix_charges.slot);
+    free(ps.ix_charge_perms.slot);
+    free(ps.ix_idem.slot);
     memset(&ps, 0, sizeof(ps));
+}
+
+/* ---- lookups ---- */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static int index_put(struct ps_index *ix, uint64_t h, size_t pos)
+{
+    size_t j;
+    if ((ix->count + 1) * 2 > ix->cap) {
+        size_t ncap = ix->cap ? ix->cap * 2 : 256;
+        struct ps_index_slot *ns = calloc(ncap, sizeof(*ns));
+        if (!ns)
+            return VX_ENOMEM;
+        for (size_t i = 0; i < ix->cap; i++) {
+            if (!ix->slot[i].pos)
+                continue;
+            for (j = ix->slot[i].hash & (ncap - 1); ns[j].pos; j = (j + 1) & (ncap - 1)) {
+            }
+            ns[j] = ix->slot[i];
+        }
+        free(ix->slot);
+        ix->slot = ns;
+        ix->cap = ncap;
+    }
+    for (j = h & (ix->cap - 1); ix->slot[j].pos; j = (j + 1) & (ix->cap - 1)) {
+    }
+    ix->slot[j].hash = h;
+    ix->slot[j].pos = pos + 1;
+    return 0;
+}
+
+ptrdiff_t ps_index_each(struct ps_index *ix, const void *base, size_t n, size_t size, size_t off,
+                        const char *key, int (*visit)(size_t pos, void *arg), void *arg)
+{
+    const char *b = base;
+    uint64_t h;
+
+    if (!key)
+        return -1;
+    h = hash_str(key);
+    /* catch up, up to an object whose member is not written yet (looked at one by one below
+     * until it is) or a failed allocation (likewise) */
+    while (ix->count < n && b[ix->count * size + off] &&
+           index_put(ix, hash_str(b + ix->count * size + off), ix->count) == 0)
+        ix->count++;
+    for (size_t j = ix->cap ? h & (ix->cap - 1) : 0; ix->cap && ix->slot[j].pos;
+         j = (j + 1) & (ix->cap - 1)) {
+        size_t pos = ix->slot[j].pos - 1;
+        if (ix->slot[j].hash == h && strcmp(b + pos * size + off, key) == 0 &&
+            (!visit || visit(pos, arg)))
+            return (ptrdiff_t)pos;
+    }
+    for (size_t pos = ix->count; pos < n; pos++)
+        if (strcmp(b + pos * size + off, key) == 0 && (!visit || visit(pos, arg)))
+            return (ptrdiff_t)pos;
+    return -1;
 }
 
 #define FIND_BY_ID(vec, field, key)                                                                \
@@ -191,12 +258,16 @@ struct ps_buyer *ps_buyer_find(const char *id)
 
 struct ps_perm *ps_perm_find(const char *id)
 {
-    FIND_BY_ID(ps.perms, id, id);
+    ptrdiff_t pos = ps_index_each(&ps.ix_perms, ps.perms.v, ps.perms.n, sizeof(*ps.perms.v),
+                                  offsetof(struct ps_perm, id), id, NULL, NULL);
+    return pos < 0 ? NULL : &ps.perms.v[pos];
 }
 
 struct ps_charge *ps_charge_find(const char *id)
 {
-    FIND_BY_ID(ps.charges, id, id);
+    ptrdiff_t pos = ps_index_each(&ps.ix_charges, ps.charges.v, ps.charges.n, sizeof(*ps.charges.v),
+                                  offsetof(struct ps_charge, id), id, NULL, NULL);
+    return pos < 0 ? NULL : &ps.charges.v[pos];
 }
 
 struct ps_refund *ps_refund_find(const char *id)
@@ -285,6 +356,25 @@ struct ps_perm *ps_perm_create(const char *merchant, const char *buyer, const ch
     return p;
 }
 
+/* An object's next change by the clock is at t (0: none): ps_tick looks then. */
+static void deadline(int64_t t)
+{
+    if (t && t < ps.tick_next)
+        ps.tick_next = t;
+}
+
+static int64_t perm_deadline(const struct ps_perm *p)
+{
+    return strcmp(p->state, "Closed") != 0 ? p->expires : 0;
+}
+
+static int64_t charge_deadline(const struct ps_charge *c)
+{
+    if (c->settle_at)
+        return c->settle_at;
+    return strcmp(c->state, "Authorized") == 0 ? c->expires : 0;
+}
+
 void ps_perm_set_state(struct ps_perm *p, const char *state, const char *reason)
 {
     int changed = strcmp(p->state, state) != 0 || strcmp(p->reason, reason) != 0;
@@ -293,6 +383,7 @@ void ps_perm_set_state(struct ps_perm *p, const char *state, const char *reason)
     vx_strlcpy(p->reason, reason, sizeof(p->reason));
     p->updated = ps_now();
     ps.dirty = 1;
+    deadline(perm_deadline(p));
     if (changed)
         ps_notify(p->merchant, "CHARGE_PERMISSION", p->id, p->id, state, p->env);
 }
@@ -303,6 +394,7 @@ void ps_charge_set_state(struct ps_charge *c, const char *state, const char *rea
     vx_strlcpy(c->reason, reason, sizeof(c->reason));
     c->updated = ps_now();
     ps.dirty = 1;
+    deadline(charge_deadline(c));
     ps_notify(c->merchant, "CHARGE", c->id, c->perm, state, c->env);
 }
 
@@ -312,6 +404,7 @@ void ps_refund_set_state(struct ps_refund *r, const char *state, const char *rea
     vx_strlcpy(r->reason, reason, sizeof(r->reason));
     r->updated = ps_now();
     ps.dirty = 1;
+    deadline(r->settle_at);
     {
         struct ps_charge *c = ps_charge_find(r->charge);
         ps_notify(r->merchant, "REFUND", r->id, c ? c->perm : "", state, r->env);
@@ -334,17 +427,42 @@ static int charge_counts(const struct ps_charge *c)
     return strcmp(c->state, "Declined") != 0 && strcmp(c->state, "Canceled") != 0;
 }
 
+struct usage {
+    const struct ps_perm *p;
+    const char *cur;
+    int64_t now, sum;
+    size_t n;
+};
+
+static int usage_add(size_t pos, void *arg)
+{
+    struct usage *u = arg;
+    const struct ps_charge *c = &ps.charges.v[pos];
+    u->n++;
+    if (u->p && strcmp(c->amount.cur, u->cur) == 0 && charge_counts(c) &&
+        (!u->p->recurring || same_month(c->created, u->now)))
+        u->sum += c->amount.minor;
+    return 0; /* every one */
+}
+
+static void perm_charges(const char *perm_id, struct usage *u)
+{
+    ps_index_each(&ps.ix_charge_perms, ps.charges.v, ps.charges.n, sizeof(*ps.charges.v),
+                  offsetof(struct ps_charge, perm), perm_id, usage_add, u);
+}
+
 int64_t ps_perm_month_usage(const struct ps_perm *p, const char *cur)
 {
-    int64_t sum = 0, now = ps_now();
+    struct usage u = {p, cur, ps_now(), 0, 0};
+    perm_charges(p->id, &u);
+    return u.sum;
+}
 
-    for (size_t i = 0; i < ps.charges.n; i++) {
-        const struct ps_charge *c = &ps.charges.v[i];
-        if (strcmp(c->perm, p->id) == 0 && strcmp(c->amount.cur, cur) == 0 && charge_counts(c) &&
-            (!p->recurring || same_month(c->created, now)))
-            sum += c->amount.minor;
-    }
-    return sum;
+size_t ps_perm_charge_count(const char *perm_id)
+{
+    struct usage u = {NULL, NULL, 0, 0, 0};
+    perm_charges(perm_id, &u);
+    return u.n;
 }
 
 static void charge_settle(struct ps_charge *c)
@@ -371,6 +489,13 @@ int ps_tick(void)
     int64_t now = ps_now();
     int n = 0;
 
+    /* every request ticks: with a hundred thousand objects, looking at each one every time
+     * made the sandbox slower than what it serves. Nothing changes before tick_next (every
+     * object is made and changed through its *_set_state, which lowers it) unless sessions
+     * were made since the last look (a session has no set_state). */
+    if (now < ps.tick_next && ps.sessions.n == ps.tick_sessions)
+        return 0;
+    ps.tick_next = INT64_MAX; /* lowered by the loops and by every *_set_state they cause */
     for (size_t i = 0; i < ps.charges.n; i++) {
         struct ps_charge *c = &ps.charges.v[i];
         if (c->settle_at && c->settle_at <= now) {
@@ -380,6 +505,7 @@ int ps_tick(void)
             ps_charge_set_state(c, "Canceled", "ExpiredUnused");
             n++;
         }
+        deadline(charge_deadline(c));
     }
     for (size_t i = 0; i < ps.refunds.n; i++) {
         struct ps_refund *r = &ps.refunds.v[i];
@@ -393,6 +519,7 @@ int ps_tick(void)
             ps_refund_set_state(r, r->settle_to, r->settle_reason);
             n++;
         }
+        deadline(r->settle_at);
     }
     for (size_t i = 0; i < ps.perms.n; i++) {
         struct ps_perm *p = &ps.perms.v[i];
@@ -400,6 +527,7 @@ int ps_tick(void)
             ps_perm_set_state(p, "Closed", "Expired");
             n++;
         }
+        deadline(perm_deadline(p));
     }
     for (size_t i = 0; i < ps.sessions.n; i++) {
         struct ps_session *s = &ps.sessions.v[i];
@@ -410,7 +538,10 @@ int ps_tick(void)
             ps.dirty = 1;
             n++;
         }
+        if (strcmp(s->state, "Open") == 0)
+            deadline(s->expires);
     }
+    ps.tick_sessions = ps.sessions.n;
     return n;
 }
 

@@ -209,6 +209,16 @@ struct ps_fault {
     int applied;   /* requests it was applied to */
 };
 
+/* Positions of a vector's objects by the hash of a string member (model.c, ps_index_each). */
+struct ps_index {
+    struct ps_index_slot {
+        uint64_t hash;
+        size_t pos; /* position + 1; 0: empty */
+    } * slot;
+    size_t cap;   /* a power of two, at least twice the objects indexed */
+    size_t count; /* the vector's objects [0, count) are in it */
+};
+
 struct ps_state {
     PS_VEC(struct ps_merchant) merchants;
     PS_VEC(struct ps_buyer) buyers;
@@ -227,6 +237,13 @@ struct ps_state {
     struct ps_throttle_row throttle[2][PS_OP_N];
     uint64_t notice_seq;
     int dirty;
+    /* lookups that do not read every object (a benchmark's 100,000 permissions and charges):
+     * permissions and charges by ID, charges by permission, idempotency records by key */
+    struct ps_index ix_perms, ix_charges, ix_charge_perms, ix_idem;
+    /* ps_tick looks at every object only when something may be due: nothing is before
+     * tick_next (lowered by each *_set_state), unless sessions were made since (tick_sessions) */
+    int64_t tick_next;
+    size_t tick_sessions;
 };
 
 /* Options fixed at start. */
@@ -296,6 +313,16 @@ void ps_charge_set_state(struct ps_charge *c, const char *state, const char *rea
 void ps_refund_set_state(struct ps_refund *r, const char *state, const char *reason);
 /* What a permission has been charged in the calendar month of the sandbox clock, in cur. */
 int64_t ps_perm_month_usage(const struct ps_perm *p, const char *cur);
+/* How many charges were ever made against the permission. */
+size_t ps_perm_charge_count(const char *perm_id);
+/*
+ * The objects of a vector (base, n objects of size bytes) whose string member at offset off
+ * equals key, through ix: visit(pos, arg) for each until it answers 1 (NULL: the first is it).
+ * The position it stopped at, or -1. Objects are only ever appended and their IDs never
+ * change, so ix catches up at each call with those appended since.
+ */
+ptrdiff_t ps_index_each(struct ps_index *ix, const void *base, size_t n, size_t size, size_t off,
+                        const char *key, int (*visit)(size_t pos, void *arg), void *arg);
 /* Settles pending charges and refunds, expires what is due; returns how many changed. */
 int ps_tick(void);
 

@@ -205,54 +205,112 @@ static void instruments_get(struct ps_req *r)
     reply_list(r, "instruments", a);
 }
 
-static void perms_post(struct ps_req *r)
-{
-    const char *mid, *buyer = NULL, *type = NULL, *instr = NULL, *env = NULL, *unit = NULL,
-                     *value = NULL;
-    struct json_object *f = vx_json_get(r->json, "frequency");
+/* What POST /_sim/chargePermissions says, read and checked; the strings point into r->json. */
+struct perm_args {
+    const char *mid, *buyer, *instr, *unit, *value;
     struct ps_money amount, limit;
-    struct ps_perm *p;
     int recurring;
+    enum ps_env env;
+};
 
-    if (want_str(r, "merchantId", 1, 63, &mid) || want_str(r, "buyerId", 0, 63, &buyer) ||
+/* Reads the permission to make from r's body. 0, or -1 with the error answered. */
+static int perm_args_read(struct ps_req *r, struct perm_args *a)
+{
+    const char *type = NULL, *env = NULL;
+    struct json_object *f = vx_json_get(r->json, "frequency");
+
+    memset(a, 0, sizeof(*a));
+    if (want_str(r, "merchantId", 1, 63, &a->mid) || want_str(r, "buyerId", 0, 63, &a->buyer) ||
         want_str(r, "chargePermissionType", 0, 24, &type) ||
-        want_str(r, "instrument", 0, 31, &instr) ||
-        want_str(r, "releaseEnvironment", 0, 16, &env) || want_money(r, "amount", &amount) ||
-        want_money(r, "limit", &limit) || !instrument_ok(r, instr))
-        return;
-    if (!ps_merchant_find(mid)) {
-        ps_sim_fail(r, 404, "not_found", "no merchant '%s'", mid);
-        return;
+        want_str(r, "instrument", 0, 31, &a->instr) ||
+        want_str(r, "releaseEnvironment", 0, 16, &env) || want_money(r, "amount", &a->amount) ||
+        want_money(r, "limit", &a->limit) || !instrument_ok(r, a->instr))
+        return -1;
+    if (!ps_merchant_find(a->mid)) {
+        ps_sim_fail(r, 404, "not_found", "no merchant '%s'", a->mid);
+        return -1;
     }
-    if (buyer && !ps_buyer_find(buyer)) {
-        ps_sim_fail(r, 404, "not_found", "no buyer '%s'", buyer);
-        return;
+    if (a->buyer && !ps_buyer_find(a->buyer)) {
+        ps_sim_fail(r, 404, "not_found", "no buyer '%s'", a->buyer);
+        return -1;
     }
-    recurring = !type || strcmp(type, "Recurring") == 0;
-    if (type && !recurring && strcmp(type, "OneTime") != 0) {
+    a->recurring = !type || strcmp(type, "Recurring") == 0;
+    if (type && !a->recurring && strcmp(type, "OneTime") != 0) {
         ps_sim_fail(r, 400, "bad_request", "chargePermissionType must be OneTime or Recurring");
-        return;
+        return -1;
     }
-    if (!recurring && limit.minor < 0) {
+    if (!a->recurring && a->limit.minor < 0) {
         ps_sim_fail(r, 400, "bad_request",
                     "a OneTime permission needs limit {amount, currencyCode}");
-        return;
+        return -1;
     }
     if (f) {
-        ps_json_str(f, "unit", &unit);
-        ps_json_str(f, "value", &value);
+        ps_json_str(f, "unit", &a->unit);
+        ps_json_str(f, "value", &a->value);
     }
-    p = ps_perm_create(mid, buyer ? buyer : "buyer-alice",
-                       instr ? instr : (buyer ? ps_buyer_find(buyer)->instrument : "card-ok"),
-                       recurring, unit ? unit : (recurring ? "Month" : ""),
-                       value ? value : (recurring ? "1" : ""), amount.minor >= 0 ? &amount : NULL,
-                       limit.minor >= 0 ? &limit : NULL,
-                       env && strcmp(env, "Live") == 0 ? PS_ENV_LIVE : PS_ENV_SANDBOX);
-    if (!p) {
+    a->env = env && strcmp(env, "Live") == 0 ? PS_ENV_LIVE : PS_ENV_SANDBOX;
+    return 0;
+}
+
+static struct ps_perm *perm_make(const struct perm_args *a)
+{
+    return ps_perm_create(
+        a->mid, a->buyer ? a->buyer : "buyer-alice",
+        a->instr ? a->instr : (a->buyer ? ps_buyer_find(a->buyer)->instrument : "card-ok"),
+        a->recurring, a->unit ? a->unit : (a->recurring ? "Month" : ""),
+        a->value ? a->value : (a->recurring ? "1" : ""), a->amount.minor >= 0 ? &a->amount : NULL,
+        a->limit.minor >= 0 ? &a->limit : NULL, a->env);
+}
+
+static void perms_post(struct ps_req *r)
+{
+    struct perm_args a;
+    struct ps_perm *p;
+
+    if (perm_args_read(r, &a) != 0)
+        return;
+    if (!(p = perm_make(&a))) {
         ps_sim_fail(r, 500, "internal", "out of memory");
         return;
     }
     ps_reply_json(r, 201, ps_perm_json(p));
+}
+
+#define BULK_MAX 200000
+
+/*
+ * COUNT permissions alike in one request (a benchmark's hundred thousand subscriptions would
+ * take minutes one request each): the body of POST /_sim/chargePermissions plus count; the
+ * answer is their IDs in the order made (one lock held throughout, so they are consecutive).
+ */
+static void perms_bulk_post(struct ps_req *r)
+{
+    struct json_object *c = vx_json_get(r->json, "count"), *ids;
+    struct perm_args a;
+    int64_t n;
+
+    if (!c || !json_object_is_type(c, json_type_int) || (n = json_object_get_int64(c)) < 1 ||
+        n > BULK_MAX) {
+        ps_sim_fail(r, 400, "bad_request", "count must be an integer from 1 to %d", BULK_MAX);
+        return;
+    }
+    if (perm_args_read(r, &a) != 0)
+        return;
+    ids = json_object_new_array_ext((int)n);
+    for (int64_t i = 0; i < n; i++) {
+        struct ps_perm *p = perm_make(&a);
+        if (!p) { /* those made stay, as one request each would have left them */
+            json_object_put(ids);
+            ps_sim_fail(r, 500, "internal", "out of memory after %lld permissions", (long long)i);
+            return;
+        }
+        json_object_array_add(ids, json_object_new_string(p->id));
+    }
+    {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "chargePermissionIds", ids);
+        ps_reply_json(r, 201, o);
+    }
 }
 
 static int match(const char *filter, const char *value)
@@ -747,6 +805,7 @@ static const struct ps_route sim_routes[] = {
     {"GET", "instruments", "listInstruments", -1, 0, instruments_get},
     {"GET", "chargePermissions", "listChargePermissions", -1, 0, perms_get},
     {"POST", "chargePermissions", "createChargePermission", -1, 0, perms_post},
+    {"POST", "chargePermissions/bulk", "createChargePermissions", -1, 0, perms_bulk_post},
     {"POST", "chargePermissions/*/state", "setChargePermissionState", -1, 0, perm_state_post},
     {"POST", "chargePermissions/*/fix", "fixChargePermission", -1, 0, perm_fix_post},
     {"GET", "charges", "listCharges", -1, 0, charges_get},

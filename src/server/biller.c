@@ -137,6 +137,9 @@ static void biller_pass(struct server *s, int woken, void *ctx)
     b->c.store_name = b->store[0] ? b->store : NULL;
     if (vx_biller_pass(&b->c, vx_now(), &st) != 0)
         vx_warn("biller", "the store is not reachable; the next pass carries on");
+    else if (st.more)
+        periodic_wake(&biller_thread); /* a backlog: the next pass at once, not after the interval
+                                          (which left a biller idle most of the time) */
     vx_metrics_biller(&st);
     if (st.claimed > 0)
         vx_info("biller",

@@ -14,6 +14,9 @@
 # hold one captured charge per answered yes (and at most CONNS more: those in flight when
 # the load stopped).
 #
+# Last, the recurring biller: tests/bench/biller.sh (its own Redis, sandbox and voxcartd; SUBS
+# subscriptions due, default 100000), which can also run alone (make bench-biller).
+#
 # Environment: ROUNDS (default 3), DURATION (seconds per run, default 10),
 # CONNS (default 32), USERS (distinct customers in the request pool, default 512),
 # PAY_N (default 3000), PEER_DIR (default ../shared/peer).
@@ -266,3 +269,8 @@ function val(s, k,   m) { m = s; sub(".*" k "=", "", m); sub(" .*", "", m); retu
   printf "the sandbox captured %d charges for %d answered yes turns (%s)\n", got, done_n, ((got >= done_n && got <= done_n + $2) ? "one each, plus those in flight at the end" : "MISMATCH")
   if (ordering > 0) printf "paying turn / ordering turn (voxcartd, same run): %.2f\n", val($0, "rps") / ordering
 }' "$T/pay-result"
+
+# the recurring biller, after the rest has stopped (it starts its own servers)
+cleanup
+trap - EXIT
+"$ROOT/tests/bench/biller.sh" "$BUILD"

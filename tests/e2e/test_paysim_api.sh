@@ -29,6 +29,26 @@ check "unknown permission: 404 ResourceNotFound" is "$STATUS $(jqb .reasonCode)"
 PS_PREFIX=/live/v2 api GET "chargePermissions/$P"
 check "a sandbox permission does not exist in live" is "$STATUS" 404
 
+# many alike in one set-up request (the biller's benchmark): as many distinct IDs as asked,
+# each a permission of its own that the API reads with the terms given
+sim POST chargePermissions/bulk '{"merchantId":"shop1","count":300,"instrument":"card-ok","frequency":{"unit":"Week","value":"1"},"amount":{"amount":"4.50","currencyCode":"EUR"}}'
+check "bulk set-up: 201 with 300 distinct IDs" \
+  is "$STATUS $(jqb '.chargePermissionIds | length') $(jqb '.chargePermissionIds | unique | length')" "201 300 300"
+PB=$(jqb '.chargePermissionIds[299]')
+api GET "chargePermissions/$PB"
+check "a bulk permission is Chargeable, weekly, with its amount" \
+  is "$STATUS $(jqb '.statusDetails.state+" "+.recurringMetadata.frequency.unit+" "+.recurringMetadata.amount.amount')" "200 Chargeable Week 4.50"
+sim GET "chargePermissions?merchantId=shop1"
+check "the ledger lists them with the one made before" is "$(jqb '.chargePermissions | length')" 301
+for bad in '"count":0' '"count":200001' '"count":"3"'; do
+  sim POST chargePermissions/bulk "{\"merchantId\":\"shop1\",$bad}"
+  check "bulk set-up with $bad: 400" is "$STATUS $(jqb .error.code)" "400 bad_request"
+done
+sim POST chargePermissions/bulk '{"merchantId":"nobody","count":2}'
+check "bulk set-up for an unknown merchant: 404" is "$STATUS" 404
+sim GET "chargePermissions?merchantId=shop1"
+check "the refused requests made nothing" is "$(jqb '.chargePermissions | length')" 301
+
 # charges: capture now, authorize then capture, cancel
 api POST charges "$(charge_body "$P" 12.50 EUR true)" -H "x-amz-pay-idempotency-key: $(key)"
 C1=$(jqb .chargeId)
