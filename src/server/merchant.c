@@ -737,7 +737,7 @@ static enum merchant_wait wait_store(struct merchant_call *mc, int step, struct 
     return MERCHANT_WAIT_STORE;
 }
 
-/* --- plans: what a subscription (a later issue) will bill, every interval --- */
+/* --- plans: what a subscription bills, every interval --- */
 
 static const char *const plan_fields[] = {"id",       "name",       "interval", "amount",
                                           "currency", "trial_days", "active",   NULL};
