@@ -106,6 +106,10 @@ struct vx_wset;
 const struct vx_wset *vx_fsm_turn_wset(const struct vx_fsm_turn *t);
 /* The ID of the order a finished turn recorded (its write landed), or NULL. */
 const char *vx_fsm_turn_order(const struct vx_fsm_turn *t, int64_t *created);
+/* What the finished turn's write recorded an order's payment came to (pay.h): 1 and *o
+ * (pointing into the turn), or 0 when it recorded none. */
+struct vx_pay_outcome;
+int vx_fsm_turn_settled(const struct vx_fsm_turn *ft, struct vx_pay_outcome *o);
 /*
  * The subscription the finished turn made or changed, or NULL: when (*at), the merchant's event
  * type ("subscription.created", ".paused", ...) and the fence it left (which numbers the

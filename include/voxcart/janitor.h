@@ -7,7 +7,8 @@
  * changes nothing.
  *
  * For each order due in the schedule (pay.h, vx_pay_bucket_key):
- *   - no longer CHARGE_PENDING: it leaves the schedule;
+ *   - no longer CHARGE_PENDING: it leaves the schedule, and what it came to is
+ *     told again (a lost event is made; one already in the log stays as it is);
  *   - a pay link (checkout_session_id): read the session; approved by the
  *     buyer: complete it (that charges the order), save the charge permission
  *     in the customer's profile as chargeable (next time yes charges at once),
@@ -44,13 +45,21 @@ struct vx_janitor_approval {
 typedef void (*vx_janitor_approved_fn)(const struct vx_janitor_approval *a, void *arg);
 
 /*
+ * What an order's payment came to (pay.h): an outcome the pass recorded, or one it found
+ * recorded already (told again, so an event lost between someone's two writes is made).
+ */
+struct vx_pay_outcome;
+typedef void (*vx_janitor_told_fn)(const struct vx_pay_outcome *o, void *arg);
+
+/*
  * One pass over every bucket; store_name as the turn sends it (vx_fsm_store_name). p talks
  * to the sandbox's endpoints, live to the live ones for orders of production shops (NULL:
  * such orders stay due, and each pass says why). approved (may be NULL) hears of each
- * approved pay link the pass settled, after the order's outcome is stored.
+ * approved pay link the pass settled, after the order's outcome is stored; told (may be
+ * NULL) of what each order it looked at came to, once it has come to something.
  */
 int vx_janitor_pass(struct vx_provider *p, struct vx_provider *live, const char *store_name,
-                    int64_t now, int retry_s, vx_janitor_approved_fn approved, void *arg,
-                    struct vx_janitor_stats *st);
+                    int64_t now, int retry_s, vx_janitor_approved_fn approved,
+                    vx_janitor_told_fn told, void *arg, struct vx_janitor_stats *st);
 
 #endif

@@ -89,13 +89,36 @@ int vx_pay_profile_json(const char *permission, const char *status, int live, st
 int vx_pay_profile_reason_json(const char *permission, const char *status, const char *reason,
                                int live, struct vx_buf *out);
 
+/*
+ * What an order's payment came to, as its merchant hears it: the event order.paid,
+ * .declined, .failed or .canceled. Whoever records the outcome (the turn, the janitor)
+ * tells it after its write; the janitor tells it again when it finds the order settled,
+ * since a process that died between the two writes told nothing. The event's ID is
+ * made of the order, the attempt, the outcome and settled_at_ms, so the log keeps one.
+ */
+struct vx_pay_outcome {
+    const char *skill, *user, *order_id;
+    const char *state; /* PAID, DECLINED, FAILED or CANCELED */
+    int attempt;
+    int64_t total;
+    const char *currency;
+    const char *charge_id, *reason; /* "" none */
+    int64_t created;                /* the order's, in seconds */
+    int64_t settled_at_ms;          /* the order's settled_at: when the outcome was recorded */
+};
+/* The event type of what an order in state came to ("order.paid", ...), and into *told the
+ * state it is told as (an order refunded since was PAID); NULL for an open state. */
+const char *vx_pay_outcome_event(const char *state, const char **told);
+
 /* What paying needs of a stored order document. */
 struct vx_pay_order {
     char state[32], pay_key[VX_PROVIDER_KEY_MAX + 1], charge_id[64], session_id[64];
-    char currency[4];
+    char currency[4], reason[64];
     int64_t total;
-    int attempt; /* of the last attempt (1 when the order has none recorded) */
-    int live;    /* of a production shop: charged at the provider's live endpoints */
+    int64_t created;       /* seconds */
+    int64_t settled_at_ms; /* when its last outcome was recorded (0: none, or before it was kept) */
+    int attempt;           /* of the last attempt (1 when the order has none recorded) */
+    int live;              /* of a production shop: charged at the provider's live endpoints */
     struct vx_order_line lines[VX_CART_MAX];
     size_t n;
 };

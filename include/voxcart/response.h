@@ -54,6 +54,8 @@ int vx_response_directive(struct vx_response *r, const char *json);
 int vx_ssml_escape(struct vx_buf *b, const char *text);
 /* Escapes text as a JSON string body (no quotes) and appends it to b. */
 int vx_json_escape(struct vx_buf *b, const char *text, size_t len);
+/* Appends "k":"v" (v escaped; null when v is NULL or ""), after a comma unless first. */
+int vx_json_member(struct vx_buf *b, const char *k, const char *v, int first);
 /* Checks an SSML document for balanced tags and known entities; 0 when well formed. */
 int vx_ssml_check(const char *ssml, size_t len);
 

@@ -109,6 +109,12 @@ struct vx_fsm_turn {
     struct vx_pay_result pay;
     struct vx_order paid_order; /* the order as recorded, for the settling write */
     enum vx_order_state pay_to;
+    /* the outcome the turn's write set records for paid_order (told_to, told_at_ms, the
+     * charge and the reason), for the merchant's event: 1 in the write set, 2 it landed */
+    int told;
+    enum vx_order_state told_to;
+    int64_t told_at_ms;
+    char told_charge[64], told_reason[64];
     char pay_link[VX_PAYLINK_URL_MAX]; /* the card's link to the pay-link page */
     int link_direct; /* the card links to the provider's page (no order for voxcartd's page) */
     /* VX_IF_READ_SUBS: the customer's subscription IDs, then each document as read */

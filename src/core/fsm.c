@@ -481,6 +481,8 @@ static int phase_saved(struct vx_fsm_turn *ft, struct vx_err *e)
     ft->tag = ft->op.version;
     vx_store_op_release(&ft->op);
     if (rc == 0) {
+        if (ft->told) /* a platform's response settled the order in this write */
+            ft->told = 2;
         vx_debug("fsm", "%s: %s/%s -> %s", req->user_id, ft->f->skill->state_name(t->st.state),
                  ft->f->skill->event_name(ft->ev), ft->f->skill->state_name(t->next.state));
         ft->phase = PH_RENDER;
@@ -530,6 +532,7 @@ int vx_fsm_turn_step(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
         case PH_ATTEMPT:
             fsm_turn_reset(t);
             ft->paying = 0; /* a re-run decides afresh: only an order it records is paid */
+            ft->told = 0;
             ft->f->skill->state_init(&t->st);
             memset(&t->prof, 0, sizeof(t->prof));
             ft->have_last = 0;
@@ -613,6 +616,25 @@ const char *vx_fsm_turn_order(const struct vx_fsm_turn *ft, int64_t *created)
         return NULL;
     *created = o->created;
     return o->id;
+}
+
+int vx_fsm_turn_settled(const struct vx_fsm_turn *ft, struct vx_pay_outcome *o)
+{
+    if (ft->phase != PH_RENDER || ft->told != 2)
+        return 0;
+    memset(o, 0, sizeof(*o));
+    o->skill = ft->req->application_id;
+    o->user = ft->req->user_id;
+    o->order_id = ft->paid_order.id;
+    o->state = vx_order_state_name(ft->told_to);
+    o->attempt = ft->pay_attempt;
+    o->total = ft->paid_order.total;
+    o->currency = ft->paid_order.currency;
+    o->charge_id = ft->told_charge;
+    o->reason = ft->told_reason;
+    o->created = ft->paid_order.created;
+    o->settled_at_ms = ft->told_at_ms;
+    return 1;
 }
 
 const char *vx_fsm_turn_sub(const struct vx_fsm_turn *ft, int64_t *at, const char **event,

@@ -27,9 +27,10 @@ static void profile_permission(const char *skill, const char *user, char *out, s
 /* hard: the outcome is a hard decline (vx_pay_hard) of the permission charged, which is then
  * marked NonChargeable in the profile; save_permission (a pay link's, just approved) is saved
  * as the customer's, chargeable unless that very charge was a hard decline. */
+/* *at_ms: when the outcome was recorded, or 0 when someone else recorded one first. */
 static int settle(const char *skill, const char *user, const char *id, const struct vx_pay_order *o,
                   enum vx_order_state to, const struct vx_provider_result *r,
-                  const char *save_permission, int hard)
+                  const char *save_permission, int hard, int64_t *at_ms)
 {
     char charged[64] = "";
     struct vx_wset w;
@@ -49,6 +50,7 @@ static int settle(const char *skill, const char *user, const char *id, const str
     s.attempt = o->attempt;
     s.actor = "janitor";
     s.at_ms = vx_now_ms();
+    *at_ms = 0;
     s.live = o->live;
     s.hard = hard;
     if (hard && save_permission)
@@ -75,7 +77,62 @@ static int settle(const char *skill, const char *user, const char *id, const str
         vx_info("janitor", "order %s was settled by someone else first", id);
         return 0;
     }
+    if (rc == 0)
+        *at_ms = s.at_ms;
     return rc;
+}
+
+/* Tells told what a stored order came to, when it is settled and says when. */
+static void tell_stored(const char *skill, const char *user, const char *id,
+                        const struct vx_pay_order *o, vx_janitor_told_fn told, void *arg)
+{
+    struct vx_pay_outcome oc;
+    if (!told || !o->settled_at_ms || !vx_pay_outcome_event(o->state, &oc.state))
+        return;
+    oc.skill = skill;
+    oc.user = user;
+    oc.order_id = id;
+    oc.attempt = o->attempt;
+    oc.total = o->total;
+    oc.currency = o->currency;
+    oc.charge_id = o->charge_id;
+    oc.reason = o->reason;
+    oc.created = o->created;
+    oc.settled_at_ms = o->settled_at_ms;
+    told(&oc, arg);
+}
+
+/* The same for an order as stored now (someone else settled it first). */
+static void tell_reread(const char *skill, const char *user, const char *id,
+                        vx_janitor_told_fn told, void *arg)
+{
+    struct vx_store_op sop;
+    struct vx_pay_order o;
+    if (!told)
+        return;
+    if (vx_store_op_order_get(&sop, skill, user, id))
+        vx_store_op_run(&sop);
+    if (sop.rc == 0 && vx_pay_order_parse(sop.json, &o) == 0)
+        tell_stored(skill, user, id, &o, told, arg);
+    vx_store_op_release(&sop);
+}
+
+/* What the pass itself recorded, to told. */
+static void tell_settled(const char *skill, const char *user, const char *id,
+                         const struct vx_pay_order *o, enum vx_order_state to,
+                         const struct vx_provider_result *r, int64_t at_ms, vx_janitor_told_fn told,
+                         void *arg)
+{
+    struct vx_pay_order now = *o;
+    if (!at_ms) {
+        tell_reread(skill, user, id, told, arg);
+        return;
+    }
+    vx_strlcpy(now.state, vx_order_state_name(to), sizeof(now.state));
+    vx_strlcpy(now.charge_id, r->charge_id, sizeof(now.charge_id));
+    vx_strlcpy(now.reason, r->reason_code, sizeof(now.reason));
+    now.settled_at_ms = at_ms;
+    tell_stored(skill, user, id, &now, told, arg);
 }
 
 /* Runs one provider call blocking; the op is complete afterwards. */
@@ -88,8 +145,9 @@ static void run(struct vx_provider_op *op, int send)
 /* One due order: 1 settled (leaves the schedule), 0 look again later, < 0 failed. */
 static int one(struct vx_provider *sandbox, struct vx_provider *live, const char *store_name,
                const char *skill, const char *user, const char *id, vx_janitor_approved_fn approved,
-               void *arg)
+               vx_janitor_told_fn told, void *arg)
 {
+    int64_t at_ms = 0;
     struct vx_provider *p;
     struct vx_store_op sop;
     struct vx_provider_op op;
@@ -105,8 +163,13 @@ static int one(struct vx_provider *sandbox, struct vx_provider *live, const char
     if (rc == 0 && vx_pay_order_parse(sop.json, &o) != 0)
         rc = VX_EPARSE;
     vx_store_op_release(&sop);
-    if (rc == VX_ENOTFOUND || (rc == 0 && strcmp(o.state, "CHARGE_PENDING") != 0))
-        return 1; /* settled already, or the turn that scheduled it never wrote it */
+    if (rc == 0 && strcmp(o.state, "CHARGE_PENDING") != 0) {
+        /* settled already: told again, in case whoever settled it died before telling */
+        tell_stored(skill, user, id, &o, told, arg);
+        return 1;
+    }
+    if (rc == VX_ENOTFOUND)
+        return 1; /* the turn that scheduled it never wrote it */
     if (rc)
         return rc;
     p = o.live ? live : sandbox;
@@ -127,7 +190,9 @@ static int one(struct vx_provider *sandbox, struct vx_provider *live, const char
         if (strcmp(op.res.state, "Canceled") == 0) {
             vx_info("janitor", "order %s: the pay link was %s: canceled", id,
                     op.res.reason_code[0] ? op.res.reason_code : "canceled");
-            rc = settle(skill, user, id, &o, VX_OS_CANCELED, &op.res, NULL, 0);
+            rc = settle(skill, user, id, &o, VX_OS_CANCELED, &op.res, NULL, 0, &at_ms);
+            if (rc == 0)
+                tell_settled(skill, user, id, &o, VX_OS_CANCELED, &op.res, at_ms, told, arg);
             vx_provider_op_release(&op);
             return rc ? rc : 1;
         }
@@ -176,7 +241,9 @@ static int one(struct vx_provider *sandbox, struct vx_provider *live, const char
     vx_info("janitor", "order %s: %s (%s)", id, vx_order_state_name(to),
             op.res.charge_id[0] ? op.res.charge_id : op.res.reason_code);
     rc = settle(skill, user, id, &o, to, &op.res, perm[0] ? perm : NULL,
-                vx_pay_hard(op.outcome, o.total, o.currency));
+                vx_pay_hard(op.outcome, o.total, o.currency), &at_ms);
+    if (rc == 0)
+        tell_settled(skill, user, id, &o, to, &op.res, at_ms, told, arg);
     vx_provider_op_release(&op);
     if (rc == 0 && perm[0] && o.session_id[0] && approved) {
         struct vx_janitor_approval a = {skill, user, id, o.session_id, to};
@@ -186,8 +253,8 @@ static int one(struct vx_provider *sandbox, struct vx_provider *live, const char
 }
 
 int vx_janitor_pass(struct vx_provider *p, struct vx_provider *live, const char *store_name,
-                    int64_t now, int retry_s, vx_janitor_approved_fn approved, void *arg,
-                    struct vx_janitor_stats *st)
+                    int64_t now, int retry_s, vx_janitor_approved_fn approved,
+                    vx_janitor_told_fn told, void *arg, struct vx_janitor_stats *st)
 {
     struct vx_err e;
     memset(st, 0, sizeof(*st));
@@ -209,7 +276,7 @@ int vx_janitor_pass(struct vx_provider *p, struct vx_provider *live, const char 
                 vx_store_sched_set(key, due[i], -1, &e);
                 continue;
             }
-            rc = one(p, live, store_name, skill, user, id, approved, arg);
+            rc = one(p, live, store_name, skill, user, id, approved, told, arg);
             if (rc == 1)
                 st->settled++;
             else if (rc == 0)

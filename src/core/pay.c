@@ -174,6 +174,8 @@ int vx_pay_settle_wset(struct vx_wset *w, const struct vx_pay_settle *s, const c
                                                      ledger entry */
     vx_buf_init(&b);
     vx_wset_order_cas(w, s->order_id, vx_order_state_name(VX_OS_CHARGE_PENDING), to);
+    snprintf(num, sizeof(num), "%lld", (long long)s->at_ms);
+    rc |= order_member(w, s->order_id, "settled_at", num, 0);
     if (s->to == VX_OS_PAID) {
         int64_t captured = r && r->capture_amount.set ? r->capture_amount.amount : s->amount;
         snprintf(num, sizeof(num), "%lld", (long long)captured);
@@ -237,8 +239,13 @@ int vx_pay_order_parse(const char *json, struct vx_pay_order *o)
     vx_jget_strcpy(&d, root, "charge_id", o->charge_id, sizeof(o->charge_id));
     vx_jget_strcpy(&d, root, "checkout_session_id", o->session_id, sizeof(o->session_id));
     vx_jget_strcpy(&d, root, "currency", o->currency, sizeof(o->currency));
+    vx_jget_strcpy(&d, root, "reason", o->reason, sizeof(o->reason));
     if (vx_jint64(vx_jget(&d, root, "total"), &v) == 0)
         o->total = v;
+    if (vx_jint64(vx_jget(&d, root, "created"), &v) == 0)
+        o->created = v;
+    if (vx_jint64(vx_jget(&d, root, "settled_at"), &v) == 0 && v > 0)
+        o->settled_at_ms = v;
     o->attempt = vx_jint64(vx_jget(&d, root, "attempt"), &v) == 0 ? (int)v : 1;
     {
         const char *env = vx_jget_str(&d, root, "environment");
@@ -262,6 +269,24 @@ int vx_pay_order_parse(const char *json, struct vx_pay_order *o)
     }
     vx_jdoc_free(&d);
     return 0;
+}
+
+const char *vx_pay_outcome_event(const char *state, const char **told)
+{
+    static const struct {
+        const char *state, *event, *told;
+    } map[] = {
+        {"PAID", "order.paid", "PAID"},       {"PARTIALLY_REFUNDED", "order.paid", "PAID"},
+        {"REFUNDED", "order.paid", "PAID"},   {"DECLINED", "order.declined", "DECLINED"},
+        {"FAILED", "order.failed", "FAILED"}, {"CANCELED", "order.canceled", "CANCELED"},
+    };
+    for (size_t i = 0; state && i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(state, map[i].state) == 0) {
+            if (told)
+                *told = map[i].told;
+            return map[i].event;
+        }
+    return NULL;
 }
 
 void vx_pay_agreement_id(const char *profile_json, char *id, size_t idsz)

@@ -104,6 +104,7 @@ int fsm_phase_retry(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_e
     o->n = po.n < VX_CART_MAX ? po.n : VX_CART_MAX;
     memcpy(o->lines, po.lines, o->n * sizeof(o->lines[0]));
     o->total = po.total;
+    o->created = po.created;
     memcpy(o->currency, po.currency, sizeof(o->currency));
     if (vx_pay_key(o->id, ft->pay_attempt, ft->pay_key, sizeof(ft->pay_key)) != 0)
         return vx_err_set(e, VX_EINVAL, "order ID %s makes no idempotency key", o->id);
@@ -142,6 +143,19 @@ int fsm_phase_marked(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx_
 
 static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_op **op,
                          struct vx_err *e);
+
+/* The outcome s records, kept for the merchant's event once the write lands. */
+static void told_mark(struct vx_fsm_turn *ft, const struct vx_pay_settle *s)
+{
+    ft->told = 0;
+    if (s->to == VX_OS_CHARGE_PENDING)
+        return;
+    ft->told = 1;
+    ft->told_to = s->to;
+    ft->told_at_ms = s->at_ms;
+    vx_strlcpy(ft->told_charge, s->res ? s->res->charge_id : "", sizeof(ft->told_charge));
+    vx_strlcpy(ft->told_reason, s->res ? s->res->reason_code : "", sizeof(ft->told_reason));
+}
 
 /* What settling the turn's order records: its outcome `to`, learnt by actor. */
 static void settle_of(const struct vx_fsm_turn *ft, enum vx_order_state to,
@@ -468,6 +482,7 @@ static int settle_writes(struct vx_fsm_turn *ft, int with_conv, struct vx_store_
     if (with_conv)
         vx_wset_conv(&t->wset, ft->tag, t->state_json.data, ft->f->ttl);
     settle_of(ft, ft->pay_to, r, "customer", &s);
+    told_mark(ft, &s);
     if (ft->link && r->checkout_session_id[0]) {
         t->order_json.len = 0;
         if (vx_buf_appendf(&t->order_json, "\"%s\"", r->checkout_session_id) == 0)
@@ -507,6 +522,8 @@ int fsm_phase_settled(struct vx_fsm_turn *ft, struct vx_store_op **op, struct vx
         ft->settle_retry = 1;
         return settle_writes(ft, 0, op, e);
     }
+    if (rc == 0 && ft->told)
+        ft->told = 2;
     if (rc == VX_ECONFLICT)
         vx_info("pay", "order %s was settled by someone else first: nothing to record",
                 ft->paid_order.id);
@@ -594,6 +611,7 @@ int fsm_conn_done(struct vx_fsm_turn *ft, struct vx_err *e)
     o->n = po.n < VX_CART_MAX ? po.n : VX_CART_MAX;
     memcpy(o->lines, po.lines, o->n * sizeof(o->lines[0]));
     o->total = po.total;
+    o->created = po.created;
     memcpy(o->currency, po.currency, sizeof(o->currency));
     ft->pay_attempt = po.attempt;
     vx_strlcpy(ft->pay_key, ft->conn_key, sizeof(ft->pay_key));
@@ -708,6 +726,7 @@ int fsm_conn_writes(struct vx_fsm_turn *ft, struct vx_err *e)
                sizeof(r.capture_amount.currency));
     }
     settle_of(ft, pl->to, &r, "platform", &s);
+    told_mark(ft, &s);
     if (vx_pay_settle_wset(&t->wset, &s, NULL) != 0)
         return vx_err_set(e, VX_ENOMEM, "out of memory");
     return 0;

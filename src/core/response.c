@@ -65,6 +65,19 @@ int vx_ssml_escape(struct vx_buf *b, const char *text)
     return rc ? VX_ENOMEM : 0;
 }
 
+int vx_json_member(struct vx_buf *b, const char *k, const char *v, int first)
+{
+    int rc = vx_buf_appendf(b, "%s\"%s\":", first ? "" : ",", k);
+    if (!v || !*v)
+        rc |= vx_buf_appends(b, "null");
+    else {
+        rc |= vx_buf_appends(b, "\"");
+        rc |= vx_json_escape(b, v, strlen(v));
+        rc |= vx_buf_appends(b, "\"");
+    }
+    return rc ? VX_ENOMEM : 0;
+}
+
 int vx_json_escape(struct vx_buf *b, const char *text, size_t len)
 {
     static const char hex[] = "0123456789abcdef";

@@ -30,18 +30,6 @@ static void run_put(const struct vx_mdoc_put *p)
     vx_store_op_release(&op);
 }
 
-static void json_member(struct vx_buf *b, const char *k, const char *v, int first)
-{
-    vx_buf_appendf(b, "%s\"%s\":", first ? "" : ",", k);
-    if (!v || !*v) {
-        vx_buf_appends(b, "null");
-        return;
-    }
-    vx_buf_appends(b, "\"");
-    vx_json_escape(b, v, strlen(v));
-    vx_buf_appends(b, "\"");
-}
-
 /* A change of a subscription: the cycle's order in the shop's index, and the event. */
 static void on_event(const struct vx_biller_event *ev, void *arg)
 {
@@ -59,8 +47,8 @@ static void on_event(const struct vx_biller_event *ev, void *arg)
     if (ev->order_id) {
         struct vx_mdoc_put p;
         vx_buf_appends(&ref, "{");
-        json_member(&ref, "skill", s->skill, 1);
-        json_member(&ref, "user", s->user, 0);
+        vx_json_member(&ref, "skill", s->skill, 1);
+        vx_json_member(&ref, "user", s->user, 0);
         vx_buf_appendf(&ref, ",\"created\":%lld}", (long long)(ev->at_ms / 1000));
         snprintf(coll, sizeof(coll), "orders:%s", s->shop);
         memset(&p, 0, sizeof(p));
@@ -73,15 +61,15 @@ static void on_event(const struct vx_biller_event *ev, void *arg)
             run_put(&p);
     }
     vx_buf_appends(&data, "{");
-    json_member(&data, "subscription_id", s->id, 1);
-    json_member(&data, "plan_id", s->plan, 0);
-    json_member(&data, "status", vx_sub_status_name(s->status), 0);
+    vx_json_member(&data, "subscription_id", s->id, 1);
+    vx_json_member(&data, "plan_id", s->plan, 0);
+    vx_json_member(&data, "status", vx_sub_status_name(s->status), 0);
     vx_buf_appendf(&data, ",\"cycle\":%lld,\"attempt\":%d,\"amount\":%lld", (long long)s->cycle,
                    s->attempt, (long long)s->amount);
-    json_member(&data, "currency", s->currency, 0);
-    json_member(&data, "order_id", ev->order_id, 0);
-    json_member(&data, "charge_id", ev->charge_id, 0);
-    json_member(&data, "reason", ev->reason, 0);
+    vx_json_member(&data, "currency", s->currency, 0);
+    vx_json_member(&data, "order_id", ev->order_id, 0);
+    vx_json_member(&data, "charge_id", ev->charge_id, 0);
+    vx_json_member(&data, "reason", ev->reason, 0);
     vx_buf_appends(&data, "}");
     /* one event per subscription, cycle, attempt and kind of change */
     snprintf(about, sizeof(about), "%s_%lld_%d_%s", s->id, (long long)s->cycle, s->attempt,

@@ -9,10 +9,17 @@
 #include "voxcart/fsm.h"
 #include "voxcart/janitor.h"
 #include "voxcart/log.h"
+#include "voxcart/pay.h"
 
 #include <string.h>
 
 static struct periodic janitor = PERIODIC_INIT;
+
+/* What an order came to, to its merchant (the event written unless there already). */
+static void told(const struct vx_pay_outcome *o, void *arg)
+{
+    order_told(arg, o);
+}
 
 static void janitor_pass(struct server *s, int woken, void *ctx)
 {
@@ -24,7 +31,7 @@ static void janitor_pass(struct server *s, int woken, void *ctx)
     (void)ctx;
     vx_fsm_store_name(s->fsm, store, sizeof(store));
     if (vx_janitor_pass(s->provider, s->live, store[0] ? store : NULL, upto, retry_s,
-                        record_approval, s, &st) == 0 &&
+                        record_approval, told, s, &st) == 0 &&
         st.seen > 0)
         vx_info("janitor", "%zu pending orders looked at: %zu settled, %zu waiting, %zu failed",
                 st.seen, st.settled, st.waiting, st.failed);

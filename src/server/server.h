@@ -89,6 +89,7 @@ enum skill_phase {
     SKILL_DIALOG,
     SKILL_ORDER_INDEX, /* the answer is ready: the order it recorded goes into its shop's index */
     SKILL_ORDER_EVENT, /* ... and its order.created event into the merchant's log */
+    SKILL_ORDER_TOLD,  /* ... and what paying it came to (order.paid, ...) */
     SKILL_SUB_INDEX,   /* ... and the subscription it made into its shop's index */
     SKILL_SUB_EVENT    /* ... and what it did to a subscription into the merchant's log */
 };
@@ -150,6 +151,17 @@ int voice_order_index(struct server *s, struct voice_catalog_call *vc, const str
                       const char *order_id, int64_t created, struct vx_store_op *op);
 /* Then the order.created event (merchant_event_op); 1 with op to send. */
 int voice_order_event(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op);
+/*
+ * What an order's payment came to (pay.h), as the merchant's event: order.paid, .declined,
+ * .failed or .canceled, at the order's settled_at, one per order, attempt and outcome (a
+ * repeat finds it there and changes nothing). 1 with op to send.
+ */
+struct vx_pay_outcome;
+int order_outcome_op(struct server *s, struct merchant_event *ev, const struct vx_pay_outcome *o,
+                     struct vx_store_op *op);
+/* The janitor's thread (blocking): the order's index entry, order.created and its outcome,
+ * each written unless there already. */
+void order_told(struct server *s, const struct vx_pay_outcome *o);
 /* A subscription the turn created, in its shop's index (vx:{m:<merchant>}:subs:<shop>), the
  * same way as an order: after it, idempotently. 1 with op to send. */
 int voice_sub_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,

@@ -11,6 +11,7 @@
 
 #include "voxcart/envelope.h"
 #include "voxcart/fsm.h"
+#include "voxcart/pay.h"
 #include "dialog.h"
 #include "voxcart/log.h"
 #include "voxcart/paylink.h"
@@ -337,6 +338,20 @@ static enum skill_wait sub_index(struct server *s, struct skill_turn *st, struct
     return sub_event(s, st, op);
 }
 
+/* What paying the turn's order came to, as the merchant's event; then its subscription. */
+static enum skill_wait order_told_step(struct server *s, struct skill_turn *st,
+                                       struct vx_store_op **op)
+{
+    struct vx_pay_outcome oc;
+    if (vx_fsm_turn_settled(st->turn, &oc) && order_outcome_op(s, &st->vc.event, &oc, &st->op)) {
+        vx_strlcpy(st->vc.order_id, oc.order_id, sizeof(st->vc.order_id));
+        st->phase = SKILL_ORDER_TOLD;
+        *op = &st->op;
+        return SKILL_WAIT_STORE;
+    }
+    return sub_index(s, st, op);
+}
+
 static enum skill_wait dialog_step(struct server *s, struct skill_turn *st,
                                    struct server_reply *out, struct vx_store_op **op)
 {
@@ -363,7 +378,7 @@ static enum skill_wait dialog_step(struct server *s, struct skill_turn *st,
             *op = &st->op;
             return SKILL_WAIT_STORE;
         }
-        return sub_index(s, st, op);
+        return order_told_step(s, st, op);
     }
     return SKILL_DONE;
 }
@@ -630,6 +645,12 @@ enum skill_wait skill_continue(struct server *s, struct skill_turn *st, struct s
             *op = &st->op;
             return SKILL_WAIT_STORE;
         }
+        return order_told_step(s, st, op);
+    case SKILL_ORDER_TOLD:
+        if (st->op.rc != 0 && st->op.rc != VX_ECONFLICT)
+            vx_warn("merchant", "what order %s came to is not in the event log: %s",
+                    st->vc.order_id, st->op.err.msg);
+        vx_store_op_release(&st->op);
         return sub_index(s, st, op);
     case SKILL_SUB_INDEX:
         if (st->op.rc != 0)

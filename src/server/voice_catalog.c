@@ -24,6 +24,7 @@
 #include "voxcart/jscan.h"
 #include "voxcart/log.h"
 #include "voxcart/mcatalog.h"
+#include "voxcart/pay.h"
 #include "voxcart/response.h"
 
 #include <stdatomic.h>
@@ -182,53 +183,124 @@ void voice_catalog_release(struct voice_catalog_call *vc)
     vx_buf_release(&vc->event.doc);
 }
 
-int voice_order_event(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op)
+/* The order.created event of order_id (created: seconds); 1 with op to send. */
+static int order_created_op(struct server *s, struct merchant_event *ev, const char *order_id,
+                            int64_t created, struct vx_store_op *op)
 {
     struct vx_buf data;
     int rc;
     vx_buf_init(&data);
     vx_buf_appends(&data, "{\"order_id\":\"");
-    vx_buf_appends(&data, vc->order_id); /* an order ID needs no escaping: [a-z0-9-] */
+    vx_buf_appends(&data, order_id); /* an order ID needs no escaping: [a-z0-9_-] */
     vx_buf_appends(&data, "\",\"state\":\"CONFIRMED\"}");
-    rc = data.data && merchant_event_op(op, &vc->event, s->cfg.demo_id, "order.created",
-                                        vc->created * 1000, vc->order_id, s->voice_shop, data.data);
+    rc = data.data && merchant_event_op(op, ev, s->cfg.demo_id, "order.created", created * 1000,
+                                        order_id, s->voice_shop, data.data);
     vx_buf_release(&data);
     return rc;
 }
 
-/* The entry of a customer's document in the shop's index coll ("orders", "subs"). */
-static int index_put(struct server *s, struct voice_catalog_call *vc, const char *what,
-                     const struct vx_request *req, const char *id, int64_t created,
+int voice_order_event(struct server *s, struct voice_catalog_call *vc, struct vx_store_op *op)
+{
+    return order_created_op(s, &vc->event, vc->order_id, vc->created, op);
+}
+
+int order_outcome_op(struct server *s, struct merchant_event *ev, const struct vx_pay_outcome *o,
                      struct vx_store_op *op)
+{
+    struct vx_buf data;
+    const char *told = NULL, *type = vx_pay_outcome_event(o->state, &told);
+    char about[96];
+    int rc;
+    if (!s->voice_shop[0] || !type || !o->settled_at_ms)
+        return 0;
+    vx_buf_init(&data);
+    vx_buf_appends(&data, "{\"order_id\":\"");
+    vx_buf_appends(&data, o->order_id);
+    vx_buf_appendf(&data, "\",\"state\":\"%s\",\"attempt\":%d,\"total\":%lld", told, o->attempt,
+                   (long long)o->total);
+    vx_json_member(&data, "currency", o->currency, 0);
+    vx_json_member(&data, "charge_id", o->charge_id, 0);
+    vx_json_member(&data, "reason", o->reason, 0);
+    vx_buf_appends(&data, "}");
+    /* one event per order, attempt and outcome: whoever tells it again writes the same ID */
+    snprintf(about, sizeof(about), "%s_%d_%s", o->order_id, o->attempt, strchr(type, '.') + 1);
+    rc = data.data && merchant_event_op(op, ev, s->cfg.demo_id, type, o->settled_at_ms, about,
+                                        s->voice_shop, data.data);
+    vx_buf_release(&data);
+    return rc;
+}
+
+/* The entry of a customer's document in the shop's index coll ("orders", "subs"), its
+ * {"skill","user","created"} built in ref. */
+static int index_op(struct server *s, struct vx_buf *ref, const char *what, const char *skill,
+                    const char *user, const char *id, int64_t created, struct vx_store_op *op)
 {
     struct vx_mdoc_put p;
     char coll[VX_MERCHANT_ID_MAX + 16];
-    if (!s->voice_shop[0] || !id || vx_strlcpy(vc->order_id, id, sizeof(vc->order_id)))
-        return 0;
-    vc->created = created;
-    vx_buf_release(&vc->ref);
-    vx_buf_init(&vc->ref);
-    vx_buf_appends(&vc->ref, "{\"skill\":\"");
-    vx_json_escape(&vc->ref, req->application_id, strlen(req->application_id));
-    vx_buf_appends(&vc->ref, "\",\"user\":\"");
-    vx_json_escape(&vc->ref, req->user_id, strlen(req->user_id));
-    vx_buf_appendf(&vc->ref, "\",\"created\":%lld}", (long long)created);
-    if (!vc->ref.data)
+    vx_buf_release(ref);
+    vx_buf_init(ref);
+    vx_buf_appends(ref, "{\"skill\":\"");
+    vx_json_escape(ref, skill, strlen(skill));
+    vx_buf_appends(ref, "\",\"user\":\"");
+    vx_json_escape(ref, user, strlen(user));
+    vx_buf_appendf(ref, "\",\"created\":%lld}", (long long)created);
+    if (!ref->data)
         return 0;
     memset(&p, 0, sizeof(p));
     snprintf(coll, sizeof(coll), "%s:%s", what, s->voice_shop);
     p.merchant = s->cfg.demo_id;
     p.coll = coll;
-    p.id = vc->order_id;
-    p.doc = vc->ref.data;
+    p.id = id;
+    p.doc = ref->data;
     p.mode = VX_MDOC_UPSERT;
     return vx_store_op_mdoc_put(op, &p);
+}
+
+static int index_put(struct server *s, struct voice_catalog_call *vc, const char *what,
+                     const struct vx_request *req, const char *id, int64_t created,
+                     struct vx_store_op *op)
+{
+    if (!s->voice_shop[0] || !id || vx_strlcpy(vc->order_id, id, sizeof(vc->order_id)))
+        return 0;
+    vc->created = created;
+    return index_op(s, &vc->ref, what, req->application_id, req->user_id, vc->order_id, created,
+                    op);
 }
 
 int voice_order_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,
                       const char *order_id, int64_t created, struct vx_store_op *op)
 {
     return index_put(s, vc, "orders", req, order_id, created, op);
+}
+
+/* Runs one op blocking; a write that finds its document there already is no fault. */
+static void run_told(struct vx_store_op *op, int send, const char *what, const char *id)
+{
+    if (send)
+        vx_store_op_run(op);
+    if (send && op->rc && op->rc != VX_ECONFLICT)
+        vx_warn("merchant", "order %s: its %s is not written: %s", id, what, op->err.msg);
+    vx_store_op_release(op);
+}
+
+void order_told(struct server *s, const struct vx_pay_outcome *o)
+{
+    struct vx_store_op op;
+    struct merchant_event ev;
+    struct vx_buf ref;
+    if (!s->voice_shop[0])
+        return;
+    memset(&ev, 0, sizeof(ev));
+    memset(&op, 0, sizeof(op));
+    vx_buf_init(&ref);
+    run_told(&op, index_op(s, &ref, "orders", o->skill, o->user, o->order_id, o->created, &op),
+             "shop's index entry", o->order_id);
+    if (o->created > 0)
+        run_told(&op, order_created_op(s, &ev, o->order_id, o->created, &op), "order.created",
+                 o->order_id);
+    run_told(&op, order_outcome_op(s, &ev, o, &op), "outcome event", o->order_id);
+    vx_buf_release(&ref);
+    vx_buf_release(&ev.doc);
 }
 
 int voice_sub_index(struct server *s, struct voice_catalog_call *vc, const struct vx_request *req,

@@ -11,7 +11,7 @@ tok() { "$VOXCART" token --key "$T/jwt.secret" "$@"; }
 voice_order() {
   local f
   for f in order.json yes.json; do
-    sed -e "s/demo-000[0-9]/$RANDOM$RANDOM/" -e "s/DEMOUSER/$1/g" "$SRC/scripts/demo/$f" >"$T/turn.json"
+    sed -e "s/demo-000[0-9]/$RANDOM$RANDOM/g" -e "s/DEMOUSER/$1/g" "$SRC/scripts/demo/$f" >"$T/turn.json"
     "$VOXCART" sign --dir "$CA" --restamp --url "$BASE/alexa" "$T/turn.json" >/dev/null 2>&1
   done
   ORDER=$(rcli hget "vx:{amzn1.ask.skill.voxcart-demo:amzn1.ask.account.$1}:profile" last_order |

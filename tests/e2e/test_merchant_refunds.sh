@@ -55,13 +55,16 @@ check "the order's ledger: CONFIRMED, CHARGE_PENDING, PAID, PARTIALLY_REFUNDED, 
   [ "$(jq -c '[.ledger[] | [.to, .actor, .amount]]' <<<"$BODY")" = '[["CONFIRMED","customer",900],["CHARGE_PENDING","customer",900],["PAID","janitor",900],["PARTIALLY_REFUNDED","merchant",300],["REFUNDED","merchant",600]]' ]
 check "... refunded 900 of 900 captured, nothing pending" \
   [ "$(jq -c '[.refunded, .captured, .refund_pending]' <<<"$BODY")" = '[900,900,null]' ]
+CHARGE=$(jq -r .charge_id <<<"$BODY")
 call "$READ" GET /v1/events
-check "the event log: the order created, then refunded twice, each event with its ID" all_of \
-  [ "$(jq -c '[.data[] | [.type, .shop_id]]' <<<"$BODY")" = '[["order.created","corner_coffee"],["order.refunded","corner_coffee"],["order.refunded","corner_coffee"]]' ] -- \
-  [ "$(jq -r '[.data[].id] | unique | length' <<<"$BODY")" = 3 ]
+check "the event log: the order created, paid, then refunded twice, each event with its ID" all_of \
+  [ "$(jq -c '[.data[] | [.type, .shop_id]]' <<<"$BODY")" = '[["order.created","corner_coffee"],["order.paid","corner_coffee"],["order.refunded","corner_coffee"],["order.refunded","corner_coffee"]]' ] -- \
+  [ "$(jq -r '[.data[].id] | unique | length' <<<"$BODY")" = 4 ]
+check "... order.paid carries the order, its attempt, 900 EUR and the charge" \
+  [ "$(jq -c '.data[1].data | [.order_id, .state, .attempt, .total, .currency, .charge_id]' <<<"$BODY")" = "[\"$ORDER\",\"PAID\",1,900,\"EUR\",\"$CHARGE\"]" ]
 check "... the refunds' events carry the refunds: 300, then 600 with the order REFUNDED" \
-  [ "$(jq -c '[.data[1:][] | [.data.refund.amount, .data.refund.order_state]]' <<<"$BODY")" = '[[300,"PARTIALLY_REFUNDED"],[600,"REFUNDED"]]' ]
-check "... and the replayed refund made no event of its own" [ "$(jq '.data | length' <<<"$BODY")" = 3 ]
+  [ "$(jq -c '[.data[2:][] | [.data.refund.amount, .data.refund.order_state]]' <<<"$BODY")" = '[[300,"PARTIALLY_REFUNDED"],[600,"REFUNDED"]]' ]
+check "... and the replayed refund made no event of its own" [ "$(jq '.data | length' <<<"$BODY")" = 4 ]
 call "$READ" GET "/v1/events?limit=1"
 check "the log is paged like every list" all_of [ "$(jq '.data | length' <<<"$BODY")" = 1 ] -- \
   [ "$(jq -r .next_cursor <<<"$BODY")" = "$(jq -r '.data[0].id' <<<"$BODY")" ]

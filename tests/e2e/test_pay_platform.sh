@@ -67,6 +67,8 @@ n=$(ledger_len pia)
 respond pia Charge 200 "$(captured "$KEY" 5.00)"
 check "the same response again changes nothing, and says it is taken care of" all_of \
   contains "$BODY" "already taken care of" -- paid pia -- [ "$(ledger_len pia)" = "$n" ]
+check "... the merchant's log: one order.paid for it, naming the authorization (the repeat wrote none)" \
+  [ "$(rcli HVALS 'vx:{m:demo}:events' | jq -r --arg o "$(last_order pia)" 'select(.type == "order.paid" and .data.order_id == $o) | .data.charge_id')" = "S02-1-A${KEY: -6}" ]
 respond pia Setup 200 '{"billingAgreementDetails":{"billingAgreementId":"C02-OTHER","billingAgreementStatus":"OPEN"}}' "$KEY.setup"
 check "a late Setup response changes nothing either" all_of \
   contains "$BODY" "already taken care of" -- [ "$(rcli HGET "$(profile_key pia)" platform_agreement | jq -r .id)" = C02-5320354-ABCDEFG ]

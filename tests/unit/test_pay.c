@@ -99,9 +99,59 @@ static void test_settle_permission(void)
     vx_wset_release(&w);
 }
 
+/* The value of the order member the write set sets, or NULL. */
+static const char *order_set(const struct vx_wset *w, const char *member)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (w->ops[i].kind == VX_W_ORDER_SET && strcmp(w->ops[i].b, member) == 0)
+            return w->ops[i].c;
+    return NULL;
+}
+
+/* An outcome is recorded with when (settled_at), which names its merchant event; the
+ * event of each state, and what a stored order tells of it. */
+static void test_outcome(void)
+{
+    struct vx_wset w;
+    struct vx_pay_order o;
+    const char *told = NULL;
+
+    settle(&w, VX_OS_PAID, "", 0, NULL);
+    VX_CHECK_STR(order_set(&w, "settled_at"), "1764633600000");
+    vx_wset_release(&w);
+    settle(&w, VX_OS_CHARGE_PENDING, "", 0, NULL);
+    VX_CHECK(order_set(&w, "settled_at") == NULL); /* nothing decided: nothing to tell */
+    vx_wset_release(&w);
+
+    VX_CHECK_STR(vx_pay_outcome_event("PAID", &told), "order.paid");
+    VX_CHECK_STR(told, "PAID");
+    VX_CHECK_STR(vx_pay_outcome_event("REFUNDED", &told), "order.paid"); /* paid first */
+    VX_CHECK_STR(told, "PAID");
+    VX_CHECK_STR(vx_pay_outcome_event("PARTIALLY_REFUNDED", NULL), "order.paid");
+    VX_CHECK_STR(vx_pay_outcome_event("DECLINED", &told), "order.declined");
+    VX_CHECK_STR(vx_pay_outcome_event("FAILED", &told), "order.failed");
+    VX_CHECK_STR(vx_pay_outcome_event("CANCELED", &told), "order.canceled");
+    VX_CHECK(vx_pay_outcome_event("CHARGE_PENDING", &told) == NULL);
+    VX_CHECK(vx_pay_outcome_event("CONFIRMED", &told) == NULL);
+    VX_CHECK(vx_pay_outcome_event(NULL, &told) == NULL);
+
+    VX_CHECK_INT(vx_pay_order_parse("{\"state\":\"DECLINED\",\"created\":1764633590,"
+                                    "\"settled_at\":1764633600123,\"reason\":\"SoftDeclined\","
+                                    "\"attempt\":1,\"total\":500,\"currency\":\"EUR\"}",
+                                    &o),
+                 0);
+    VX_CHECK_INT((int)(o.settled_at_ms - 1764633600000), 123);
+    VX_CHECK_INT((int)(o.created - 1764633590), 0);
+    VX_CHECK_STR(o.reason, "SoftDeclined");
+    /* an order recorded before settled_at was kept: told by whoever settled it, not again */
+    VX_CHECK_INT(vx_pay_order_parse("{\"state\":\"PAID\"}", &o), 0);
+    VX_CHECK_INT((int)o.settled_at_ms, 0);
+}
+
 int main(void)
 {
     VX_RUN(test_hard);
     VX_RUN(test_settle_permission);
+    VX_RUN(test_outcome);
     return VX_DONE();
 }
