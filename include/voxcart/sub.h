@@ -84,22 +84,6 @@ const char *vx_sub_wait_name(enum vx_sub_wait w);
 #define VX_SUB_RETRIES    8 /* at most this many soft-decline retries in a schedule */
 #define VX_SUB_CYCLES_MAX 99999
 
-/*
- * The biller's last event of a subscription (member last_event), written in the same write set
- * as the change it tells of. The merchant's log is another slot, so the event itself is written
- * after; a biller that died in between left the change recorded and the schedule behind it, and
- * the next biller to look writes the event again from here: same time, same ID, so the log
- * holds it once.
- */
-struct vx_sub_event {
-    char type[40]; /* subscription.cycle_paid, .payment_failed, .past_due, .canceled ("" none) */
-    int64_t at_ms;
-    int64_t cycle;
-    int attempt;
-    enum vx_sub_status status; /* the one the change left */
-    char order[64], charge[64], reason[64];
-};
-
 struct vx_sub {
     char id[VX_SUB_ID_LEN + 8];
     char merchant[65], shop[65], plan[65];
@@ -126,10 +110,7 @@ struct vx_sub {
     int64_t fence;      /* counts claims: a write of a stale claim is refused */
     int64_t paid;       /* cycles paid */
     int64_t wait_since; /* epoch seconds the current wait began (grace counts from it) */
-    struct vx_sub_event last;
 };
-/* The member last_event of an event, as JSON, into out. VX_ENOMEM. */
-int vx_sub_event_json(const struct vx_sub_event *ev, struct vx_buf *out);
 
 /* 0, or VX_EPARSE naming nothing: the document as the store returns it (a JSON object). */
 int vx_sub_parse(const char *json, struct vx_sub *s);

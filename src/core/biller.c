@@ -90,57 +90,12 @@ static void sub_ledger(struct vx_wset *w, const struct vx_sub *s, const char *ev
     vx_buf_release(&b);
 }
 
-/* The merchant's event of a change, after the write that recorded it (at_ms: the write's). */
 static void emit(struct pass *ps, const char *type, const struct vx_sub *s, const char *order,
-                 const char *charge, const char *reason, int64_t at_ms)
+                 const char *charge, const char *reason)
 {
-    struct vx_biller_event ev = {type, s, order, charge, reason, at_ms};
+    struct vx_biller_event ev = {type, s, order, charge, reason, vx_now_ms()};
     if (ps->c->event && type)
         ps->c->event(&ev, ps->c->arg);
-}
-
-/* Into the write set that records a change: the event to tell of it (sub.h, last_event), of
- * s's cycle, attempt and status. */
-static void tell_write(struct vx_wset *w, const struct vx_sub *s, const char *type,
-                       const char *order, const char *charge, const char *reason, int64_t at_ms)
-{
-    struct vx_sub_event ev;
-    struct vx_buf b;
-    memset(&ev, 0, sizeof(ev));
-    vx_strlcpy(ev.type, type, sizeof(ev.type));
-    ev.at_ms = at_ms;
-    ev.cycle = s->cycle;
-    ev.attempt = s->attempt;
-    ev.status = s->status;
-    vx_strlcpy(ev.order, order ? order : "", sizeof(ev.order));
-    vx_strlcpy(ev.charge, charge ? charge : "", sizeof(ev.charge));
-    vx_strlcpy(ev.reason, reason ? reason : "", sizeof(ev.reason));
-    vx_buf_init(&b);
-    if (vx_sub_event_json(&ev, &b) != 0)
-        w->overflow = 1;
-    else
-        vx_wset_sub_set(w, s->id, "last_event", b.data);
-    vx_buf_release(&b);
-}
-
-/*
- * The last event of a subscription whose schedule was behind its document: told again, since
- * the biller that recorded the change may have died before it told it (the same time and so
- * the same ID: an event already in the log stays as it is).
- */
-static void retell(struct pass *ps, const struct vx_sub *s)
-{
-    struct vx_sub e = *s;
-    const struct vx_sub_event *l = &s->last;
-    if (!l->type[0])
-        return;
-    e.cycle = l->cycle;
-    e.attempt = l->attempt;
-    e.status = l->status;
-    vx_debug("biller", "%s: its last event (%s, cycle %lld) told again", s->id, l->type,
-             (long long)l->cycle);
-    emit(ps, l->type, &e, l->order[0] ? l->order : NULL, l->charge[0] ? l->charge : NULL,
-         l->reason[0] ? l->reason : NULL, l->at_ms);
 }
 
 /* Claims s: fence + 1 behind a guard on the fence read. 0, or VX_ECONFLICT. */
@@ -163,22 +118,19 @@ static int claim(struct vx_sub *s)
 static int reschedule(struct pass *ps, struct vx_sub *s, const char *event, const char *reason)
 {
     struct vx_wset w;
-    int64_t at_ms = vx_now_ms();
     int rc;
     vx_wset_init(&w, s->skill, s->user);
     vx_sub_wset_fence(&w, s);
     vx_sub_wset_num(&w, s->id, "due", s->due);
     vx_sub_wset_str(&w, s->id, "status", vx_sub_status_name(s->status));
     vx_sub_wset_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
-    if (event) {
+    if (event)
         sub_ledger(&w, s, strchr(event, '.') ? strchr(event, '.') + 1 : event, s->permission,
-                   reason, at_ms);
-        tell_write(&w, s, event, NULL, NULL, reason, at_ms);
-    }
+                   reason, vx_now_ms());
     rc = store_write(&w);
     vx_wset_release(&w);
     if (rc == 0 && event)
-        emit(ps, event, s, NULL, NULL, reason, at_ms);
+        emit(ps, event, s, NULL, NULL, reason);
     return rc;
 }
 
@@ -306,7 +258,7 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
     struct vx_sub_step step;
     struct vx_pay_settle ps_ = {0};
     struct vx_wset w;
-    struct vx_sub before = *s, told;
+    struct vx_sub before = *s;
     int rc;
     int64_t at_ms = vx_now_ms();
 
@@ -371,17 +323,15 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
         vx_sub_wset_str(&w, s->id, "wait", vx_sub_wait_name(s->wait));
         vx_sub_wset_str(&w, s->id, "reason", r->reason_code);
     }
-    /* the attempt's cycle and number, the status it left */
-    told = before;
-    told.status = s->status;
     if (step.order_to != VX_OS_CHARGE_PENDING) {
-        sub_ledger(&w, &told,
+        /* the attempt's cycle and number, the status it left */
+        struct vx_sub e = before;
+        e.status = s->status;
+        sub_ledger(&w, &e,
                    step.paid                         ? "paid"
                    : step.order_to == VX_OS_DECLINED ? "declined"
                                                      : "failed",
                    r->charge_id, r->reason_code, at_ms);
-        if (step.event)
-            tell_write(&w, &told, step.event, order, r->charge_id, r->reason_code, at_ms);
     }
     if (rc == 0)
         rc = store_write(&w);
@@ -405,7 +355,9 @@ static int record(struct pass *ps, struct vx_sub *s, const char *order, enum vx_
         vx_info("biller", "%s cycle %lld attempt %d: %s%s%s", s->id, (long long)before.cycle,
                 before.attempt, vx_order_state_name(step.order_to), r->reason_code[0] ? " " : "",
                 r->reason_code);
-        emit(ps, step.event, &told, order, r->charge_id, r->reason_code, at_ms);
+        struct vx_sub told = before; /* the attempt's cycle and number, the status it left */
+        told.status = s->status;
+        emit(ps, step.event, &told, order, r->charge_id, r->reason_code);
     }
     return step.paid;
 }
@@ -483,8 +435,7 @@ static int64_t follow_order(struct pass *ps, struct vx_sub *s, const char *order
     struct vx_pay_order po;
     struct vx_wset w;
     const struct vx_tz *tz;
-    struct vx_sub before = *s, told;
-    int64_t at_ms = vx_now_ms();
+    struct vx_sub before = *s;
     int rc;
     if (vx_store_op_order_get(&op, s->skill, s->user, order))
         vx_store_op_run(&op);
@@ -538,10 +489,11 @@ static int64_t follow_order(struct pass *ps, struct vx_sub *s, const char *order
     vx_sub_wset_str(&w, s->id, "last_charge_id", po.charge_id);
     if (s->permission[0])
         vx_sub_wset_str(&w, s->id, "charge_permission_id", s->permission);
-    told = before;
-    told.status = s->status;
-    sub_ledger(&w, &told, "paid", po.charge_id, NULL, at_ms);
-    tell_write(&w, &told, "subscription.cycle_paid", order, po.charge_id, NULL, at_ms);
+    {
+        struct vx_sub e = before;
+        e.status = s->status;
+        sub_ledger(&w, &e, "paid", po.charge_id, NULL, vx_now_ms());
+    }
     rc = store_write(&w);
     vx_wset_release(&w);
     if (rc) {
@@ -550,7 +502,11 @@ static int64_t follow_order(struct pass *ps, struct vx_sub *s, const char *order
     }
     vx_info("biller", "%s cycle %lld: paid in the conversation (order %s, charge %s)", s->id,
             (long long)before.cycle, order, po.charge_id);
-    emit(ps, "subscription.cycle_paid", &told, order, po.charge_id, NULL, at_ms);
+    {
+        struct vx_sub told = before;
+        told.status = s->status;
+        emit(ps, "subscription.cycle_paid", &told, order, po.charge_id, NULL);
+    }
     return s->due;
 }
 
@@ -699,20 +655,12 @@ static int64_t one(struct pass *ps, const char *skill, const char *user, const c
     /* an attempt in flight is settled whatever happened to the subscription meanwhile: a
      * charge the provider may have made is always recorded */
     inflight = (s.wait == VX_SW_SETTLE && s.key[0]) || s.wait == VX_SW_ORDER;
-    if (s.status == VX_SS_CANCELED && !inflight) {
-        retell(ps, &s); /* the change that ended it may be untold */
+    if (s.status == VX_SS_CANCELED && !inflight)
         return -1;
-    }
-    if (s.status == VX_SS_PAUSED && !inflight) {
-        retell(ps, &s);
+    if (s.status == VX_SS_PAUSED && !inflight)
         return ps->now + ps->c->policy.paused_s;
-    }
-    if (s.due > ps->now) {
-        /* the schedule was behind the document: put it right, and tell what was recorded
-         * last, in case the biller that recorded it died before it told it */
-        retell(ps, &s);
-        return s.due;
-    }
+    if (s.due > ps->now)
+        return s.due; /* the schedule was behind the document: put it right */
     if (s.live ? !ps->c->live : !ps->c->sandbox) {
         vx_warn("biller", "%s is of a production shop but provider.live_url is not set", id);
         return ps->now + ps->c->policy.permission_s;

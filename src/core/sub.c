@@ -115,40 +115,11 @@ int vx_sub_parse(const char *json, struct vx_sub *s)
     s->wait_since = jnum(&d, root, "wait_since", 0);
     s->created = jnum(&d, root, "created_at", 0);
     vx_jget_strcpy(&d, root, "checkout_session_id", s->session, sizeof(s->session));
-    {
-        const struct vx_jnode *ev = vx_jget(&d, root, "last_event");
-        if (ev && ev->type == VX_JOBJECT &&
-            vx_sub_status_parse(vx_jget_str(&d, ev, "status"), &s->last.status) == 0) {
-            vx_jget_strcpy(&d, ev, "type", s->last.type, sizeof(s->last.type));
-            s->last.at_ms = jnum(&d, ev, "at", 0);
-            s->last.cycle = jnum(&d, ev, "cycle", 0);
-            s->last.attempt = (int)jnum(&d, ev, "attempt", 0);
-            vx_jget_strcpy(&d, ev, "order_id", s->last.order, sizeof(s->last.order));
-            vx_jget_strcpy(&d, ev, "charge_id", s->last.charge, sizeof(s->last.charge));
-            vx_jget_strcpy(&d, ev, "reason", s->last.reason, sizeof(s->last.reason));
-            if (!s->last.at_ms || s->last.cycle < 1)
-                s->last.type[0] = '\0'; /* not one to tell again */
-        }
-    }
     vx_jdoc_free(&d);
     if (rc == 0 && (!s->id[0] || s->count < 1 || s->amount < 1 || strlen(s->currency) != 3 ||
                     s->cycle < 1 || s->bill_hour < 0 || s->bill_hour > 23))
         rc = VX_EPARSE;
     return rc;
-}
-
-int vx_sub_event_json(const struct vx_sub_event *ev, struct vx_buf *out)
-{
-    int rc = vx_buf_appends(out, "{");
-    rc |= vx_json_member(out, "type", ev->type, 1);
-    rc |= vx_buf_appendf(out, ",\"at\":%lld,\"cycle\":%lld,\"attempt\":%d", (long long)ev->at_ms,
-                         (long long)ev->cycle, ev->attempt);
-    rc |= vx_json_member(out, "status", vx_sub_status_name(ev->status), 0);
-    rc |= vx_json_member(out, "order_id", ev->order, 0);
-    rc |= vx_json_member(out, "charge_id", ev->charge, 0);
-    rc |= vx_json_member(out, "reason", ev->reason, 0);
-    rc |= vx_buf_appends(out, "}");
-    return rc || !out->data ? VX_ENOMEM : 0;
 }
 
 void vx_sub_new_id(char out[VX_SUB_ID_LEN + 1])

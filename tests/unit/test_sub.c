@@ -67,59 +67,6 @@ static void test_doc_roundtrip(void)
     VX_CHECK_INT(vx_sub_parse(NULL, &r), VX_EPARSE);
 }
 
-/* The biller's last event (member last_event) read back as written, beside the document's
- * own members; one without a time or a cycle is not one to tell again. */
-static void test_last_event(void)
-{
-    struct vx_sub s = base(), r;
-    struct vx_sub_event ev;
-    struct vx_buf b, e;
-    vx_buf_init(&b);
-    vx_buf_init(&e);
-    memset(&ev, 0, sizeof(ev));
-    vx_strlcpy(ev.type, "subscription.payment_failed", sizeof(ev.type));
-    ev.at_ms = 1800000000123;
-    ev.cycle = 3;
-    ev.attempt = 2;
-    ev.status = VX_SS_PAST_DUE;
-    vx_strlcpy(ev.order, "sub_abcdefghijkl-3", sizeof(ev.order));
-    vx_strlcpy(ev.reason, "Soft\"Declined", sizeof(ev.reason)); /* escaped, read back whole */
-    VX_CHECK_INT(vx_sub_event_json(&ev, &e), 0);
-    VX_CHECK_STR(e.data,
-                 "{\"type\":\"subscription.payment_failed\",\"at\":1800000000123,"
-                 "\"cycle\":3,\"attempt\":2,\"status\":\"past_due\",\"order_id\":"
-                 "\"sub_abcdefghijkl-3\",\"charge_id\":null,\"reason\":\"Soft\\\"Declined\"}");
-    VX_CHECK_INT(vx_sub_doc_json(&s, 1799990000, &b), 0);
-    b.len--; /* the closing brace: the member joins the document as the store's hash does */
-    vx_buf_appends(&b, ",\"last_event\":");
-    vx_buf_appends(&b, e.data);
-    vx_buf_appends(&b, "}");
-    VX_CHECK_INT(vx_sub_parse(b.data, &r), 0);
-    VX_CHECK_STR(r.last.type, "subscription.payment_failed");
-    VX_CHECK_INT((int)(r.last.at_ms - 1800000000000), 123);
-    VX_CHECK_INT(r.last.cycle, 3);
-    VX_CHECK_INT(r.last.attempt, 2);
-    VX_CHECK_INT(r.last.status, VX_SS_PAST_DUE);
-    VX_CHECK_STR(r.last.order, "sub_abcdefghijkl-3");
-    VX_CHECK_STR(r.last.charge, "");
-    VX_CHECK_STR(r.last.reason, "Soft\"Declined");
-    VX_CHECK_INT(r.cycle, 1); /* the document's own cycle is not the event's */
-
-    ev.at_ms = 0;
-    e.len = 0;
-    VX_CHECK_INT(vx_sub_event_json(&ev, &e), 0);
-    b.len = 0;
-    VX_CHECK_INT(vx_sub_doc_json(&s, 1799990000, &b), 0);
-    b.len--;
-    vx_buf_appends(&b, ",\"last_event\":");
-    vx_buf_appends(&b, e.data);
-    vx_buf_appends(&b, "}");
-    VX_CHECK_INT(vx_sub_parse(b.data, &r), 0);
-    VX_CHECK_STR(r.last.type, "");
-    vx_buf_release(&b);
-    vx_buf_release(&e);
-}
-
 static void test_keys(void)
 {
     char k[40], id[VX_SUB_ID_LEN + 1], o[64];
@@ -328,7 +275,6 @@ static void test_changes(void)
 int main(void)
 {
     VX_RUN(test_doc_roundtrip);
-    VX_RUN(test_last_event);
     VX_RUN(test_keys);
     VX_RUN(test_due);
     VX_RUN(test_policy);
