@@ -158,9 +158,9 @@ function val(s, k,   m) { m = s; sub(".*[ ]" k "=", "", m); sub(" .*", "", m); r
     printf "Redis memory per subscription: %.0f bytes (used_memory %d -> %d; document hash, customer list, bucket member)\n", m / n, val($0, "m0"), val($0, "m1")
     printf "\n%-10s %12s %10s %10s %10s %10s %14s  %s\n", "instances", "cycles/s", "span s", "wall s", "peak/s", "errors", "after, B/sub", "CPU s (redis, sandbox, voxcartd...)"
   }
-  split(val($0, "cpu0"), c0, ","); nc = split(val($0, "cpu1"), c1, ",")
+  split(val($0, "cpu0"), c0, ","); ncpu = split(val($0, "cpu1"), c1, ",")
   cpu = ""
-  for (i = 1; i <= nc; i++) cpu = cpu sprintf("%s%.1f", i > 1 ? ", " : "", (c1[i] - c0[i]) / hz)
+  for (i = 1; i <= ncpu; i++) cpu = cpu sprintf("%s%.1f", i > 1 ? ", " : "", (c1[i] - c0[i]) / hz)
   printf "%-10d %12.0f %10d %10.1f %10d %10d %14.0f  %s\n", k, (span > 0 ? (val($0, "captured") - 1) / span : 0), span, wall, val($0, "peak"), val($0, "errors"), (val($0, "m2") - val($0, "m0")) / n, cpu
   printf "%-10s %s\n", "", (val($0, "ok") == 1 && val($0, "charged") == n ? "every subscription charged exactly once, none missed, none declined; /metrics agrees" : "LEDGER MISMATCH: " $0)
 }
