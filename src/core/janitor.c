@@ -27,10 +27,9 @@ static void profile_permission(const char *skill, const char *user, char *out, s
 /* hard: the outcome is a hard decline (vx_pay_hard) of the permission charged, which is then
  * marked NonChargeable in the profile; save_permission (a pay link's, just approved) is saved
  * as the customer's, chargeable unless that very charge was a hard decline. */
-/* *at_ms: when the outcome was recorded, or 0 when someone else recorded one first. */
 static int settle(const char *skill, const char *user, const char *id, const struct vx_pay_order *o,
                   enum vx_order_state to, const struct vx_provider_result *r,
-                  const char *save_permission, int hard, int64_t *at_ms)
+                  const char *save_permission, int hard)
 {
     char charged[64] = "";
     struct vx_wset w;
@@ -50,7 +49,6 @@ static int settle(const char *skill, const char *user, const char *id, const str
     s.attempt = o->attempt;
     s.actor = "janitor";
     s.at_ms = vx_now_ms();
-    *at_ms = 0;
     s.live = o->live;
     s.hard = hard;
     if (hard && save_permission)
@@ -77,8 +75,6 @@ static int settle(const char *skill, const char *user, const char *id, const str
         vx_info("janitor", "order %s was settled by someone else first", id);
         return 0;
     }
-    if (rc == 0)
-        *at_ms = s.at_ms;
     return rc;
 }
 
@@ -102,7 +98,8 @@ static void tell_stored(const char *skill, const char *user, const char *id,
     told(&oc, arg);
 }
 
-/* The same for an order as stored now (someone else settled it first). */
+/* The same for the order as stored now, once the pass settled it (or someone else did first):
+ * the outcome as written, with its settled_at. */
 static void tell_reread(const char *skill, const char *user, const char *id,
                         vx_janitor_told_fn told, void *arg)
 {
@@ -117,24 +114,6 @@ static void tell_reread(const char *skill, const char *user, const char *id,
     vx_store_op_release(&sop);
 }
 
-/* What the pass itself recorded, to told. */
-static void tell_settled(const char *skill, const char *user, const char *id,
-                         const struct vx_pay_order *o, enum vx_order_state to,
-                         const struct vx_provider_result *r, int64_t at_ms, vx_janitor_told_fn told,
-                         void *arg)
-{
-    struct vx_pay_order now = *o;
-    if (!at_ms) {
-        tell_reread(skill, user, id, told, arg);
-        return;
-    }
-    vx_strlcpy(now.state, vx_order_state_name(to), sizeof(now.state));
-    vx_strlcpy(now.charge_id, r->charge_id, sizeof(now.charge_id));
-    vx_strlcpy(now.reason, r->reason_code, sizeof(now.reason));
-    now.settled_at_ms = at_ms;
-    tell_stored(skill, user, id, &now, told, arg);
-}
-
 /* Runs one provider call blocking; the op is complete afterwards. */
 static void run(struct vx_provider_op *op, int send)
 {
@@ -147,7 +126,6 @@ static int one(struct vx_provider *sandbox, struct vx_provider *live, const char
                const char *skill, const char *user, const char *id, vx_janitor_approved_fn approved,
                vx_janitor_told_fn told, void *arg)
 {
-    int64_t at_ms = 0;
     struct vx_provider *p;
     struct vx_store_op sop;
     struct vx_provider_op op;
@@ -190,9 +168,9 @@ static int one(struct vx_provider *sandbox, struct vx_provider *live, const char
         if (strcmp(op.res.state, "Canceled") == 0) {
             vx_info("janitor", "order %s: the pay link was %s: canceled", id,
                     op.res.reason_code[0] ? op.res.reason_code : "canceled");
-            rc = settle(skill, user, id, &o, VX_OS_CANCELED, &op.res, NULL, 0, &at_ms);
+            rc = settle(skill, user, id, &o, VX_OS_CANCELED, &op.res, NULL, 0);
             if (rc == 0)
-                tell_settled(skill, user, id, &o, VX_OS_CANCELED, &op.res, at_ms, told, arg);
+                tell_reread(skill, user, id, told, arg);
             vx_provider_op_release(&op);
             return rc ? rc : 1;
         }
@@ -241,9 +219,9 @@ static int one(struct vx_provider *sandbox, struct vx_provider *live, const char
     vx_info("janitor", "order %s: %s (%s)", id, vx_order_state_name(to),
             op.res.charge_id[0] ? op.res.charge_id : op.res.reason_code);
     rc = settle(skill, user, id, &o, to, &op.res, perm[0] ? perm : NULL,
-                vx_pay_hard(op.outcome, o.total, o.currency), &at_ms);
+                vx_pay_hard(op.outcome, o.total, o.currency));
     if (rc == 0)
-        tell_settled(skill, user, id, &o, to, &op.res, at_ms, told, arg);
+        tell_reread(skill, user, id, told, arg);
     vx_provider_op_release(&op);
     if (rc == 0 && perm[0] && o.session_id[0] && approved) {
         struct vx_janitor_approval a = {skill, user, id, o.session_id, to};
